@@ -1,0 +1,1 @@
+"""Plumbing only, no business rules."""
