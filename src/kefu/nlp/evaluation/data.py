@@ -1,0 +1,65 @@
+"""Loading labelled text files: JSONL `{"text", "label", ...}` or CSV `text,label`."""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Labelled:
+    """One labelled example; labels are always strings (ints in the file become "0", "1", …)."""
+
+    text: str
+    label: str
+
+
+class DataError(ValueError):
+    """The file cannot be read as labelled data; the message says which line and why."""
+
+
+def load_labelled(path: str | Path) -> list[Labelled]:
+    """Reads a JSONL (`.jsonl`/`.json`) or CSV (`.csv`, header `text,label`) file of labelled texts."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
+    if path.suffix.lower() == ".csv":
+        return _load_csv(path)
+    return _load_jsonl(path)
+
+
+def _load_jsonl(path: Path) -> list[Labelled]:
+    rows: list[Labelled] = []
+    with path.open(encoding="utf-8") as fh:
+        for number, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise DataError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
+            rows.append(_row(obj, path, number))
+    return rows
+
+
+def _load_csv(path: Path) -> list[Labelled]:
+    with path.open(encoding="utf-8", newline="") as fh:
+        reader = csv.DictReader(fh)
+        if reader.fieldnames is None or not {"text", "label"} <= set(reader.fieldnames):
+            raise DataError(f"{path}: CSV needs a header with the columns text,label")
+        return [_row(obj, path, number) for number, obj in enumerate(reader, start=2)]
+
+
+def _row(obj: object, path: Path, number: int) -> Labelled:
+    if not isinstance(obj, dict) or "text" not in obj or "label" not in obj:
+        raise DataError(f"{path}:{number}: expected an object with 'text' and 'label'")
+    text, label = obj["text"], obj["label"]
+    if not isinstance(text, str) or label is None or isinstance(label, bool | dict | list):
+        raise DataError(f"{path}:{number}: 'text' must be a string and 'label' a string or integer")
+    return Labelled(text=text, label=str(label))
+
+
+def texts_and_labels(rows: list[Labelled]) -> tuple[list[str], list[str]]:
+    return [r.text for r in rows], [r.label for r in rows]
