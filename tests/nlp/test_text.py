@@ -117,3 +117,11 @@ def test_register_custom_component() -> None:
     assert message.extras == {"shout": "HI THERE?"}
     with pytest.raises(PipelineConfigError, match="'test_shout' is already registered"):
         register_component("test_shout", lambda: None)  # type: ignore[arg-type,return-value]
+
+
+def test_pipeline_entities_component_uses_message_now_and_account_patterns() -> None:
+    from datetime import UTC, datetime
+
+    pipeline = Pipeline.from_config([{"name": "entities", "order_patterns": [r"KF\d{6}"]}])
+    message = pipeline("工单KF123456 明天处理", now=datetime(2026, 3, 4, 2, 0, tzinfo=UTC))
+    assert [(e.type, e.value) for e in message.entities] == [("order_id", "KF123456"), ("date", "2026-03-05")]
