@@ -1,0 +1,231 @@
+"""Hybrid FAQ / article index: BM25 (bm25s over kefu's tokeniser) + dense vectors, fused per document.
+
+A document has question variants (and optionally a body/answer); each is one row. A document's score
+on each side is the max over its rows. Fusion is reciprocal-rank fusion by default (chosen on a dev slice
+of banking77-train, see docs/nlp-text-and-search.md); "weighted" = alpha·cosine + (1-alpha)·bm25/max.
+
+Edits are incremental: add/update/remove embed only the changed texts, append to the dense matrix and
+go to the BM25 delta segment; the delta is merged (`compact`) when it passes `delta_limit` rows.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+import time
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from kefu.nlp.embed import Embedder, get_embedder
+from kefu.nlp.retrieval_dense import DenseStore
+from kefu.nlp.retrieval_sparse import SparseStore
+from kefu.nlp.tokenise import tokenise
+
+Fusion = Literal["rrf", "weighted"]
+_BATCH = 256
+
+
+@dataclass(frozen=True)
+class Document:
+    id: str
+    texts: list[str]  # question variants (or title)
+    body: str | None = None  # answer / article body; indexed as one more row when index_body
+    language: str | None = None
+
+
+@dataclass(frozen=True)
+class Hit:
+    doc_id: str
+    score: float  # fused
+    bm25_score: float
+    dense_score: float  # cosine
+    matched_text: str  # the row of the document closest to the query
+
+
+@dataclass
+class IndexOptions:
+    fusion: Fusion = "rrf"
+    rrf_k: int = 60
+    alpha: float = 0.5
+    depth: int = 50  # documents taken from each side before fusion
+    shortlist: int = 1000  # rows re-scored exactly after the projected dense pass
+    shortlist_from: int = 20_000  # rows before the projected dense pass is used
+    delta_limit: int = 2000  # BM25 delta rows before an automatic compact()
+    index_body: bool = True
+
+
+@dataclass
+class _Rows:
+    doc: list[str | None] = field(default_factory=list)
+    text: list[str] = field(default_factory=list)
+
+
+class HybridIndex:
+    def __init__(self, embedder: Embedder | None = None, options: IndexOptions | None = None) -> None:
+        self.embedder = embedder or get_embedder()
+        self.options = options or IndexOptions()
+        self.dense = DenseStore(self.embedder.dim, self.options.shortlist_from)
+        self.sparse = SparseStore()
+        self.documents: dict[str, Document] = {}
+        self._doc_rows: dict[str, list[int]] = {}
+        self._rows = _Rows()
+
+    @classmethod
+    def build(cls, docs: Iterable[Document], embedder: Embedder | None = None,
+              options: IndexOptions | None = None, *, progress: bool = False) -> HybridIndex:
+        index = cls(embedder, options)
+        index._insert(list(docs), progress=progress)
+        index.sparse.compact()
+        return index
+
+    def __len__(self) -> int:
+        return len(self.documents)
+
+    def __contains__(self, doc_id: object) -> bool:
+        return doc_id in self.documents
+
+    def upsert(self, doc: Document) -> None:
+        """Add a document or replace the one with the same id (embeds only this document's texts)."""
+        if doc.id in self.documents:
+            self.remove(doc.id)
+        self._insert([doc], progress=False)
+        if self.sparse.delta_size > self.options.delta_limit:
+            self.compact()
+
+    add = upsert
+
+    def remove(self, doc_id: str) -> None:
+        rows = self._doc_rows.pop(doc_id)
+        del self.documents[doc_id]
+        self.dense.kill(rows)
+        for row in rows:
+            self.sparse.remove(row)
+            self._rows.doc[row] = None
+
+    def compact(self) -> None:
+        """Merge the BM25 delta into the main segment and refresh the dense projection."""
+        self.sparse.compact()
+        if self.dense.basis is not None:
+            self.dense.fit_projection()
+
+    def _insert(self, docs: list[Document], *, progress: bool) -> None:
+        pending = [(doc.id, text) for doc in docs for text in self._texts_of(doc)]
+        started = time.perf_counter()
+        for start in range(0, len(pending), _BATCH):
+            batch = pending[start : start + _BATCH]
+            rows = self.dense.append(self.embedder.embed_passages([text for _, text in batch]))
+            for row, (doc_id, text) in zip(rows.tolist(), batch, strict=True):
+                self._rows.doc.append(doc_id)
+                self._rows.text.append(text)
+                self._doc_rows.setdefault(doc_id, []).append(row)
+                self.sparse.add(row, tokenise(text))
+            if progress:
+                _report(start + len(batch), len(pending), started)
+        self.documents.update((doc.id, doc) for doc in docs)
+
+    def _texts_of(self, doc: Document) -> list[str]:
+        texts = [t for t in doc.texts if t.strip()]
+        if self.options.index_body and doc.body and doc.body.strip():
+            texts.append(doc.body)
+        return texts or [doc.id]
+
+    def search(self, query: str, k: int = 10) -> list[Hit]:
+        if not self.documents or not query.strip():
+            return []
+        vector = self.embedder.embed_queries([query])[0]
+        depth = max(self.options.depth, k)
+        dense_rows, _ = self.dense.top_rows(vector, depth * 4, self.options.shortlist)
+        bm25_rows, bm25_scores = self.sparse.scores(tokenise(query))
+        order = np.argsort(-bm25_scores, kind="stable")[: depth * 4]
+        candidates = self._first_docs(dense_rows, depth) | self._first_docs(bm25_rows[order], depth)
+        row_bm25 = np.zeros(len(self._rows.doc), dtype=np.float32)
+        row_bm25[bm25_rows] = bm25_scores
+        hits = [self._hit(doc_id, vector, row_bm25) for doc_id in candidates]
+        return self._fuse(hits)[:k]
+
+    def _first_docs(self, rows: np.ndarray, limit: int) -> dict[str, None]:
+        docs: dict[str, None] = {}
+        for row in rows.tolist():
+            doc_id = self._rows.doc[row]
+            if doc_id is not None:
+                docs[doc_id] = None
+                if len(docs) == limit:
+                    break
+        return docs
+
+    def _hit(self, doc_id: str, vector: np.ndarray, row_bm25: np.ndarray) -> Hit:
+        rows = np.asarray(self._doc_rows[doc_id])
+        cosines = self.dense.exact(rows, vector)
+        best = int(rows[int(np.argmax(cosines))])
+        return Hit(doc_id, 0.0, float(row_bm25[rows].max()), float(cosines.max()), self._rows.text[best])
+
+    def _fuse(self, hits: list[Hit]) -> list[Hit]:
+        if self.options.fusion == "weighted":
+            top_bm25 = max((h.bm25_score for h in hits), default=0.0) or 1.0
+            alpha = self.options.alpha
+            scores = [alpha * h.dense_score + (1 - alpha) * h.bm25_score / top_bm25 for h in hits]
+        else:
+            scores = _rrf(hits, self.options.rrf_k)
+        fused = [Hit(h.doc_id, s, h.bm25_score, h.dense_score, h.matched_text) for h, s in zip(hits, scores,
+                                                                                              strict=True)]
+        return sorted(fused, key=lambda h: (-h.score, -h.dense_score, h.doc_id))
+
+    # -- serialisation -----------------------------------------------------------------------------
+
+    def to_bytes(self) -> bytes:
+        """One .npz blob: options, documents and live vectors (BM25 is rebuilt from tokens on load)."""
+        rows = [row for doc_id in self.documents for row in self._doc_rows[doc_id]]
+        meta = {"version": 1, "dim": self.dense.dim, "options": asdict(self.options),
+                "documents": [asdict(doc) for doc in self.documents.values()],
+                "rows": [[self._rows.doc[r], self._rows.text[r]] for r in rows]}
+        buffer = io.BytesIO()
+        np.savez(buffer, vectors=self.dense.vectors[rows],
+                 meta=np.frombuffer(json.dumps(meta, ensure_ascii=False).encode(), dtype=np.uint8))
+        return buffer.getvalue()
+
+    @classmethod
+    def from_bytes(cls, blob: bytes, embedder: Embedder | None = None) -> HybridIndex:
+        with np.load(io.BytesIO(blob)) as data:
+            meta = json.loads(data["meta"].tobytes().decode())
+            vectors = data["vectors"]
+        index = cls(embedder, IndexOptions(**meta["options"]))
+        if index.embedder.dim != meta["dim"]:
+            raise ValueError(f"index was built with {meta['dim']}-dim vectors, the embedder gives "
+                             f"{index.embedder.dim}: rebuild the index for this embedder")
+        index.documents = {d["id"]: Document(**d) for d in meta["documents"]}
+        for row, (doc_id, text) in zip(index.dense.append(vectors).tolist(), meta["rows"], strict=True):
+            index._rows.doc.append(doc_id)
+            index._rows.text.append(text)
+            index._doc_rows.setdefault(doc_id, []).append(row)
+            index.sparse.add(row, tokenise(text))
+        index.sparse.compact()
+        return index
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_bytes(self.to_bytes())
+
+    @classmethod
+    def load(cls, path: str | Path, embedder: Embedder | None = None) -> HybridIndex:
+        return cls.from_bytes(Path(path).read_bytes(), embedder)
+
+
+def _rrf(hits: list[Hit], rrf_k: int) -> list[float]:
+    scores = [0.0] * len(hits)
+    by_dense = sorted(range(len(hits)), key=lambda i: -hits[i].dense_score)
+    matched = [i for i in range(len(hits)) if hits[i].bm25_score > 0]
+    by_bm25 = sorted(matched, key=lambda i: -hits[i].bm25_score)
+    for ranking in (by_dense, by_bm25):
+        for rank, i in enumerate(ranking, start=1):
+            scores[i] += 1.0 / (rrf_k + rank)
+    return scores
+
+
+def _report(done: int, total: int, started: float) -> None:
+    rate = done / max(time.perf_counter() - started, 1e-9)
+    print(f"\rembedding {done}/{total} texts ({rate:.0f}/s)", end="" if done < total else "\n",
+          file=sys.stderr, flush=True)
