@@ -17,6 +17,7 @@ class Settings(BaseSettings):
     env: str = Field("dev", description="dev | test | prod")
     database_url: str = "sqlite+aiosqlite:///./var/kefu.db"
     redis_url: str | None = Field(None, description="unset = embedded mode (in-process bus and jobs)")
+    redis_prefix: str = Field("kefu:", description="namespace for pub/sub channels, queue and rate-limit keys")
     secret_key: str = DEV_SECRET
     base_url: str = "http://127.0.0.1:8000"
     host: str = "127.0.0.1"

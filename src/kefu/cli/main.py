@@ -2,9 +2,122 @@
 
 from __future__ import annotations
 
+import asyncio
+import getpass
+
 import typer
 
+from kefu.cli.bench import bench_app
 from kefu.cli.eval import eval_app
+from kefu.settings import get_settings
 
 app = typer.Typer(help="kefu (客服) — AI customer-service platform.", no_args_is_help=True)
 app.add_typer(eval_app, name="eval")
+app.add_typer(bench_app, name="bench")
+
+
+@app.command()
+def migrate(revision: str = typer.Argument("head", help="target revision")) -> None:
+    """Apply database migrations (SQLite or PostgreSQL, from KEFU_DATABASE_URL)."""
+    from kefu.core.migrate import upgrade
+
+    settings = get_settings()
+    upgrade(settings.database_url, revision)
+    typer.echo(f"database at {revision}: {_safe_url(settings.database_url)}")
+
+
+@app.command()
+def serve(
+    host: str = typer.Option(None, help="bind address"),
+    port: int = typer.Option(None, help="port"),
+    workers: int = typer.Option(1, help="uvicorn worker processes (scale-out mode only)"),
+) -> None:
+    """Serve the web app, REST API and WebSockets."""
+    import uvicorn
+
+    settings = get_settings()
+    if workers > 1 and settings.embedded:
+        raise typer.BadParameter("several workers need KEFU_REDIS_URL (embedded mode is one process)")
+    uvicorn.run(
+        "kefu.main:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers,
+        log_level="info",
+        proxy_headers=True,
+        ws="websockets-sansio",
+    )
+
+
+@app.command()
+def worker() -> None:
+    """Run background jobs from Redis (scale-out mode)."""
+    from kefu.core.worker import run_worker
+
+    run_worker(get_settings())
+
+
+@app.command("seed-demo")
+def seed_demo() -> None:
+    """Create the demo account (idempotent) and print its logins."""
+    from kefu.demo.seed import seed_demo as seed
+
+    async def run() -> None:
+        from kefu.core.db import make_engine, make_sessionmaker
+
+        settings = get_settings()
+        engine = make_engine(settings.database_url)
+        async with make_sessionmaker(engine)() as session:
+            info = await seed(session, max_chars=settings.max_message_chars)
+        await engine.dispose()
+        typer.echo("demo account " + ("created" if info.created else "already there"))
+        base = settings.base_url.rstrip("/")
+        typer.echo(f"  workspace:  {base}/login")
+        typer.echo(f"  demo page with the chat widget:  {base}/demo?inbox={info.widget_key}")
+        for email, password, role in info.users:
+            typer.echo(f"  {role:<11} {email:<24} password: {password}")
+
+    asyncio.run(run())
+
+
+@app.command("create-admin")
+def create_admin(
+    email: str = typer.Option(..., prompt=True),
+    name: str = typer.Option("Admin", prompt=True),
+    account: str = typer.Option("My company", help="name of the new account"),
+    password: str = typer.Option(None, help="omit to be asked"),
+) -> None:
+    """Create a new account with its first admin."""
+    from kefu.accounts.service import do_create_account
+    from kefu.auth.schemas import UserCreate
+    from kefu.auth.service import check_create_user
+    from kefu.core.constants import ActorType, Role
+    from kefu.core.db import make_engine, make_sessionmaker
+    from kefu.core.events import Actor, commit
+
+    pw = password or getpass.getpass("password (8+ characters): ")
+
+    async def run() -> None:
+        settings = get_settings()
+        engine = make_engine(settings.database_url)
+        async with make_sessionmaker(engine)() as session:
+            acc = await do_create_account(session, account)
+            await commit(session)
+            user = await check_create_user(
+                session,
+                acc.id,
+                UserCreate(email=email, name=name, password=pw, role=Role.ADMIN),
+                Actor(ActorType.SYSTEM),
+            )
+        await engine.dispose()
+        typer.echo(f"created account {acc.id} with admin {user.email}")
+
+    asyncio.run(run())
+
+
+def _safe_url(url: str) -> str:
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return scheme + "://…@" + rest.split("@", 1)[1]
+    return url

@@ -1,0 +1,37 @@
+"""/api/v1/teams, /api/v1/account."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from kefu.accounts import service
+from kefu.accounts.models import Account
+from kefu.accounts.schemas import AccountRead, TeamCreate, TeamRead, TeamUpdate
+from kefu.core.deps import CanManageTeams, CanViewTeam, PrincipalDep, SessionDep
+
+router = APIRouter(prefix="/api/v1", tags=["teams"])
+
+
+@router.get("/account", response_model=AccountRead)
+async def get_account(session: SessionDep, principal: PrincipalDep) -> AccountRead:
+    return AccountRead.model_validate(await session.get(Account, principal.account_id))
+
+
+@router.get("/teams", response_model=list[TeamRead])
+async def list_teams(session: SessionDep, principal: CanViewTeam) -> list[TeamRead]:
+    return await service.list_teams(session, principal.account_id)
+
+
+@router.post("/teams", response_model=TeamRead, status_code=201)
+async def create_team(data: TeamCreate, session: SessionDep, principal: CanManageTeams) -> TeamRead:
+    return await service.check_create_team(session, principal.account_id, data, principal.actor)
+
+
+@router.get("/teams/{team_id}", response_model=TeamRead)
+async def get_team(team_id: int, session: SessionDep, principal: CanViewTeam) -> TeamRead:
+    return await service.get_team(session, principal.account_id, team_id)
+
+
+@router.patch("/teams/{team_id}", response_model=TeamRead)
+async def update_team(team_id: int, data: TeamUpdate, session: SessionDep, principal: CanManageTeams) -> TeamRead:
+    return await service.check_update_team(session, principal.account_id, team_id, data, principal.actor)

@@ -1,0 +1,104 @@
+"""Accounts (tenants) and teams."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kefu.accounts.models import Account, Team, TeamMember
+from kefu.accounts.schemas import TeamCreate, TeamRead, TeamUpdate
+from kefu.auth.access import get_scoped, restrict
+from kefu.auth.models import User
+from kefu.core.constants import EventType
+from kefu.core.errors import Conflict, NotFound
+from kefu.core.events import Actor, commit, emit
+
+
+async def do_create_account(session: AsyncSession, name: str, locale: str = "zh_CN") -> Account:
+    account = Account(name=name, locale=locale, timezone="Asia/Shanghai", settings={})
+    session.add(account)
+    await session.flush()
+    return account
+
+
+async def list_teams(session: AsyncSession, account_id: int) -> list[TeamRead]:
+    teams = list((await session.execute(restrict(select(Team), Team, account_id).order_by(Team.id))).scalars())
+    members = await _members_by_team(session, account_id)
+    return [_team_read(t, members.get(t.id, [])) for t in teams]
+
+
+async def get_team(session: AsyncSession, account_id: int, team_id: int) -> TeamRead:
+    team = await get_scoped(session, Team, team_id, account_id, "team")
+    members = await _members_by_team(session, account_id, team_id)
+    return _team_read(team, members.get(team_id, []))
+
+
+async def check_create_team(session: AsyncSession, account_id: int, data: TeamCreate, actor: Actor) -> TeamRead:
+    await _check_name_free(session, account_id, data.name)
+    await _check_users(session, account_id, data.member_ids)
+    team = Team(account_id=account_id, name=data.name, description=data.description)
+    session.add(team)
+    await session.flush()
+    _set_members(session, team, data.member_ids)
+    read = _team_read(team, sorted(set(data.member_ids)))
+    emit(session, account_id, EventType.TEAM_CREATED, read.model_dump(mode="json"), actor=actor)
+    await commit(session)
+    return read
+
+
+async def check_update_team(
+    session: AsyncSession, account_id: int, team_id: int, data: TeamUpdate, actor: Actor
+) -> TeamRead:
+    team = await get_scoped(session, Team, team_id, account_id, "team")
+    if data.name is not None and data.name != team.name:
+        await _check_name_free(session, account_id, data.name)
+        team.name = data.name
+    if data.description is not None:
+        team.description = data.description
+    if data.member_ids is not None:
+        await _check_users(session, account_id, data.member_ids)
+        await session.execute(delete(TeamMember).where(TeamMember.team_id == team.id))
+        _set_members(session, team, data.member_ids)
+    await session.flush()
+    members = await _members_by_team(session, account_id, team.id)
+    read = _team_read(team, members.get(team.id, []))
+    emit(session, account_id, EventType.TEAM_UPDATED, read.model_dump(mode="json"), actor=actor)
+    await commit(session)
+    return read
+
+
+async def _check_name_free(session: AsyncSession, account_id: int, name: str) -> None:
+    q = restrict(select(Team.id), Team, account_id).where(Team.name == name)
+    if (await session.execute(q)).first() is not None:
+        raise Conflict(f"a team named {name!r} already exists")
+
+
+async def _check_users(session: AsyncSession, account_id: int, user_ids: list[int]) -> None:
+    if not user_ids:
+        return
+    q = restrict(select(User.id), User, account_id).where(User.id.in_(user_ids))
+    found = set((await session.execute(q)).scalars())
+    missing = sorted(set(user_ids) - found)
+    if missing:
+        raise NotFound("user", ", ".join(map(str, missing)))
+
+
+def _set_members(session: AsyncSession, team: Team, user_ids: list[int]) -> None:
+    for uid in sorted(set(user_ids)):
+        session.add(TeamMember(team_id=team.id, user_id=uid, account_id=team.account_id))
+
+
+async def _members_by_team(session: AsyncSession, account_id: int, team_id: int | None = None) -> dict[int, list[int]]:
+    q = restrict(select(TeamMember.team_id, TeamMember.user_id), TeamMember, account_id)
+    if team_id is not None:
+        q = q.where(TeamMember.team_id == team_id)
+    out: dict[int, list[int]] = {}
+    for tid, uid in (await session.execute(q.order_by(TeamMember.user_id))).all():
+        out.setdefault(tid, []).append(uid)
+    return out
+
+
+def _team_read(team: Team, member_ids: list[int]) -> TeamRead:
+    return TeamRead(
+        id=team.id, name=team.name, description=team.description, member_ids=member_ids, created_at=team.created_at
+    )

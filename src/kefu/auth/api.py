@@ -1,0 +1,105 @@
+"""/api/v1/auth, /api/v1/me, /api/v1/users, /api/v1/api_tokens."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+
+from kefu.auth import service
+from kefu.auth.schemas import (
+    ApiTokenCreate,
+    ApiTokenCreated,
+    ApiTokenRead,
+    LoginIn,
+    MeRead,
+    UserCreate,
+    UserRead,
+    UserUpdate,
+)
+from kefu.core.deps import (
+    SESSION_COOKIE,
+    CanManageTokens,
+    CanManageUsers,
+    CanViewTeam,
+    PrincipalDep,
+    SessionDep,
+    StateDep,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["auth"])
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+@router.post("/auth/login", response_model=MeRead)
+async def login(data: LoginIn, request: Request, response: Response, session: SessionDep, state: StateDep) -> MeRead:
+    s = state.settings
+    user = await service.check_login(
+        session,
+        state.limiter,
+        email=data.email,
+        password=data.password,
+        client_ip=client_ip(request),
+        max_attempts=s.login_max_attempts,
+        window_s=s.login_window_s,
+    )
+    token, row = await service.do_start_session(session, user, s.session_max_age_s)
+    set_session_cookie(response, token, s.session_max_age_s, s.cookie_secure)
+    return MeRead.model_validate(user).model_copy(update={"csrf_token": row.csrf_token})
+
+
+def set_session_cookie(response: Response, token: str, max_age: int, secure: bool) -> None:
+    response.set_cookie(SESSION_COOKIE, token, max_age=max_age, httponly=True, samesite="lax", secure=secure)
+
+
+@router.post("/auth/logout", status_code=204)
+async def logout(request: Request, response: Response, session: SessionDep, principal: PrincipalDep) -> None:
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        await service.do_end_session(session, token)
+    response.delete_cookie(SESSION_COOKIE)
+
+
+@router.get("/me", response_model=MeRead)
+async def me(principal: PrincipalDep) -> MeRead:
+    return MeRead.model_validate(principal.user).model_copy(update={"csrf_token": principal.csrf_token})
+
+
+@router.get("/users", response_model=list[UserRead])
+async def list_users(session: SessionDep, principal: CanViewTeam) -> list[UserRead]:
+    return [UserRead.model_validate(u) for u in await service.list_users(session, principal.account_id)]
+
+
+@router.post("/users", response_model=UserRead, status_code=201)
+async def create_user(data: UserCreate, session: SessionDep, principal: CanManageUsers) -> UserRead:
+    return UserRead.model_validate(
+        await service.check_create_user(session, principal.account_id, data, principal.actor)
+    )
+
+
+@router.get("/users/{user_id}", response_model=UserRead)
+async def get_user(user_id: int, session: SessionDep, principal: CanViewTeam) -> UserRead:
+    return UserRead.model_validate(await service.get_user(session, principal.account_id, user_id))
+
+
+@router.patch("/users/{user_id}", response_model=UserRead)
+async def update_user(user_id: int, data: UserUpdate, session: SessionDep, principal: CanManageUsers) -> UserRead:
+    user = await service.get_user(session, principal.account_id, user_id)
+    return UserRead.model_validate(await service.do_update_user(session, user, data, principal.actor))
+
+
+@router.get("/api_tokens", response_model=list[ApiTokenRead])
+async def list_tokens(session: SessionDep, principal: CanManageTokens) -> list[ApiTokenRead]:
+    return [ApiTokenRead.model_validate(t) for t in await service.list_api_tokens(session, principal.account_id)]
+
+
+@router.post("/api_tokens", response_model=ApiTokenCreated, status_code=201)
+async def create_token(data: ApiTokenCreate, session: SessionDep, principal: CanManageTokens) -> ApiTokenCreated:
+    row, token = await service.do_create_api_token(session, principal, data.name)
+    return ApiTokenCreated(**ApiTokenRead.model_validate(row).model_dump(), token=token)
+
+
+@router.delete("/api_tokens/{token_id}", response_model=ApiTokenRead)
+async def revoke_token(token_id: int, session: SessionDep, principal: CanManageTokens) -> ApiTokenRead:
+    return ApiTokenRead.model_validate(await service.do_revoke_api_token(session, principal, token_id))

@@ -1,0 +1,33 @@
+"""Roles → permissions. The one table that says who may do what."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from kefu.core.constants import Role
+
+
+class Perm(StrEnum):
+    HANDLE_CONVERSATIONS = "handle_conversations"
+    MANAGE_CONTACTS = "manage_contacts"
+    VIEW_TEAM = "view_team"
+    VIEW_EVENTS = "view_events"
+    MANAGE_TEAMS = "manage_teams"
+    MANAGE_INBOXES = "manage_inboxes"
+    MANAGE_USERS = "manage_users"
+    MANAGE_TOKENS = "manage_tokens"
+
+
+_AGENT = {Perm.HANDLE_CONVERSATIONS, Perm.MANAGE_CONTACTS, Perm.VIEW_TEAM}
+_SUPERVISOR = _AGENT | {Perm.VIEW_EVENTS, Perm.MANAGE_TEAMS}
+_ADMIN = _SUPERVISOR | {Perm.MANAGE_INBOXES, Perm.MANAGE_USERS, Perm.MANAGE_TOKENS}
+
+ROLE_PERMS: dict[Role, frozenset[Perm]] = {
+    Role.AGENT: frozenset(_AGENT),
+    Role.SUPERVISOR: frozenset(_SUPERVISOR),
+    Role.ADMIN: frozenset(_ADMIN),
+}
+
+
+def has_perm(role: str, perm: Perm) -> bool:
+    return perm in ROLE_PERMS.get(Role(role), frozenset())

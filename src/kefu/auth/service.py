@@ -1,0 +1,176 @@
+"""Users, logins, sessions and API tokens. The only place that writes them."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kefu.auth.access import get_scoped, restrict
+from kefu.auth.models import ApiToken, User, UserSession
+from kefu.auth.passwords import hash_password, verify_password
+from kefu.auth.principal import Principal
+from kefu.auth.schemas import UserCreate, UserRead, UserUpdate
+from kefu.auth.tokens import API_TOKEN_PREFIX, new_token, token_hash
+from kefu.core import clock
+from kefu.core.constants import ActorType, EventType
+from kefu.core.errors import Conflict, RateLimited, Unauthorized
+from kefu.core.events import Actor, commit, emit
+from kefu.core.ratelimit import RateLimiter
+
+
+async def check_login(
+    session: AsyncSession,
+    limiter: RateLimiter,
+    *,
+    email: str,
+    password: str,
+    client_ip: str,
+    max_attempts: int,
+    window_s: int,
+) -> User:
+    """Verify credentials, limited per email and per client address. Raises Unauthorized/RateLimited."""
+    email = email.strip().lower()
+    for key in (f"login:email:{email}", f"login:ip:{client_ip}"):
+        limit = max_attempts if key.startswith("login:email") else max_attempts * 4
+        retry = await limiter.hit(key, limit, window_s)
+        if retry:
+            raise RateLimited(f"too many login attempts; try again in {retry} s", retry_after=retry)
+    user = (await session.execute(select(User).where(func.lower(User.email) == email))).scalar_one_or_none()
+    if not verify_password(user.password_hash if user else None, password) or user is None:
+        raise Unauthorized("wrong email or password")
+    if not user.is_active:
+        raise Unauthorized("this user is deactivated")
+    await limiter.reset(f"login:email:{email}")
+    return user
+
+
+async def do_start_session(session: AsyncSession, user: User, max_age_s: int) -> tuple[str, UserSession]:
+    token = new_token()
+    row = UserSession(
+        token_hash=token_hash(token),
+        user_id=user.id,
+        account_id=user.account_id,
+        csrf_token=new_token(),
+        expires_at=clock.now() + timedelta(seconds=max_age_s),
+    )
+    session.add(row)
+    emit(session, user.account_id, EventType.USER_LOGGED_IN, {"user_id": user.id}, actor=Actor(ActorType.USER, user.id))
+    await commit(session)
+    return token, row
+
+
+async def do_end_session(session: AsyncSession, token: str) -> None:
+    row = await session.execute(select(UserSession).where(UserSession.token_hash == token_hash(token)))
+    found = row.scalar_one_or_none()
+    if found is not None:
+        await session.delete(found)
+        await commit(session)
+
+
+async def get_principal_by_session(session: AsyncSession, token: str) -> Principal | None:
+    q = (
+        select(UserSession, User)
+        .join(User, User.id == UserSession.user_id)
+        .where(UserSession.token_hash == token_hash(token))
+    )
+    found = (await session.execute(q)).first()
+    if found is None:
+        return None
+    sess, user = found
+    if sess.expires_at <= clock.now() or not user.is_active:
+        return None
+    return Principal(user=user, via="session", csrf_token=sess.csrf_token)
+
+
+async def get_principal_by_api_token(session: AsyncSession, token: str) -> Principal:
+    q = select(ApiToken, User).join(User, User.id == ApiToken.user_id).where(ApiToken.token_hash == token_hash(token))
+    found = (await session.execute(q)).first()
+    if found is None or found[0].revoked_at is not None or not found[1].is_active:
+        raise Unauthorized("invalid or revoked API token")
+    tok, user = found
+    now = clock.now()
+    if tok.last_used_at is None or now - tok.last_used_at > timedelta(minutes=1):
+        tok.last_used_at = now
+        await session.commit()
+    return Principal(user=user, via="token")
+
+
+async def list_users(session: AsyncSession, account_id: int) -> list[User]:
+    q = restrict(select(User), User, account_id).order_by(User.id)
+    return list((await session.execute(q)).scalars())
+
+
+async def get_user(session: AsyncSession, account_id: int, user_id: int) -> User:
+    return await get_scoped(session, User, user_id, account_id, "user")
+
+
+async def check_create_user(session: AsyncSession, account_id: int, data: UserCreate, actor: Actor) -> User:
+    email = str(data.email).lower()
+    taken = await session.execute(select(User.id).where(func.lower(User.email) == email))
+    if taken.first() is not None:
+        raise Conflict(f"a user with email {email} already exists")
+    user = User(
+        account_id=account_id,
+        email=email,
+        name=data.name,
+        password_hash=hash_password(data.password),
+        role=str(data.role),
+        locale=data.locale,
+        is_active=True,
+    )
+    session.add(user)
+    await session.flush()
+    emit(session, account_id, EventType.USER_CREATED, _user_payload(user), actor=actor)
+    await commit(session)
+    return user
+
+
+async def do_update_user(session: AsyncSession, user: User, data: UserUpdate, actor: Actor) -> User:
+    changes = data.model_dump(exclude_unset=True)
+    if "password" in changes:
+        user.password_hash = hash_password(changes.pop("password"))
+    for field, value in changes.items():
+        if value is None and field != "locale":
+            continue
+        setattr(user, field, str(value) if field == "role" else value)
+    emit(session, user.account_id, EventType.USER_UPDATED, _user_payload(user), actor=actor)
+    await commit(session)
+    return user
+
+
+def _user_payload(user: User) -> dict[str, object]:
+    return UserRead.model_validate(user).model_dump(mode="json")
+
+
+async def do_create_api_token(session: AsyncSession, principal: Principal, name: str) -> tuple[ApiToken, str]:
+    token = new_token(API_TOKEN_PREFIX)
+    row = ApiToken(
+        account_id=principal.account_id,
+        user_id=principal.user.id,
+        name=name,
+        prefix=token[: len(API_TOKEN_PREFIX) + 6],
+        token_hash=token_hash(token),
+    )
+    session.add(row)
+    await session.flush()
+    emit(
+        session, principal.account_id, EventType.API_TOKEN_CREATED, {"id": row.id, "name": name}, actor=principal.actor
+    )
+    await commit(session)
+    return row, token
+
+
+async def list_api_tokens(session: AsyncSession, account_id: int) -> list[ApiToken]:
+    q = restrict(select(ApiToken), ApiToken, account_id).order_by(ApiToken.id)
+    return list((await session.execute(q)).scalars())
+
+
+async def do_revoke_api_token(session: AsyncSession, principal: Principal, token_id: int) -> ApiToken:
+    row = await get_scoped(session, ApiToken, token_id, principal.account_id, "API token")
+    if row.revoked_at is None:
+        row.revoked_at = clock.now()
+        emit(session, principal.account_id, EventType.API_TOKEN_REVOKED, {"id": row.id}, actor=principal.actor)
+        await commit(session)
+    return row

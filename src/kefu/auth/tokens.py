@@ -1,0 +1,37 @@
+"""Random tokens (stored hashed) and the signed widget contact token."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from kefu.core.errors import Unauthorized
+
+API_TOKEN_PREFIX = "kefu_"
+
+
+def new_token(prefix: str = "") -> str:
+    return prefix + secrets.token_urlsafe(32)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _widget_serializer(secret: str) -> URLSafeSerializer:
+    return URLSafeSerializer(secret, salt="kefu.widget.contact")
+
+
+def sign_contact(secret: str, account_id: int, inbox_id: int, contact_id: int) -> str:
+    return str(_widget_serializer(secret).dumps({"a": account_id, "i": inbox_id, "c": contact_id}))
+
+
+def read_contact(secret: str, token: str) -> tuple[int, int, int]:
+    """(account_id, inbox_id, contact_id) from a widget contact token, or Unauthorized."""
+    try:
+        data = _widget_serializer(secret).loads(token)
+        return int(data["a"]), int(data["i"]), int(data["c"])
+    except (BadSignature, KeyError, TypeError, ValueError) as exc:
+        raise Unauthorized("invalid contact token") from exc

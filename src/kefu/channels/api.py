@@ -1,0 +1,42 @@
+"""/api/v1/inboxes."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from kefu.channels import service
+from kefu.channels.schemas import EmbedSnippet, InboxCreate, InboxRead, InboxUpdate
+from kefu.core.deps import CanManageInboxes, CanViewTeam, SessionDep, SettingsDep
+
+router = APIRouter(prefix="/api/v1", tags=["inboxes"])
+
+
+@router.get("/inboxes", response_model=list[InboxRead])
+async def list_inboxes(session: SessionDep, principal: CanViewTeam) -> list[InboxRead]:
+    return [InboxRead.model_validate(i) for i in await service.list_inboxes(session, principal.account_id)]
+
+
+@router.post("/inboxes", response_model=InboxRead, status_code=201)
+async def create_inbox(data: InboxCreate, session: SessionDep, principal: CanManageInboxes) -> InboxRead:
+    return InboxRead.model_validate(
+        await service.check_create_inbox(session, principal.account_id, data, principal.actor)
+    )
+
+
+@router.get("/inboxes/{inbox_id}", response_model=InboxRead)
+async def get_inbox(inbox_id: int, session: SessionDep, principal: CanViewTeam) -> InboxRead:
+    return InboxRead.model_validate(await service.get_inbox(session, principal.account_id, inbox_id))
+
+
+@router.patch("/inboxes/{inbox_id}", response_model=InboxRead)
+async def update_inbox(inbox_id: int, data: InboxUpdate, session: SessionDep, principal: CanManageInboxes) -> InboxRead:
+    return InboxRead.model_validate(
+        await service.check_update_inbox(session, principal.account_id, inbox_id, data, principal.actor)
+    )
+
+
+@router.get("/inboxes/{inbox_id}/embed", response_model=EmbedSnippet)
+async def embed(inbox_id: int, session: SessionDep, settings: SettingsDep, principal: CanManageInboxes) -> EmbedSnippet:
+    inbox = await service.get_inbox(session, principal.account_id, inbox_id)
+    snippet, src = service.embed_snippet(settings.base_url, inbox)
+    return EmbedSnippet(inbox_id=inbox.id, snippet=snippet, script_url=src)

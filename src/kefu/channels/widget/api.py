@@ -1,0 +1,115 @@
+"""Public widget endpoints: /api/v1/widget/{inbox_key}/… (authenticated by the signed contact token)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Response
+from pydantic import BaseModel, EmailStr, Field
+
+from kefu.channels.widget import service
+from kefu.conversations.schemas import ContactMessageCreate, MessageRead, TypingIn
+from kefu.conversations.service import check_receive_contact_message, list_messages
+from kefu.core.deps import SessionDep, StateDep
+from kefu.core.schemas import StrictModel
+from kefu.realtime.typing import publish_typing
+
+router = APIRouter(prefix="/api/v1/widget", tags=["widget"])
+ContactToken = Annotated[str | None, Header(alias="X-Contact-Token")]
+
+
+class WidgetConfig(BaseModel):
+    name: str
+    greeting: str
+    bot_enabled: bool
+
+
+class VisitorIn(StrictModel):
+    name: str = Field("", max_length=200)
+    email: EmailStr | None = None
+    locale: str | None = Field(None, pattern=r"^(zh_CN|zh_TW|en)$")
+
+
+class VisitorOut(BaseModel):
+    contact_id: int
+    token: str
+
+
+class WidgetMessages(BaseModel):
+    conversation_id: int | None
+    status: str | None
+    messages: list[MessageRead]
+
+
+@router.get("/{inbox_key}/config", response_model=WidgetConfig)
+async def config(inbox_key: str, session: SessionDep) -> WidgetConfig:
+    inbox = await service.get_widget_inbox(session, inbox_key)
+    return WidgetConfig(name=inbox.name, greeting=inbox.greeting, bot_enabled=inbox.bot_enabled)
+
+
+@router.post("/{inbox_key}/contacts", response_model=VisitorOut, status_code=201)
+async def start_visitor(inbox_key: str, data: VisitorIn, session: SessionDep, state: StateDep) -> VisitorOut:
+    inbox = await service.get_widget_inbox(session, inbox_key)
+    contact, token = await service.do_start_visitor(
+        session,
+        inbox,
+        state.settings.secret_key,
+        name=data.name,
+        email=str(data.email) if data.email else None,
+        locale=data.locale,
+    )
+    return VisitorOut(contact_id=contact.id, token=token)
+
+
+@router.get("/{inbox_key}/messages", response_model=WidgetMessages)
+async def messages(
+    inbox_key: str,
+    session: SessionDep,
+    state: StateDep,
+    token: ContactToken = None,
+    after_id: int | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 200,
+) -> WidgetMessages:
+    inbox = await service.get_widget_inbox(session, inbox_key)
+    contact = await service.authenticate_visitor(session, inbox, state.settings.secret_key, token)
+    conv = await service.latest_conversation(session, inbox, contact)
+    if conv is None:
+        return WidgetMessages(conversation_id=None, status=None, messages=[])
+    rows = await list_messages(session, conv, after_id=after_id, limit=limit, include_notes=False)
+    return WidgetMessages(
+        conversation_id=conv.id, status=conv.status, messages=[MessageRead.model_validate(m) for m in rows]
+    )
+
+
+@router.post("/{inbox_key}/messages", response_model=MessageRead, status_code=201)
+async def post_message(
+    inbox_key: str,
+    data: ContactMessageCreate,
+    response: Response,
+    session: SessionDep,
+    state: StateDep,
+    token: ContactToken = None,
+) -> MessageRead:
+    inbox = await service.get_widget_inbox(session, inbox_key)
+    contact = await service.authenticate_visitor(session, inbox, state.settings.secret_key, token)
+    conv, posted = await check_receive_contact_message(
+        session, inbox, contact, data, max_chars=state.settings.max_message_chars
+    )
+    if not posted.created:
+        response.status_code = 200
+    else:
+        await state.hooks.after_customer_message(state, conv.id, posted.message.id)
+    return MessageRead.model_validate(posted.message)
+
+
+@router.post("/{inbox_key}/typing", status_code=204)
+async def typing(
+    inbox_key: str, data: TypingIn, session: SessionDep, state: StateDep, token: ContactToken = None
+) -> None:
+    inbox = await service.get_widget_inbox(session, inbox_key)
+    contact = await service.authenticate_visitor(session, inbox, state.settings.secret_key, token)
+    conv = await service.latest_conversation(session, inbox, contact)
+    if conv is not None:
+        await publish_typing(
+            state.bus, conv, sender={"type": "contact", "id": contact.id, "name": contact.name}, typing=data.typing
+        )

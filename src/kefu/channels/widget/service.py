@@ -1,0 +1,58 @@
+"""The web-chat widget channel: visitors become contacts with a `widget_visitor` identity."""
+
+from __future__ import annotations
+
+import secrets
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kefu.auth.tokens import read_contact, sign_contact
+from kefu.channels.models import Inbox
+from kefu.channels.service import get_inbox_by_key
+from kefu.contacts.models import Contact
+from kefu.contacts.schemas import ContactCreate
+from kefu.contacts.service import do_add_identity, do_create_contact
+from kefu.conversations.models import Conversation
+from kefu.core.constants import ActorType, ChannelType, IdentityKind
+from kefu.core.errors import Unauthorized
+from kefu.core.events import Actor, commit
+
+
+async def get_widget_inbox(session: AsyncSession, key: str) -> Inbox:
+    return await get_inbox_by_key(session, key, ChannelType.WEB_WIDGET)
+
+
+async def do_start_visitor(
+    session: AsyncSession, inbox: Inbox, secret: str, *, name: str, email: str | None, locale: str | None
+) -> tuple[Contact, str]:
+    data = ContactCreate(name=name or "", email=None)
+    contact = await do_create_contact(session, inbox.account_id, data, Actor(ActorType.SYSTEM), commit_now=False)
+    contact.locale = locale
+    if email:
+        contact.email = email
+    await do_add_identity(session, contact, IdentityKind.WIDGET_VISITOR, secrets.token_hex(16), inbox.id)
+    await commit(session)
+    return contact, sign_contact(secret, inbox.account_id, inbox.id, contact.id)
+
+
+async def authenticate_visitor(session: AsyncSession, inbox: Inbox, secret: str, token: str | None) -> Contact:
+    if not token:
+        raise Unauthorized("missing X-Contact-Token")
+    account_id, inbox_id, contact_id = read_contact(secret, token)
+    if inbox_id != inbox.id or account_id != inbox.account_id:
+        raise Unauthorized("this contact token belongs to another inbox")
+    contact = await session.get(Contact, contact_id)
+    if contact is None or contact.account_id != account_id:
+        raise Unauthorized("unknown contact")
+    return contact
+
+
+async def latest_conversation(session: AsyncSession, inbox: Inbox, contact: Contact) -> Conversation | None:
+    q = (
+        select(Conversation)
+        .where(Conversation.inbox_id == inbox.id, Conversation.contact_id == contact.id)
+        .order_by(Conversation.id.desc())
+        .limit(1)
+    )
+    return (await session.execute(q)).scalar_one_or_none()

@@ -1,0 +1,38 @@
+"""Contacts (one customer) and their identities on every channel."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from kefu.core import clock
+from kefu.core.db import Base, BigId, IdMixin, JsonType, TimestampMixin, UTCDateTime
+
+
+class Contact(IdMixin, TimestampMixin, Base):
+    __tablename__ = "contacts"
+
+    account_id: Mapped[int] = mapped_column(BigId, ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    email: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    phone: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    tier: Mapped[str] = mapped_column(String(20), default="normal")
+    locale: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    attributes: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, onupdate=clock.now)
+
+
+class ContactIdentity(IdMixin, TimestampMixin, Base):
+    """How a channel knows the contact: (kind, value) is unique within an account."""
+
+    __tablename__ = "contact_identities"
+    __table_args__ = (UniqueConstraint("account_id", "kind", "value"),)
+
+    account_id: Mapped[int] = mapped_column(BigId, ForeignKey("accounts.id", ondelete="CASCADE"))
+    contact_id: Mapped[int] = mapped_column(BigId, ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    value: Mapped[str] = mapped_column(String(254))
+    inbox_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("inboxes.id", ondelete="SET NULL"), nullable=True)

@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import EmailStr, Field
+
+from kefu.core.constants import IdentityKind
+from kefu.core.schemas import ReadModel, StrictModel
+
+
+class IdentityRead(ReadModel):
+    kind: IdentityKind
+    value: str
+    inbox_id: int | None
+
+
+class ContactRead(ReadModel):
+    id: int
+    name: str
+    email: str | None
+    phone: str | None
+    tier: str
+    locale: str | None
+    attributes: dict[str, Any]
+    created_at: datetime
+
+
+class ContactDetail(ContactRead):
+    identities: list[IdentityRead]
+
+
+class ContactCreate(StrictModel):
+    name: str = Field("", max_length=200)
+    email: EmailStr | None = None
+    phone: str | None = Field(None, max_length=40, pattern=r"^\+?[0-9 ()-]{3,40}$")
+    tier: str = Field("normal", pattern=r"^(vip|gold|normal|strategic|value|potential|churn_risk)$")
+    attributes: dict[str, Any] = Field(default_factory=dict)
+
+
+class ContactUpdate(StrictModel):
+    name: str | None = Field(None, max_length=200)
+    email: EmailStr | None = None
+    phone: str | None = Field(None, max_length=40, pattern=r"^\+?[0-9 ()-]{3,40}$")
+    tier: str | None = Field(None, pattern=r"^(vip|gold|normal|strategic|value|potential|churn_risk)$")
+    attributes: dict[str, Any] | None = None

@@ -1,0 +1,94 @@
+"""The unified customer: contacts and their channel identities."""
+
+from __future__ import annotations
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kefu.auth.access import get_scoped, restrict
+from kefu.contacts.models import Contact, ContactIdentity
+from kefu.contacts.schemas import ContactCreate, ContactRead, ContactUpdate
+from kefu.core.constants import EventType, IdentityKind
+from kefu.core.errors import Conflict
+from kefu.core.events import Actor, commit, emit
+from kefu.core.pagination import Cursor, page_by_id
+
+
+async def get_contact(session: AsyncSession, account_id: int, contact_id: int) -> Contact:
+    return await get_scoped(session, Contact, contact_id, account_id, "contact")
+
+
+async def list_identities(session: AsyncSession, contact: Contact) -> list[ContactIdentity]:
+    q = select(ContactIdentity).where(ContactIdentity.contact_id == contact.id).order_by(ContactIdentity.id)
+    return list((await session.execute(q)).scalars())
+
+
+async def list_contacts(
+    session: AsyncSession, account_id: int, *, q: str | None, cursor: Cursor | None, limit: int
+) -> tuple[list[Contact], Cursor | None]:
+    query = restrict(select(Contact), Contact, account_id)
+    if q:
+        like = f"%{q.lower()}%"
+        query = query.where(or_(Contact.name.ilike(like), Contact.email.ilike(like), Contact.phone.ilike(like)))
+    return await page_by_id(session, query, Contact, cursor, limit)
+
+
+async def do_create_contact(
+    session: AsyncSession, account_id: int, data: ContactCreate, actor: Actor, *, commit_now: bool = True
+) -> Contact:
+    if data.email:
+        taken = await session.execute(
+            select(ContactIdentity.contact_id).where(
+                ContactIdentity.account_id == account_id,
+                ContactIdentity.kind == IdentityKind.EMAIL,
+                ContactIdentity.value == str(data.email).lower(),
+            )
+        )
+        if (row := taken.first()) is not None:
+            raise Conflict(f"contact {row[0]} already has the email {data.email}")
+    contact = Contact(
+        account_id=account_id,
+        name=data.name,
+        email=str(data.email) if data.email else None,
+        phone=data.phone,
+        tier=data.tier,
+        attributes=data.attributes,
+    )
+    session.add(contact)
+    await session.flush()
+    if data.email:
+        session.add(
+            ContactIdentity(
+                account_id=account_id, contact_id=contact.id, kind=IdentityKind.EMAIL, value=str(data.email).lower()
+            )
+        )
+    emit(session, account_id, EventType.CONTACT_CREATED, _payload(contact), actor=actor)
+    if commit_now:
+        await commit(session)
+    return contact
+
+
+async def do_update_contact(session: AsyncSession, contact: Contact, data: ContactUpdate, actor: Actor) -> Contact:
+    for field, value in data.model_dump(exclude_unset=True).items():
+        if value is None and field in ("name", "tier", "attributes"):
+            continue
+        setattr(contact, field, str(value) if field == "email" and value else value)
+    await session.flush()
+    emit(session, contact.account_id, EventType.CONTACT_UPDATED, _payload(contact), actor=actor)
+    await commit(session)
+    return contact
+
+
+async def do_add_identity(
+    session: AsyncSession, contact: Contact, kind: IdentityKind, value: str, inbox_id: int | None = None
+) -> ContactIdentity:
+    ident = ContactIdentity(
+        account_id=contact.account_id, contact_id=contact.id, kind=str(kind), value=value, inbox_id=inbox_id
+    )
+    session.add(ident)
+    await session.flush()
+    return ident
+
+
+def _payload(contact: Contact) -> dict[str, object]:
+    return ContactRead.model_validate(contact).model_dump(mode="json")

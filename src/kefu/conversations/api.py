@@ -1,0 +1,167 @@
+"""/api/v1/conversations and their messages, assignment, status, labels, typing."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from kefu.conversations import service
+from kefu.conversations.schemas import (
+    AssignIn,
+    ConversationRead,
+    ConversationUpdate,
+    LabelIn,
+    LabelsIn,
+    MessageCreate,
+    MessageRead,
+    StatusIn,
+    TypingIn,
+)
+from kefu.core.constants import ConversationStatus
+from kefu.core.deps import CanHandle, SessionDep, StateDep
+from kefu.core.errors import BadRequest
+from kefu.core.pagination import MAX_LIMIT, Cursor
+from kefu.core.schemas import Page
+from kefu.realtime.typing import publish_typing
+
+router = APIRouter(prefix="/api/v1", tags=["conversations"])
+
+StatusFilter = Annotated[str | None, Query(pattern="^(open|pending|snoozed|resolved|all)$")]
+AssigneeFilter = Annotated[
+    str | None, Query(pattern=r"^(me|unassigned|all|\d+)$", description="me, unassigned, all, or a user id")
+]
+
+
+@router.get("/conversations", response_model=Page[ConversationRead])
+async def list_conversations(
+    session: SessionDep,
+    principal: CanHandle,
+    status: StatusFilter = None,
+    assignee: AssigneeFilter = None,
+    team_id: int | None = None,
+    label: Annotated[str | None, Query(max_length=64)] = None,
+    inbox_id: int | None = None,
+    contact_id: int | None = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 25,
+) -> Page[ConversationRead]:
+    rows, nxt = await service.list_conversations(
+        session,
+        principal.account_id,
+        status=status,
+        assignee=assignee,
+        team_id=team_id,
+        label=label,
+        inbox_id=inbox_id,
+        contact_id=contact_id,
+        me_id=principal.user.id,
+        cursor=Cursor.decode(cursor),
+        limit=limit,
+    )
+    items = await service.read_conversations(session, rows)
+    return Page(items=items, next_cursor=nxt.encode() if nxt else None)
+
+
+@router.get("/conversations/{conv_id}", response_model=ConversationRead)
+async def get_conversation(conv_id: int, session: SessionDep, principal: CanHandle) -> ConversationRead:
+    conv = await service.get_conversation(session, principal.account_id, conv_id)
+    return await service.read_conversation(session, conv)
+
+
+@router.patch("/conversations/{conv_id}", response_model=ConversationRead)
+async def update_conversation(
+    conv_id: int, data: ConversationUpdate, session: SessionDep, principal: CanHandle
+) -> ConversationRead:
+    changes = data.model_dump(exclude_unset=True)
+    if not changes:
+        raise BadRequest("nothing to change: send priority, team_id or subject")
+    conv = await service.do_update_conversation(session, principal.account_id, conv_id, changes, principal.actor)
+    return await service.read_conversation(session, conv)
+
+
+@router.get("/conversations/{conv_id}/messages", response_model=list[MessageRead])
+async def list_messages(
+    conv_id: int,
+    session: SessionDep,
+    principal: CanHandle,
+    after_id: int | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 200,
+) -> list[MessageRead]:
+    conv = await service.get_conversation(session, principal.account_id, conv_id)
+    rows = await service.list_messages(session, conv, after_id=after_id, limit=limit, include_notes=True)
+    return [MessageRead.model_validate(m) for m in rows]
+
+
+@router.post(
+    "/conversations/{conv_id}/messages",
+    response_model=MessageRead,
+    status_code=201,
+    responses={200: {"description": "a retry: the message stored the first time"}},
+)
+async def post_message(
+    conv_id: int,
+    data: MessageCreate,
+    response: Response,
+    session: SessionDep,
+    state: StateDep,
+    principal: CanHandle,
+) -> MessageRead:
+    _, posted = await service.check_post_agent_message(
+        session, principal.account_id, conv_id, data, principal.actor, max_chars=state.settings.max_message_chars
+    )
+    if not posted.created:
+        response.status_code = 200
+    return MessageRead.model_validate(posted.message)
+
+
+@router.post("/conversations/{conv_id}/assignment", response_model=ConversationRead)
+async def assign(conv_id: int, data: AssignIn, session: SessionDep, principal: CanHandle) -> ConversationRead:
+    conv = await service.do_assign(session, principal.account_id, conv_id, data.assignee_id, principal.actor)
+    return await service.read_conversation(session, conv)
+
+
+@router.post("/conversations/{conv_id}/status", response_model=ConversationRead)
+async def change_status(
+    conv_id: int, data: StatusIn, session: SessionDep, state: StateDep, principal: CanHandle
+) -> ConversationRead:
+    conv = await service.do_change_status(
+        session, principal.account_id, conv_id, data.status, data.snoozed_until, principal.actor, jobs=state.jobs
+    )
+    return await service.read_conversation(session, conv)
+
+
+@router.post("/conversations/{conv_id}/resolve", response_model=ConversationRead)
+async def resolve(conv_id: int, session: SessionDep, principal: CanHandle) -> ConversationRead:
+    conv = await service.do_change_status(
+        session, principal.account_id, conv_id, ConversationStatus.RESOLVED, None, principal.actor
+    )
+    return await service.read_conversation(session, conv)
+
+
+@router.put("/conversations/{conv_id}/labels", response_model=list[str])
+async def set_labels(conv_id: int, data: LabelsIn, session: SessionDep, principal: CanHandle) -> list[str]:
+    return await service.do_set_labels(session, principal.account_id, conv_id, data.labels, principal.actor)
+
+
+@router.post("/conversations/{conv_id}/labels", response_model=list[str])
+async def add_label(conv_id: int, data: LabelIn, session: SessionDep, principal: CanHandle) -> list[str]:
+    return await service.do_set_labels(
+        session, principal.account_id, conv_id, [data.label], principal.actor, mode="add"
+    )
+
+
+@router.delete("/conversations/{conv_id}/labels/{label}", response_model=list[str])
+async def remove_label(conv_id: int, label: str, session: SessionDep, principal: CanHandle) -> list[str]:
+    return await service.do_set_labels(session, principal.account_id, conv_id, [label], principal.actor, mode="remove")
+
+
+@router.post("/conversations/{conv_id}/typing", status_code=204)
+async def typing(conv_id: int, data: TypingIn, session: SessionDep, state: StateDep, principal: CanHandle) -> None:
+    conv = await service.get_conversation(session, principal.account_id, conv_id)
+    await publish_typing(
+        state.bus,
+        conv,
+        sender={"type": "user", "id": principal.user.id, "name": principal.user.name},
+        typing=data.typing,
+    )

@@ -1,0 +1,68 @@
+"""Conversations, their messages and labels."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from kefu.core import clock
+from kefu.core.constants import ConversationStatus, Priority
+from kefu.core.db import Base, BigId, IdMixin, JsonType, TimestampMixin, UTCDateTime
+
+
+class Conversation(IdMixin, TimestampMixin, Base):
+    __tablename__ = "conversations"
+    __table_args__ = (
+        Index("ix_conversations_account_activity", "account_id", "last_activity_at", "id"),
+        Index("ix_conversations_account_status", "account_id", "status"),
+    )
+
+    account_id: Mapped[int] = mapped_column(BigId, ForeignKey("accounts.id", ondelete="CASCADE"))
+    inbox_id: Mapped[int] = mapped_column(BigId, ForeignKey("inboxes.id", ondelete="CASCADE"), index=True)
+    contact_id: Mapped[int] = mapped_column(BigId, ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default=ConversationStatus.OPEN)
+    priority: Mapped[str] = mapped_column(String(4), default=Priority.P3)
+    assignee_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("users.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    team_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("teams.id", ondelete="SET NULL"), nullable=True)
+    subject: Mapped[str] = mapped_column(String(300), default="")
+    snoozed_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    last_incoming_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    bot_state: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
+
+
+class ConversationLabel(Base):
+    __tablename__ = "conversation_labels"
+    __table_args__ = (Index("ix_conversation_labels_account_label", "account_id", "label"),)
+
+    conversation_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True
+    )
+    label: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[int] = mapped_column(BigId, ForeignKey("accounts.id", ondelete="CASCADE"))
+
+
+class Message(IdMixin, TimestampMixin, Base):
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("conversation_id", "client_message_id"),
+        Index("ix_messages_conversation_id_id", "conversation_id", "id"),
+    )
+
+    account_id: Mapped[int] = mapped_column(BigId, ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    conversation_id: Mapped[int] = mapped_column(BigId, ForeignKey("conversations.id", ondelete="CASCADE"))
+    direction: Mapped[str] = mapped_column(String(10))
+    kind: Mapped[str] = mapped_column(String(10))
+    sender_type: Mapped[str] = mapped_column(String(10))
+    sender_id: Mapped[int | None] = mapped_column(BigId, nullable=True)
+    content: Mapped[str] = mapped_column(Text)
+    attachments: Mapped[list[dict[str, Any]]] = mapped_column(JsonType, default=list)
+    client_message_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    meta: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)

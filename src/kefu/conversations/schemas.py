@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, field_validator
+
+from kefu.core.constants import ConversationStatus, Direction, MessageKind, Priority
+from kefu.core.schemas import Label, ReadModel, StrictModel
+
+
+class AttachmentIn(StrictModel):
+    name: str = Field(min_length=1, max_length=255)
+    content_type: str = Field(min_length=3, max_length=100)
+    size: int = Field(ge=0, le=100 * 1024 * 1024)
+    url: str = Field(min_length=1, max_length=2000)
+
+
+class ContactMessageCreate(StrictModel):
+    content: str = Field(min_length=1)
+    client_message_id: str | None = Field(None, min_length=1, max_length=100)
+    attachments: list[AttachmentIn] = Field(default_factory=list, max_length=10)
+
+    @field_validator("content")
+    @classmethod
+    def _not_blank(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("content must not be blank")
+        return v
+
+
+class MessageCreate(ContactMessageCreate):
+    kind: Literal["text", "note"] = "text"
+
+
+class MessageRead(ReadModel):
+    id: int
+    conversation_id: int
+    direction: Direction
+    kind: MessageKind
+    sender_type: str
+    sender_id: int | None
+    content: str
+    attachments: list[dict[str, Any]]
+    client_message_id: str | None
+    meta: dict[str, Any]
+    created_at: datetime
+
+
+class ContactBrief(BaseModel):
+    id: int
+    name: str
+
+
+class ConversationRead(ReadModel):
+    id: int
+    inbox_id: int
+    contact_id: int
+    status: ConversationStatus
+    priority: Priority
+    assignee_id: int | None
+    team_id: int | None
+    subject: str
+    labels: list[str] = Field(default_factory=list)
+    snoozed_until: datetime | None
+    last_activity_at: datetime
+    last_incoming_at: datetime | None
+    first_response_at: datetime | None
+    resolved_at: datetime | None
+    created_at: datetime
+    contact: ContactBrief | None = None
+    last_message: str | None = None
+    bot_active: bool = False
+
+
+class ConversationUpdate(StrictModel):
+    priority: Priority | None = None
+    team_id: int | None = None
+    subject: str | None = Field(None, max_length=300)
+
+
+class AssignIn(StrictModel):
+    assignee_id: int | None = Field(description="a user id, or null to unassign")
+
+
+class StatusIn(StrictModel):
+    status: ConversationStatus
+    snoozed_until: datetime | None = Field(None, description="required when status is snoozed")
+
+
+class LabelsIn(StrictModel):
+    labels: list[Label] = Field(max_length=50)
+
+
+class LabelIn(StrictModel):
+    label: Label
+
+
+class TypingIn(StrictModel):
+    typing: bool = True

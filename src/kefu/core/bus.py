@@ -1,0 +1,183 @@
+"""The realtime event bus: publish a JSON-able dict on a topic; subscribers on every node receive it.
+
+Two implementations pass the same contract tests (tests/contracts/test_bus.py):
+- `InProcessBus` — embedded mode, one process;
+- `RedisBus` — scale-out mode, Redis pub/sub fans events out between `kefu serve` nodes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from typing import Any, Protocol
+
+Payload = dict[str, Any]
+
+
+class Subscription(Protocol):
+    def __aiter__(self) -> AsyncIterator[Payload]: ...
+
+    async def get(self, timeout: float | None = None) -> Payload | None: ...
+
+    async def close(self) -> None: ...
+
+
+class EventBus(Protocol):
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def publish(self, topic: str, message: Payload) -> None: ...
+
+    async def subscribe(self, *topics: str) -> Subscription: ...
+
+
+class _QueueSubscription:
+    """Messages delivered into a bounded asyncio queue; a slow consumer loses its oldest messages."""
+
+    def __init__(self, on_close: Any, maxsize: int = 1000) -> None:
+        self.queue: asyncio.Queue[Payload] = asyncio.Queue(maxsize=maxsize)
+        self._on_close = on_close
+        self.closed = False
+
+    def deliver(self, message: Payload) -> None:
+        if self.queue.full():
+            with contextlib.suppress(asyncio.QueueEmpty):
+                self.queue.get_nowait()
+        self.queue.put_nowait(message)
+
+    async def get(self, timeout: float | None = None) -> Payload | None:
+        try:
+            return await asyncio.wait_for(self.queue.get(), timeout)
+        except TimeoutError:
+            return None
+
+    def __aiter__(self) -> AsyncIterator[Payload]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[Payload]:
+        while not self.closed:
+            yield await self.queue.get()
+
+    async def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            await self._on_close(self)
+
+
+class _Fanout:
+    """topic → local subscriptions; shared by both buses for delivery inside one process."""
+
+    def __init__(self) -> None:
+        self.subs: dict[str, set[_QueueSubscription]] = defaultdict(set)
+
+    def add(self, sub: _QueueSubscription, topics: tuple[str, ...]) -> list[str]:
+        new = [t for t in topics if not self.subs.get(t)]
+        for t in topics:
+            self.subs[t].add(sub)
+        return new
+
+    def remove(self, sub: _QueueSubscription) -> list[str]:
+        gone = []
+        for topic in list(self.subs):
+            self.subs[topic].discard(sub)
+            if not self.subs[topic]:
+                del self.subs[topic]
+                gone.append(topic)
+        return gone
+
+    def deliver(self, topic: str, message: Payload) -> None:
+        for sub in list(self.subs.get(topic, ())):
+            sub.deliver(message)
+
+
+class InProcessBus:
+    def __init__(self) -> None:
+        self._fanout = _Fanout()
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+    async def publish(self, topic: str, message: Payload) -> None:
+        # Round-trip through JSON so both buses hand subscribers the same thing.
+        self._fanout.deliver(topic, json.loads(json.dumps(message, default=str)))
+
+    async def subscribe(self, *topics: str) -> Subscription:
+        async def on_close(sub: _QueueSubscription) -> None:
+            self._fanout.remove(sub)
+
+        sub = _QueueSubscription(on_close)
+        self._fanout.add(sub, topics)
+        return sub
+
+
+class RedisBus:
+    """Redis pub/sub: one connection per node listens to the topics its local subscribers need."""
+
+    def __init__(self, url: str, prefix: str = "kefu:") -> None:
+        self.url = url
+        self.prefix = prefix
+        self._fanout = _Fanout()
+        self._redis: Any = None
+        self._pubsub: Any = None
+        self._reader: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
+
+    async def start(self) -> None:
+        import redis.asyncio as aioredis
+
+        self._redis = aioredis.from_url(self.url, decode_responses=True)
+        self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+        # A placeholder subscription keeps the pubsub connection readable before any socket joins.
+        await self._pubsub.subscribe(self.prefix + "__node__")
+        self._reader = asyncio.create_task(self._read())
+
+    async def stop(self) -> None:
+        if self._reader:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+        if self._pubsub is not None:
+            await self._pubsub.aclose()
+        if self._redis is not None:
+            await self._redis.aclose()
+
+    async def publish(self, topic: str, message: Payload) -> None:
+        await self._redis.publish(self.prefix + topic, json.dumps(message, default=str))
+
+    async def subscribe(self, *topics: str) -> Subscription:
+        async def on_close(sub: _QueueSubscription) -> None:
+            async with self._lock:
+                gone = self._fanout.remove(sub)
+                if gone:
+                    await self._pubsub.unsubscribe(*[self.prefix + t for t in gone])
+
+        sub = _QueueSubscription(on_close)
+        async with self._lock:
+            new = self._fanout.add(sub, topics)
+            if new:
+                await self._pubsub.subscribe(*[self.prefix + t for t in new])
+        return sub
+
+    async def _read(self) -> None:
+        while True:
+            try:
+                msg = await self._pubsub.get_message(timeout=1.0)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # connection hiccup: wait, the client reconnects
+                await asyncio.sleep(0.5)
+                continue
+            if msg and msg.get("type") == "message":
+                topic = msg["channel"][len(self.prefix) :]
+                self._fanout.deliver(topic, json.loads(msg["data"]))
+
+
+def make_bus(redis_url: str | None, prefix: str = "kefu:") -> EventBus:
+    return RedisBus(redis_url, prefix) if redis_url else InProcessBus()

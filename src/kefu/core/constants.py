@@ -1,0 +1,89 @@
+"""Statuses, roles, kinds and event names — enums, not strings scattered around."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    SUPERVISOR = "supervisor"
+    AGENT = "agent"
+
+
+class ChannelType(StrEnum):
+    WEB_WIDGET = "web_widget"
+    API = "api"
+    EMAIL = "email"
+    WECHAT = "wechat"
+    WECOM = "wecom"
+
+
+class ConversationStatus(StrEnum):
+    OPEN = "open"
+    PENDING = "pending"
+    SNOOZED = "snoozed"
+    RESOLVED = "resolved"
+
+
+class Priority(StrEnum):
+    P1 = "p1"
+    P2 = "p2"
+    P3 = "p3"
+    P4 = "p4"
+
+
+class Direction(StrEnum):
+    INCOMING = "incoming"
+    OUTGOING = "outgoing"
+
+
+class MessageKind(StrEnum):
+    TEXT = "text"
+    NOTE = "note"
+    BOT = "bot"
+    SYSTEM = "system"
+
+
+class ActorType(StrEnum):
+    CONTACT = "contact"
+    USER = "user"
+    BOT = "bot"
+    SYSTEM = "system"
+
+
+class IdentityKind(StrEnum):
+    WIDGET_VISITOR = "widget_visitor"
+    EMAIL = "email"
+    PHONE = "phone"
+    WECHAT_OPENID = "wechat_openid"
+    WECHAT_UNIONID = "wechat_unionid"
+    EXTERNAL_ID = "external_id"
+
+
+class EventType(StrEnum):
+    """Domain events: `<entity>.<past_verb>`. Persisted to the append-only event log."""
+
+    CONVERSATION_CREATED = "conversation.created"
+    CONVERSATION_UPDATED = "conversation.updated"
+    CONVERSATION_ASSIGNED = "conversation.assigned"
+    CONVERSATION_STATUS_CHANGED = "conversation.status_changed"
+    CONVERSATION_LABELS_CHANGED = "conversation.labels_changed"
+    MESSAGE_CREATED = "message.created"
+    CONTACT_CREATED = "contact.created"
+    CONTACT_UPDATED = "contact.updated"
+    USER_CREATED = "user.created"
+    USER_UPDATED = "user.updated"
+    USER_LOGGED_IN = "user.logged_in"
+    INBOX_CREATED = "inbox.created"
+    INBOX_UPDATED = "inbox.updated"
+    TEAM_CREATED = "team.created"
+    TEAM_UPDATED = "team.updated"
+    API_TOKEN_CREATED = "api_token.created"
+    API_TOKEN_REVOKED = "api_token.revoked"
+
+
+class Ephemeral(StrEnum):
+    """Realtime-only signals: published on the bus, never stored."""
+
+    TYPING = "typing"

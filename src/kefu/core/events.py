@@ -1,0 +1,102 @@
+"""Typed domain events: written to the event log in the same transaction as the change,
+published on the realtime bus only after the commit succeeds (zulip's send_event_on_commit).
+
+Services call `emit(session, ...)` while they work and `await commit(session)` at the end.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kefu.core.bus import EventBus
+from kefu.core.constants import ActorType, EventType
+from kefu.core.eventlog import Event
+
+_OUTBOX = "kefu_outbox"
+_BUS = "kefu_bus"
+
+
+@dataclass(frozen=True)
+class Actor:
+    type: ActorType
+    id: int | None = None
+
+    @classmethod
+    def system(cls) -> Actor:
+        return cls(ActorType.SYSTEM)
+
+
+def account_topic(account_id: int) -> str:
+    return f"account:{account_id}"
+
+
+def contact_topic(contact_id: int) -> str:
+    return f"contact:{contact_id}"
+
+
+def bind_bus(session: AsyncSession, bus: EventBus | None) -> AsyncSession:
+    session.info[_BUS] = bus
+    return session
+
+
+def emit(
+    session: AsyncSession,
+    account_id: int,
+    type: EventType,
+    payload: dict[str, Any],
+    *,
+    actor: Actor,
+    conversation_id: int | None = None,
+    contact_id: int | None = None,
+) -> Event:
+    event = Event(
+        account_id=account_id,
+        type=str(type),
+        conversation_id=conversation_id,
+        contact_id=contact_id,
+        actor_type=str(actor.type),
+        actor_id=actor.id,
+        payload=payload,
+    )
+    session.add(event)
+    session.info.setdefault(_OUTBOX, []).append(event)
+    return event
+
+
+def event_message(event: Event) -> dict[str, Any]:
+    """The realtime shape of a stored event (also used when replaying after a reconnect)."""
+    return {
+        "id": event.id,
+        "type": event.type,
+        "account_id": event.account_id,
+        "conversation_id": event.conversation_id,
+        "contact_id": event.contact_id,
+        "actor": {"type": event.actor_type, "id": event.actor_id},
+        "payload": event.payload,
+        "created_at": event.created_at.isoformat(),
+    }
+
+
+async def commit(session: AsyncSession) -> None:
+    """Commit the transaction, then publish the events it recorded (never before)."""
+    await session.commit()
+    outbox: list[Event] = session.info.pop(_OUTBOX, [])
+    bus: EventBus | None = session.info.get(_BUS)
+    if bus is None:
+        return
+    for event in outbox:
+        await publish_event(bus, event_message(event))
+
+
+async def publish_event(bus: EventBus, message: dict[str, Any]) -> None:
+    await bus.publish(account_topic(message["account_id"]), message)
+    if message.get("contact_id") is not None:
+        await bus.publish(contact_topic(message["contact_id"]), message)
+
+
+async def rollback(session: AsyncSession) -> None:
+    await session.rollback()
+    session.info.pop(_OUTBOX, None)

@@ -1,0 +1,165 @@
+"""Background jobs behind one interface.
+
+- `InProcessRunner` (embedded mode): asyncio tasks in the serving process, plus a loop for periodic jobs.
+- `ArqRunner` (scale-out): enqueues into Redis through arq; `kefu worker` runs the jobs and periodic jobs.
+
+Jobs are registered with `@job("name")` and receive a `JobContext` plus keyword arguments. Periodic jobs
+are registered with `@periodic("name", every_s=...)`; their state lives in the database, so a missed run
+(restart, node change) is caught up by the next one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from kefu.core.bus import EventBus
+
+log = logging.getLogger("kefu.jobs")
+
+
+@dataclass
+class JobContext:
+    sessionmaker: async_sessionmaker[AsyncSession]
+    bus: EventBus
+    settings: Any
+    runner: JobRunner | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+JobFunc = Callable[..., Awaitable[Any]]
+REGISTRY: dict[str, JobFunc] = {}
+
+
+@dataclass(frozen=True)
+class Periodic:
+    name: str
+    every_s: int
+
+
+PERIODIC: dict[str, Periodic] = {}
+
+
+def job(name: str) -> Callable[[JobFunc], JobFunc]:
+    def register(func: JobFunc) -> JobFunc:
+        REGISTRY[name] = func
+        return func
+
+    return register
+
+
+def periodic(name: str, every_s: int) -> Callable[[JobFunc], JobFunc]:
+    if not (every_s < 60 and 60 % every_s == 0) and not (every_s % 60 == 0 and 3600 % every_s == 0):
+        raise ValueError("every_s must divide a minute or an hour evenly")
+
+    def register(func: JobFunc) -> JobFunc:
+        REGISTRY[name] = func
+        PERIODIC[name] = Periodic(name, every_s)
+        return func
+
+    return register
+
+
+def load_jobs() -> None:
+    """Import the modules that register jobs (explicit list, no discovery magic)."""
+    import kefu.conversations.tasks  # noqa: F401
+
+
+class JobRunner(Protocol):
+    async def start(self, ctx: JobContext) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def enqueue(self, name: str, *, delay_s: float | None = None, **kwargs: Any) -> str: ...
+
+
+async def run_job(ctx: JobContext, name: str, kwargs: dict[str, Any]) -> Any:
+    if name not in REGISTRY:
+        raise KeyError(f"unknown job {name!r}")
+    return await REGISTRY[name](ctx, **kwargs)
+
+
+class InProcessRunner:
+    def __init__(self, run_periodic: bool = True) -> None:
+        self.run_periodic = run_periodic
+        self._ctx: JobContext | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    async def start(self, ctx: JobContext) -> None:
+        load_jobs()
+        self._ctx = ctx
+        ctx.runner = self
+        if self.run_periodic:
+            for spec in PERIODIC.values():
+                self._spawn(self._loop(spec))
+
+    async def stop(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    async def enqueue(self, name: str, *, delay_s: float | None = None, **kwargs: Any) -> str:
+        if name not in REGISTRY:
+            raise KeyError(f"unknown job {name!r}")
+        job_id = uuid.uuid4().hex
+        self._spawn(self._run_later(name, delay_s or 0.0, kwargs))
+        return job_id
+
+    def _spawn(self, coro: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _run_later(self, name: str, delay_s: float, kwargs: dict[str, Any]) -> None:
+        if delay_s > 0:
+            await asyncio.sleep(delay_s)
+        assert self._ctx is not None
+        try:
+            await run_job(self._ctx, name, kwargs)
+        except Exception:
+            log.exception("job %s failed", name)
+
+    async def _loop(self, spec: Periodic) -> None:
+        while True:
+            await asyncio.sleep(spec.every_s)
+            await self._run_later(spec.name, 0.0, {})
+
+
+class ArqRunner:
+    """Enqueue side of the Redis-backed queue (arq). Jobs run in `kefu worker`."""
+
+    def __init__(self, redis_url: str, queue_name: str = "kefu:queue") -> None:
+        self.redis_url = redis_url
+        self.queue_name = queue_name
+        self._pool: Any = None
+
+    async def start(self, ctx: JobContext) -> None:
+        from arq import create_pool
+        from arq.connections import RedisSettings
+
+        load_jobs()
+        ctx.runner = self
+        self._pool = await create_pool(RedisSettings.from_dsn(self.redis_url), default_queue_name=self.queue_name)
+
+    async def stop(self) -> None:
+        if self._pool is not None:
+            await self._pool.aclose()
+
+    async def enqueue(self, name: str, *, delay_s: float | None = None, **kwargs: Any) -> str:
+        if name not in REGISTRY:
+            raise KeyError(f"unknown job {name!r}")
+        job = await self._pool.enqueue_job(name, _defer_by=delay_s, **kwargs)
+        return str(job.job_id) if job is not None else ""
+
+
+def make_runner(redis_url: str | None, prefix: str = "kefu:") -> JobRunner:
+    return ArqRunner(redis_url, prefix + "queue") if redis_url else InProcessRunner()

@@ -1,0 +1,51 @@
+"""What the running app holds: built once by create_app, torn down on shutdown."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from kefu.core.bus import EventBus, make_bus
+from kefu.core.db import make_engine, make_sessionmaker
+from kefu.core.hooks import Hooks
+from kefu.core.jobs import JobContext, JobRunner, make_runner
+from kefu.core.ratelimit import RateLimiter, make_rate_limiter
+from kefu.settings import Settings
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    bus: EventBus
+    jobs: JobRunner
+    limiter: RateLimiter
+    hooks: Hooks = field(default_factory=Hooks)
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, settings: Settings) -> AppState:
+        engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
+        return cls(
+            settings=settings,
+            engine=engine,
+            sessionmaker=make_sessionmaker(engine),
+            bus=make_bus(settings.redis_url, settings.redis_prefix),
+            jobs=make_runner(settings.redis_url, settings.redis_prefix),
+            limiter=make_rate_limiter(settings.redis_url, settings.redis_prefix),
+        )
+
+    async def start(self) -> None:
+        await self.bus.start()
+        await self.jobs.start(JobContext(self.sessionmaker, self.bus, self.settings, extras=self.extras))
+
+    async def stop(self) -> None:
+        await self.jobs.stop()
+        await self.bus.stop()
+        close = getattr(self.limiter, "close", None)
+        if close is not None:
+            await close()
+        await self.engine.dispose()

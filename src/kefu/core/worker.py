@@ -1,0 +1,71 @@
+"""`kefu worker`: runs queued and periodic jobs from Redis through arq (scale-out mode)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from arq import cron
+from arq.connections import RedisSettings
+from arq.worker import Function, Worker, func
+
+from kefu.core.bus import make_bus
+from kefu.core.db import make_engine, make_sessionmaker
+from kefu.core.jobs import PERIODIC, REGISTRY, ArqRunner, JobContext, Periodic, load_jobs, run_job
+from kefu.settings import Settings
+
+
+def _arq_function(name: str) -> Function:
+    async def call(ctx: dict[str, Any], **kwargs: Any) -> Any:
+        return await run_job(ctx["kefu"], name, kwargs)
+
+    call.__qualname__ = call.__name__ = name.replace(".", "_")
+    return func(call, name=name)
+
+
+def _arq_cron(spec: Periodic) -> Any:
+    async def call(ctx: dict[str, Any]) -> Any:
+        return await run_job(ctx["kefu"], spec.name, {})
+
+    call.__qualname__ = call.__name__ = "cron_" + spec.name.replace(".", "_")
+    if spec.every_s < 60:
+        return cron(call, name="cron:" + spec.name, second=set(range(0, 60, spec.every_s)))
+    return cron(call, name="cron:" + spec.name, minute=set(range(0, 60, spec.every_s // 60)), second={0})
+
+
+def build_worker(settings: Settings, *, handle_signals: bool = True) -> Worker:
+    if not settings.redis_url:
+        raise SystemExit("kefu worker needs KEFU_REDIS_URL (embedded mode runs jobs inside `kefu serve`)")
+    load_jobs()
+    engine = make_engine(settings.database_url, pool_size=4)
+
+    async def startup(ctx: dict[str, Any]) -> None:
+        bus = make_bus(settings.redis_url, settings.redis_prefix)
+        await bus.start()
+        runner = ArqRunner(settings.redis_url or "", settings.redis_prefix + "queue")
+        kctx = JobContext(make_sessionmaker(engine), bus, settings)
+        await runner.start(kctx)
+        ctx["kefu"] = kctx
+        ctx["kefu_runner"] = runner
+
+    async def shutdown(ctx: dict[str, Any]) -> None:
+        await ctx["kefu_runner"].stop()
+        await ctx["kefu"].bus.stop()
+        await engine.dispose()
+
+    return Worker(
+        functions=[_arq_function(n) for n in REGISTRY],
+        cron_jobs=[_arq_cron(p) for p in PERIODIC.values()],
+        redis_settings=RedisSettings.from_dsn(settings.redis_url),
+        on_startup=startup,
+        on_shutdown=shutdown,
+        handle_signals=handle_signals,
+        queue_name=settings.redis_prefix + "queue",
+        health_check_key=settings.redis_prefix + "health",
+        poll_delay=0.1,
+    )
+
+
+def run_worker(settings: Settings) -> None:
+    worker = build_worker(settings)
+    asyncio.run(worker.async_run())

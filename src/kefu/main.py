@@ -1,0 +1,59 @@
+"""create_app(settings) — the application factory. Nothing happens at import time."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from kefu import __version__
+from kefu.core import errorhandlers
+from kefu.core.state import AppState
+from kefu.settings import Settings, get_settings
+
+STATIC = Path(__file__).parent / "web" / "static"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    state = AppState.build(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await state.start()
+        try:
+            yield
+        finally:
+            await state.stop()
+
+    app = FastAPI(
+        title="kefu API",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url="/docs",
+        openapi_url="/api/v1/openapi.json",
+        description="kefu (客服) REST API. Authenticate with `Authorization: Bearer <API token>`.",
+    )
+    app.state.kefu = state
+    errorhandlers.install(app)
+    _include_routers(app)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    return app
+
+
+def _include_routers(app: FastAPI) -> None:
+    from kefu.accounts.api import router as accounts
+    from kefu.auth.api import router as auth
+    from kefu.channels.api import router as inboxes
+    from kefu.channels.widget.api import router as widget
+    from kefu.contacts.api import router as contacts
+    from kefu.conversations.api import router as conversations
+    from kefu.core.api import router as core
+    from kefu.realtime.ws import router as ws
+    from kefu.web.routes import router as web
+
+    for router in (core, auth, accounts, inboxes, contacts, conversations, widget, ws, web):
+        app.include_router(router)

@@ -1,0 +1,26 @@
+"""Imports every model so that Base.metadata is complete (Alembic, tests)."""
+
+from kefu.accounts.models import Account, Team, TeamMember
+from kefu.auth.models import ApiToken, User, UserSession
+from kefu.channels.models import Inbox
+from kefu.contacts.models import Contact, ContactIdentity
+from kefu.conversations.models import Conversation, ConversationLabel, Message
+from kefu.core.db import Base
+from kefu.core.eventlog import Event
+
+__all__ = [
+    "Account",
+    "ApiToken",
+    "Base",
+    "Contact",
+    "ContactIdentity",
+    "Conversation",
+    "ConversationLabel",
+    "Event",
+    "Inbox",
+    "Message",
+    "Team",
+    "TeamMember",
+    "User",
+    "UserSession",
+]

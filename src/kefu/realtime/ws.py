@@ -1,0 +1,184 @@
+"""WebSocket endpoints: /ws/agent (workspace) and /ws/widget (customer).
+
+Protocol (JSON text frames):
+- server → client: {"type": "hello", "last_event_id": N} once, then events
+  {"id", "type", "conversation_id", "contact_id", "actor", "payload", "created_at"}; typing has id null.
+- client → server: {"type": "ping"} → {"type": "pong"}; {"type": "typing", "conversation_id", "typing"}.
+- Resume: connect with ?last_event_id=N; stored events after N are replayed before live ones, each once.
+  The server subscribes to the bus before reading the log, so nothing falls in between; clients also
+  drop ids they have already seen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from sqlalchemy import func, select
+
+from kefu.auth.principal import Principal
+from kefu.auth.service import get_principal_by_api_token, get_principal_by_session
+from kefu.channels.widget.service import authenticate_visitor, get_widget_inbox, latest_conversation
+from kefu.contacts.models import Contact
+from kefu.conversations.service import get_conversation
+from kefu.core.bus import Subscription
+from kefu.core.constants import EventType, MessageKind
+from kefu.core.deps import SESSION_COOKIE
+from kefu.core.errors import KefuError
+from kefu.core.eventlog import Event
+from kefu.core.events import account_topic, contact_topic, event_message
+from kefu.core.state import AppState
+from kefu.realtime.typing import publish_typing
+
+router = APIRouter()
+REPLAY_LIMIT = 1000
+Filter = Callable[[dict[str, Any]], bool]
+
+
+def _state(ws: WebSocket) -> AppState:
+    return ws.app.state.kefu  # type: ignore[no-any-return]
+
+
+async def _agent_principal(ws: WebSocket, state: AppState) -> Principal | None:
+    async with state.sessionmaker() as session:
+        token = ws.query_params.get("token")
+        try:
+            if token:
+                return await get_principal_by_api_token(session, token)
+            cookie = ws.cookies.get(SESSION_COOKIE)
+            return await get_principal_by_session(session, cookie) if cookie else None
+        except KefuError:
+            return None
+
+
+def _last_event_id(ws: WebSocket) -> int | None:
+    raw = ws.query_params.get("last_event_id")
+    return int(raw) if raw and raw.isdigit() else None
+
+
+@router.websocket("/ws/agent")
+async def agent_socket(ws: WebSocket) -> None:
+    state = _state(ws)
+    principal = await _agent_principal(ws, state)
+    if principal is None:
+        await ws.close(code=4401, reason="unauthorized")
+        return
+    await ws.accept()
+    sub = await state.bus.subscribe(account_topic(principal.account_id))
+    where = Event.account_id == principal.account_id
+    user = {"type": "user", "id": principal.user.id, "name": principal.user.name}
+
+    async def on_typing(msg: dict[str, Any]) -> None:
+        async with state.sessionmaker() as session:
+            conv = await get_conversation(session, principal.account_id, int(msg["conversation_id"]))
+        await publish_typing(state.bus, conv, sender=user, typing=bool(msg.get("typing", True)))
+
+    await _serve(ws, state, sub, where, lambda m: True, on_typing)
+
+
+def widget_visible(message: dict[str, Any]) -> bool:
+    """What a customer may see: messages except private notes, status changes, others' typing."""
+    kind = message.get("type")
+    if kind == EventType.MESSAGE_CREATED:
+        return message["payload"].get("kind") != MessageKind.NOTE
+    if kind == "typing":
+        return message["actor"]["type"] != "contact"
+    return kind == EventType.CONVERSATION_STATUS_CHANGED
+
+
+@router.websocket("/ws/widget")
+async def widget_socket(ws: WebSocket) -> None:
+    state = _state(ws)
+    try:
+        async with state.sessionmaker() as session:
+            inbox = await get_widget_inbox(session, ws.query_params.get("inbox", ""))
+            contact: Contact = await authenticate_visitor(
+                session, inbox, state.settings.secret_key, ws.query_params.get("token")
+            )
+    except KefuError:
+        await ws.close(code=4401, reason="unauthorized")
+        return
+    await ws.accept()
+    sub = await state.bus.subscribe(contact_topic(contact.id))
+
+    async def on_typing(msg: dict[str, Any]) -> None:
+        async with state.sessionmaker() as session:
+            conv = await latest_conversation(session, inbox, contact)
+        if conv is not None:
+            await publish_typing(
+                state.bus,
+                conv,
+                sender={"type": "contact", "id": contact.id, "name": contact.name},
+                typing=bool(msg.get("typing", True)),
+            )
+
+    await _serve(ws, state, sub, Event.contact_id == contact.id, widget_visible, on_typing)
+
+
+async def _serve(
+    ws: WebSocket, state: AppState, sub: Subscription, where: Any, visible: Filter, on_typing: Any
+) -> None:
+    try:
+        last = await _replay(ws, state, where, visible, _last_event_id(ws))
+        pump = asyncio.create_task(_pump(ws, sub, visible, last))
+        try:
+            await _receive(ws, on_typing)
+        finally:
+            pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await pump
+    except WebSocketDisconnect:
+        pass
+    finally:
+        await sub.close()
+
+
+async def _replay(ws: WebSocket, state: AppState, where: Any, visible: Filter, after: int | None) -> int:
+    """Send hello, then every stored event after `after` (in batches); return the last id covered."""
+    async with state.sessionmaker() as session:
+        newest = (await session.execute(select(func.max(Event.id)).where(where))).scalar() or 0
+        await ws.send_json({"type": "hello", "last_event_id": newest})
+        last = newest if after is None else after
+        while last < newest:
+            q = select(Event).where(where, Event.id > last).order_by(Event.id).limit(REPLAY_LIMIT)
+            batch = list((await session.execute(q)).scalars())
+            if not batch:
+                break
+            for event in batch:
+                msg = event_message(event)
+                if visible(msg):
+                    await ws.send_json(msg)
+            last = batch[-1].id
+        return max(last, newest)
+
+
+async def _pump(ws: WebSocket, sub: Subscription, visible: Filter, last: int) -> None:
+    async for msg in sub:
+        eid = msg.get("id")
+        if eid is not None and eid <= last:
+            continue  # already replayed
+        if visible(msg):
+            await ws.send_json(msg)
+
+
+async def _receive(ws: WebSocket, on_typing: Any) -> None:
+    while True:
+        raw = await ws.receive_text()
+        try:
+            msg = json.loads(raw)
+        except json.JSONDecodeError:
+            await ws.send_json({"type": "error", "message": "frames must be JSON"})
+            continue
+        if msg.get("type") == "ping":
+            await ws.send_json({"type": "pong"})
+        elif msg.get("type") == "typing" and msg.get("conversation_id") is not None:
+            try:
+                await on_typing(msg)
+            except KefuError as exc:
+                await ws.send_json({"type": "error", "message": exc.message})
+        else:
+            await ws.send_json({"type": "error", "message": "unknown frame type"})

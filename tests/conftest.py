@@ -1,0 +1,136 @@
+"""Test fixtures: real databases, a real Redis, a real HTTP+WebSocket server on loopback.
+
+Every test that takes `server` runs once per backend:
+- `sqlite`: embedded mode (SQLite file, in-process bus and jobs);
+- `postgres`: scale-out mode (PostgreSQL + Redis bus + arq worker), when KEFU_TEST_DATABASE_URL and
+  KEFU_TEST_REDIS_URL are set. With KEFU_TEST_REQUIRE_SERVICES=1 a missing service fails the run.
+
+Tests never share rows: each creates its own account (tenant) through the real services.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from kefu.auth.passwords import use_fast_hashing
+from tests.support.server import LiveServer, start_server
+
+use_fast_hashing()
+
+PG_URL = os.environ.get("KEFU_TEST_DATABASE_URL")
+REDIS_URL = os.environ.get("KEFU_TEST_REDIS_URL")
+REQUIRE = os.environ.get("KEFU_TEST_REQUIRE_SERVICES") == "1"
+
+
+def _missing(reason: str) -> None:
+    if REQUIRE:
+        pytest.fail(f"KEFU_TEST_REQUIRE_SERVICES=1 but {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def tmp_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("kefu")
+
+
+@pytest.fixture(scope="session")
+def sqlite_url(tmp_root: Path) -> str:
+    from kefu.core.migrate import upgrade
+
+    url = f"sqlite+aiosqlite:///{tmp_root / 'test.db'}"
+    upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> str:
+    if not PG_URL:
+        _missing("KEFU_TEST_DATABASE_URL is not set")
+    assert PG_URL
+    from kefu.core.migrate import upgrade
+
+    reset_pg_schema(PG_URL)
+    upgrade(PG_URL)
+    return PG_URL
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    if not REDIS_URL:
+        _missing("KEFU_TEST_REDIS_URL is not set")
+    assert REDIS_URL
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL).ping()
+    except redis.ConnectionError as exc:
+        _missing(f"Redis at {REDIS_URL} does not answer: {exc}")
+    return REDIS_URL
+
+
+def reset_pg_schema(url: str) -> None:
+    """Start the run on an empty `public` schema so the migrations are exercised from scratch."""
+
+    async def run() -> None:
+        import asyncpg
+
+        dsn = url.replace("postgresql+asyncpg://", "postgresql://")
+        try:
+            conn = await asyncpg.connect(dsn)
+        except (OSError, asyncpg.PostgresError) as exc:
+            _missing(f"PostgreSQL at {dsn} does not answer: {exc}")
+            return
+        await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+        await conn.close()
+
+    asyncio.run(run())
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest) -> dict[str, str | None]:
+    if request.param == "sqlite":
+        return {"name": "sqlite", "database_url": request.getfixturevalue("sqlite_url"), "redis_url": None}
+    return {
+        "name": "postgres",
+        "database_url": request.getfixturevalue("pg_url"),
+        "redis_url": request.getfixturevalue("redis_url"),
+    }
+
+
+@pytest.fixture(scope="session")
+async def server(backend: dict[str, str | None]) -> AsyncIterator[LiveServer]:
+    prefix = f"kefu-test-{uuid.uuid4().hex[:8]}:"
+    async with start_server(backend, port=free_port(), redis_prefix=prefix) as live:
+        yield live
+
+
+@pytest.fixture
+async def api(server: LiveServer) -> AsyncIterator[object]:
+    """An admin of a brand-new account, talking to the live server over HTTP."""
+    from tests.support.factories import new_account
+
+    async with new_account(server) as world:
+        yield world
+
+
+@pytest.fixture(autouse=True)
+def _no_leaked_clock() -> AsyncIterator[None] | None:  # type: ignore[misc]
+    from kefu.core import clock
+
+    yield None
+    with contextlib.suppress(Exception):
+        clock.freeze(None)

@@ -1,0 +1,106 @@
+"""A real kefu server (uvicorn) on a loopback port, in the test's event loop; in scale-out mode an
+arq worker runs beside it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import uvicorn
+
+from kefu.core.state import AppState
+from kefu.main import create_app
+from kefu.settings import Settings
+
+
+@dataclass
+class LiveServer:
+    base_url: str
+    ws_url: str
+    settings: Settings
+    state: AppState
+    backend: str
+
+
+def test_settings(backend: dict[str, Any], port: int, redis_prefix: str, **extra: Any) -> Settings:
+    return Settings(
+        env="test",
+        database_url=backend["database_url"],
+        redis_url=backend["redis_url"],
+        redis_prefix=redis_prefix,
+        secret_key="test-secret-" + redis_prefix,
+        base_url=f"http://127.0.0.1:{port}",
+        port=port,
+        login_max_attempts=5,
+        **extra,
+    )
+
+
+@contextlib.asynccontextmanager
+async def start_server(
+    backend: dict[str, Any], *, port: int, redis_prefix: str, **extra: Any
+) -> AsyncIterator[LiveServer]:
+    settings = test_settings(backend, port, redis_prefix, **extra)
+    app = create_app(settings)
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", ws="websockets-sansio"
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.02)
+    worker = start_worker(settings) if settings.redis_url else None
+    try:
+        yield LiveServer(
+            f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}", settings, app.state.kefu, backend["name"]
+        )
+    finally:
+        if worker is not None:
+            stop_process(worker)
+        server.should_exit = True
+        await task
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        {
+            "KEFU_ENV": settings.env,
+            "KEFU_DATABASE_URL": settings.database_url,
+            "KEFU_REDIS_URL": settings.redis_url or "",
+            "KEFU_REDIS_PREFIX": settings.redis_prefix,
+            "KEFU_SECRET_KEY": settings.secret_key,
+            "KEFU_BASE_URL": settings.base_url,
+        }
+    )
+    return env
+
+
+def start_worker(settings: Settings) -> subprocess.Popen[bytes]:
+    """`kefu worker` as its own process, as in production."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "kefu.cli", "worker"],
+        env=settings_env(settings),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
+def stop_process(proc: subprocess.Popen[bytes]) -> None:
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    if proc.stderr is not None:
+        proc.stderr.close()
