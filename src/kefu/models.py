@@ -7,17 +7,21 @@ from kefu.contacts.models import Contact, ContactIdentity
 from kefu.conversations.models import Conversation, ConversationLabel, Message
 from kefu.core.db import Base
 from kefu.core.eventlog import Event
+from kefu.knowledge.models import Article, FaqEntry, KnowledgeVersion
 
 __all__ = [
     "Account",
     "ApiToken",
+    "Article",
     "Base",
     "Contact",
     "ContactIdentity",
     "Conversation",
     "ConversationLabel",
     "Event",
+    "FaqEntry",
     "Inbox",
+    "KnowledgeVersion",
     "Message",
     "Team",
     "TeamMember",
