@@ -2,8 +2,9 @@
 
 Every test that takes `server` runs once per backend:
 - `sqlite`: embedded mode (SQLite file, in-process bus and jobs);
-- `postgres`: scale-out mode (PostgreSQL + Redis bus + arq worker), when KEFU_TEST_DATABASE_URL and
-  KEFU_TEST_REDIS_URL are set. With KEFU_TEST_REQUIRE_SERVICES=1 a missing service fails the run.
+- `postgres`: scale-out mode (PostgreSQL + Redis bus + a `kefu worker` process), when
+  KEFU_TEST_DATABASE_URL and KEFU_TEST_REDIS_URL are set; the session creates its own database on that
+  server and drops it at the end. With KEFU_TEST_REQUIRE_SERVICES=1 a missing service fails the run.
 
 Tests never share rows: each creates its own account (tenant) through the real services.
 """
@@ -15,7 +16,7 @@ import contextlib
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -57,15 +58,22 @@ def sqlite_url(tmp_root: Path) -> str:
 
 
 @pytest.fixture(scope="session")
-def pg_url() -> str:
+def pg_url() -> Iterator[str]:
+    """A fresh database for this test session on the configured server, dropped afterwards — so
+    concurrent runs never see each other, and the migrations are exercised from scratch."""
     if not PG_URL:
         _missing("KEFU_TEST_DATABASE_URL is not set")
     assert PG_URL
     from kefu.core.migrate import upgrade
 
-    reset_pg_schema(PG_URL)
-    upgrade(PG_URL)
-    return PG_URL
+    name = f"kefu_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    _pg_admin(PG_URL, f'CREATE DATABASE "{name}"')
+    url = PG_URL.rsplit("/", 1)[0] + "/" + name
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        _pg_admin(PG_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")
@@ -82,9 +90,7 @@ def redis_url() -> str:
     return REDIS_URL
 
 
-def reset_pg_schema(url: str) -> None:
-    """Start the run on an empty `public` schema so the migrations are exercised from scratch."""
-
+def _pg_admin(url: str, sql: str) -> None:
     async def run() -> None:
         import asyncpg
 
@@ -94,8 +100,10 @@ def reset_pg_schema(url: str) -> None:
         except (OSError, asyncpg.PostgresError) as exc:
             _missing(f"PostgreSQL at {dsn} does not answer: {exc}")
             return
-        await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
-        await conn.close()
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
 
     asyncio.run(run())
 

@@ -20,7 +20,7 @@ from kefu.auth.models import User
 from kefu.channels.models import Inbox
 from kefu.contacts.models import Contact
 from kefu.conversations.models import Conversation, ConversationLabel, Message
-from kefu.conversations.schemas import ContactMessageCreate, ConversationRead, MessageCreate, MessageRead
+from kefu.conversations.schemas import ContactBrief, ContactMessageCreate, ConversationRead, MessageCreate, MessageRead
 from kefu.core import clock
 from kefu.core.constants import (
     ActorType,
@@ -87,7 +87,7 @@ async def read_conversations(session: AsyncSession, convs: list[Conversation]) -
 def _read(conv: Conversation, labels: list[str], contact_name: str, last: str | None) -> ConversationRead:
     read = ConversationRead.model_validate(conv)
     read.labels = labels
-    read.contact = {"id": conv.contact_id, "name": contact_name}  # type: ignore[assignment]
+    read.contact = ContactBrief(id=conv.contact_id, name=contact_name)
     read.last_message = last
     read.bot_active = bool(conv.bot_state.get("active"))
     return read
