@@ -1,0 +1,76 @@
+"""The bot's configuration per account: intents (with examples), flows, settings, trained intent models.
+
+A conversation's dialogue state is not here: it lives in `Conversation.bot_state` (see docs/bot.md).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Boolean, Float, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from kefu.core import clock
+from kefu.core.db import Base, BigId, IdMixin, JsonType, TimestampMixin, UTCDateTime
+
+
+class BotFlow(IdMixin, TimestampMixin, Base):
+    """A declarative multi-turn flow (slots, prompts, an HTTP action, a reply template) — see flows.py."""
+
+    __tablename__ = "bot_flows"
+    __table_args__ = (UniqueConstraint("account_id", "name"),)
+
+    account_id: Mapped[int] = mapped_column(BigId, ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    definition: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, onupdate=clock.now)
+
+
+class BotIntent(IdMixin, TimestampMixin, Base):
+    """What a customer may want. `examples` train the account's intent model (zh and en mixed);
+    `handoff` sends the conversation to a human; `flow_id` starts a flow; `reply` is a canned answer
+    per language ({"zh": …, "en": …})."""
+
+    __tablename__ = "bot_intents"
+    __table_args__ = (UniqueConstraint("account_id", "name"),)
+
+    account_id: Mapped[int] = mapped_column(BigId, ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    description: Mapped[str] = mapped_column(Text, default="")
+    examples: Mapped[list[str]] = mapped_column(JsonType, default=list)
+    handoff: Mapped[bool] = mapped_column(Boolean, default=False)
+    flow_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("bot_flows.id", ondelete="SET NULL"), nullable=True)
+    reply: Mapped[dict[str, str]] = mapped_column(JsonType, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, onupdate=clock.now)
+
+
+class BotSettings(IdMixin, Base):
+    """Thresholds and handoff rules of one account's bot (one row per account, created on first write)."""
+
+    __tablename__ = "bot_settings"
+    __table_args__ = (UniqueConstraint("account_id"),)
+
+    account_id: Mapped[int] = mapped_column(BigId, ForeignKey("accounts.id", ondelete="CASCADE"))
+    answer_min_score: Mapped[float] = mapped_column(Float)
+    clarify_margin: Mapped[float] = mapped_column(Float)
+    oos_threshold: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # {"keywords": [...], "anger": bool, "oos_twice": bool, "low_confidence": bool, "vip_tiers": [...]}
+    handoff_rules: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
+    greeting: Mapped[dict[str, str]] = mapped_column(JsonType, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, onupdate=clock.now)
+
+
+class BotModel(IdMixin, Base):
+    """A trained intent model of one account (kefu.nlp.intent bytes); exactly one is active."""
+
+    __tablename__ = "bot_models"
+    __table_args__ = (UniqueConstraint("account_id", "version"),)
+
+    account_id: Mapped[int] = mapped_column(BigId, ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    blob: Mapped[bytes] = mapped_column(LargeBinary)
+    metrics: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
+    trained_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    active: Mapped[bool] = mapped_column(Boolean, default=False)
