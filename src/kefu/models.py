@@ -2,6 +2,7 @@
 
 from kefu.accounts.models import Account, Team, TeamMember
 from kefu.auth.models import ApiToken, User, UserSession
+from kefu.bot.models import BotFlow, BotIntent, BotModel, BotSettings
 from kefu.channels.models import Inbox
 from kefu.contacts.models import Contact, ContactIdentity
 from kefu.conversations.models import Conversation, ConversationLabel, Message
@@ -14,6 +15,10 @@ __all__ = [
     "ApiToken",
     "Article",
     "Base",
+    "BotFlow",
+    "BotIntent",
+    "BotModel",
+    "BotSettings",
     "Contact",
     "ContactIdentity",
     "Conversation",
