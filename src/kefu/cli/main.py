@@ -53,8 +53,11 @@ def serve(
 @app.command()
 def worker() -> None:
     """Run background jobs from Redis (scale-out mode)."""
+    import logging
+
     from kefu.core.worker import run_worker
 
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     run_worker(get_settings())
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from arq import cron
@@ -68,4 +67,4 @@ def build_worker(settings: Settings, *, handle_signals: bool = True) -> Worker:
 
 def run_worker(settings: Settings) -> None:
     worker = build_worker(settings)
-    asyncio.run(worker.async_run())
+    worker.run()  # arq owns the event loop it was built with; SIGINT/SIGTERM stop it gracefully

@@ -1,0 +1,122 @@
+"""A user of account A can never read or change anything of account B — for every endpoint.
+
+The endpoints come from the app's own OpenAPI document, so a new endpoint with an id in its path is
+covered automatically (or fails here until its id is mapped below).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from kefu.core.constants import Role
+from tests.support.factories import World, new_account
+
+# Path parameter → which of B's resources to aim at.
+PARAM_TO_RESOURCE = {
+    "conv_id": "conversation",
+    "user_id": "user",
+    "team_id": "team",
+    "inbox_id": "inbox",
+    "contact_id": "contact",
+    "token_id": "token",
+    "label": "label",
+}
+# A valid body for each write, so validation passes and the ownership check is what answers.
+BODIES: dict[tuple[str, str], Any] = {
+    ("post", "/api/v1/conversations/{conv_id}/messages"): {"content": "intrusion"},
+    ("post", "/api/v1/conversations/{conv_id}/assignment"): {"assignee_id": None},
+    ("post", "/api/v1/conversations/{conv_id}/status"): {"status": "resolved"},
+    ("put", "/api/v1/conversations/{conv_id}/labels"): {"labels": ["x"]},
+    ("post", "/api/v1/conversations/{conv_id}/labels"): {"label": "x"},
+    ("post", "/api/v1/conversations/{conv_id}/typing"): {"typing": True},
+    ("patch", "/api/v1/conversations/{conv_id}"): {"priority": "p1"},
+    ("patch", "/api/v1/users/{user_id}"): {"name": "hacked"},
+    ("patch", "/api/v1/teams/{team_id}"): {"name": "hacked"},
+    ("patch", "/api/v1/inboxes/{inbox_id}"): {"name": "hacked"},
+    ("patch", "/api/v1/contacts/{contact_id}"): {"name": "hacked"},
+}
+
+
+async def _resources(b: World) -> dict[str, Any]:
+    agent = await b.user(Role.AGENT)
+    visitor, conv = await b.conversation("B's secret")
+    await b.http.post(f"/api/v1/conversations/{conv['id']}/labels", json={"label": "vip"})
+    team = (await b.http.post("/api/v1/teams", json={"name": "B team"})).json()
+    token = (await b.http.post("/api/v1/api_tokens", json={"name": "B token"})).json()
+    return {
+        "conversation": conv["id"],
+        "user": agent.id,
+        "team": team["id"],
+        "inbox": conv["inbox_id"],
+        "contact": visitor.contact_id,
+        "token": token["id"],
+        "label": "vip",
+    }
+
+
+async def _snapshot(b: World, ids: dict[str, Any]) -> list[Any]:
+    paths = [
+        f"/api/v1/conversations/{ids['conversation']}",
+        f"/api/v1/conversations/{ids['conversation']}/messages",
+        f"/api/v1/users/{ids['user']}",
+        f"/api/v1/teams/{ids['team']}",
+        f"/api/v1/inboxes/{ids['inbox']}",
+        f"/api/v1/contacts/{ids['contact']}",
+        "/api/v1/api_tokens",
+    ]
+    return [(await b.http.get(p)).json() for p in paths]
+
+
+async def test_every_endpoint_with_an_id_answers_404_for_another_accounts_rows(api: World) -> None:
+    async with new_account(api.server) as b:
+        ids = await _resources(b)
+        before = await _snapshot(b, ids)
+        spec = (await api.http.get("/api/v1/openapi.json")).json()
+        checked = 0
+        for path, ops in spec["paths"].items():
+            params = re.findall(r"{(\w+)}", path)
+            if not params or not path.startswith("/api/v1/") or path.startswith(("/api/v1/widget/", "/api/v1/help/")):
+                continue
+            for method in ops:
+                unmapped = [p for p in params if p not in PARAM_TO_RESOURCE]
+                assert not unmapped, f"map {unmapped} of {method.upper()} {path} in PARAM_TO_RESOURCE"
+                url = path
+                for p in params:
+                    url = url.replace("{" + p + "}", str(ids[PARAM_TO_RESOURCE[p]]))
+                body = BODIES.get((method, path))
+                r = await api.http.request(method.upper(), url, json=body)
+                assert r.status_code == 404, f"{method.upper()} {path} → {r.status_code} {r.text}"
+                checked += 1
+        assert checked >= 20
+        assert await _snapshot(b, ids) == before
+
+
+async def test_lists_never_show_another_accounts_rows(api: World) -> None:
+    async with new_account(api.server) as b:
+        ids = await _resources(b)
+        await api.conversation("A's own")
+        convs = (await api.http.get("/api/v1/conversations", params={"status": "all"})).json()["items"]
+        assert ids["conversation"] not in [c["id"] for c in convs] and len(convs) == 1
+        for path, key in [
+            ("/api/v1/users", "user"),
+            ("/api/v1/teams", "team"),
+            ("/api/v1/inboxes", "inbox"),
+            ("/api/v1/api_tokens", "token"),
+        ]:
+            assert ids[key] not in [row["id"] for row in (await api.http.get(path)).json()], path
+        contacts = (await api.http.get("/api/v1/contacts")).json()["items"]
+        assert ids["contact"] not in [c["id"] for c in contacts]
+        events = (await api.http.get("/api/v1/events", params={"limit": 500})).json()
+        assert {e["account_id"] for e in events} == {api.account_id}
+        labelled = (await api.http.get("/api/v1/conversations", params={"label": "vip", "status": "all"})).json()
+        assert labelled["items"] == []
+
+
+async def test_widget_token_of_account_b_cannot_reach_account_a(api: World) -> None:
+    async with new_account(api.server) as b:
+        visitor_b, _ = await b.conversation("hello from B")
+        inbox_a = await api.inbox()
+        r = await visitor_b.client.get(f"/api/v1/widget/{inbox_a['public_key']}/messages", headers=visitor_b.headers)
+        assert r.status_code == 401
+        assert r.json()["error"]["message"] == "this contact token belongs to another inbox"
