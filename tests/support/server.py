@@ -88,12 +88,12 @@ def settings_env(settings: Settings) -> dict[str, str]:
 
 def start_worker(settings: Settings) -> subprocess.Popen[bytes]:
     """`kefu worker` as its own process, as in production."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "kefu.cli", "worker"],
-        env=settings_env(settings),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+    fd, _path = tempfile.mkstemp(prefix="kefu-worker-", suffix=".log")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kefu.cli", "worker"], env=settings_env(settings), stdout=fd, stderr=subprocess.STDOUT
     )
+    os.close(fd)
+    return proc
 
 
 def stop_process(proc: subprocess.Popen[bytes]) -> None:
