@@ -77,7 +77,12 @@ async def agent_socket(ws: WebSocket) -> None:
             conv = await get_conversation(session, principal.account_id, int(msg["conversation_id"]))
         await publish_typing(state.bus, conv, sender=user, typing=bool(msg.get("typing", True)))
 
-    await _serve(ws, state, sub, where, lambda m: True, on_typing)
+    me = {"type": "user", "id": principal.user.id}
+
+    def visible(msg: dict[str, Any]) -> bool:  # everything in the account, except my own typing echo
+        return not (msg.get("type") == "typing" and msg.get("actor") == me)
+
+    await _serve(ws, state, sub, where, visible, on_typing)
 
 
 def widget_visible(message: dict[str, Any]) -> bool:

@@ -1,0 +1,86 @@
+"""Every EventBus implementation passes the same contract."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+
+from kefu.core.bus import EventBus, InProcessBus, RedisBus
+
+
+@pytest.fixture(params=["inprocess", "redis"])
+async def bus(request: pytest.FixtureRequest) -> AsyncIterator[EventBus]:
+    b: EventBus
+    if request.param == "inprocess":
+        b = InProcessBus()
+    else:
+        b = RedisBus(request.getfixturevalue("redis_url"), prefix=f"kefu-bus-{uuid.uuid4().hex[:6]}:")
+    await b.start()
+    yield b
+    await b.stop()
+
+
+async def _settle(bus: EventBus) -> None:
+    if isinstance(bus, RedisBus):
+        await asyncio.sleep(0.1)  # SUBSCRIBE is acknowledged asynchronously by Redis
+
+
+async def test_subscriber_gets_messages_of_its_topics_in_order(bus: EventBus) -> None:
+    sub = await bus.subscribe("account:1", "contact:9")
+    await _settle(bus)
+    await bus.publish("account:1", {"n": 1, "text": "你好"})
+    await bus.publish("account:2", {"n": 2})
+    await bus.publish("contact:9", {"n": 3})
+    got = [await sub.get(2), await sub.get(2)]
+    assert got == [{"n": 1, "text": "你好"}, {"n": 3}]
+    assert await sub.get(0.2) is None
+    await sub.close()
+
+
+async def test_every_subscriber_of_a_topic_gets_each_message(bus: EventBus) -> None:
+    a = await bus.subscribe("t")
+    b = await bus.subscribe("t")
+    await _settle(bus)
+    await bus.publish("t", {"x": [1, 2]})
+    assert await a.get(2) == {"x": [1, 2]}
+    assert await b.get(2) == {"x": [1, 2]}
+    await a.close()
+    await bus.publish("t", {"x": 3})
+    assert await b.get(2) == {"x": 3}
+    await b.close()
+
+
+async def test_closed_subscription_receives_nothing(bus: EventBus) -> None:
+    sub = await bus.subscribe("gone")
+    await sub.close()
+    keep = await bus.subscribe("gone")
+    await _settle(bus)
+    await bus.publish("gone", {"y": 1})
+    assert await keep.get(2) == {"y": 1}
+    assert await sub.get(0.2) is None
+    await keep.close()
+
+
+async def test_values_round_trip_as_json(bus: EventBus) -> None:
+    sub = await bus.subscribe("j")
+    await _settle(bus)
+    await bus.publish("j", {"a": None, "b": True, "c": 1.5, "d": {"e": ["f"]}})
+    assert await sub.get(2) == {"a": None, "b": True, "c": 1.5, "d": {"e": ["f"]}}
+    await sub.close()
+
+
+async def test_redis_bus_fans_out_between_two_nodes(redis_url: str) -> None:
+    prefix = f"kefu-bus-{uuid.uuid4().hex[:6]}:"
+    node_a, node_b = RedisBus(redis_url, prefix), RedisBus(redis_url, prefix)
+    await node_a.start()
+    await node_b.start()
+    sub = await node_b.subscribe("account:7")
+    await asyncio.sleep(0.1)
+    await node_a.publish("account:7", {"from": "a"})
+    assert await sub.get(2) == {"from": "a"}
+    await sub.close()
+    await node_a.stop()
+    await node_b.stop()
