@@ -23,10 +23,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from kefu.knowledge.index import start_knowledge, stop_knowledge
+
         await state.start()
+        start_knowledge(state)
         try:
             yield
         finally:
+            await stop_knowledge(state)
             await state.stop()
 
     app = FastAPI(
@@ -52,8 +56,9 @@ def _include_routers(app: FastAPI) -> None:
     from kefu.contacts.api import router as contacts
     from kefu.conversations.api import router as conversations
     from kefu.core.api import router as core
+    from kefu.knowledge.api import router as knowledge
     from kefu.realtime.ws import router as ws
     from kefu.web.routes import router as web
 
-    for router in (core, auth, accounts, inboxes, contacts, conversations, widget, ws, web):
+    for router in (core, auth, accounts, inboxes, contacts, conversations, widget, knowledge, ws, web):
         app.include_router(router)

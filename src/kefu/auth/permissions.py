@@ -16,10 +16,11 @@ class Perm(StrEnum):
     MANAGE_INBOXES = "manage_inboxes"
     MANAGE_USERS = "manage_users"
     MANAGE_TOKENS = "manage_tokens"
+    MANAGE_KNOWLEDGE = "manage_knowledge"
 
 
 _AGENT = {Perm.HANDLE_CONVERSATIONS, Perm.MANAGE_CONTACTS, Perm.VIEW_TEAM}
-_SUPERVISOR = _AGENT | {Perm.VIEW_EVENTS, Perm.MANAGE_TEAMS}
+_SUPERVISOR = _AGENT | {Perm.VIEW_EVENTS, Perm.MANAGE_TEAMS, Perm.MANAGE_KNOWLEDGE}
 _ADMIN = _SUPERVISOR | {Perm.MANAGE_INBOXES, Perm.MANAGE_USERS, Perm.MANAGE_TOKENS}
 
 ROLE_PERMS: dict[Role, frozenset[Perm]] = {

@@ -1,0 +1,407 @@
+"""Per-account hybrid search index over PUBLISHED knowledge, kept consistent on every app node.
+
+- Built lazily from the database on an account's first search (`HybridIndex`, kefu.nlp.retrieval).
+- After a write commits, the writing node applies the change to its own index before the request returns
+  (read-your-writes) and publishes `{"op": "entry", ...}` on the bus topic `knowledge:{account_id}`;
+  every other node with that account loaded re-reads the entry from the database and upserts/removes it.
+- Pub/sub is at-most-once, so a node also reconciles — compares (id, version) of the published entries
+  in the database with what its index holds — at most every `reconcile_every_s`, in the background.
+- Embedding is CPU-bound: it runs in worker threads (asyncio.to_thread), at most `threads` at a time;
+  searches hold the account's index lock only for the scoring, never while embedding.
+
+See docs/knowledge.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+import uuid
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
+
+import numpy as np
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from kefu.core.bus import EventBus, Subscription
+from kefu.core.events import _BUS
+from kefu.knowledge import documents
+from kefu.knowledge.documents import EntryMeta, Indexed
+from kefu.knowledge.schemas import EntryKind
+from kefu.nlp.embed import Embedder, make_embedder
+from kefu.nlp.retrieval import Hit, HybridIndex
+
+log = logging.getLogger("kefu.knowledge.index")
+T = TypeVar("T")
+
+
+def knowledge_topic(account_id: int) -> str:
+    return f"knowledge:{account_id}"
+
+
+@dataclass(frozen=True)
+class KnowledgeHit:
+    entry_kind: str  # "faq" | "article"
+    entry_id: int
+    title: str  # FAQ question or article title
+    answer: str  # FAQ answer or an article snippet
+    score: float  # fused (reciprocal-rank fusion of the two sides)
+    bm25_score: float
+    dense_score: float  # cosine
+    matched_text: str  # the question variant / title / paragraph closest to the query
+    language: str
+    category: str
+
+
+class _Host(Protocol):
+    """What the manager needs from its host: AppState (serve) or JobContext (worker) both fit."""
+
+    sessionmaker: async_sessionmaker[AsyncSession]
+    bus: EventBus
+    settings: Any
+    extras: dict[str, Any]
+
+
+class _Prefetched:
+    """Wraps the embedder so vectors computed outside the index lock are reused inside it."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner = inner
+        self.dim = inner.dim
+        self.passages: dict[str, np.ndarray] = {}
+        self.queries: dict[str, np.ndarray] = {}
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return self._lookup(texts, self.queries, self.inner.embed_queries)
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        return self._lookup(texts, self.passages, self.inner.embed_passages)
+
+    def _lookup(self, texts: list[str], ready: dict[str, np.ndarray], embed: Callable[..., np.ndarray]) -> np.ndarray:
+        missing = [t for t in dict.fromkeys(texts) if t not in ready]
+        fresh = dict(zip(missing, embed(missing), strict=True)) if missing else {}
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.stack([ready[t] if t in ready else fresh[t] for t in texts])
+
+
+@dataclass
+class _AccountIndex:
+    embedder: _Prefetched
+    index: HybridIndex
+    meta: dict[str, EntryMeta] = field(default_factory=dict)
+    index_lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # guards `index` and `meta`
+    apply_lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # serialises DB read → apply
+    subscription: Subscription | None = None
+    reader: asyncio.Task[None] | None = None
+    checked_at: float = 0.0
+    reconciling: asyncio.Task[None] | None = None
+
+
+class KnowledgeIndexManager:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        bus: EventBus,
+        embedder: Callable[[], Embedder],
+        *,
+        threads: int = 2,
+        max_accounts: int = 200,
+        reconcile_every_s: float = 60.0,
+    ) -> None:
+        self.sessionmaker = sessionmaker
+        self.bus = bus
+        self.node_id = uuid.uuid4().hex
+        self.max_accounts = max_accounts
+        self.reconcile_every_s = reconcile_every_s
+        self._embedder_factory = embedder
+        self._embedder: Embedder | None = None
+        self._cpu = asyncio.Semaphore(threads)
+        self._accounts: OrderedDict[int, _AccountIndex] = OrderedDict()
+        self._loading: dict[int, asyncio.Task[_AccountIndex]] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    # -- public ------------------------------------------------------------------------------------
+
+    async def search(
+        self,
+        account_id: int,
+        query: str,
+        k: int = 5,
+        language: str | None = None,
+        session: AsyncSession | None = None,
+    ) -> list[KnowledgeHit]:
+        query = query.strip()
+        if not query or k <= 0:
+            return []
+        acc = await self._ensure(account_id, session)
+        qvec = await self._cpu_bound(self.embedder.embed_queries, [query])
+        depth = k if language is None else max(4 * k, 20)
+        async with acc.index_lock:
+            acc.embedder.queries[query] = qvec[0]
+            try:
+                hits = await asyncio.to_thread(acc.index.search, query, depth)
+            finally:
+                acc.embedder.queries.pop(query, None)
+            metas = [acc.meta[h.doc_id] for h in hits]
+        out = [_hit(m, h) for m, h in zip(metas, hits, strict=True) if documents.language_matches(m.language, language)]
+        return out[:k]
+
+    async def apply_entry(self, account_id: int, kind: EntryKind, entry_id: int) -> None:
+        """Bring one entry of a loaded account up to date with the database (no-op if not loaded)."""
+        acc = self._accounts.get(account_id)
+        if acc is None:
+            return
+        async with acc.apply_lock:
+            async with self.sessionmaker() as session:
+                found = await documents.load_published(session, account_id, kind, entry_id)
+            if found is None:
+                await self._mutate(acc, upserts=[], removals=[documents.doc_id(kind, entry_id)])
+            else:
+                await self._mutate(acc, upserts=[found], removals=[])
+
+    async def reconcile(self, account_id: int) -> None:
+        acc = self._accounts.get(account_id)
+        if acc is not None:
+            await self._reconcile(account_id, acc)
+
+    def loaded(self, account_id: int) -> bool:
+        return account_id in self._accounts
+
+    async def stop(self) -> None:
+        for task in list(self._tasks) + list(self._loading.values()):
+            task.cancel()
+        for account_id in list(self._accounts):
+            await self._evict(account_id)
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = self._embedder_factory()
+        return self._embedder
+
+    # -- loading and consistency -------------------------------------------------------------------
+
+    async def _ensure(self, account_id: int, session: AsyncSession | None = None) -> _AccountIndex:
+        acc = self._accounts.get(account_id)
+        if acc is not None:
+            self._accounts.move_to_end(account_id)
+            if time.monotonic() - acc.checked_at > self.reconcile_every_s and acc.reconciling is None:
+                acc.reconciling = self._spawn(self._background_reconcile(account_id, acc))
+            return acc
+        task = self._loading.get(account_id)
+        if task is None:
+            task = asyncio.ensure_future(self._load(account_id, session))
+            self._loading[account_id] = task
+            task.add_done_callback(lambda _t: self._loading.pop(account_id, None))
+        return await asyncio.shield(task)
+
+    async def _load(self, account_id: int, session: AsyncSession | None) -> _AccountIndex:
+        embedder = _Prefetched(self.embedder)
+        acc = _AccountIndex(embedder=embedder, index=HybridIndex(embedder))
+        # Subscribe before reading the database: a change committed during the build is not lost.
+        acc.subscription = await self.bus.subscribe(knowledge_topic(account_id))
+        try:
+            await self._reconcile(account_id, acc, session)
+        except BaseException:
+            await acc.subscription.close()
+            raise
+        acc.reader = self._spawn(self._read(account_id, acc))
+        self._accounts[account_id] = acc
+        while len(self._accounts) > self.max_accounts:
+            await self._evict(next(iter(self._accounts)))
+        return acc
+
+    async def _reconcile(self, account_id: int, acc: _AccountIndex, session: AsyncSession | None = None) -> None:
+        """Make the index hold exactly the published entries at their current versions.
+
+        `session`: read through the caller's session (on SQLite a second session would wait for the
+        caller's write lock); otherwise a short session of our own."""
+        try:
+            async with acc.apply_lock:
+                acc.checked_at = time.monotonic()
+                if session is not None:
+                    docs, gone = await documents.diff_published(session, account_id, acc.meta)
+                else:
+                    async with self.sessionmaker() as own:
+                        docs, gone = await documents.diff_published(own, account_id, acc.meta)
+                if docs or gone:
+                    await self._mutate(acc, upserts=docs, removals=gone)
+        finally:
+            acc.reconciling = None
+
+    async def _background_reconcile(self, account_id: int, acc: _AccountIndex) -> None:
+        try:
+            await self._reconcile(account_id, acc)
+        except Exception:
+            log.exception("knowledge index reconcile for account %s failed", account_id)
+
+    async def _read(self, account_id: int, acc: _AccountIndex) -> None:
+        assert acc.subscription is not None
+        async for message in acc.subscription:
+            if message.get("origin") == self.node_id:
+                continue  # applied locally before the write returned
+            try:
+                if message.get("op") == "entry":
+                    await self.apply_entry(account_id, EntryKind(message["kind"]), int(message["id"]))
+                else:
+                    await self._reconcile(account_id, acc)
+            except Exception:
+                log.exception("knowledge index update for account %s failed: %r", account_id, message)
+                acc.checked_at = 0.0  # reconcile on next use
+
+    async def _mutate(self, acc: _AccountIndex, *, upserts: list[Indexed], removals: list[str]) -> None:
+        texts = [t for doc, _ in upserts for t in documents.texts_of(doc)]
+        vectors = await self._cpu_bound(self.embedder.embed_passages, texts) if texts else None
+        async with acc.index_lock:
+            if vectors is not None:
+                acc.embedder.passages = dict(zip(texts, vectors, strict=True))
+            try:
+                await asyncio.to_thread(_apply, acc, upserts, removals)
+            finally:
+                acc.embedder.passages = {}
+
+    async def _evict(self, account_id: int) -> None:
+        acc = self._accounts.pop(account_id, None)
+        if acc is None:
+            return
+        if acc.reader is not None:
+            acc.reader.cancel()
+        if acc.subscription is not None:
+            await acc.subscription.close()
+
+    async def _cpu_bound(self, func: Callable[..., T], *args: Any) -> T:
+        async with self._cpu:
+            return await asyncio.to_thread(func, *args)
+
+    def _spawn(self, coro: Any) -> asyncio.Task[Any]:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+
+# -- wiring into the app -----------------------------------------------------------------------------
+
+_MANAGERS: weakref.WeakKeyDictionary[Any, KnowledgeIndexManager] = weakref.WeakKeyDictionary()
+_EMBEDDERS: dict[tuple[str, str], Embedder] = {}
+EXTRAS_KEY = "knowledge_index"
+
+
+def start_knowledge(host: _Host) -> KnowledgeIndexManager:
+    """Create (once) the node's index manager. Cheap: indexes are built on first use."""
+    manager: KnowledgeIndexManager | None = host.extras.get(EXTRAS_KEY)
+    if manager is None:
+        settings = host.settings
+        manager = KnowledgeIndexManager(
+            host.sessionmaker, host.bus, lambda: _embedder_for(settings.embedder, settings.embedder_model)
+        )
+        host.extras[EXTRAS_KEY] = manager
+        _MANAGERS[host.bus] = manager
+    return manager
+
+
+async def stop_knowledge(host: _Host) -> None:
+    manager: KnowledgeIndexManager | None = host.extras.pop(EXTRAS_KEY, None)
+    if manager is not None:
+        _MANAGERS.pop(host.bus, None)
+        await manager.stop()
+
+
+async def search_knowledge(
+    state: _Host,
+    account_id: int,
+    query: str,
+    k: int = 5,
+    *,
+    language: str | None = None,
+    session: AsyncSession | None = None,
+) -> list[KnowledgeHit]:
+    """Best published FAQ entries / articles of one account for `query`, best first.
+
+    `language` keeps entries whose primary language subtag matches ("zh" matches "zh" and "zh-TW").
+    `session`: pass yours if it may hold an open transaction (SQLite takes the write lock even for
+    reads, so the first build of the index would otherwise wait for it). Works with an AppState
+    (serve) or a JobContext (worker)."""
+    return await start_knowledge(state).search(account_id, query, k, language, session)
+
+
+async def announce_entry(session: AsyncSession, account_id: int, kind: EntryKind, entry_id: int) -> None:
+    """After a commit: apply the change on this node, then tell the other nodes."""
+    await _announce(session, account_id, {"op": "entry", "kind": str(kind), "id": entry_id}, kind, entry_id)
+
+
+async def announce_reconcile(session: AsyncSession, account_id: int) -> None:
+    """After a bulk change (import): every node diffs its index against the database."""
+    await _announce(session, account_id, {"op": "reconcile"}, None, None)
+
+
+async def _announce(
+    session: AsyncSession, account_id: int, message: dict[str, Any], kind: EntryKind | None, entry_id: int | None
+) -> None:
+    bus: EventBus | None = session.info.get(_BUS)
+    if bus is None:
+        return  # no app around (CLI seed): indexes catch up when they reconcile
+    manager = _MANAGERS.get(bus)
+    if manager is not None:
+        try:
+            if kind is not None and entry_id is not None:
+                await manager.apply_entry(account_id, kind, entry_id)
+            else:
+                await manager.reconcile(account_id)
+        except Exception:
+            log.exception("local knowledge index update failed for account %s", account_id)
+        message["origin"] = manager.node_id
+    await bus.publish(knowledge_topic(account_id), message)
+
+
+def _embedder_for(spec: str, model: str) -> Embedder:
+    key = (spec, model)
+    if key not in _EMBEDDERS:
+        _EMBEDDERS[key] = make_embedder(spec, model=model, api_key=os.environ.get("KEFU_EMBEDDER_API_KEY") or None)
+    return _EMBEDDERS[key]
+
+
+def _apply(acc: _AccountIndex, upserts: list[Indexed], removals: list[str]) -> None:
+    """Runs in a worker thread while the account's index lock is held."""
+    for doc_id in removals:
+        if doc_id in acc.index:
+            acc.index.remove(doc_id)
+        acc.meta.pop(doc_id, None)
+    for doc, meta in upserts:
+        current = acc.meta.get(doc.id)
+        if current is not None and current.version > meta.version:
+            continue  # an older read lost the race; keep the newer version
+        acc.index.upsert(doc)
+        acc.meta[doc.id] = meta
+    dense = acc.index.dense
+    dead = dense.n - int(dense.alive[: dense.n].sum())
+    if dead > 1000 and dead > dense.n // 2:
+        acc.index = HybridIndex.from_bytes(acc.index.to_bytes(), acc.embedder)  # drop tombstoned rows
+
+
+def _hit(meta: EntryMeta, hit: Hit) -> KnowledgeHit:
+    answer = meta.answer
+    if meta.kind == EntryKind.ARTICLE and hit.matched_text != meta.title:
+        answer = documents.snippet(hit.matched_text)
+    return KnowledgeHit(
+        str(meta.kind),
+        meta.id,
+        meta.title,
+        answer,
+        hit.score,
+        hit.bm25_score,
+        hit.dense_score,
+        hit.matched_text,
+        meta.language,
+        meta.category,
+    )
