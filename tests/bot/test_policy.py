@@ -22,9 +22,11 @@ from kefu.nlp.normalise import normalise
 class Hit:
     entry_kind: str
     entry_id: int
-    score: float
+    dense_score: float
     title: str = ""
     answer: str = ""
+    score: float = 0.0328  # fused RRF score: ranks only
+    bm25_score: float = 3.5
 
 
 def sig(text: str, language: str = "zh", **kw: object) -> Signals:
@@ -32,9 +34,9 @@ def sig(text: str, language: str = "zh", **kw: object) -> Signals:
 
 
 ACTIVE = {"active": True}
-CFG = BotConfig(answer_min_score=0.5, clarify_margin=0.05)
-REFUND = Hit("faq", 11, 0.82, "怎么申请退款？", "在订单页点击“申请退款”，1–3 个工作日原路退回。")
-INVOICE = Hit("faq", 12, 0.41, "如何开发票？", "在订单详情页申请电子发票。")
+CFG = BotConfig()  # answer_min_score 0.86, clarify_margin 0.015 (cosine)
+REFUND = Hit("faq", 11, 0.92, "怎么申请退款？", "在订单页点击“申请退款”，1–3 个工作日原路退回。")
+INVOICE = Hit("faq", 12, 0.80, "如何开发票？", "在订单详情页申请电子发票。")
 INTENTS = {
     "order_status": IntentRule("order_status", flow_id=7),
     "human": IntentRule("human", handoff=True),
@@ -49,15 +51,18 @@ def test_confident_knowledge_hit_is_answered_with_its_entry() -> None:
     assert d.reason == "knowledge"
     assert d.entry == {"kind": "faq", "id": 11, "title": "怎么申请退款？"}
     assert d.text == REFUND.answer
-    assert d.score == 0.82
+    assert d.score == 0.92
     assert d.state == {"active": True, "misses": 0}
-    assert d.scores["hits"] == [{"kind": "faq", "id": 11, "score": 0.82}, {"kind": "faq", "id": 12, "score": 0.41}]
+    assert d.scores["hits"] == [
+        {"kind": "faq", "id": 11, "confidence": 0.92, "score": 0.0328, "bm25": 3.5},
+        {"kind": "faq", "id": 12, "confidence": 0.8, "score": 0.0328, "bm25": 3.5},
+    ]
 
 
 def test_close_answers_ask_a_clarifying_question_then_the_number_picks_one() -> None:
-    a = Hit("faq", 1, 0.71, "退款多久到账？", "1–3 个工作日。")
-    b = Hit("faq", 2, 0.69, "怎么申请退款？", "在订单页申请。")
-    c = Hit("article", 3, 0.60, "退货政策", "七天无理由。")
+    a = Hit("faq", 1, 0.91, "退款多久到账？", "1–3 个工作日。")
+    b = Hit("faq", 2, 0.90, "怎么申请退款？", "在订单页申请。")
+    c = Hit("article", 3, 0.85, "退货政策", "七天无理由。")
     d = decide(sig("退款"), ACTIVE, CFG, INTENTS, [a, b, c])
     assert d.action == "clarify"
     assert [ch["id"] for ch in d.choices] == [1, 2]
@@ -71,7 +76,7 @@ def test_close_answers_ask_a_clarifying_question_then_the_number_picks_one() -> 
 
 
 def test_clarify_in_english_lists_three_choices_at_most() -> None:
-    hits = [Hit("faq", i, 0.8 - i * 0.01, f"Q{i}", f"A{i}") for i in range(1, 6)]
+    hits = [Hit("faq", i, 0.95 - i * 0.004, f"Q{i}", f"A{i}") for i in range(1, 6)]
     d = decide(sig("refund", "en"), ACTIVE, CFG, INTENTS, hits)
     assert d.action == "clarify"
     assert d.text == "Which of these do you mean? Reply with its number:\n1. Q1\n2. Q2\n3. Q3"
@@ -216,3 +221,10 @@ def test_summary_lists_entities() -> None:
     assert d.summary is not None
     assert d.summary["entities"] == [{"type": "order_id", "value": "KF20261125001"}]
     assert "实体 Entities: order_id=KF20261125001" in summary_note(d.summary)
+
+
+def test_confidence_is_the_cosine_not_the_fused_rank_score() -> None:
+    fused_first = Hit("faq", 1, 0.87, "运费怎么算？", "满 99 包邮。", score=0.0330)
+    closer = Hit("faq", 2, 0.93, "怎么申请退款？", "在订单页申请。", score=0.0325)
+    d = decide(sig("我想退款"), ACTIVE, CFG, INTENTS, [fused_first, closer])
+    assert (d.action, d.entry, d.score) == ("answer", {"kind": "faq", "id": 2, "title": "怎么申请退款？"}, 0.93)

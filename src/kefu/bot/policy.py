@@ -48,7 +48,13 @@ class HitLike(Protocol):
 
     entry_kind: str
     entry_id: int
-    score: float
+    score: float  # fused rank score (RRF): orders hits, says nothing absolute
+    dense_score: float  # cosine similarity: the absolute confidence thresholds apply to
+
+
+def confidence(hit: HitLike) -> float:
+    """How sure the bot is that a knowledge hit answers the message: its cosine similarity."""
+    return float(hit.dense_score)
 
 
 @dataclass(frozen=True)
@@ -81,8 +87,9 @@ class HandoffRules:
 
 @dataclass(frozen=True)
 class BotConfig:
-    answer_min_score: float = 0.5
-    clarify_margin: float = 0.05
+    # cosine of the bundled multilingual-e5-small: matching questions score ≳ 0.86, unrelated ≲ 0.83
+    answer_min_score: float = 0.86
+    clarify_margin: float = 0.015
     oos_threshold: float | None = None  # intent confidence below this counts as out of scope
     intent_min_confidence: float = 0.5
     handoff: HandoffRules = field(default_factory=HandoffRules)
@@ -231,9 +238,10 @@ def _from_knowledge(
     ctx: Context,
     scores: dict[str, Any],
 ) -> Decision:
-    good = [h for h in hits if h.score >= config.answer_min_score]
+    good = sorted((h for h in hits if confidence(h) >= config.answer_min_score), key=confidence, reverse=True)
     if good:
-        close = [h for h in good if good[0].score - h.score <= config.clarify_margin][:3]
+        best = confidence(good[0])
+        close = [h for h in good if best - confidence(h) <= config.clarify_margin][:3]
         state["misses"] = 0
         if len(close) >= 2:
             choices = [_choice(h) for h in close]
@@ -334,7 +342,16 @@ def _scores(signals: Signals, hits: list[Any]) -> dict[str, Any]:
         "sentiment_score": signals.sentiment_score,
         "anger": signals.anger,
         "urgency": signals.urgency,
-        "hits": [{"kind": h.entry_kind, "id": h.entry_id, "score": round(float(h.score), 4)} for h in hits[:5]],
+        "hits": [
+            {
+                "kind": h.entry_kind,
+                "id": h.entry_id,
+                "confidence": round(confidence(h), 4),
+                "score": round(float(h.score), 4),
+                "bm25": round(float(getattr(h, "bm25_score", 0.0)), 4),
+            }
+            for h in hits[:5]
+        ],
     }
 
 
@@ -346,7 +363,7 @@ def _choice(hit: Any) -> dict[str, Any]:
         "id": int(hit.entry_id),
         "title": str(title),
         "answer": str(answer),
-        "score": round(float(hit.score), 4),
+        "score": round(confidence(hit), 4),
     }
 
 
