@@ -4,6 +4,7 @@ teams and bilingual sample conversations. Idempotent: a second run changes nothi
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,6 +22,9 @@ from kefu.conversations.schemas import ContactMessageCreate, MessageCreate
 from kefu.conversations.service import check_post_agent_message, check_receive_contact_message, do_set_labels
 from kefu.core.constants import ActorType, Role
 from kefu.core.events import Actor, commit
+
+if TYPE_CHECKING:
+    from kefu.channels.models import Inbox
 
 DEMO_PASSWORD = "kefu-demo-2026"
 USERS = [
@@ -129,3 +133,20 @@ async def _sample_conversations(session: AsyncSession, account_id: int, inbox, u
                 max_chars=max_chars,
             )
         await do_set_labels(session, account_id, conv.id, labels, Actor(ActorType.SYSTEM))
+
+
+async def find_demo_inbox(session: AsyncSession) -> Inbox | None:
+    """The demo account's first web-widget inbox (for /demo without ?inbox=), or None before seeding."""
+    from kefu.channels.models import Inbox
+    from kefu.core.constants import ChannelType
+
+    admin = (await session.execute(select(User).where(User.email == USERS[0][0]))).scalar_one_or_none()
+    if admin is None:
+        return None
+    q = (
+        select(Inbox)
+        .where(Inbox.account_id == admin.account_id, Inbox.channel_type == str(ChannelType.WEB_WIDGET))
+        .order_by(Inbox.id)
+        .limit(1)
+    )
+    return (await session.execute(q)).scalar_one_or_none()

@@ -1,0 +1,272 @@
+"""/admin — inboxes (with the widget embed snippet), agents, teams, API tokens.
+
+Each page needs its permission (inboxes, agents and tokens: admins; teams: admins and supervisors);
+anyone else gets the 403 page. Forms post back with the session's CSRF token and redirect after success
+(POST/redirect/GET); a rejected form is shown again with the reason."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kefu.accounts import service as accounts
+from kefu.accounts.schemas import TeamCreate, TeamUpdate
+from kefu.auth import service as auth
+from kefu.auth.permissions import Perm
+from kefu.auth.principal import Principal
+from kefu.auth.schemas import ApiTokenCreate, UserCreate, UserUpdate
+from kefu.channels import service as channels
+from kefu.channels.schemas import InboxCreate
+from kefu.core.constants import Role
+from kefu.core.deps import SessionDep, SettingsDep
+from kefu.core.errors import KefuError
+from kefu.web.rendering import PagePrincipal, PageRoute, page, t
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+Context = Callable[[], Awaitable[dict[str, Any]]]
+
+
+def _redirect(url: str) -> Response:
+    return RedirectResponse(url, status_code=303)
+
+
+def _problem(request: Request, exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        parts = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
+        return t(request, "Please correct the form: %(details)s", details="; ".join(parts))
+    assert isinstance(exc, KefuError)
+    return exc.message
+
+
+async def _form_failed(
+    request: Request, template: str, context: Context, exc: Exception, form: dict[str, Any]
+) -> Response:
+    status = 422 if isinstance(exc, ValidationError) else getattr(exc, "status_code", 400)
+    data = await context()
+    data.update(error=_problem(request, exc), form=form)
+    return page(request, template, data, status_code=status)
+
+
+@router.get("/admin")
+async def admin_home(principal: PagePrincipal) -> Response:
+    principal.require(Perm.MANAGE_TEAMS)
+    return _redirect("/admin/inboxes" if principal.user.role == Role.ADMIN else "/admin/teams")
+
+
+# ---- inboxes -----------------------------------------------------------------------------------------
+
+
+async def _inboxes(session: AsyncSession, principal: Principal) -> dict[str, Any]:
+    return {
+        "section": "inboxes",
+        "inboxes": await channels.list_inboxes(session, principal.account_id),
+        "error": None,
+        "form": {},
+    }
+
+
+@router.get("/admin/inboxes")
+async def inboxes(request: Request, session: SessionDep, principal: PagePrincipal) -> Response:
+    principal.require(Perm.MANAGE_INBOXES)
+    return page(request, "admin/inboxes.html", await _inboxes(session, principal))
+
+
+@router.post("/admin/inboxes")
+async def create_inbox(
+    request: Request,
+    session: SessionDep,
+    principal: PagePrincipal,
+    name: Annotated[str, Form()] = "",
+    greeting: Annotated[str, Form()] = "",
+    bot_enabled: Annotated[bool, Form()] = False,
+) -> Response:
+    principal.require(Perm.MANAGE_INBOXES)
+    try:
+        data = InboxCreate(name=name, greeting=greeting, bot_enabled=bot_enabled)
+        inbox = await channels.check_create_inbox(session, principal.account_id, data, principal.actor)
+    except (ValidationError, KefuError) as exc:
+        form = {"name": name, "greeting": greeting, "bot_enabled": bot_enabled}
+        return await _form_failed(request, "admin/inboxes.html", lambda: _inboxes(session, principal), exc, form)
+    return _redirect(f"/admin/inboxes/{inbox.id}")
+
+
+@router.get("/admin/inboxes/{inbox_id}")
+async def inbox_detail(
+    request: Request, inbox_id: int, session: SessionDep, settings: SettingsDep, principal: PagePrincipal
+) -> Response:
+    principal.require(Perm.MANAGE_INBOXES)
+    inbox = await channels.get_inbox(session, principal.account_id, inbox_id)
+    snippet, src = channels.embed_snippet(settings.base_url, inbox)
+    context = {"section": "inboxes", "inbox": inbox, "snippet": snippet, "script_url": src}
+    return page(request, "admin/inbox.html", context)
+
+
+# ---- agents ------------------------------------------------------------------------------------------
+
+
+async def _agents(session: AsyncSession, principal: Principal) -> dict[str, Any]:
+    users = await auth.list_users(session, principal.account_id)
+    return {"section": "agents", "users": users, "roles": list(Role), "error": None, "form": {}}
+
+
+@router.get("/admin/agents")
+async def agents(request: Request, session: SessionDep, principal: PagePrincipal) -> Response:
+    principal.require(Perm.MANAGE_USERS)
+    return page(request, "admin/agents.html", await _agents(session, principal))
+
+
+@router.post("/admin/agents")
+async def create_agent(
+    request: Request,
+    session: SessionDep,
+    principal: PagePrincipal,
+    email: Annotated[str, Form()] = "",
+    name: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    role: Annotated[str, Form()] = "agent",
+    locale: Annotated[str, Form()] = "",
+) -> Response:
+    principal.require(Perm.MANAGE_USERS)
+    try:
+        data = UserCreate(email=email, name=name, password=password, role=role, locale=locale or None)  # type: ignore[arg-type]
+        await auth.check_create_user(session, principal.account_id, data, principal.actor)
+    except (ValidationError, KefuError) as exc:
+        form = {"email": email, "name": name, "role": role, "locale": locale}
+        return await _form_failed(request, "admin/agents.html", lambda: _agents(session, principal), exc, form)
+    return _redirect("/admin/agents")
+
+
+@router.post("/admin/agents/{user_id}")
+async def update_agent(
+    request: Request,
+    user_id: int,
+    session: SessionDep,
+    principal: PagePrincipal,
+    role: Annotated[str | None, Form()] = None,
+    active: Annotated[str | None, Form(pattern="^(0|1)$")] = None,
+) -> Response:
+    principal.require(Perm.MANAGE_USERS)
+    user = await auth.get_user(session, principal.account_id, user_id)
+    changes: dict[str, Any] = {}
+    if role is not None:
+        changes["role"] = role
+    if active is not None:
+        changes["is_active"] = active == "1"
+    try:
+        if user.id == principal.user.id and (
+            changes.get("is_active") is False or changes.get("role", "admin") != "admin"
+        ):
+            raise KefuError(t(request, "You cannot deactivate yourself or remove your own admin role."))
+        await auth.do_update_user(session, user, UserUpdate(**changes), principal.actor)
+    except (ValidationError, KefuError) as exc:
+        return await _form_failed(request, "admin/agents.html", lambda: _agents(session, principal), exc, {})
+    return _redirect("/admin/agents")
+
+
+# ---- teams -------------------------------------------------------------------------------------------
+
+
+async def _teams(session: AsyncSession, principal: Principal) -> dict[str, Any]:
+    users = await auth.list_users(session, principal.account_id)
+    return {
+        "section": "teams",
+        "teams": await accounts.list_teams(session, principal.account_id),
+        "users": users,
+        "user_names": {u.id: u.name for u in users},
+        "error": None,
+        "form": {},
+    }
+
+
+@router.get("/admin/teams")
+async def teams(request: Request, session: SessionDep, principal: PagePrincipal) -> Response:
+    principal.require(Perm.MANAGE_TEAMS)
+    return page(request, "admin/teams.html", await _teams(session, principal))
+
+
+@router.post("/admin/teams")
+async def create_team(
+    request: Request,
+    session: SessionDep,
+    principal: PagePrincipal,
+    name: Annotated[str, Form()] = "",
+    description: Annotated[str, Form()] = "",
+    member_ids: Annotated[list[int] | None, Form()] = None,
+) -> Response:
+    principal.require(Perm.MANAGE_TEAMS)
+    try:
+        data = TeamCreate(name=name, description=description, member_ids=member_ids or [])
+        await accounts.check_create_team(session, principal.account_id, data, principal.actor)
+    except (ValidationError, KefuError) as exc:
+        form = {"name": name, "description": description, "member_ids": member_ids or []}
+        return await _form_failed(request, "admin/teams.html", lambda: _teams(session, principal), exc, form)
+    return _redirect("/admin/teams")
+
+
+@router.post("/admin/teams/{team_id}/members")
+async def team_members(
+    request: Request,
+    team_id: int,
+    session: SessionDep,
+    principal: PagePrincipal,
+    member_ids: Annotated[list[int] | None, Form()] = None,
+) -> Response:
+    principal.require(Perm.MANAGE_TEAMS)
+    try:
+        data = TeamUpdate(member_ids=member_ids or [])
+        await accounts.check_update_team(session, principal.account_id, team_id, data, principal.actor)
+    except (ValidationError, KefuError) as exc:
+        return await _form_failed(request, "admin/teams.html", lambda: _teams(session, principal), exc, {})
+    return _redirect("/admin/teams")
+
+
+# ---- API tokens --------------------------------------------------------------------------------------
+
+
+async def _tokens(session: AsyncSession, principal: Principal) -> dict[str, Any]:
+    users = await auth.list_users(session, principal.account_id)
+    return {
+        "section": "tokens",
+        "tokens": await auth.list_api_tokens(session, principal.account_id),
+        "user_names": {u.id: u.name for u in users},
+        "new_token": None,
+        "error": None,
+        "form": {},
+    }
+
+
+@router.get("/admin/tokens")
+async def tokens(request: Request, session: SessionDep, principal: PagePrincipal) -> Response:
+    principal.require(Perm.MANAGE_TOKENS)
+    return page(request, "admin/tokens.html", await _tokens(session, principal))
+
+
+@router.post("/admin/tokens")
+async def create_token(
+    request: Request, session: SessionDep, principal: PagePrincipal, name: Annotated[str, Form()] = ""
+) -> Response:
+    principal.require(Perm.MANAGE_TOKENS)
+    try:
+        data = ApiTokenCreate(name=name)
+        _, token = await auth.do_create_api_token(session, principal, data.name)
+    except (ValidationError, KefuError) as exc:
+        return await _form_failed(
+            request, "admin/tokens.html", lambda: _tokens(session, principal), exc, {"name": name}
+        )
+    context = await _tokens(session, principal)
+    context["new_token"] = token
+    response = page(request, "admin/tokens.html", context, status_code=201)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@router.post("/admin/tokens/{token_id}/revoke")
+async def revoke_token(token_id: int, session: SessionDep, principal: PagePrincipal) -> Response:
+    principal.require(Perm.MANAGE_TOKENS)
+    await auth.do_revoke_api_token(session, principal, token_id)
+    return _redirect("/admin/tokens")

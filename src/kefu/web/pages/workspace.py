@@ -1,0 +1,270 @@
+"""/app — the agent workspace: conversation list, conversation view, reply/note, assign, labels, status.
+
+Full page on first load; HTMX partials afterwards. Live updates come from /ws/agent (static/js/workspace.js),
+which asks these same partials for fresh HTML, so all user content is escaped by Jinja2."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kefu.auth.permissions import Perm
+from kefu.auth.principal import Principal
+from kefu.auth.service import list_users
+from kefu.channels.service import list_inboxes
+from kefu.contacts.service import get_contact, list_identities
+from kefu.conversations import service as convs
+from kefu.conversations.schemas import ConversationRead, LabelIn, MessageCreate
+from kefu.core import clock
+from kefu.core.constants import ConversationStatus
+from kefu.core.deps import SessionDep, StateDep
+from kefu.core.errors import BadRequest
+from kefu.web.rendering import PagePrincipal, PageRoute, is_htmx, page, t
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+
+VIEWS = ("mine", "unassigned", "all")
+STATUSES = ("open", "pending", "snoozed", "resolved", "all")
+SNOOZE_PRESETS = {"1h": timedelta(hours=1), "4h": timedelta(hours=4), "1d": timedelta(days=1), "7d": timedelta(days=7)}
+ViewQ = Annotated[str, Query(pattern="^(mine|unassigned|all)$")]
+StatusQ = Annotated[str, Query(pattern="^(open|pending|snoozed|resolved|all)$")]
+LIST_LIMIT = 50
+
+
+def _handler(principal: Principal) -> Principal:
+    principal.require(Perm.HANDLE_CONVERSATIONS)
+    return principal
+
+
+async def _list(session: AsyncSession, principal: Principal, view: str, status: str) -> list[ConversationRead]:
+    rows, _ = await convs.list_conversations(
+        session,
+        principal.account_id,
+        status=status,
+        assignee=view,
+        team_id=None,
+        label=None,
+        inbox_id=None,
+        contact_id=None,
+        me_id=principal.user.id,
+        cursor=None,
+        limit=LIST_LIMIT,
+    )
+    return await convs.read_conversations(session, rows)
+
+
+async def _people(session: AsyncSession, principal: Principal) -> dict[str, Any]:
+    users = await list_users(session, principal.account_id)
+    inboxes = await list_inboxes(session, principal.account_id)
+    return {
+        "users": {u.id: u for u in users},
+        "agents": [u for u in users if u.is_active],
+        "inbox_names": {i.id: i.name for i in inboxes},
+    }
+
+
+async def _conversation(session: AsyncSession, principal: Principal, conv_id: int) -> dict[str, Any]:
+    conv = await convs.get_conversation(session, principal.account_id, conv_id)
+    read = await convs.read_conversation(session, conv)
+    messages = await convs.list_messages(session, conv, after_id=None, limit=500, include_notes=True)
+    contact = await get_contact(session, principal.account_id, conv.contact_id)
+    identities = await list_identities(session, contact)
+    others, _ = await convs.list_conversations(
+        session,
+        principal.account_id,
+        status="all",
+        assignee=None,
+        team_id=None,
+        label=None,
+        inbox_id=None,
+        contact_id=contact.id,
+        me_id=principal.user.id,
+        cursor=None,
+        limit=20,
+    )
+    return {
+        "conv": read,
+        "messages": messages,
+        "contact": contact,
+        "identities": identities,
+        "other_conversations": [c for c in await convs.read_conversations(session, others) if c.id != conv.id],
+    }
+
+
+@router.get("/app")
+async def workspace(
+    request: Request,
+    session: SessionDep,
+    principal: PagePrincipal,
+    view: ViewQ = "all",
+    status: StatusQ = "open",
+    c: int | None = None,
+) -> Response:
+    _handler(principal)
+    context: dict[str, Any] = {"view": view, "status": status, "selected": c, "conv": None}
+    context["conversations"] = await _list(session, principal, view, status)
+    context.update(await _people(session, principal))
+    if c is not None:
+        context.update(await _conversation(session, principal, c))
+    return page(request, "app/workspace.html", context)
+
+
+@router.get("/app/list")
+async def conversation_list(
+    request: Request,
+    session: SessionDep,
+    principal: PagePrincipal,
+    view: ViewQ = "all",
+    status: StatusQ = "open",
+    c: int | None = None,
+) -> Response:
+    _handler(principal)
+    context = {
+        "view": view,
+        "status": status,
+        "selected": c,
+        "conversations": await _list(session, principal, view, status),
+    }
+    context.update(await _people(session, principal))
+    return page(request, "app/_list.html", context)
+
+
+async def _pane(request: Request, session: AsyncSession, principal: Principal, conv_id: int, template: str) -> Response:
+    context = await _people(session, principal)
+    context.update(await _conversation(session, principal, conv_id))
+    return page(request, template, context)
+
+
+@router.get("/app/c/{conv_id}")
+async def conversation(request: Request, conv_id: int, session: SessionDep, principal: PagePrincipal) -> Response:
+    _handler(principal)
+    if not is_htmx(request):
+        return RedirectResponse(f"/app?c={conv_id}", status_code=303)
+    return await _pane(request, session, principal, conv_id, "app/_conversation.html")
+
+
+@router.get("/app/c/{conv_id}/head")
+async def conversation_head(request: Request, conv_id: int, session: SessionDep, principal: PagePrincipal) -> Response:
+    _handler(principal)
+    return await _pane(request, session, principal, conv_id, "app/_head.html")
+
+
+@router.get("/app/c/{conv_id}/side")
+async def conversation_side(request: Request, conv_id: int, session: SessionDep, principal: PagePrincipal) -> Response:
+    _handler(principal)
+    return await _pane(request, session, principal, conv_id, "app/_side.html")
+
+
+@router.get("/app/c/{conv_id}/messages")
+async def conversation_messages(
+    request: Request, conv_id: int, session: SessionDep, principal: PagePrincipal, after_id: int | None = None
+) -> Response:
+    _handler(principal)
+    conv = await convs.get_conversation(session, principal.account_id, conv_id)
+    read = await convs.read_conversation(session, conv)
+    messages = await convs.list_messages(session, conv, after_id=after_id, limit=500, include_notes=True)
+    context = {
+        "conv": read,
+        "messages": messages,
+        "contact": await get_contact(session, principal.account_id, conv.contact_id),
+    }
+    context.update(await _people(session, principal))
+    return page(request, "app/_messages.html", context)
+
+
+@router.post("/app/c/{conv_id}/messages")
+async def post_message(
+    request: Request,
+    conv_id: int,
+    session: SessionDep,
+    state: StateDep,
+    principal: PagePrincipal,
+    content: Annotated[str, Form()] = "",
+    kind: Annotated[str, Form(pattern="^(text|note)$")] = "text",
+    client_message_id: Annotated[str | None, Form(max_length=100)] = None,
+) -> Response:
+    _handler(principal)
+    try:
+        data = MessageCreate(content=content, kind=kind, client_message_id=client_message_id or None)  # type: ignore[arg-type]
+    except ValidationError:
+        raise BadRequest(t(request, "Write a message first.")) from None
+    conv, posted = await convs.check_post_agent_message(
+        session, principal.account_id, conv_id, data, principal.actor, max_chars=state.settings.max_message_chars
+    )
+    context = {"messages": [posted.message], "conv": await convs.read_conversation(session, conv)}
+    context["contact"] = await get_contact(session, principal.account_id, conv.contact_id)
+    context.update(await _people(session, principal))
+    return page(request, "app/_messages.html", context, status_code=201 if posted.created else 200)
+
+
+@router.post("/app/c/{conv_id}/assign")
+async def assign(
+    request: Request,
+    conv_id: int,
+    session: SessionDep,
+    principal: PagePrincipal,
+    assignee: Annotated[str, Form(pattern=r"^(me|none|\d+)$")] = "none",
+) -> Response:
+    _handler(principal)
+    target = principal.user.id if assignee == "me" else (None if assignee == "none" else int(assignee))
+    await convs.do_assign(session, principal.account_id, conv_id, target, principal.actor)
+    return await _pane(request, session, principal, conv_id, "app/_head.html")
+
+
+def snooze_until(preset: str, custom: str, tz_offset_min: int) -> datetime:
+    """The snooze end: a preset duration from now, or a browser-local datetime-local value.
+    tz_offset_min is JavaScript's getTimezoneOffset() (UTC minus local, in minutes)."""
+    if preset in SNOOZE_PRESETS:
+        return clock.now() + SNOOZE_PRESETS[preset]
+    try:
+        local = datetime.fromisoformat(custom)
+    except ValueError:
+        raise BadRequest("choose when the snooze ends") from None
+    if local.tzinfo is not None:
+        return local.astimezone(UTC)
+    return local.replace(tzinfo=UTC) + timedelta(minutes=tz_offset_min)
+
+
+@router.post("/app/c/{conv_id}/status")
+async def change_status(
+    request: Request,
+    conv_id: int,
+    session: SessionDep,
+    state: StateDep,
+    principal: PagePrincipal,
+    status: Annotated[ConversationStatus, Form()],
+    preset: Annotated[str, Form(max_length=10)] = "",
+    until: Annotated[str, Form(max_length=40)] = "",
+    tz_offset: Annotated[int, Form(ge=-24 * 60, le=24 * 60)] = 0,
+) -> Response:
+    _handler(principal)
+    when = snooze_until(preset, until, tz_offset) if status == ConversationStatus.SNOOZED else None
+    await convs.do_change_status(session, principal.account_id, conv_id, status, when, principal.actor, jobs=state.jobs)
+    return await _pane(request, session, principal, conv_id, "app/_head.html")
+
+
+@router.post("/app/c/{conv_id}/labels")
+async def add_label(
+    request: Request, conv_id: int, session: SessionDep, principal: PagePrincipal, label: Annotated[str, Form()] = ""
+) -> Response:
+    _handler(principal)
+    try:
+        data = LabelIn(label=label)
+    except ValidationError:
+        raise BadRequest(t(request, "A label needs 1 to 64 characters.")) from None
+    await convs.do_set_labels(session, principal.account_id, conv_id, [data.label], principal.actor, mode="add")
+    return await _pane(request, session, principal, conv_id, "app/_head.html")
+
+
+@router.post("/app/c/{conv_id}/labels/remove")
+async def remove_label(
+    request: Request, conv_id: int, session: SessionDep, principal: PagePrincipal, label: Annotated[str, Form()] = ""
+) -> Response:
+    _handler(principal)
+    await convs.do_set_labels(session, principal.account_id, conv_id, [label], principal.actor, mode="remove")
+    return await _pane(request, session, principal, conv_id, "app/_head.html")

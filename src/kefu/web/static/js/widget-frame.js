@@ -1,0 +1,234 @@
+/* The chat inside the widget iframe. A visitor is created once per inbox (token kept in localStorage),
+   history is loaded over HTTP, new messages arrive over /ws/widget (resuming with last_event_id), and
+   each message is posted with a random client_message_id so a retry is stored once. Messages are
+   de-duplicated by id and rendered with textContent only. */
+(function () {
+  "use strict";
+  const body = document.body;
+  const KEY = body.dataset.inbox;
+  const LOCALE = body.dataset.locale;
+  const API = `/api/v1/widget/${encodeURIComponent(KEY)}`;
+  const STORE = `kefu:visitor:${KEY}`;
+  const $ = (id) => document.getElementById(id);
+  const box = $("w-messages");
+  const input = $("w-input");
+  let token = null;
+  let conversationId = null;
+  let lastEventId = null;
+  let lastMessageId = 0;
+  let socket = null;
+  let retries = 0;
+  let typingTimer = null;
+  const seen = new Set();
+  let lastTypingSent = 0;
+
+  function uuid() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    const b = new Uint8Array(16);
+    crypto.getRandomValues(b);
+    return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+  }
+
+  function storage(getOrSet, value) {
+    try {
+      if (getOrSet === "get") return localStorage.getItem(STORE);
+      if (value === null) localStorage.removeItem(STORE); else localStorage.setItem(STORE, value);
+    } catch (e) { /* storage blocked: the conversation lasts for this page view */ }
+    return null;
+  }
+
+  function timeText(iso) {
+    const d = iso ? new Date(iso) : new Date();
+    return d.toLocaleTimeString(document.documentElement.lang, { hour: "2-digit", minute: "2-digit" });
+  }
+
+  function scrollToEnd() { box.scrollTop = box.scrollHeight; }
+
+  function bubble(el, text, sender, iso) {
+    el.textContent = "";
+    if (sender) {
+      const who = document.createElement("div");
+      who.className = "w-sender";
+      who.textContent = sender;
+      el.appendChild(who);
+    }
+    const b = document.createElement("div");
+    b.className = "w-bubble";
+    b.textContent = text;
+    el.appendChild(b);
+    const t = document.createElement("time");
+    t.textContent = timeText(iso);
+    el.appendChild(t);
+  }
+
+  function render(msg) {
+    if (msg.kind === "note") return;
+    if (msg.id > lastMessageId) lastMessageId = msg.id;
+    if (msg.conversation_id) conversationId = msg.conversation_id;
+    if (document.getElementById(`m-${msg.id}`)) return false;
+    let el = msg.client_message_id ? box.querySelector(`[data-cmid="${CSS.escape(msg.client_message_id)}"]`) : null;
+    if (!el) {
+      el = document.createElement("div");
+      box.appendChild(el);
+    }
+    el.id = `m-${msg.id}`;
+    el.removeAttribute("data-cmid");
+    const mine = msg.direction === "incoming";
+    el.className = `w-msg ${mine ? "w-me" : "w-agent"} w-kind-${msg.kind}`;
+    const sender = mine ? "" : (msg.kind === "bot" ? body.dataset.i18nBot : body.dataset.i18nAgent);
+    if (msg.kind === "system") {
+      el.className = "w-msg w-system";
+      el.textContent = msg.content.startsWith("status:resolved") ? body.dataset.i18nResolved : "";
+      if (!el.textContent) el.remove();
+    } else {
+      bubble(el, msg.content, sender, msg.created_at);
+    }
+    scrollToEnd();
+    return true;
+  }
+
+  async function call(path, options) {
+    const headers = Object.assign({ "Content-Type": "application/json" }, options && options.headers);
+    if (token) headers["X-Contact-Token"] = token;
+    return fetch(API + path, Object.assign({}, options, { headers }));
+  }
+
+  async function ensureVisitor(force) {
+    token = force ? null : storage("get");
+    if (token) return;
+    const r = await call("/contacts", { method: "POST", body: JSON.stringify({ locale: LOCALE || null }) });
+    if (!r.ok) throw new Error(`visitor: ${r.status}`);
+    token = (await r.json()).token;
+    storage("set", token);
+  }
+
+  async function loadHistory() {
+    const r = await call(`/messages${lastMessageId ? `?after_id=${lastMessageId}` : ""}`);
+    if (r.status === 401) { await ensureVisitor(true); return; }
+    if (!r.ok) return;
+    const data = await r.json();
+    if (data.conversation_id) conversationId = data.conversation_id;
+    let added = false;
+    data.messages.forEach((m) => { if (render(m)) added = true; });
+    if (added) notifyParent();
+  }
+
+  function notifyParent() {
+    if (window.parent !== window) window.parent.postMessage({ kefu: "message" }, "*");
+  }
+
+  function setConn(online) {
+    const el = $("w-conn");
+    el.textContent = online ? el.dataset.online : el.dataset.offline;
+    body.dataset.ws = online ? "open" : "closed";
+  }
+
+  function connect() {
+    const proto = location.protocol === "https:" ? "wss:" : "ws:";
+    let url = `${proto}//${location.host}/ws/widget?inbox=${encodeURIComponent(KEY)}&token=${encodeURIComponent(token)}`;
+    if (lastEventId !== null) url += `&last_event_id=${lastEventId}`;
+    socket = new WebSocket(url);
+    socket.onmessage = (e) => {
+      let msg;
+      try { msg = JSON.parse(e.data); } catch (err) { return; }
+      if (msg.type === "hello") {
+        if (lastEventId === null) lastEventId = msg.last_event_id;
+        retries = 0;
+        setConn(true);
+        loadHistory(); // catch up on anything sent before the socket was open
+        return;
+      }
+      if (msg.id !== null && msg.id !== undefined) {
+        if (seen.has(msg.id)) return; // a replayed event we already handled
+        seen.add(msg.id);
+        if (lastEventId === null || msg.id > lastEventId) lastEventId = msg.id;
+      }
+      if (msg.type === "message.created") {
+        if (msg.payload.direction !== "incoming") $("w-typing").hidden = true;
+        if (render(msg.payload) && msg.payload.direction !== "incoming") notifyParent();
+      } else if (msg.type === "typing") {
+        const el = $("w-typing");
+        clearTimeout(typingTimer);
+        el.hidden = msg.payload && msg.payload.typing === false;
+        typingTimer = setTimeout(() => { el.hidden = true; }, 5000);
+      }
+    };
+    socket.onclose = async (e) => {
+      setConn(false);
+      if (e.code === 4401) { await ensureVisitor(true).catch(() => {}); }
+      retries++;
+      setTimeout(connect, Math.min(10000, 500 * 2 ** Math.min(retries, 5)));
+    };
+  }
+
+  async function post(el, content, cmid) {
+    el.classList.add("w-pending");
+    el.classList.remove("w-failed");
+    for (let attempt = 0; attempt < 4; attempt++) {
+      try {
+        const r = await call("/messages", { method: "POST", body: JSON.stringify({ content, client_message_id: cmid }) });
+        if (r.ok) {
+          el.classList.remove("w-pending");
+          render(await r.json());
+          return;
+        }
+        if (r.status < 500 && r.status !== 429) break;
+      } catch (err) { /* network: retry with the same client_message_id */ }
+      await new Promise((res) => setTimeout(res, 600 * (attempt + 1)));
+    }
+    el.classList.remove("w-pending");
+    el.classList.add("w-failed");
+    el.title = body.dataset.i18nFailed;
+    el.onclick = () => { el.onclick = null; post(el, content, cmid); };
+  }
+
+  function send() {
+    const content = input.value.trim();
+    if (!content || !token) return;
+    input.value = "";
+    autosize();
+    const cmid = uuid();
+    const el = document.createElement("div");
+    el.className = "w-msg w-me";
+    el.dataset.cmid = cmid;
+    bubble(el, content, "", null);
+    box.appendChild(el);
+    scrollToEnd();
+    post(el, content, cmid);
+  }
+
+  function sendTyping() {
+    const now = Date.now();
+    if (!socket || socket.readyState !== 1 || !conversationId || now - lastTypingSent < 2500) return;
+    lastTypingSent = now;
+    socket.send(JSON.stringify({ type: "typing", conversation_id: conversationId, typing: true }));
+  }
+
+  function autosize() {
+    input.style.height = "auto";
+    input.style.height = Math.min(input.scrollHeight, 120) + "px";
+  }
+
+  $("w-form").addEventListener("submit", (e) => { e.preventDefault(); send(); });
+  input.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && !e.shiftKey && !e.isComposing && e.keyCode !== 229) { e.preventDefault(); send(); }
+  });
+  input.addEventListener("input", () => { autosize(); sendTyping(); });
+  $("w-close").addEventListener("click", () => { window.parent.postMessage({ kefu: "close" }, "*"); });
+  window.addEventListener("message", (e) => {
+    if (e.data && e.data.kefu === "opened") { scrollToEnd(); input.focus(); }
+  });
+  setInterval(() => { if (socket && socket.readyState === 1) socket.send(JSON.stringify({ type: "ping" })); }, 25000);
+
+  (async function start() {
+    try {
+      await ensureVisitor(false);
+      await loadHistory();
+      connect();
+      body.dataset.ready = "1";
+    } catch (err) {
+      setConn(false);
+      setTimeout(start, 3000);
+    }
+  })();
+})();
