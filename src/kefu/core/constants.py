@@ -81,6 +81,9 @@ class EventType(StrEnum):
     TEAM_UPDATED = "team.updated"
     API_TOKEN_CREATED = "api_token.created"
     API_TOKEN_REVOKED = "api_token.revoked"
+    BOT_DECIDED = "bot.decided"
+    BOT_HANDED_OFF = "bot.handed_off"
+    BOT_MODEL_TRAINED = "bot.model_trained"
 
 
 class Ephemeral(StrEnum):
