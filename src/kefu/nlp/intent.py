@@ -1,0 +1,114 @@
+"""Intent recognition per account, with out-of-scope (OOS) detection. See docs/nlp-intent-sentiment.md.
+
+An ensemble of
+- a linear SVM over sparse word + char n-gram TF-IDF of the normalised text joined with the (weighted)
+  sentence embedding, its scores turned into a distribution by a softmax, and
+- a nearest-neighbour vote over the training embeddings (mean of the top-3 cosine similarities per label).
+
+Out of scope = the top label is the account's explicit OOS label (when examples for it were given), or the
+confidence is below a threshold calibrated on a held-out slice of the training examples.
+Prediction costs one embedding call per message (batched for `predict_batch`).
+
+A trained model is immutable: retraining builds a new object, which the caller swaps in by reassigning its
+reference (atomic in Python), so predictions in flight keep using the old model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+
+from kefu.nlp import modelio
+from kefu.nlp.embed import Embedder, get_embedder
+from kefu.nlp.intent_ensemble import EnsembleConfig, IntentEnsemble
+from kefu.nlp.intent_threshold import calibrate
+
+FORMAT_VERSION = 1
+_KIND = "intent"
+
+
+@dataclass(frozen=True)
+class IntentPrediction:
+    label: str | None  # None = out of scope
+    confidence: float
+    ranking: list[tuple[str, float]]  # top-k (label, score), best first; may include the OOS label
+    is_oos: bool
+
+
+@dataclass(frozen=True)
+class IntentMetadata:
+    version: int
+    trained_at: str  # ISO 8601, UTC
+    n_examples: int
+    labels: list[str]  # in-scope labels, sorted
+    threshold: float
+    oos_label: str | None
+    config: dict[str, Any] = field(default_factory=dict)
+
+
+class IntentModel:
+    """Use `IntentModel.train(...)` or `IntentModel.from_bytes(...)`; do not construct directly."""
+
+    def __init__(self, ensemble: IntentEnsemble, metadata: IntentMetadata, embedder: Embedder) -> None:
+        self._ensemble = ensemble
+        self.metadata = metadata
+        self._embedder = embedder
+
+    @classmethod
+    def train(cls, examples: list[tuple[str, str]], *, oos_label: str | None = None,
+              embedder: Embedder | None = None, seed: int = 0,
+              config: EnsembleConfig | None = None, version: int = 1) -> IntentModel:
+        """Trains on (text, label) pairs; `oos_label` names the label of out-of-scope examples, if any."""
+        texts, labels = _validate(examples)
+        emb = embedder or get_embedder()
+        cfg = config or EnsembleConfig()
+        vectors = emb.embed_queries(texts)
+        threshold = calibrate(texts, vectors, labels, oos_label=oos_label, config=cfg, seed=seed)
+        ensemble = IntentEnsemble.fit(texts, vectors, labels, cfg)
+        metadata = IntentMetadata(
+            version=version, trained_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            n_examples=len(texts), labels=sorted(set(labels) - {oos_label}), threshold=threshold,
+            oos_label=oos_label, config=asdict(cfg))
+        return cls(ensemble, metadata, emb)
+
+    def predict(self, text: str, top_k: int = 5) -> IntentPrediction:
+        return self.predict_batch([text], top_k=top_k)[0]
+
+    def predict_batch(self, texts: list[str], top_k: int = 5) -> list[IntentPrediction]:
+        if not texts:
+            return []
+        probs = self._ensemble.proba(texts, self._embedder.embed_queries(texts))
+        return [self._decide(row, top_k) for row in probs]
+
+    def _decide(self, row: np.ndarray, top_k: int) -> IntentPrediction:
+        order = np.argsort(-row)[:top_k]
+        classes = self._ensemble.classes
+        ranking = [(str(classes[i]), round(float(row[i]), 6)) for i in order]
+        best, confidence = ranking[0]
+        is_oos = best == self.metadata.oos_label or confidence < self.metadata.threshold
+        return IntentPrediction(label=None if is_oos else best, confidence=confidence,
+                                ranking=ranking, is_oos=is_oos)
+
+    def to_bytes(self) -> bytes:
+        return modelio.dump(_KIND, FORMAT_VERSION, {"metadata": asdict(self.metadata),
+                                                    "ensemble": self._ensemble.state()})
+
+    @classmethod
+    def from_bytes(cls, data: bytes, *, embedder: Embedder | None = None) -> IntentModel:
+        payload = modelio.load(data, _KIND, FORMAT_VERSION)
+        meta = payload["metadata"]
+        metadata = IntentMetadata(**{**meta, "labels": list(meta["labels"])})
+        return cls(IntentEnsemble.from_state(payload["ensemble"]), metadata, embedder or get_embedder())
+
+
+def _validate(examples: list[tuple[str, str]]) -> tuple[list[str], list[str]]:
+    texts = [str(t) for t, _ in examples]
+    labels = [str(label) for _, label in examples]
+    if len(set(labels)) < 2:
+        raise ValueError("intent training needs examples of at least two labels")
+    if any(not t.strip() for t in texts):
+        raise ValueError("intent training examples must not be empty texts")
+    return texts, labels
