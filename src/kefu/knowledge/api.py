@@ -228,12 +228,16 @@ async def import_faqs(
 async def _read_import(request: Request, fmt: str | None) -> Any:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "multipart/form-data":
-        upload = (await request.form()).get("file")
-        if not isinstance(upload, UploadFile):
-            raise BadRequest("send the import file in the multipart field 'file'")
-        name = (upload.filename or "").lower()
-        fmt = fmt or ("json" if name.endswith(".json") or upload.content_type == "application/json" else "csv")
-        return parse_import(await upload.read(), fmt)
+        form = await request.form()
+        try:
+            upload = form.get("file")
+            if not isinstance(upload, UploadFile):
+                raise BadRequest("send the import file in the multipart field 'file'")
+            name = (upload.filename or "").lower()
+            fmt = fmt or ("json" if name.endswith(".json") or upload.content_type == "application/json" else "csv")
+            return parse_import(await upload.read(), fmt)
+        finally:
+            await form.close()
     if content_type == "application/json" and fmt != "csv":
         body = await request.body()
         if not body.strip():

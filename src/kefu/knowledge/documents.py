@@ -18,6 +18,7 @@ from kefu.nlp.retrieval import Document
 
 SNIPPET_CHARS = 300
 CHUNK_CHARS = 400
+MIN_CHUNK_CHARS = 120
 MAX_CHUNKS = 20
 _LOAD_BATCH = 500
 
@@ -61,12 +62,13 @@ def to_document(entry: Entry) -> Indexed:
 
 
 def chunks(body: str, size: int = CHUNK_CHARS, limit: int = MAX_CHUNKS) -> list[str]:
-    """Paragraphs of an article merged up to ~`size` characters (long ones cut), at most `limit`."""
+    """An article body as search rows: one per paragraph; a markdown heading starts a new row, and
+    rows shorter than MIN_CHUNK_CHARS take the next paragraph; long paragraphs are cut at `size`."""
     out: list[str] = []
     current = ""
     for para in (p.strip() for p in body.replace("\r\n", "\n").split("\n\n")):
         for piece in (para[i : i + size] for i in range(0, len(para), size)):
-            if current and len(current) + len(piece) + 1 > size:
+            if current and (piece.startswith("#") or len(current) >= MIN_CHUNK_CHARS):
                 out.append(current)
                 current = ""
             current = f"{current}\n{piece}" if current else piece
