@@ -1,7 +1,96 @@
-"""`kefu bench …` — benchmarks that print numbers next to a baseline."""
+"""`kefu bench …` — benchmarks that print numbers next to a baseline (not timed tests)."""
 
 from __future__ import annotations
+
+import asyncio
+import json
+import sys
 
 import typer
 
 bench_app = typer.Typer(help="Benchmarks (print numbers; not timed tests).", no_args_is_help=True)
+
+
+@bench_app.command("ingest")
+def ingest(
+    clients: int = typer.Option(50, help="concurrent widget clients"),
+    seconds: float = typer.Option(10.0, help="length of the closed-loop (max throughput) phase"),
+    rate: float = typer.Option(500.0, help="offered messages/s in the latency phase"),
+    rate_seconds: float = typer.Option(10.0, help="length of the latency phase"),
+    workers: int = typer.Option(0, help="kefu serve processes (0 = 1 embedded, 2 with KEFU_REDIS_URL)"),
+    port: int = typer.Option(8799),
+    raw_concurrency: int = typer.Option(8, help="connections for the raw-insert baseline"),
+    as_json: bool = typer.Option(False, "--json", help="last line: one JSON object"),
+) -> None:
+    """Widget clients post over HTTP while an agent socket listens; compare with raw driver inserts."""
+    from kefu.benchmarks import ingest as b
+    from kefu.core.migrate import upgrade
+    from kefu.settings import get_settings
+
+    settings = get_settings()
+    upgrade(settings.database_url)
+    n_workers = workers or (2 if settings.redis_url else 1)
+    procs = b.start_servers(settings, n_workers, port)
+    base = f"http://127.0.0.1:{port}"
+
+    async def run() -> dict[str, object]:
+        await b.wait_up(base)
+        s = await b._prepare(settings, base, clients)
+        listener = b.Listener()
+        task = asyncio.create_task(listener.run(f"{s.ws}/ws/agent?token={s.token}"))
+        await asyncio.wait_for(listener.ready.wait(), 10)
+        b._log(f"warm-up, then closed loop: {clients} clients for {seconds:.0f} s …")
+        await b.closed_loop(s, 2.0, listener)
+        closed = await b.closed_loop(s, seconds, listener)
+        b._log(f"open loop: {rate:.0f} msg/s offered for {rate_seconds:.0f} s …")
+        opened = await b.open_loop(s, rate, rate_seconds, listener)
+        task.cancel()
+        b._log("raw insert baseline through the driver …")
+        raw = await b.raw_insert_rate(settings, s.account_id, min(seconds, 10.0), raw_concurrency)
+        return {
+            "database": settings.database_url.split(":", 1)[0],
+            "redis": bool(settings.redis_url),
+            "server_processes": n_workers,
+            "clients": clients,
+            "msgs_per_s": round(closed["msgs_per_s"], 1),
+            "errors": closed["errors"] + opened["errors"],
+            "first_error": closed["first_error"],
+            "offered_per_s": rate,
+            "achieved_per_s": round(opened["achieved_per_s"], 1),
+            "delivered": opened["delivered"],
+            "sent": opened["sent"],
+            "p50_ms": round(opened["p50_ms"], 1),
+            "p95_ms": round(opened["p95_ms"], 1),
+            "p99_ms": round(opened["p99_ms"], 1),
+            "raw_insert_per_s": round(raw, 1),
+            "ratio": round(closed["msgs_per_s"] / raw, 3) if raw else None,
+        }
+
+    try:
+        result = asyncio.run(run())
+    finally:
+        for p in procs:
+            p.terminate()
+            p.wait(timeout=15)
+    _print(result, as_json)
+
+
+def _print(r: dict[str, object], as_json: bool) -> None:
+    out = sys.stdout
+    print(
+        f"kefu bench ingest — {r['database']} {'+ redis' if r['redis'] else '(embedded)'}, "
+        f"{r['server_processes']} server process(es), {r['clients']} clients",
+        file=out,
+    )
+    print(f"  sustained (closed loop):   {r['msgs_per_s']:>9} msg/s", file=out)
+    print(f"  raw driver inserts:        {r['raw_insert_per_s']:>9} msg/s   (baseline, same rows)", file=out)
+    print(f"  ratio kefu / raw:          {r['ratio']:>9}", file=out)
+    print(
+        f"  at {r['offered_per_s']:.0f} msg/s offered ({r['achieved_per_s']} achieved, "
+        f"{r['delivered']}/{r['sent']} delivered): POST → agent socket p50 {r['p50_ms']} ms, "
+        f"p95 {r['p95_ms']} ms, p99 {r['p99_ms']} ms",
+        file=out,
+    )
+    print(f"  errors: {r['errors']}" + (f" (first: {r['first_error']})" if r["first_error"] else ""), file=out)
+    if as_json:
+        print(json.dumps(r), file=out)

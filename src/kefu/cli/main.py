@@ -31,6 +31,7 @@ def serve(
     host: str = typer.Option(None, help="bind address"),
     port: int = typer.Option(None, help="port"),
     workers: int = typer.Option(1, help="uvicorn worker processes (scale-out mode only)"),
+    log_level: str = typer.Option("info", help="uvicorn log level"),
 ) -> None:
     """Serve the web app, REST API and WebSockets."""
     import uvicorn
@@ -44,7 +45,7 @@ def serve(
         host=host or settings.host,
         port=port or settings.port,
         workers=workers,
-        log_level="info",
+        log_level=log_level,
         proxy_headers=True,
         ws="websockets-sansio",
     )

@@ -160,43 +160,44 @@ async def _emit_message(session: AsyncSession, msg: Message, actor: Actor, conta
     )
 
 
-async def _lock_contact(session: AsyncSession, contact_id: int) -> None:
-    """Serialise a contact's concurrent messages (PostgreSQL row lock; SQLite writes are serial)."""
-    await session.execute(select(Contact.id).where(Contact.id == contact_id).with_for_update())
+async def _locked_contact(session: AsyncSession, contact_id: int, account_id: int) -> Contact:
+    """Load the contact, serialising its concurrent messages (PostgreSQL row lock; SQLite is serial)."""
+    contact = (
+        await session.execute(select(Contact).where(Contact.id == contact_id).with_for_update())
+    ).scalar_one_or_none()
+    if contact is None or contact.account_id != account_id:
+        raise NotFound("contact", contact_id)
+    return contact
 
 
 async def check_receive_contact_message(
-    session: AsyncSession, inbox: Inbox, contact: Contact, data: ContactMessageCreate, *, max_chars: int
+    session: AsyncSession, inbox: Inbox, contact: Contact | int, data: ContactMessageCreate, *, max_chars: int
 ) -> tuple[Conversation, Posted]:
     """A customer's message: continue their conversation in this inbox (reopening it if resolved) or
-    start one. Idempotent on client_message_id."""
+    start one. Idempotent on client_message_id: a retry returns the message stored the first time."""
     check_size(data.content, max_chars)
+    contact_id = contact if isinstance(contact, int) else contact.id
+    inbox_id = inbox.id  # read before a rollback expires the instance
     try:
-        return await _receive(session, inbox, contact, data)
+        return await _receive(session, inbox, contact_id, data)
     except IntegrityError:
-        # A concurrent retry stored the same client_message_id first: return that one.
+        # The same client_message_id is already stored (a retry, or a concurrent duplicate): return it.
         await rollback(session)
-        convs = select(Conversation.id).where(Conversation.contact_id == contact.id, Conversation.inbox_id == inbox.id)
+        convs = select(Conversation.id).where(Conversation.contact_id == contact_id, Conversation.inbox_id == inbox_id)
         existing = await _existing_message(session, convs, data.client_message_id)
         if existing is None:
             raise
         conv = await session.get(Conversation, existing.conversation_id)
         assert conv is not None
+        await session.commit()
         return conv, Posted(existing, created=False)
 
 
 async def _receive(
-    session: AsyncSession, inbox: Inbox, contact: Contact, data: ContactMessageCreate
+    session: AsyncSession, inbox: Inbox, contact_id: int, data: ContactMessageCreate
 ) -> tuple[Conversation, Posted]:
-    await _lock_contact(session, contact.id)
-    convs_q = select(Conversation.id).where(Conversation.contact_id == contact.id, Conversation.inbox_id == inbox.id)
-    existing = await _existing_message(session, convs_q, data.client_message_id)
+    contact = await _locked_contact(session, contact_id, inbox.account_id)
     actor = Actor(ActorType.CONTACT, contact.id)
-    if existing is not None:
-        conv = await session.get(Conversation, existing.conversation_id)
-        assert conv is not None
-        await session.commit()
-        return conv, Posted(existing, created=False)
     conv = await _current_conversation(session, inbox, contact, actor)
     msg = _add_message(
         session,
@@ -208,7 +209,7 @@ async def _receive(
         client_message_id=data.client_message_id,
         attachments=[a.model_dump() for a in data.attachments],
     )
-    await _emit_message(session, msg, actor, conv.contact_id)
+    await _emit_message(session, msg, actor, conv.contact_id)  # flush: a duplicate id raises IntegrityError here
     await commit(session)
     return conv, Posted(msg, created=True)
 

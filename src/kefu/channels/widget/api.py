@@ -91,9 +91,9 @@ async def post_message(
     token: ContactToken = None,
 ) -> MessageRead:
     inbox = await service.get_widget_inbox(session, inbox_key)
-    contact = await service.authenticate_visitor(session, inbox, state.settings.secret_key, token)
+    contact_id = service.visitor_contact_id(inbox, state.settings.secret_key, token)
     conv, posted = await check_receive_contact_message(
-        session, inbox, contact, data, max_chars=state.settings.max_message_chars
+        session, inbox, contact_id, data, max_chars=state.settings.max_message_chars
     )
     if not posted.created:
         response.status_code = 200
