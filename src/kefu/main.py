@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from kefu import __version__
+from kefu.bot.runtime import install_bot
 from kefu.core import errorhandlers
 from kefu.core.state import AppState
 from kefu.settings import Settings, get_settings
@@ -20,6 +21,7 @@ STATIC = Path(__file__).parent / "web" / "static"
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     state = AppState.build(settings)
+    install_bot(state)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -51,6 +53,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 def _include_routers(app: FastAPI) -> None:
     from kefu.accounts.api import router as accounts
     from kefu.auth.api import router as auth
+    from kefu.bot.api import router as bot
+    from kefu.bot.demo import router as bot_demo
     from kefu.channels.api import router as inboxes
     from kefu.channels.widget.api import router as widget
     from kefu.contacts.api import router as contacts
@@ -60,5 +64,5 @@ def _include_routers(app: FastAPI) -> None:
     from kefu.realtime.ws import router as ws
     from kefu.web.routes import router as web
 
-    for router in (core, auth, accounts, inboxes, contacts, conversations, widget, knowledge, ws, web):
+    for router in (core, auth, accounts, inboxes, contacts, conversations, widget, knowledge, bot, bot_demo, ws, web):
         app.include_router(router)

@@ -17,10 +17,11 @@ class Perm(StrEnum):
     MANAGE_USERS = "manage_users"
     MANAGE_TOKENS = "manage_tokens"
     MANAGE_KNOWLEDGE = "manage_knowledge"
+    MANAGE_BOT = "manage_bot"
 
 
 _AGENT = {Perm.HANDLE_CONVERSATIONS, Perm.MANAGE_CONTACTS, Perm.VIEW_TEAM}
-_SUPERVISOR = _AGENT | {Perm.VIEW_EVENTS, Perm.MANAGE_TEAMS, Perm.MANAGE_KNOWLEDGE}
+_SUPERVISOR = _AGENT | {Perm.VIEW_EVENTS, Perm.MANAGE_TEAMS, Perm.MANAGE_KNOWLEDGE, Perm.MANAGE_BOT}
 _ADMIN = _SUPERVISOR | {Perm.MANAGE_INBOXES, Perm.MANAGE_USERS, Perm.MANAGE_TOKENS}
 
 ROLE_PERMS: dict[Role, frozenset[Perm]] = {

@@ -1,0 +1,186 @@
+"""/api/v1/bot: intents (+ examples), flows, settings, training, model versions and the try-it console.
+
+Everyone here needs Perm.MANAGE_BOT (admins and supervisors)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Response
+
+from kefu.bot import service
+from kefu.bot.policy import Context
+from kefu.bot.runtime import Thought, get_runtime
+from kefu.bot.schemas import (
+    BotSettingsIn,
+    BotSettingsRead,
+    ExamplesIn,
+    FlowCreate,
+    FlowRead,
+    FlowUpdate,
+    IntentCreate,
+    IntentRead,
+    IntentUpdate,
+    ModelRead,
+    TrainQueued,
+    TryIn,
+    TryOut,
+)
+from kefu.core.deps import CanManageBot, SessionDep, StateDep
+
+router = APIRouter(prefix="/api/v1/bot", tags=["bot"])
+Id = Annotated[int, Path(ge=1, le=2**63 - 1)]
+
+
+# ---- intents ---------------------------------------------------------------------------------------
+
+
+@router.get("/intents", response_model=list[IntentRead])
+async def list_intents(session: SessionDep, principal: CanManageBot) -> list[IntentRead]:
+    return [IntentRead.model_validate(i) for i in await service.list_intents(session, principal.account_id)]
+
+
+@router.post("/intents", response_model=IntentRead, status_code=201)
+async def create_intent(
+    data: IntentCreate, session: SessionDep, state: StateDep, principal: CanManageBot
+) -> IntentRead:
+    intent = await service.check_create_intent(session, principal.account_id, data, state.jobs)
+    return IntentRead.model_validate(intent)
+
+
+@router.get("/intents/{intent_id}", response_model=IntentRead)
+async def get_intent(intent_id: Id, session: SessionDep, principal: CanManageBot) -> IntentRead:
+    return IntentRead.model_validate(await service.get_intent(session, principal.account_id, intent_id))
+
+
+@router.patch("/intents/{intent_id}", response_model=IntentRead)
+async def update_intent(
+    intent_id: Id, data: IntentUpdate, session: SessionDep, state: StateDep, principal: CanManageBot
+) -> IntentRead:
+    intent = await service.check_update_intent(session, principal.account_id, intent_id, data, state.jobs)
+    return IntentRead.model_validate(intent)
+
+
+@router.post("/intents/{intent_id}/examples", response_model=IntentRead)
+async def add_examples(
+    intent_id: Id, data: ExamplesIn, session: SessionDep, state: StateDep, principal: CanManageBot
+) -> IntentRead:
+    intent = await service.do_add_examples(session, principal.account_id, intent_id, data.examples, state.jobs)
+    return IntentRead.model_validate(intent)
+
+
+@router.delete("/intents/{intent_id}", status_code=204)
+async def delete_intent(intent_id: Id, session: SessionDep, state: StateDep, principal: CanManageBot) -> Response:
+    await service.do_delete_intent(session, principal.account_id, intent_id, state.jobs)
+    return Response(status_code=204)
+
+
+# ---- flows -----------------------------------------------------------------------------------------
+
+
+@router.get("/flows", response_model=list[FlowRead])
+async def list_flows(session: SessionDep, principal: CanManageBot) -> list[FlowRead]:
+    return [FlowRead.model_validate(f) for f in await service.list_flows(session, principal.account_id)]
+
+
+@router.post("/flows", response_model=FlowRead, status_code=201)
+async def create_flow(data: FlowCreate, session: SessionDep, principal: CanManageBot) -> FlowRead:
+    return FlowRead.model_validate(await service.check_create_flow(session, principal.account_id, data))
+
+
+@router.get("/flows/{flow_id}", response_model=FlowRead)
+async def get_flow(flow_id: Id, session: SessionDep, principal: CanManageBot) -> FlowRead:
+    return FlowRead.model_validate(await service.get_flow(session, principal.account_id, flow_id))
+
+
+@router.patch("/flows/{flow_id}", response_model=FlowRead)
+async def update_flow(flow_id: Id, data: FlowUpdate, session: SessionDep, principal: CanManageBot) -> FlowRead:
+    return FlowRead.model_validate(await service.check_update_flow(session, principal.account_id, flow_id, data))
+
+
+@router.delete("/flows/{flow_id}", status_code=204)
+async def delete_flow(flow_id: Id, session: SessionDep, principal: CanManageBot) -> Response:
+    await service.do_delete_flow(session, principal.account_id, flow_id)
+    return Response(status_code=204)
+
+
+# ---- settings, training, models --------------------------------------------------------------------
+
+
+@router.get("/settings", response_model=BotSettingsRead)
+async def get_settings(session: SessionDep, principal: CanManageBot) -> BotSettingsRead:
+    return BotSettingsRead.model_validate((await service.get_settings(session, principal.account_id)).model_dump())
+
+
+@router.put("/settings", response_model=BotSettingsRead)
+async def put_settings(data: BotSettingsIn, session: SessionDep, principal: CanManageBot) -> BotSettingsRead:
+    saved = await service.do_put_settings(session, principal.account_id, data)
+    return BotSettingsRead.model_validate(saved.model_dump())
+
+
+@router.post("/train", response_model=TrainQueued, status_code=202)
+async def train(state: StateDep, principal: CanManageBot) -> TrainQueued:
+    job_id = await service.enqueue_training(state.jobs, principal.account_id)
+    return TrainQueued(job_id=job_id, queued=True)
+
+
+@router.get("/models", response_model=list[ModelRead])
+async def list_models(session: SessionDep, principal: CanManageBot) -> list[ModelRead]:
+    return [ModelRead.model_validate(m) for m in await service.list_models(session, principal.account_id)]
+
+
+# ---- try it ----------------------------------------------------------------------------------------
+
+
+@router.post("/try", response_model=TryOut)
+async def try_it(data: TryIn, session: SessionDep, state: StateDep, principal: CanManageBot) -> TryOut:
+    """What the bot would make of `text` in a conversation whose bot_state is `conversation_state`.
+    Nothing is stored and nobody is messaged (a flow's HTTP action is called, though)."""
+    bot = await service.load_account_bot(session, principal.account_id)
+    await session.commit()
+    bot_state = data.conversation_state if data.conversation_state is not None else {"active": True}
+    ctx = Context(contact_tier=data.contact_tier, recent_messages=[data.text])
+    thought = await get_runtime(state).think(principal.account_id, data.text, bot_state, ctx, bot)
+    return try_out(thought)
+
+
+def try_out(thought: Thought) -> TryOut:
+    s = thought.analysis.signals
+    return TryOut(
+        language=s.language,
+        normalised=s.normalised,
+        intent={
+            "name": s.intent,
+            "confidence": round(s.intent_confidence, 4),
+            "out_of_scope": s.out_of_scope,
+            "ranking": [{"name": n, "confidence": round(c, 4)} for n, c in s.intent_ranking],
+        },
+        entities=[
+            {"type": e.type, "value": e.value, "text": e.text, "start": e.start, "end": e.end} for e in s.entities
+        ],
+        sentiment={
+            "label": s.sentiment,
+            "score": s.sentiment_score,
+            "anger": s.anger,
+            "urgency": s.urgency,
+            "reasons": s.sentiment_reasons,
+        },
+        answers=[_hit(h) for h in thought.hits],
+        decision=thought.decision.to_json(),
+        state=thought.decision.state,
+        flow=thought.flow,
+        timings_ms=thought.timings_ms,
+    )
+
+
+def _hit(hit: Any) -> dict[str, Any]:
+    return {
+        "entry_kind": hit.entry_kind,
+        "entry_id": hit.entry_id,
+        "title": getattr(hit, "title", ""),
+        "answer": getattr(hit, "answer", ""),
+        "confidence": round(float(hit.dense_score), 4),
+        "score": round(float(hit.score), 4),
+        "bm25_score": round(float(hit.bm25_score), 4),
+        "matched_text": getattr(hit, "matched_text", ""),
+    }

@@ -1,0 +1,300 @@
+"""The bot in live conversations: a `customer_message` hook (installed by `install_bot`).
+
+For each customer message in a conversation whose bot is active (bot-enabled inbox, not handed off):
+  1. read (one short transaction): conversation, message, the account's bot config, contact tier,
+     the customer's last messages — then release it (SQLite takes the write lock per transaction);
+  2. think, outside any transaction: NLP in a worker thread (asyncio.to_thread) while the knowledge
+     search runs, then the pure policy, then a flow step (with its HTTP action) when the policy says so;
+  3. write: new bot_state, `bot.decided` (+ `bot.handed_off`), the bot's message, the agent's note.
+
+The account's intent model is cached per node and keyed by the active model's id, read with the config
+on every message: when a new version is trained (on any node or worker) the next message loads it.
+Messages of one conversation are handled one at a time on a node (a per-conversation lock); across nodes
+the write re-reads the conversation under a row lock and drops the decision if the bot was switched off
+meanwhile. See docs/bot.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import weakref
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kefu.bot import flows, nlu
+from kefu.bot.policy import Context, Decision, asks_for_human, decide, handoff, summary_note
+from kefu.bot.service import AccountBot, get_flow, get_model_blob, load_account_bot
+from kefu.channels.models import Inbox
+from kefu.contacts.models import Contact
+from kefu.conversations.models import Conversation, Message
+from kefu.conversations.service import do_post_bot_message
+from kefu.core.constants import ActorType, Direction, EventType, MessageKind
+from kefu.core.errors import NotFound
+from kefu.core.events import Actor, bind_bus, commit, emit
+from kefu.core.http import OutboundHttp, make_http
+
+log = logging.getLogger("kefu.bot")
+EXTRAS_KEY = "bot"
+BOT = Actor(ActorType.BOT)
+
+
+@dataclass
+class Thought:
+    """Everything the bot worked out for one message (the try-it console shows all of it)."""
+
+    analysis: nlu.Analysis
+    hits: list[Any]
+    decision: Decision
+    flow: dict[str, Any] | None = None
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+class BotRuntime:
+    def __init__(self, state: Any, http: OutboundHttp | None = None) -> None:
+        self.state = state
+        self.http = http or make_http(state.settings)
+        self._models: dict[int, tuple[int, Any]] = {}  # account → (model id, model)
+        self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    # ---- the hook --------------------------------------------------------------------------------
+
+    async def on_customer_message(self, state: Any, conversation_id: int, message_id: int) -> None:
+        if not getattr(state.settings, "bot_enabled", True):
+            return
+        try:
+            await self.handle(conversation_id, message_id)
+        except Exception:  # the customer's message is stored; a bot failure must not fail their request
+            log.exception("bot failed on message %s of conversation %s", message_id, conversation_id)
+
+    async def handle(self, conversation_id: int, message_id: int) -> Decision | None:
+        lock = self._locks.get(conversation_id)
+        if lock is None:
+            lock = self._locks[conversation_id] = asyncio.Lock()
+        async with lock:
+            started = time.perf_counter()
+            turn = await self._read(conversation_id, message_id)
+            if turn is None:
+                return None
+            thought = await self.think(turn.account_id, turn.text, turn.bot_state, turn.ctx, turn.bot)
+            thought.timings_ms["total"] = round((time.perf_counter() - started) * 1000, 2)
+            await self._write(conversation_id, message_id, thought)
+            return thought.decision
+
+    # ---- 1. read ---------------------------------------------------------------------------------
+
+    async def _read(self, conversation_id: int, message_id: int) -> _Turn | None:
+        async with self.state.sessionmaker() as session:
+            conv = await session.get(Conversation, conversation_id)
+            if conv is None or conv.bot_state.get("active") is False:
+                return None  # handed off: silent until resolved
+            inbox = await session.get(Inbox, conv.inbox_id)
+            if inbox is None or not inbox.bot_enabled:
+                return None
+            bot_state = live_state(conv.bot_state)
+            msg = await session.get(Message, message_id)
+            if msg is None or msg.direction != Direction.INCOMING:
+                return None
+            bot = await load_account_bot(session, conv.account_id)
+            tier = (await session.execute(select(Contact.tier).where(Contact.id == conv.contact_id))).scalar()
+            recent = await _recent_customer_messages(session, conv.id)
+            await session.commit()
+        ctx = Context(contact_tier=tier or "normal", recent_messages=recent)
+        return _Turn(conv.account_id, msg.content, bot_state, ctx, bot)
+
+    # ---- 2. think --------------------------------------------------------------------------------
+
+    async def think(
+        self, account_id: int, text: str, bot_state: dict[str, Any], ctx: Context, bot: AccountBot
+    ) -> Thought:
+        t0 = time.perf_counter()
+        model = await self._intent_model(account_id, bot.model_id)
+        analysing = asyncio.ensure_future(asyncio.to_thread(nlu.analyse, text, model))
+        searching = asyncio.ensure_future(self._search(account_id, text, bot_state, bot))
+        analysis, hits = await asyncio.gather(analysing, searching)
+        t1 = time.perf_counter()
+        decision = decide(analysis.signals, bot_state, bot.config, bot.intents, hits, ctx)
+        flow_info = None
+        if decision.action == "flow":
+            decision, flow_info = await self._flow(account_id, decision, analysis, bot_state, ctx)
+        t2 = time.perf_counter()
+        timings = {**analysis.timings_ms, "nlu_and_search": _ms(t1 - t0), "policy_and_flow": _ms(t2 - t1)}
+        return Thought(analysis, hits, decision, flow_info, timings)
+
+    async def _search(self, account_id: int, text: str, bot_state: dict[str, Any], bot: AccountBot) -> list[Any]:
+        if bot_state.get("flow") or not bot_state.get("active"):
+            return []  # the policy will not look at knowledge
+        if asks_for_human(nlu.quick_signals(text), bot.config.handoff.keywords):
+            return []
+        from kefu.knowledge.index import search_knowledge
+
+        language = nlu.detect(text)
+        return await search_knowledge(
+            self.state, account_id, text, k=5, language=language if language in ("zh", "en") else None
+        )
+
+    async def _intent_model(self, account_id: int, model_id: int | None) -> Any:
+        if model_id is None:
+            return None
+        cached = self._models.get(account_id)
+        if cached is not None and cached[0] == model_id:
+            return cached[1]
+        async with self.state.sessionmaker() as session:
+            blob = await get_model_blob(session, model_id)
+            await session.commit()
+        if blob is None:
+            return None
+        try:
+            model = await asyncio.to_thread(nlu.load_intent_model, blob)
+        except Exception:
+            log.exception("intent model %s of account %s cannot be loaded; retrain it", model_id, account_id)
+            return None
+        self._models[account_id] = (model_id, model)
+        return model
+
+    async def _flow(
+        self, account_id: int, decision: Decision, analysis: nlu.Analysis, bot_state: dict[str, Any], ctx: Context
+    ) -> tuple[Decision, dict[str, Any] | None]:
+        assert decision.flow_id is not None
+        signals = analysis.signals
+        async with self.state.sessionmaker() as session:
+            try:
+                row = await get_flow(session, account_id, decision.flow_id)
+                name, enabled, raw = row.name, row.enabled, row.definition
+            except NotFound:
+                name, enabled, raw = "", False, {}
+            await session.commit()
+        state = {k: v for k, v in decision.state.items() if k != "flow"}
+        if not enabled:
+            return handoff(signals, state, "flow", ctx, decision.scores), {"error": "flow missing or disabled"}
+        defn = flows.FlowDefinition.model_validate(raw)
+        running = bot_state.get("flow")
+        fstate = flows.FlowState.from_json(running) if running else flows.FlowState(decision.flow_id, name)
+        step = flows.advance(defn, fstate, signals.text, signals.entities, signals.language)
+        info: dict[str, Any] = {"flow_id": fstate.flow_id, "name": name, "slots": dict(fstate.slots)}
+        if isinstance(step, flows.Prompt):
+            info.update(step="prompt", slot=step.slot, retry=step.retry)
+            return _flow_decision(decision, "flow_prompt", step.text, {**state, "flow": fstate.to_json()}), info
+        if isinstance(step, flows.GiveUp):
+            info.update(step="give_up", slot=step.slot, retries=step.retries)
+            return _flow_handoff(signals, state, ctx, decision, info), info
+        result = await flows.run_action(self.http, defn.action, step.slots) if defn.action else None
+        if result is not None:
+            info["action"] = {
+                "ok": result.ok,
+                "status": result.status,
+                "error": result.error,
+                "message": result.message,
+            }
+        reply = flows.final_reply(defn, result, step.slots, signals.language)
+        if reply is None:
+            info["step"] = "action_failed"
+            return _flow_handoff(signals, state, ctx, decision, info), info
+        info["step"] = "done"
+        return _flow_decision(decision, "flow_done", reply, {**state, "misses": 0}), info
+
+    # ---- 3. write --------------------------------------------------------------------------------
+
+    async def _write(self, conversation_id: int, message_id: int, thought: Thought) -> None:
+        d = thought.decision
+        async with self.state.sessionmaker() as session:
+            bind_bus(session, self.state.bus)
+            conv = await _locked_conversation(session, conversation_id)
+            if conv is None or not live_state(conv.bot_state).get("active"):
+                await session.commit()
+                return  # handed off (or the conversation went away) while the bot was thinking
+            conv.bot_state = d.state
+            payload = {**d.to_json(), "message_id": message_id, "timings_ms": thought.timings_ms}
+            if thought.flow is not None:
+                payload["flow"] = thought.flow
+            _emit(session, conv, EventType.BOT_DECIDED, payload)
+            if d.action == "handoff":
+                _emit(session, conv, EventType.BOT_HANDED_OFF, {"reason": d.handoff_reason, "summary": d.summary})
+            if d.text:
+                await do_post_bot_message(session, conv, d.text, meta=_message_meta(d))
+            else:
+                await commit(session)
+            if d.action == "handoff" and d.summary is not None:
+                note = summary_note(d.summary)
+                await do_post_bot_message(session, conv, note, kind=MessageKind.NOTE, meta={"handoff": d.summary})
+
+
+def live_state(bot_state: dict[str, Any]) -> dict[str, Any]:
+    """The bot state of a conversation in a bot-enabled inbox. Empty means fresh: conversations.service
+    clears it when a resolved conversation reopens, and the bot starts over."""
+    return dict(bot_state) if bot_state else {"active": True}
+
+
+@dataclass(frozen=True)
+class _Turn:
+    account_id: int
+    text: str
+    bot_state: dict[str, Any]
+    ctx: Context
+    bot: AccountBot
+
+
+async def _recent_customer_messages(session: AsyncSession, conversation_id: int, n: int = 3) -> list[str]:
+    q = (
+        select(Message.content)
+        .where(Message.conversation_id == conversation_id, Message.direction == Direction.INCOMING)
+        .order_by(Message.id.desc())
+        .limit(n)
+    )
+    return list(reversed((await session.execute(q)).scalars().all()))
+
+
+async def _locked_conversation(session: AsyncSession, conversation_id: int) -> Conversation | None:
+    q = select(Conversation).where(Conversation.id == conversation_id).with_for_update()
+    return (await session.execute(q)).scalar_one_or_none()
+
+
+def _emit(session: AsyncSession, conv: Conversation, type_: EventType, payload: dict[str, Any]) -> None:
+    emit(session, conv.account_id, type_, payload, actor=BOT, conversation_id=conv.id, contact_id=conv.contact_id)
+
+
+def _message_meta(d: Decision) -> dict[str, Any]:
+    meta: dict[str, Any] = {"bot": {"action": d.action, "reason": d.reason}}
+    if d.entry is not None:
+        meta["entry_kind"] = d.entry["kind"]
+        meta["entry_id"] = d.entry["id"]
+        meta["entry_title"] = d.entry.get("title", "")
+        meta["score"] = d.score
+    if d.choices:
+        meta["choices"] = [{k: c[k] for k in ("kind", "id", "title")} for c in d.choices]
+    if d.action == "handoff":
+        meta["handoff"] = True
+    return meta
+
+
+def _flow_decision(base: Decision, reason: str, text: str, state: dict[str, Any]) -> Decision:
+    return Decision("flow", reason, text=text, flow_id=base.flow_id, scores=base.scores, state=state)
+
+
+def _flow_handoff(signals: Any, state: dict[str, Any], ctx: Context, base: Decision, info: dict[str, Any]) -> Decision:
+    d = handoff(signals, state, "flow", ctx, base.scores)
+    assert d.summary is not None
+    d.summary["flow"] = {k: info.get(k) for k in ("name", "slots", "step")}
+    return d
+
+
+def _ms(seconds: float) -> float:
+    return round(seconds * 1000, 2)
+
+
+def install_bot(state: Any) -> BotRuntime:
+    """Register the bot on the app's customer-message hook (once). Called by create_app."""
+    runtime: BotRuntime | None = state.extras.get(EXTRAS_KEY)
+    if runtime is None:
+        runtime = BotRuntime(state)
+        state.extras[EXTRAS_KEY] = runtime
+        state.hooks.customer_message.append(runtime.on_customer_message)
+    return runtime
+
+
+def get_runtime(state: Any) -> BotRuntime:
+    return install_bot(state)

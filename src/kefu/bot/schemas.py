@@ -1,0 +1,132 @@
+"""Request / response shapes of the bot configuration API and the try-it console."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints
+
+from kefu.bot.flows import FlowDefinition, Texts
+from kefu.core.schemas import ReadModel, StrictModel
+
+IntentName = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+FlowName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+Example = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+MAX_EXAMPLES = 500
+
+
+def _unique(values: list[str]) -> list[str]:
+    return list(dict.fromkeys(values))
+
+
+Examples = Annotated[list[Example], Field(max_length=MAX_EXAMPLES), AfterValidator(_unique)]
+Words = Annotated[list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]],
+                  Field(max_length=100), AfterValidator(_unique)]  # fmt: skip
+
+
+class IntentCreate(StrictModel):
+    name: IntentName = Field(description="lower-case id, e.g. order_status")
+    description: str = Field("", max_length=1000)
+    examples: Examples = Field(default_factory=list, description="zh and en example messages")
+    handoff: bool = False
+    flow_id: int | None = None
+    reply: Texts = Field(default_factory=dict, description='canned answer, e.g. {"zh": "您好！", "en": "Hello!"}')
+
+
+class IntentUpdate(StrictModel):
+    name: IntentName | None = None
+    description: str | None = Field(None, max_length=1000)
+    examples: Examples | None = None
+    handoff: bool | None = None
+    flow_id: int | None = None
+    reply: Texts | None = None
+
+
+class ExamplesIn(StrictModel):
+    examples: Annotated[list[Example], Field(min_length=1, max_length=MAX_EXAMPLES)]
+
+
+class IntentRead(ReadModel):
+    id: int
+    name: str
+    description: str
+    examples: list[str]
+    handoff: bool
+    flow_id: int | None
+    reply: dict[str, str]
+    created_at: datetime
+    updated_at: datetime
+
+
+class FlowCreate(StrictModel):
+    name: FlowName
+    definition: FlowDefinition
+    enabled: bool = True
+
+
+class FlowUpdate(StrictModel):
+    name: FlowName | None = None
+    definition: FlowDefinition | None = None
+    enabled: bool | None = None
+
+
+class FlowRead(ReadModel):
+    id: int
+    name: str
+    definition: dict[str, Any]
+    enabled: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class HandoffRulesIn(StrictModel):
+    keywords: Words = Field(default_factory=list, description="extra words that ask for a human")
+    anger: bool = True
+    oos_twice: bool = True
+    low_confidence: bool = False
+    vip_tiers: Words = Field(default_factory=list, description="contact tiers handed to a human at once")
+
+
+class BotSettingsIn(StrictModel):
+    answer_min_score: float = Field(0.86, ge=0, le=1, description="cosine a knowledge answer needs")
+    clarify_margin: float = Field(0.015, ge=0, le=0.5, description="answers this close to the best → clarify")
+    oos_threshold: float | None = Field(None, ge=0, le=1, description="intent confidence below = out of scope")
+    handoff: HandoffRulesIn = Field(default_factory=HandoffRulesIn)
+    greeting: Texts = Field(default_factory=dict)
+
+
+class BotSettingsRead(BotSettingsIn):
+    pass
+
+
+class ModelRead(ReadModel):
+    id: int
+    version: int
+    metrics: dict[str, Any]
+    trained_at: datetime
+    active: bool
+
+
+class TrainQueued(BaseModel):
+    job_id: str
+    queued: bool
+
+
+class TryIn(StrictModel):
+    text: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+    conversation_state: dict[str, Any] | None = Field(None, description='bot_state, default {"active": true}')
+    contact_tier: str = Field("normal", max_length=20)
+
+
+class TryOut(BaseModel):
+    language: str
+    normalised: str
+    intent: dict[str, Any]
+    entities: list[dict[str, Any]]
+    sentiment: dict[str, Any]
+    answers: list[dict[str, Any]]
+    decision: dict[str, Any]
+    state: dict[str, Any]
+    flow: dict[str, Any] | None = None
+    timings_ms: dict[str, float]

@@ -1,0 +1,271 @@
+"""The bot's configuration: intents (+ examples), flows, settings, trained model versions.
+
+Writes end with `commit`; a change to intents enqueues retraining (`bot.train_intents`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kefu.auth.access import get_scoped, restrict
+from kefu.bot.models import BotFlow, BotIntent, BotModel, BotSettings
+from kefu.bot.policy import BotConfig, HandoffRules, IntentRule
+from kefu.bot.schemas import BotSettingsIn, FlowCreate, FlowUpdate, IntentCreate, IntentUpdate
+from kefu.core import clock
+from kefu.core.constants import EventType
+from kefu.core.errors import Conflict
+from kefu.core.events import Actor, commit, emit, rollback
+from kefu.core.jobs import JobRunner
+
+TRAIN_JOB = "bot.train_intents"
+
+
+# ---- intents ---------------------------------------------------------------------------------------
+
+
+async def list_intents(session: AsyncSession, account_id: int) -> list[BotIntent]:
+    q = restrict(select(BotIntent), BotIntent, account_id).order_by(BotIntent.name)
+    return list((await session.execute(q)).scalars())
+
+
+async def get_intent(session: AsyncSession, account_id: int, intent_id: int) -> BotIntent:
+    return await get_scoped(session, BotIntent, intent_id, account_id, "intent")
+
+
+async def _check_flow(session: AsyncSession, account_id: int, flow_id: int | None) -> None:
+    if flow_id is not None:
+        await get_scoped(session, BotFlow, flow_id, account_id, "flow")
+
+
+async def _commit_unique(session: AsyncSession, what: str, name: str) -> None:
+    try:
+        await commit(session)
+    except IntegrityError as exc:
+        await rollback(session)
+        raise Conflict(f"{what} named {name!r} already exists") from exc
+
+
+async def check_create_intent(
+    session: AsyncSession, account_id: int, data: IntentCreate, jobs: JobRunner | None = None
+) -> BotIntent:
+    await _check_flow(session, account_id, data.flow_id)
+    intent = BotIntent(account_id=account_id, **data.model_dump())
+    session.add(intent)
+    await _commit_unique(session, "an intent", data.name)
+    await enqueue_training(jobs, account_id)
+    return intent
+
+
+async def check_update_intent(
+    session: AsyncSession, account_id: int, intent_id: int, data: IntentUpdate, jobs: JobRunner | None = None
+) -> BotIntent:
+    intent = await get_intent(session, account_id, intent_id)
+    changes = data.model_dump(exclude_unset=True)
+    if "flow_id" in changes:
+        await _check_flow(session, account_id, changes["flow_id"])
+    for field, value in changes.items():
+        if value is None and field != "flow_id":
+            continue
+        setattr(intent, field, value)
+    intent.updated_at = clock.now()
+    await _commit_unique(session, "an intent", intent.name)
+    if {"name", "examples"} & changes.keys():
+        await enqueue_training(jobs, account_id)
+    return intent
+
+
+async def do_add_examples(
+    session: AsyncSession, account_id: int, intent_id: int, examples: list[str], jobs: JobRunner | None = None
+) -> BotIntent:
+    intent = await get_intent(session, account_id, intent_id)
+    intent.examples = list(dict.fromkeys([*intent.examples, *(e.strip() for e in examples)]))
+    intent.updated_at = clock.now()
+    await commit(session)
+    await enqueue_training(jobs, account_id)
+    return intent
+
+
+async def do_delete_intent(
+    session: AsyncSession, account_id: int, intent_id: int, jobs: JobRunner | None = None
+) -> None:
+    intent = await get_intent(session, account_id, intent_id)
+    await session.delete(intent)
+    await commit(session)
+    await enqueue_training(jobs, account_id)
+
+
+async def enqueue_training(jobs: JobRunner | None, account_id: int) -> str:
+    if jobs is None:
+        return ""
+    return await jobs.enqueue(TRAIN_JOB, account_id=account_id)
+
+
+# ---- flows -----------------------------------------------------------------------------------------
+
+
+async def list_flows(session: AsyncSession, account_id: int) -> list[BotFlow]:
+    q = restrict(select(BotFlow), BotFlow, account_id).order_by(BotFlow.name)
+    return list((await session.execute(q)).scalars())
+
+
+async def get_flow(session: AsyncSession, account_id: int, flow_id: int) -> BotFlow:
+    return await get_scoped(session, BotFlow, flow_id, account_id, "flow")
+
+
+async def check_create_flow(session: AsyncSession, account_id: int, data: FlowCreate) -> BotFlow:
+    flow = BotFlow(
+        account_id=account_id,
+        name=data.name,
+        definition=data.definition.model_dump(mode="json", exclude_none=True),
+        enabled=data.enabled,
+    )
+    session.add(flow)
+    await _commit_unique(session, "a flow", data.name)
+    return flow
+
+
+async def check_update_flow(session: AsyncSession, account_id: int, flow_id: int, data: FlowUpdate) -> BotFlow:
+    flow = await get_flow(session, account_id, flow_id)
+    if data.name is not None:
+        flow.name = data.name
+    if data.definition is not None:
+        flow.definition = data.definition.model_dump(mode="json", exclude_none=True)
+    if data.enabled is not None:
+        flow.enabled = data.enabled
+    flow.updated_at = clock.now()
+    await _commit_unique(session, "a flow", flow.name)
+    return flow
+
+
+async def do_delete_flow(session: AsyncSession, account_id: int, flow_id: int) -> None:
+    flow = await get_flow(session, account_id, flow_id)
+    await session.execute(
+        update(BotIntent).where(BotIntent.account_id == account_id, BotIntent.flow_id == flow.id).values(flow_id=None)
+    )
+    await session.delete(flow)
+    await commit(session)
+
+
+# ---- settings --------------------------------------------------------------------------------------
+
+
+async def _settings_row(session: AsyncSession, account_id: int) -> BotSettings | None:
+    q = select(BotSettings).where(BotSettings.account_id == account_id)
+    return (await session.execute(q)).scalar_one_or_none()
+
+
+async def get_settings(session: AsyncSession, account_id: int) -> BotSettingsIn:
+    row = await _settings_row(session, account_id)
+    if row is None:
+        return BotSettingsIn()
+    return BotSettingsIn.model_validate(
+        {
+            "answer_min_score": row.answer_min_score,
+            "clarify_margin": row.clarify_margin,
+            "oos_threshold": row.oos_threshold,
+            "handoff": row.handoff_rules,
+            "greeting": row.greeting,
+        }
+    )
+
+
+async def do_put_settings(session: AsyncSession, account_id: int, data: BotSettingsIn) -> BotSettingsIn:
+    row = await _settings_row(session, account_id)
+    if row is None:
+        row = BotSettings(account_id=account_id)
+        session.add(row)
+    row.answer_min_score = data.answer_min_score
+    row.clarify_margin = data.clarify_margin
+    row.oos_threshold = data.oos_threshold
+    row.handoff_rules = data.handoff.model_dump()
+    row.greeting = dict(data.greeting)
+    row.updated_at = clock.now()
+    await commit(session)
+    return data
+
+
+def config_of(data: BotSettingsIn) -> BotConfig:
+    h = data.handoff
+    return BotConfig(
+        answer_min_score=data.answer_min_score,
+        clarify_margin=data.clarify_margin,
+        oos_threshold=data.oos_threshold,
+        handoff=HandoffRules(list(h.keywords), h.anger, h.oos_twice, h.low_confidence, list(h.vip_tiers)),
+        greeting=dict(data.greeting),
+    )
+
+
+# ---- what the runtime reads per message ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AccountBot:
+    config: BotConfig
+    intents: dict[str, IntentRule]
+    model_id: int | None  # the active trained intent model
+
+
+async def load_account_bot(session: AsyncSession, account_id: int) -> AccountBot:
+    settings = await get_settings(session, account_id)
+    q = select(BotIntent.name, BotIntent.handoff, BotIntent.flow_id, BotIntent.reply).where(
+        BotIntent.account_id == account_id
+    )
+    intents = {n: IntentRule(n, h, f, dict(r or {})) for n, h, f, r in (await session.execute(q)).all()}
+    return AccountBot(config_of(settings), intents, await active_model_id(session, account_id))
+
+
+# ---- trained models --------------------------------------------------------------------------------
+
+
+async def list_models(session: AsyncSession, account_id: int, limit: int = 50) -> list[BotModel]:
+    q = select(BotModel).where(BotModel.account_id == account_id).order_by(BotModel.version.desc()).limit(limit)
+    return list((await session.execute(q)).scalars())
+
+
+async def active_model_id(session: AsyncSession, account_id: int) -> int | None:
+    q = select(BotModel.id).where(BotModel.account_id == account_id, BotModel.active.is_(True)).limit(1)
+    return (await session.execute(q)).scalar_one_or_none()
+
+
+async def get_model_blob(session: AsyncSession, model_id: int) -> bytes | None:
+    return (await session.execute(select(BotModel.blob).where(BotModel.id == model_id))).scalar_one_or_none()
+
+
+async def active_model_hash(session: AsyncSession, account_id: int) -> str | None:
+    q = select(BotModel.metrics).where(BotModel.account_id == account_id, BotModel.active.is_(True)).limit(1)
+    metrics = (await session.execute(q)).scalar_one_or_none()
+    return None if metrics is None else metrics.get("examples_hash")
+
+
+async def training_examples(session: AsyncSession, account_id: int) -> list[tuple[str, str]]:
+    q = select(BotIntent.name, BotIntent.examples).where(BotIntent.account_id == account_id).order_by(BotIntent.name)
+    return [(text, name) for name, examples in (await session.execute(q)).all() for text in examples]
+
+
+async def do_store_model(session: AsyncSession, account_id: int, blob: bytes, metrics: dict[str, Any]) -> BotModel:
+    """A new version, made the active one (the others are deactivated in the same transaction)."""
+    current = select(func.coalesce(func.max(BotModel.version), 0)).where(BotModel.account_id == account_id)
+    version = int((await session.execute(current)).scalar_one()) + 1
+    await session.execute(
+        update(BotModel).where(BotModel.account_id == account_id, BotModel.active.is_(True)).values(active=False)
+    )
+    model = BotModel(account_id=account_id, version=version, blob=blob, metrics=metrics, active=True)
+    session.add(model)
+    await session.flush()
+    public = {k: v for k, v in metrics.items() if k != "examples_hash"}
+    emit(session, account_id, EventType.BOT_MODEL_TRAINED, {"id": model.id, "version": version, **public},
+         actor=Actor.system())  # fmt: skip
+    await commit(session)
+    return model
+
+
+async def do_deactivate_models(session: AsyncSession, account_id: int) -> None:
+    await session.execute(
+        update(BotModel).where(BotModel.account_id == account_id, BotModel.active.is_(True)).values(active=False)
+    )
+    await commit(session)

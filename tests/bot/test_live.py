@@ -1,0 +1,147 @@
+"""The bot over the live server (SQLite embedded; PostgreSQL + Redis + worker): a widget customer gets a
+knowledge answer on the widget socket, hands off, the bot goes silent, comes back after resolve."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.support.factories import Visitor, World, recv_json, recv_until
+
+REFUND_ANSWER = "在订单页点击“申请退款”，款项 1–3 个工作日原路退回。"
+
+
+async def faq(api: World, question: str, variants: list[str], answer: str, language: str = "zh") -> dict[str, Any]:
+    body = {"question": question, "variants": variants, "answer": answer, "language": language, "status": "published"}
+    r = await api.http.post("/api/v1/knowledge/faqs", json=body)
+    assert r.status_code == 201, r.text
+    return r.json()  # type: ignore[no-any-return]
+
+
+async def knowledge(api: World) -> dict[str, dict[str, Any]]:
+    return {
+        "refund": await faq(api, "怎么申请退款？", ["我想退款", "如何退款", "退款怎么操作"], REFUND_ANSWER),
+        "invoice": await faq(api, "如何开发票？", ["能开发票吗", "开具发票"], "在订单详情页申请电子发票，1 个工作日内开具。"),
+        "hours": await faq(api, "What are your opening hours?", ["When are you open?"], "We answer 9:00–21:00 every day.",
+                           "en"),
+    }  # fmt: skip
+
+
+async def bot_inbox(api: World) -> dict[str, Any]:
+    r = await api.http.post("/api/v1/teams", json={"name": "售后 After-sales"})
+    assert r.status_code == 201, r.text
+    return await api.inbox(bot_enabled=True, team_id=r.json()["id"])
+
+
+async def messages(api: World, conv_id: int) -> list[dict[str, Any]]:
+    r = await api.http.get(f"/api/v1/conversations/{conv_id}/messages")
+    assert r.status_code == 200, r.text
+    return r.json()  # type: ignore[no-any-return]
+
+
+async def events(api: World, conv_id: int, type_: str) -> list[dict[str, Any]]:
+    r = await api.http.get("/api/v1/events", params={"conversation_id": conv_id, "type": type_})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    return body["items"] if isinstance(body, dict) else body  # type: ignore[no-any-return]
+
+
+async def next_bot_message(ws: Any) -> dict[str, Any]:
+    while True:
+        frame = await recv_until(ws, "message.created")
+        if frame["payload"]["direction"] == "outgoing":
+            return frame["payload"]  # type: ignore[no-any-return]
+
+
+async def test_knowledge_answer_then_explicit_handoff_then_silence(api: World) -> None:
+    kb = await knowledge(api)
+    inbox = await bot_inbox(api)
+    visitor = await api.visitor(inbox, name="王女士")
+    async with visitor.ws() as ws:
+        assert (await recv_json(ws))["type"] == "hello"
+        asked = await visitor.say("我想退款")
+        answer = await next_bot_message(ws)
+    conv_id = asked["conversation_id"]
+    assert answer["kind"] == "bot"
+    assert answer["content"] == REFUND_ANSWER
+    assert answer["meta"]["entry_kind"] == "faq"
+    assert answer["meta"]["entry_id"] == kb["refund"]["id"]
+    assert answer["meta"]["bot"] == {"action": "answer", "reason": "knowledge"}
+    decided = await events(api, conv_id, "bot.decided")
+    assert [e["payload"]["action"] for e in decided] == ["answer"]
+    assert decided[0]["payload"]["scores"]["hits"][0]["id"] == kb["refund"]["id"]
+    assert decided[0]["payload"]["score"] >= 0.86
+
+    async with api.agent_ws() as agent_ws:
+        assert (await recv_json(agent_ws))["type"] == "hello"
+        await visitor.say("转人工")
+        handed = await recv_until(agent_ws, "bot.handed_off")
+    assert handed["payload"]["reason"] == "explicit_request"
+    assert handed["payload"]["summary"]["last_messages"] == ["我想退款", "转人工"]
+    msgs = await messages(api, conv_id)
+    assert [(m["kind"], m["sender_type"]) for m in msgs] == [
+        ("text", "contact"), ("bot", "bot"), ("text", "contact"), ("bot", "bot"), ("note", "system"),
+    ]  # fmt: skip
+    assert msgs[3]["content"] == "正在为您转接人工客服…"
+    assert msgs[4]["content"].startswith("🤖 转人工 Handoff — 客户要求人工 / customer asked for a human")
+    assert msgs[4]["meta"]["handoff"]["reason"] == "explicit_request"
+    conv = (await api.http.get(f"/api/v1/conversations/{conv_id}")).json()
+    assert (conv["bot_active"], conv["assignee_id"], conv["team_id"]) == (False, None, inbox["team_id"])
+
+    await visitor.say("我想退款")  # the bot stays silent: no reply, no decision
+    after = await messages(api, conv_id)
+    assert [m["kind"] for m in after[len(msgs) :]] == ["text"]
+    assert len(await events(api, conv_id, "bot.decided")) == 2
+    assert (await visitor.messages())["messages"][-2]["content"] == "正在为您转接人工客服…"  # notes stay private
+
+
+async def test_resolve_brings_the_bot_back_on_the_next_turn(api: World) -> None:
+    await knowledge(api)
+    inbox = await bot_inbox(api)
+    visitor = await api.visitor(inbox)
+    conv_id = (await visitor.say("人工客服"))["conversation_id"]
+    assert [m["content"] for m in await messages(api, conv_id)][1] == "正在为您转接人工客服…"
+    r = await api.http.post(f"/api/v1/conversations/{conv_id}/status", json={"status": "resolved"})
+    assert r.status_code == 200, r.text
+    again = await visitor.say("能开发票吗")
+    assert again["conversation_id"] == conv_id  # the same conversation, reopened
+    last = (await messages(api, conv_id))[-1]
+    assert (last["kind"], last["content"]) == ("bot", "在订单详情页申请电子发票，1 个工作日内开具。")
+    conv = (await api.http.get(f"/api/v1/conversations/{conv_id}")).json()
+    assert conv["bot_active"] is True
+
+
+async def test_out_of_scope_twice_hands_off_in_english(api: World) -> None:
+    await knowledge(api)
+    inbox = await bot_inbox(api)
+    visitor = await api.visitor(inbox)
+    conv_id = (await visitor.say("What's the capital of Mongolia?"))["conversation_id"]
+    first = (await messages(api, conv_id))[-1]
+    assert (first["kind"], first["meta"]["bot"]) == ("bot", {"action": "fallback", "reason": "out_of_scope"})
+    assert first["content"].startswith("Sorry, I did not understand.")
+    await visitor.say("Tell me a joke about penguins")
+    msgs = await messages(api, conv_id)
+    assert [m["content"] for m in msgs[-2:]][0] == "Connecting you to a human agent…"
+    assert msgs[-1]["kind"] == "note"
+    assert msgs[-1]["meta"]["handoff"]["reason"] == "out_of_scope_twice"
+    assert [e["payload"]["reason"] for e in await events(api, conv_id, "bot.handed_off")] == ["out_of_scope_twice"]
+
+
+async def test_anger_hands_off(api: World) -> None:
+    await knowledge(api)
+    inbox = await bot_inbox(api)
+    visitor = await api.visitor(inbox)
+    conv_id = (await visitor.say("你们太垃圾了！！！退款拖了一个月还没到，气死我了，我要投诉！"))["conversation_id"]
+    handed = await events(api, conv_id, "bot.handed_off")
+    assert [e["payload"]["reason"] for e in handed] == ["anger"]
+    assert handed[0]["payload"]["summary"]["anger"] is True
+    note = (await messages(api, conv_id))[-1]
+    assert note["kind"] == "note"
+    assert "客户情绪激动 / customer is angry" in note["content"]
+
+
+async def test_bot_disabled_inbox_gets_no_bot(api: World) -> None:
+    await knowledge(api)
+    visitor, conv = await api.conversation("我想退款")
+    assert [m["kind"] for m in await messages(api, conv["id"])] == ["text"]
+    assert conv["bot_active"] is False
+    assert isinstance(visitor, Visitor)
