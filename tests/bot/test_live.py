@@ -18,12 +18,13 @@ async def faq(api: World, question: str, variants: list[str], answer: str, langu
 
 
 async def knowledge(api: World) -> dict[str, dict[str, Any]]:
+    invoice = "在订单详情页申请电子发票，1 个工作日内开具。"
+    hours = "We answer 9:00–21:00 every day."
     return {
         "refund": await faq(api, "怎么申请退款？", ["我想退款", "如何退款", "退款怎么操作"], REFUND_ANSWER),
-        "invoice": await faq(api, "如何开发票？", ["能开发票吗", "开具发票"], "在订单详情页申请电子发票，1 个工作日内开具。"),
-        "hours": await faq(api, "What are your opening hours?", ["When are you open?"], "We answer 9:00–21:00 every day.",
-                           "en"),
-    }  # fmt: skip
+        "invoice": await faq(api, "如何开发票？", ["能开发票吗", "开具发票"], invoice),
+        "hours": await faq(api, "What are your opening hours?", ["When are you open?"], hours, "en"),
+    }
 
 
 async def bot_inbox(api: World) -> dict[str, Any]:
@@ -120,7 +121,7 @@ async def test_out_of_scope_twice_hands_off_in_english(api: World) -> None:
     assert first["content"].startswith("Sorry, I did not understand.")
     await visitor.say("Tell me a joke about penguins")
     msgs = await messages(api, conv_id)
-    assert [m["content"] for m in msgs[-2:]][0] == "Connecting you to a human agent…"
+    assert msgs[-2]["content"] == "Connecting you to a human agent…"
     assert msgs[-1]["kind"] == "note"
     assert msgs[-1]["meta"]["handoff"]["reason"] == "out_of_scope_twice"
     assert [e["payload"]["reason"] for e in await events(api, conv_id, "bot.handed_off")] == ["out_of_scope_twice"]
