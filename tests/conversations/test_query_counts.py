@@ -1,0 +1,43 @@
+"""List endpoints run a fixed number of SQL queries, whatever the page size (no N+1)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+from sqlalchemy import event
+
+from tests.support.factories import World
+
+
+@contextlib.contextmanager
+def count_queries(api: World) -> Iterator[list[str]]:
+    engine = api.server.state.engine.sync_engine
+    seen: list[str] = []
+
+    def before(conn, cursor, statement, params, context, executemany):  # type: ignore[no-untyped-def]
+        if not statement.startswith(("BEGIN", "PRAGMA", "COMMIT", "ROLLBACK")):
+            seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", before)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+
+
+async def _queries_for_list(api: World, n: int) -> int:
+    inbox = await api.inbox()
+    for i in range(n):
+        v = await api.visitor(inbox, name=f"c{i}")
+        conv = (await v.say(f"m{i}"))["conversation_id"]
+        await api.http.post(f"/api/v1/conversations/{conv}/labels", json={"label": f"l{i}"})
+    with count_queries(api) as seen:
+        r = await api.http.get("/api/v1/conversations", params={"inbox_id": inbox["id"], "status": "all"})
+    assert len(r.json()["items"]) == n
+    return len(seen)
+
+
+async def test_conversation_list_query_count_is_constant(api: World) -> None:
+    # auth (token + last-used check) + page + labels + contacts + last messages
+    assert await _queries_for_list(api, 2) == await _queries_for_list(api, 9) == 5

@@ -1,0 +1,33 @@
+"""`kefu seed-demo` and `kefu migrate` through the real command line, on a fresh SQLite file."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+
+def _kefu(args: list[str], db: Path) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, KEFU_DATABASE_URL=f"sqlite+aiosqlite:///{db}", KEFU_BASE_URL="http://127.0.0.1:8000")
+    return subprocess.run(
+        [sys.executable, "-m", "kefu.cli", *args], env=env, capture_output=True, text=True, timeout=600, check=False
+    )
+
+
+def test_migrate_then_seed_demo_twice(tmp_path: Path) -> None:
+    db = tmp_path / "var" / "kefu.db"
+    r = _kefu(["migrate"], db)
+    assert r.returncode == 0, r.stderr
+    assert db.exists()
+    first = _kefu(["seed-demo"], db)
+    assert first.returncode == 0, first.stderr
+    assert "demo account created" in first.stdout
+    assert "admin       admin@demo.kefu          password: kefu-demo-2026" in first.stdout
+    assert "agent       agent2@demo.kefu" in first.stdout
+    assert "http://127.0.0.1:8000/demo?inbox=" in first.stdout
+    again = _kefu(["seed-demo"], db)
+    assert again.returncode == 0, again.stderr
+    assert "demo account already there" in again.stdout
+    key = first.stdout.split("/demo?inbox=")[1].split()[0]
+    assert f"/demo?inbox={key}" in again.stdout
