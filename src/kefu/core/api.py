@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 from sqlalchemy import select, text
 
@@ -49,3 +51,15 @@ async def list_events(
         q = q.where(Event.conversation_id == conversation_id)
     rows = (await session.execute(q.order_by(Event.id).limit(limit))).scalars()
     return [event_message(e) for e in rows]
+
+
+@router.get("/docs", include_in_schema=False)
+async def swagger_ui() -> HTMLResponse:
+    """Swagger UI served from the swagger-ui-bundle package (no CDN)."""
+    return get_swagger_ui_html(
+        openapi_url="/api/v1/openapi.json",
+        title="kefu API",
+        swagger_js_url="/static/swagger/swagger-ui-bundle.js",
+        swagger_css_url="/static/swagger/swagger-ui.css",
+        swagger_favicon_url="/static/swagger/favicon-32x32.png",
+    )
