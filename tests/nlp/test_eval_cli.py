@@ -1,0 +1,56 @@
+"""`kefu eval intent|sentiment` on the small fixture files: exact output shape and exact metric values."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from kefu.cli.main import app
+
+FIXTURES = Path(__file__).parent / "fixtures"
+runner = CliRunner()
+
+
+def _run(*args: str) -> tuple[dict[str, object], str]:
+    result = runner.invoke(app, ["eval", *args, "--json", "--no-cache"])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.strip().splitlines()
+    return json.loads(lines[-1]), result.stdout
+
+
+def test_eval_intent_with_oos_label() -> None:
+    data, out = _run("intent", "--train", str(FIXTURES / "intent_train.jsonl"),
+                     "--test", str(FIXTURES / "intent_test.jsonl"), "--oos-label", "oos")
+    assert {k: data[k] for k in ("accuracy", "in_scope_accuracy", "oos_recall", "oos_precision", "macro_f1",
+                                 "n_train", "n_test")} == {
+        "accuracy": 1.0, "in_scope_accuracy": 1.0, "oos_recall": 1.0, "oos_precision": 1.0, "macro_f1": 1.0,
+        "n_train": 40, "n_test": 10}
+    assert data["baseline_accuracy"] == 1.0
+    assert data["latency_p95_ms"] > 0
+    assert "OOS recall" in out
+    assert out.splitlines()[0] == f"intent: train 40 rows, test 10 rows, OOS threshold {data['threshold']}"
+
+
+def test_eval_intent_reads_csv_and_has_no_oos_keys_without_oos_label(tmp_path: Path) -> None:
+    rows = [json.loads(line) for line in (FIXTURES / "intent_train.jsonl").read_text().splitlines()]
+    csv_path = tmp_path / "train.csv"
+    csv_path.write_text("text,label\n" + "".join(f'"{r["text"]}",{r["label"]}\n' for r in rows
+                                                 if r["label"] != "oos"), encoding="utf-8")
+    data, _ = _run("intent", "--train", str(csv_path), "--test", str(FIXTURES / "intent_test.jsonl"))
+    assert "oos_recall" not in data
+    assert data["n_train"] == 32
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    ('{"text": "hi"}\n', "expected an object with 'text' and 'label'"),
+    ("not json\n", "not valid JSON"),
+])
+def test_eval_intent_reports_bad_files(tmp_path: Path, content: str, message: str) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(content, encoding="utf-8")
+    result = runner.invoke(app, ["eval", "intent", "--train", str(bad), "--test", str(bad)])
+    assert result.exit_code == 2
+    assert f"{bad}:1: {message}" in result.output

@@ -1,0 +1,127 @@
+"""Intent model: exact labels on fixed inputs, OOS decisions, versioned bytes, calibration slice."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kefu.nlp import modelio
+from kefu.nlp.intent import IntentModel, IntentPrediction
+from kefu.nlp.intent_threshold import held_out_split
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def _rows(name: str) -> list[tuple[str, str]]:
+    with (FIXTURES / name).open(encoding="utf-8") as fh:
+        return [(obj["text"], obj["label"]) for obj in map(json.loads, fh)]
+
+
+@pytest.fixture(scope="module")
+def model() -> IntentModel:
+    return IntentModel.train(_rows("intent_train.jsonl"), oos_label="oos")
+
+
+@pytest.fixture(scope="module")
+def model_without_oos() -> IntentModel:
+    return IntentModel.train([r for r in _rows("intent_train.jsonl") if r[1] != "oos"])
+
+
+def test_predicts_the_exact_label_of_every_fixture_message(model: IntentModel) -> None:
+    test = _rows("intent_test.jsonl")
+    predicted = [p.label for p in model.predict_batch([text for text, _ in test])]
+    assert predicted == [None if label == "oos" else label for _, label in test]
+
+
+def test_out_of_scope_message_is_rejected(model: IntentModel) -> None:
+    prediction = model.predict("给我推荐一部电影")
+    assert prediction.label is None
+    assert prediction.is_oos is True
+    assert prediction.ranking[0][0] == "oos"
+
+
+def test_prediction_shape(model: IntentModel) -> None:
+    prediction = model.predict("我要退款", top_k=3)
+    assert isinstance(prediction, IntentPrediction)
+    assert prediction.label == "refund"
+    assert prediction.is_oos is False
+    assert prediction.ranking[0][0] == "refund"
+    assert len(prediction.ranking) == 3
+    assert prediction.confidence == prediction.ranking[0][1]
+    assert prediction.ranking == sorted(prediction.ranking, key=lambda r: -r[1])
+    assert model.predict_batch([]) == []
+
+
+def test_traditional_chinese_is_understood(model: IntentModel) -> None:
+    assert model.predict("我想修改收貨地址").label == "change_address"
+
+
+def test_metadata(model: IntentModel) -> None:
+    meta = model.metadata
+    assert meta.version == 1
+    assert meta.n_examples == 40
+    assert meta.labels == ["change_address", "human_agent", "order_status", "refund"]
+    assert meta.oos_label == "oos"
+    assert 0.0 <= meta.threshold < 1.0
+    assert meta.trained_at.endswith("+00:00")
+
+
+def test_threshold_without_oos_examples_rejects_off_topic_text(model_without_oos: IntentModel) -> None:
+    assert model_without_oos.metadata.threshold > 0.3
+    assert model_without_oos.predict("我要找人工客服").label == "human_agent"
+    off_topic = model_without_oos.predict("what is the capital of France")
+    assert (off_topic.label, off_topic.is_oos) == (None, True)
+
+
+def test_bytes_round_trip_gives_identical_predictions(model: IntentModel) -> None:
+    data = model.to_bytes()
+    assert data.startswith(b"KEFU-MODEL intent 1\n")
+    restored = IntentModel.from_bytes(data)
+    texts = [text for text, _ in _rows("intent_test.jsonl")]
+    assert restored.predict_batch(texts) == model.predict_batch(texts)
+    assert restored.metadata == model.metadata
+
+
+def test_from_bytes_rejects_other_kinds_and_versions(model: IntentModel) -> None:
+    with pytest.raises(modelio.ModelFormatError, match=r"^not a kefu intent model$"):
+        IntentModel.from_bytes(b"hello\n")
+    newer = model.to_bytes().replace(b"KEFU-MODEL intent 1\n", b"KEFU-MODEL intent 9\n", 1)
+    with pytest.raises(modelio.ModelFormatError,
+                       match=r"^intent model format 9 is not supported \(expected 1\); retrain the model$"):
+        IntentModel.from_bytes(newer)
+
+
+def test_from_bytes_refuses_to_resolve_arbitrary_callables() -> None:
+    evil = b"KEFU-MODEL intent 1\n" + pickle.dumps({"x": subprocess.Popen})
+    with pytest.raises(modelio.ModelFormatError,
+                       match=r"^model file refers to subprocess\.Popen, which is not allowed$"):
+        IntentModel.from_bytes(evil)
+
+
+def test_training_needs_two_labels() -> None:
+    with pytest.raises(ValueError, match=r"^intent training needs examples of at least two labels$"):
+        IntentModel.train([("a", "x"), ("b", "x")])
+
+
+def test_held_out_split_is_stratified_and_deterministic() -> None:
+    labels = ["a"] * 10 + ["b"] * 5 + ["c"] * 2
+    fit, held = held_out_split(labels, seed=0)
+    assert sorted(np.concatenate([fit, held]).tolist()) == list(range(17))
+    assert [labels[i] for i in held].count("a") == 2
+    assert [labels[i] for i in held].count("b") == 1
+    assert [labels[i] for i in held].count("c") == 0
+    assert held.tolist() == held_out_split(labels, seed=0)[1].tolist()
+
+
+def test_nlp_package_has_no_web_or_database_imports() -> None:
+    code = ("import sys, kefu.nlp.intent, kefu.nlp.evaluation.intent; "
+            "print(sorted(m for m in ('fastapi', 'sqlalchemy', 'starlette', 'redis', 'kefu.core.db') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
