@@ -48,9 +48,7 @@ async def test_login_form_sets_session_cookie_and_opens_workspace(api: World) ->
 
 async def test_login_never_redirects_off_site(api: World) -> None:
     agent = await api.user(Role.AGENT)
-    r = await _client(api).post(
-        "/login", data={"email": agent.email, "password": PASSWORD, "next": "//evil.example/x"}
-    )
+    r = await _client(api).post("/login", data={"email": agent.email, "password": PASSWORD, "next": "//evil.example/x"})
     assert (r.status_code, r.headers["location"]) == (303, "/app")
 
 

@@ -14,7 +14,9 @@ async def test_workspace_lists_and_shows_a_conversation_escaped(api: World, admi
     visitor = await api.visitor(inbox, name="<b>李雷</b>")
     msg = await visitor.say("<script>alert(1)</script> 我的订单呢？")
     conv_id = msg["conversation_id"]
-    r = await api.http.post(f"/api/v1/conversations/{conv_id}/messages", json={"content": "内部：查一下物流", "kind": "note"})
+    r = await api.http.post(
+        f"/api/v1/conversations/{conv_id}/messages", json={"content": "内部：查一下物流", "kind": "note"}
+    )
     assert r.status_code == 201
     page = await admin_browser.http.get(f"/app?c={conv_id}&lang=zh_CN")
     assert page.status_code == 200
@@ -103,7 +105,9 @@ async def test_bad_action_shows_an_error_and_changes_nothing(api: World, admin_b
     assert r.text.startswith('<span class="error-fragment">')
     r = await admin_browser.http.post(f"/app/c/{conv['id']}/labels/remove", data={"label": "nope"}, headers=h)
     assert r.status_code == 404
-    r = await admin_browser.http.post(f"/app/c/{conv['id']}/status", data={"status": "snoozed", "until": "x"}, headers=h)
+    r = await admin_browser.http.post(
+        f"/app/c/{conv['id']}/status", data={"status": "snoozed", "until": "x"}, headers=h
+    )
     assert r.status_code == 400
     got = (await api.http.get(f"/api/v1/conversations/{conv['id']}")).json()
     assert (got["status"], got["labels"]) == ("open", [])

@@ -58,13 +58,32 @@
 
   function refresh(id) { const el = $(id); if (el && window.htmx) htmx.trigger(el, "refresh"); }
 
+  async function refreshList() {
+    const el = $("conv-list");
+    if (!el) return;
+    const r = await partial(el.getAttribute("hx-get")).catch(() => null);
+    if (!r || !r.ok) return;
+    const tpl = document.createElement("template");
+    tpl.innerHTML = (await r.text()).trim();
+    const fresh = tpl.content.firstElementChild;
+    const scroll = el.querySelector(".items") ? el.querySelector(".items").scrollTop : 0;
+    const current = $("conv-list");
+    if (!fresh || !current) return;
+    current.replaceWith(fresh);
+    if (window.htmx) htmx.process(fresh);
+    if (fresh.querySelector(".items")) fresh.querySelector(".items").scrollTop = scroll;
+    window.kefu.formatTimes(fresh);
+    markList();
+  }
+
   function scheduleListRefresh() {
     clearTimeout(listTimer);
-    listTimer = setTimeout(() => refresh("conv-list"), 250);
+    listTimer = setTimeout(refreshList, 250);
   }
 
   function markList() {
     const current = openId();
+    unread.delete(current);
     document.querySelectorAll("#conv-list .conv-item").forEach((a) => {
       const id = Number(a.dataset.id);
       a.classList.toggle("selected", id === current);
@@ -79,7 +98,8 @@
     if (!el) return;
     clearTimeout(typingTimer);
     if (msg.payload && msg.payload.typing === false) { el.hidden = true; return; }
-    const name = (msg.payload && msg.payload.name) || root.dataset.i18nSomeone;
+    const shown = msg.actor && msg.actor.type === "contact" && $("contact-name");
+    const name = (shown && shown.textContent.trim()) || (msg.payload && msg.payload.name) || root.dataset.i18nSomeone;
     el.textContent = root.dataset.i18nTyping.replace("{name}", name);
     el.hidden = false;
     typingTimer = setTimeout(() => { el.hidden = true; }, 5000);
@@ -206,16 +226,14 @@
     }
   });
   document.addEventListener("htmx:afterSwap", (e) => {
-    if (e.target.id === "conv-slot") {
-      unread.delete(openId());
+    const target = (e.detail && e.detail.target) || e.target;
+    if (target && target.id === "conv-slot") {
       markList();
       scrollToEnd();
       const ta = $("reply-text");
       if (ta) ta.focus();
     }
-    if (e.target.id === "conv-list" || (e.detail && e.detail.elt && e.detail.elt.id === "conv-list")) markList();
   });
-  document.addEventListener("htmx:load", (e) => { if (e.target.id === "conv-list") markList(); });
 
   scrollToEnd();
   connect();
