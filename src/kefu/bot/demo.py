@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import hashlib
 from typing import Any
 
@@ -121,10 +122,9 @@ INTENTS: list[dict[str, Any]] = [
 
 
 def order_flow_definition(base_url: str) -> dict[str, Any]:
-    base = base_url.rstrip("/")
-    action = dict(ORDER_FLOW["action"])  # type: ignore[arg-type]
-    action["url"] = action["url"].format(base=base)
-    return {**ORDER_FLOW, "action": action}
+    definition = copy.deepcopy(ORDER_FLOW)
+    definition["action"]["url"] = definition["action"]["url"].format(base=base_url.rstrip("/"))
+    return definition
 
 
 async def seed_bot(session: AsyncSession, account_id: int, base_url: str, *, train: bool = True) -> bool:

@@ -1,0 +1,69 @@
+"""/admin/bot pages over the live server: intents, flows with field-path errors, settings, try-it."""
+
+from __future__ import annotations
+
+import html
+import json
+
+from kefu.bot.demo import order_flow_definition
+from kefu.core.constants import Role
+from tests.support.factories import World
+
+
+async def test_intent_and_flow_pages(api: World) -> None:
+    r = await api.http.post(
+        "/admin/bot/intents",
+        data={"name": "refund", "examples": "我要退款\nrefund please\n", "reply_zh": "请在订单页申请退款"},
+    )
+    assert r.status_code == 303, r.text
+    page = await api.http.get("/admin/bot/intents")
+    assert page.status_code == 200
+    assert "refund" in page.text and "我要退款 / refund please" in page.text
+    intent = (await api.http.get("/api/v1/bot/intents")).json()[0]
+    assert (intent["examples"], intent["reply"]) == (["我要退款", "refund please"], {"zh": "请在订单页申请退款"})
+
+    bad = order_flow_definition("http://127.0.0.1:8000")
+    bad["slots"][0]["entity"] = "passport"
+    r = await api.http.post(
+        "/admin/bot/flows", data={"name": "order", "definition": json.dumps(bad), "enabled": "true"}
+    )
+    assert r.status_code == 422
+    assert "definition.slots.0.entity: Value error, unknown entity type &#39;passport&#39;" in r.text
+    r = await api.http.post("/admin/bot/flows", data={"name": "order", "definition": "{not json"})
+    assert r.status_code == 422
+    assert "JSON (line 1, column 2)" in r.text
+    good = json.dumps(order_flow_definition("http://127.0.0.1:8000"))
+    r = await api.http.post("/admin/bot/flows", data={"name": "order", "definition": good, "enabled": "true"})
+    assert r.status_code == 303, r.text
+    detail = await api.http.get(r.headers["location"])
+    assert detail.status_code == 200 and "{order_id}" in html.unescape(detail.text)
+
+
+async def test_settings_page_saves_rules(api: World) -> None:
+    form = {"answer_min_score": "0.9", "clarify_margin": "0.02", "oos_threshold": "", "keywords": "找主管\n",
+            "vip_tiers": "vip, gold", "anger": "true", "oos_twice": "true"}  # fmt: skip
+    r = await api.http.post("/admin/bot/settings", data=form)
+    assert r.status_code == 303, r.text
+    saved = (await api.http.get("/api/v1/bot/settings")).json()
+    assert saved["answer_min_score"] == 0.9
+    assert saved["handoff"] == {
+        "keywords": ["找主管"], "anger": True, "oos_twice": True, "low_confidence": False, "vip_tiers": ["vip", "gold"],
+    }  # fmt: skip
+    r = await api.http.post("/admin/bot/settings", data={**form, "answer_min_score": "3"})
+    assert r.status_code == 422 and "answer_min_score" in r.text
+    assert (await api.http.get("/admin/bot/settings")).status_code == 200
+
+
+async def test_try_console_shows_the_decision(api: World) -> None:
+    r = await api.http.post("/admin/bot/try", data={"text": "转人工", "conversation_state": '{"active": true}'})
+    assert r.status_code == 200, r.text
+    assert '<code id="decision-action">handoff</code>' in r.text
+    assert "正在为您转接人工客服…" in r.text
+    r = await api.http.post("/admin/bot/try", data={"text": "hi", "conversation_state": "[1]"})
+    assert r.status_code == 422
+
+
+async def test_agents_get_the_forbidden_page(api: World) -> None:
+    agent = await api.user(Role.AGENT)
+    r = await agent.client.get("/admin/bot/intents")
+    assert r.status_code == 403
