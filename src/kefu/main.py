@@ -55,14 +55,17 @@ def _include_routers(app: FastAPI) -> None:
     from kefu.auth.api import router as auth
     from kefu.bot.api import router as bot
     from kefu.bot.demo import router as bot_demo
+    from kefu.bot.pages import router as bot_pages
     from kefu.channels.api import router as inboxes
     from kefu.channels.widget.api import router as widget
     from kefu.contacts.api import router as contacts
     from kefu.conversations.api import router as conversations
     from kefu.core.api import router as core
     from kefu.knowledge.api import router as knowledge
+    from kefu.knowledge.pages import router as knowledge_pages
     from kefu.realtime.ws import router as ws
     from kefu.web.routes import router as web
 
-    for router in (core, auth, accounts, inboxes, contacts, conversations, widget, knowledge, bot, bot_demo, ws, web):
+    routers = (core, auth, accounts, inboxes, contacts, conversations, widget, knowledge, bot, bot_demo, ws, web)
+    for router in (*routers, knowledge_pages, bot_pages):
         app.include_router(router)

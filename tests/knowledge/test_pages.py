@@ -1,0 +1,121 @@
+"""Knowledge pages: admin list/edit/publish/history/import, the public help centre and the workspace
+search fragment — each form changes what the API returns."""
+
+from __future__ import annotations
+
+from kefu.core.constants import Role
+from tests.knowledge.data import create_faqs
+from tests.support.factories import World
+from tests.web.conftest import login
+
+
+async def test_admin_creates_edits_publishes_and_sees_history(api: World) -> None:
+    browser = await login(api, api.admin, cookies={"kefu_locale": "en"})
+    r = await browser.http.get("/admin/knowledge")
+    assert r.status_code == 200
+    assert "<h1>Knowledge base</h1>" in r.text
+
+    form = {
+        "question": "如何开发票？",
+        "variants": "怎么开发票\n\n如何開發票？ \n",
+        "answer": "订单页申请 <发票>",
+        "category": "发票",
+        "tags": "发票, 售后",
+        "language": "zh",
+    }
+    r = await browser.post_form("/admin/knowledge/faqs", form)
+    assert r.status_code == 303, r.text
+    faq = (await api.http.get("/api/v1/knowledge/faqs")).json()["items"][0]
+    assert r.headers["location"] == f"/admin/knowledge/faqs/{faq['id']}"
+    assert (faq["variants"], faq["tags"], faq["status"], faq["answer"]) == (
+        ["怎么开发票", "如何開發票？"],
+        ["发票", "售后"],
+        "draft",
+        "订单页申请 <发票>",
+    )
+
+    r = await browser.post_form(f"/admin/knowledge/faqs/{faq['id']}", {**form, "answer": "新答案", "version": "1"})
+    assert r.status_code == 303
+    r = await browser.post_form(f"/admin/knowledge/faqs/{faq['id']}/publish", {})
+    assert r.status_code == 303
+    got = (await api.http.get(f"/api/v1/knowledge/faqs/{faq['id']}")).json()
+    assert (got["answer"], got["status"], got["version"]) == ("新答案", "published", 3)
+
+    page = await browser.http.get(f"/admin/knowledge/faqs/{faq['id']}")
+    assert page.status_code == 200
+    assert page.text.count("<td>v") == 3  # three history rows
+    assert "订单页申请 &lt;发票&gt;" in page.text  # the v1 snapshot, escaped
+
+    # A stale form (version 1) is refused and shown again with the reason; nothing changes.
+    r = await browser.post_form(f"/admin/knowledge/faqs/{faq['id']}", {**form, "answer": "旧表单", "version": "1"})
+    assert r.status_code == 409
+    assert f"FAQ entry {faq['id']} is at version 3, not 1; reload it" in r.text
+    assert (await api.http.get(f"/api/v1/knowledge/faqs/{faq['id']}")).json()["answer"] == "新答案"
+
+    r = await browser.post_form("/admin/knowledge/faqs", {**form, "question": ""})
+    assert r.status_code == 422
+    assert "question" in r.text
+    assert len((await api.http.get("/api/v1/knowledge/faqs")).json()["items"]) == 1
+
+    r = await browser.post_form(f"/admin/knowledge/faqs/{faq['id']}/delete", {})
+    assert (r.status_code, r.headers["location"]) == (303, "/admin/knowledge?kind=faqs")
+    assert (await api.http.get("/api/v1/knowledge/faqs")).json()["items"] == []
+
+
+async def test_admin_imports_csv_and_sees_bad_lines(api: World) -> None:
+    browser = await login(api, api.admin, cookies={"kefu_locale": "en"})
+    good = "question,answer,variants\n退货运费谁出？,质量问题由我们承担。,退货运费|退貨運費誰付\n".encode()
+    files = {"file": ("faq.csv", good, "text/csv")}
+    r = await browser.http.post(
+        "/admin/knowledge/import", data={"csrf_token": browser.csrf, "publish": "true"}, files=files
+    )
+    assert (r.status_code, r.headers["location"]) == (303, "/admin/knowledge?imported=1")
+    items = (await api.http.get("/api/v1/knowledge/faqs")).json()["items"]
+    assert [(i["question"], i["variants"], i["status"]) for i in items] == [
+        ("退货运费谁出？", ["退货运费", "退貨運費誰付"], "published")
+    ]
+    assert "Imported 1 FAQ entries." in (await browser.http.get(r.headers["location"])).text
+
+    bad = b"question,answer\nok,ok\nmissing,\n"
+    r = await browser.http.post(
+        "/admin/knowledge/import", data={"csrf_token": browser.csrf}, files={"file": ("faq.csv", bad, "text/csv")}
+    )
+    assert r.status_code == 422
+    assert "Line 3 · answer: Field required" in r.text
+    assert len((await api.http.get("/api/v1/knowledge/faqs")).json()["items"]) == 1
+
+    r = await browser.http.post("/admin/knowledge/import", files={"file": ("faq.csv", good, "text/csv")})
+    assert r.status_code == 403  # no CSRF token
+
+
+async def test_agents_cannot_open_the_knowledge_admin(api: World) -> None:
+    agent = await api.user(Role.AGENT)
+    browser = await login(api, agent, cookies={"kefu_locale": "en"})
+    for url in ("/admin/knowledge", "/admin/knowledge/faqs/new"):
+        r = await browser.http.get(url)
+        assert r.status_code == 403, url
+    r = await browser.post_form("/admin/knowledge/faqs", {"question": "q", "answer": "a"})
+    assert r.status_code == 403
+    assert (await api.http.get("/api/v1/knowledge/faqs")).json()["items"] == []
+
+
+async def test_workspace_fragment_and_public_help_centre(api: World) -> None:
+    faqs = await create_faqs(api)
+    inbox = await api.inbox()
+    agent = await api.user(Role.AGENT)
+    browser = await login(api, agent, cookies={"kefu_locale": "en"})
+    r = await browser.http.get("/app/knowledge/search", params={"q": "怎麼退貨"}, headers={"HX-Request": "true"})
+    assert r.status_code == 200
+    assert r.text.count('class="card kb-hit"') == 5
+    assert f'data-entry="faq:{faqs[0]["id"]}"' in r.text.split('class="card kb-hit"')[1]
+    assert f'data-kefu-insert="{faqs[0]["answer"]}"' in r.text
+    assert "Insert into reply" in r.text
+
+    anonymous = api.client(cookies={"kefu_locale": "zh_CN"})
+    r = await anonymous.get(f"/help/{inbox['public_key']}", params={"q": "退款多久能到账"})
+    assert r.status_code == 200
+    results = r.text.split('id="help-results"')[1].split("</section>")[0]
+    assert results.index("退款多久到账？") < results.index("</details>")  # the right answer comes first
+    assert "How can I track my package?" not in r.text.split('id="help-faqs"')[1]  # zh visitors see zh FAQ
+    r = await anonymous.get("/help/unknown-key")
+    assert r.status_code == 404
