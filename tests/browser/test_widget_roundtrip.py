@@ -24,6 +24,7 @@ UI = {
         "widget_typing": "客服正在输入…",
         "agent_typing": "张三 正在输入…",
         "customer": "张三",
+        "resolved": "已解决",
         "question": "你好，我的订单 KF20261125001 还没有发货",
         "answer": "您好，已为您查询，订单今天下午发出。",
     },
@@ -36,6 +37,7 @@ UI = {
         "widget_typing": "Customer service is typing…",
         "agent_typing": "Visitor #{contact_id} is typing…",
         "customer": None,
+        "resolved": "Resolved",
         "question": "Hi, I was charged twice for my order",
         "answer": "Sorry about that, the refund has started.",
     },
@@ -107,5 +109,13 @@ async def test_widget_and_workspace_round_trip_live(api: World, new_context: New
     ]
     await expect(frame.locator(".w-msg .w-bubble", has_text="internal")).to_have_count(0)
 
+    # Labels and resolve from the conversation header (HTMX), reflected in the API.
+    await agent_page.locator(".add-label input[name=label]").fill("退款 refund")
+    await agent_page.locator(".add-label input[name=label]").press("Enter")
+    await expect(agent_page.locator("#conv-head .labels .chip span")).to_have_text(["退款 refund"])
     await screenshot(agent_page, f"workspace-{lang}")
+    await agent_page.locator("#resolve").click()
+    await expect(agent_page.locator("#conv-status")).to_have_text(ui["resolved"])
+    got = (await api.http.get(f"/api/v1/conversations/{conv_id}")).json()
+    assert (got["status"], got["labels"]) == ("resolved", ["退款 refund"])
     await screenshot(customer_page, f"widget-{lang}")
