@@ -65,7 +65,7 @@ async def get_demo_order(order_id: str) -> dict[str, Any]:
     return order
 
 
-ORDER_FLOW = {
+ORDER_FLOW: dict[str, Any] = {
     "description": "订单状态查询 Order status by order number",
     "slots": [
         {
@@ -122,7 +122,7 @@ INTENTS: list[dict[str, Any]] = [
 
 
 def order_flow_definition(base_url: str) -> dict[str, Any]:
-    definition = copy.deepcopy(ORDER_FLOW)
+    definition: dict[str, Any] = copy.deepcopy(ORDER_FLOW)
     definition["action"]["url"] = definition["action"]["url"].format(base=base_url.rstrip("/"))
     return definition
 

@@ -23,10 +23,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import quote, urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from kefu.core.http import OutboundError, OutboundHttp
 from kefu.nlp.entities import Entity
@@ -47,7 +47,15 @@ SLOT_ENTITIES = {
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*)\}")
 _NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,40}$"
 
-Texts = dict[Literal["zh", "en"], str]
+
+def _lang_keys(texts: dict[str, str]) -> dict[str, str]:
+    unknown = sorted(set(texts) - {"zh", "en"})
+    if unknown:
+        raise ValueError(f"texts are keyed by language: zh or en, not {', '.join(unknown)}")
+    return texts
+
+
+Texts = Annotated[dict[str, str], AfterValidator(_lang_keys)]
 
 
 class _Strict(BaseModel):

@@ -75,7 +75,9 @@ async def intents(request: Request, session: SessionDep, principal: PagePrincipa
     return page(request, "bot/intents.html", await _intents(session, principal.account_id))
 
 
-def _intent_fields(name: str, description: str, examples: str, handoff: bool, flow_id: str, zh: str, en: str) -> dict:  # type: ignore[type-arg]
+def _intent_fields(
+    name: str, description: str, examples: str, handoff: bool, flow_id: str, zh: str, en: str
+) -> dict[str, Any]:
     return {
         "name": name,
         "description": description,
@@ -321,7 +323,13 @@ async def train(request: Request, session: SessionDep, state: StateDep, principa
 @router.get("/admin/bot/try")
 async def try_page(request: Request, principal: PagePrincipal) -> Response:
     principal.require(Perm.MANAGE_BOT)
-    ctx = {"section": "bot", "tab": "try", "errors": [], "form": {"state": '{"active": true}'}, "result": None}
+    ctx: dict[str, Any] = {
+        "section": "bot",
+        "tab": "try",
+        "errors": [],
+        "form": {"state": '{"active": true}'},
+        "result": None,
+    }
     return page(request, "bot/try.html", ctx)
 
 
@@ -349,8 +357,8 @@ async def try_run(
         return page(request, "bot/try.html", ctx, status_code=422)
     bot = await service.load_account_bot(session, principal.account_id)
     await session.commit()
-    ctx_ = Context(contact_tier=contact_tier.strip() or "normal", recent_messages=[text])
-    thought = await get_runtime(state).think(principal.account_id, text, bot_state, ctx_, bot)
+    convo = Context(contact_tier=contact_tier.strip() or "normal", recent_messages=[text])
+    thought = await get_runtime(state).think(principal.account_id, text, bot_state, convo, bot)
     result = try_out(thought)
     ctx["result"] = result
     ctx["result_json"] = json.dumps(result.model_dump(), ensure_ascii=False, indent=2)
