@@ -146,3 +146,13 @@ async def test_bot_disabled_inbox_gets_no_bot(api: World) -> None:
     assert [m["kind"] for m in await messages(api, conv["id"])] == ["text"]
     assert conv["bot_active"] is False
     assert isinstance(visitor, Visitor)
+
+
+async def test_customers_writing_traditional_chinese_get_traditional_replies(api: World) -> None:
+    await knowledge(api)
+    inbox = await bot_inbox(api)
+    visitor = await api.visitor(inbox)
+    conv_id = (await visitor.say("請問能開發票嗎"))["conversation_id"]
+    await visitor.say("轉人工")
+    bot = [m["content"] for m in await messages(api, conv_id) if m["kind"] == "bot"]
+    assert bot == ["在訂單詳情頁申請電子發票，1 個工作日內開具。", "正在為您轉接人工客服…"]

@@ -12,7 +12,7 @@ from typing import Any
 
 from kefu.bot.policy import Signals
 from kefu.nlp.lang import detect_language
-from kefu.nlp.normalise import normalise
+from kefu.nlp.normalise import normalise, to_simplified
 from kefu.nlp.pipeline import DEFAULT_PIPELINE, Message, Pipeline
 
 _lock = threading.Lock()
@@ -124,3 +124,21 @@ def quick_signals(text: str) -> Signals:
 
 def detect(text: str) -> str:
     return detect_language(text)
+
+
+_s2tw: Any = None
+
+
+def writes_traditional(text: str) -> bool:
+    """The customer writes 繁體: folding to simplified changes some Han character."""
+    return to_simplified(text) != text and any("\u4e00" <= c <= "\u9fff" for c in text)
+
+
+def to_traditional(text: str) -> str:
+    """Simplified → Traditional (Taiwan standard, OpenCC s2tw) for replies to 繁體 writers."""
+    global _s2tw
+    if _s2tw is None:
+        from opencc import OpenCC
+
+        _s2tw = OpenCC("s2tw")
+    return str(_s2tw.convert(text))

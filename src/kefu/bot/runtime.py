@@ -121,6 +121,8 @@ class BotRuntime:
         flow_info = None
         if decision.action == "flow":
             decision, flow_info = await self._flow(account_id, decision, analysis, bot_state, ctx)
+        if decision.text and nlu.writes_traditional(text):
+            decision.text = nlu.to_traditional(decision.text)
         t2 = time.perf_counter()
         timings = {**analysis.timings_ms, "nlu_and_search": _ms(t1 - t0), "policy_and_flow": _ms(t2 - t1)}
         return Thought(analysis, hits, decision, flow_info, timings)
