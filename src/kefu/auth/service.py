@@ -30,15 +30,18 @@ async def check_login(
     max_attempts: int,
     window_s: int,
 ) -> User:
-    """Verify credentials, limited per email and per client address. Raises Unauthorized/RateLimited."""
+    """Verify credentials. Failed attempts are counted per email and per client address (4× as many);
+    over the limit, even a right password gets RateLimited until the window ends."""
     email = email.strip().lower()
-    for key in (f"login:email:{email}", f"login:ip:{client_ip}"):
-        limit = max_attempts if key.startswith("login:email") else max_attempts * 4
-        retry = await limiter.hit(key, limit, window_s)
+    limits = {f"login:email:{email}": max_attempts, f"login:ip:{client_ip}": max_attempts * 4}
+    for key, limit in limits.items():
+        retry = await limiter.retry_after(key, limit)
         if retry:
-            raise RateLimited(f"too many login attempts; try again in {retry} s", retry_after=retry)
+            raise RateLimited(f"too many failed logins; try again in {retry} s", retry_after=retry)
     user = (await session.execute(select(User).where(func.lower(User.email) == email))).scalar_one_or_none()
     if not verify_password(user.password_hash if user else None, password) or user is None:
+        for key in limits:
+            await limiter.hit(key, window_s)
         raise Unauthorized("wrong email or password")
     if not user.is_active:
         raise Unauthorized("this user is deactivated")

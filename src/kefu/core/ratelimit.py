@@ -1,4 +1,8 @@
-"""Fixed-window rate limiting: in-process (embedded) or Redis (shared by every node)."""
+"""Fixed-window failure counters for rate limiting: in-process (embedded) or Redis (shared by every node).
+
+`retry_after` asks whether a key is over its limit without counting; `hit` counts one failure. Login uses
+it so that only failed attempts count and a blocked caller learns how long to wait.
+"""
 
 from __future__ import annotations
 
@@ -7,25 +11,37 @@ from typing import Any, Protocol
 
 
 class RateLimiter(Protocol):
-    async def hit(self, key: str, limit: int, window_s: int) -> int:
-        """Count one attempt; return 0 if allowed, else seconds until the window resets."""
+    async def retry_after(self, key: str, limit: int) -> int:
+        """0 if fewer than `limit` hits are in the current window, else seconds until it resets."""
         ...
+
+    async def hit(self, key: str, window_s: int) -> None: ...
 
     async def reset(self, key: str) -> None: ...
 
 
 class MemoryRateLimiter:
     def __init__(self) -> None:
-        self._windows: dict[str, tuple[float, int]] = {}
+        self._windows: dict[str, tuple[float, int, int]] = {}  # key → (start, count, window_s)
 
-    async def hit(self, key: str, limit: int, window_s: int) -> int:
-        now = time.monotonic()
-        start, count = self._windows.get(key, (now, 0))
-        if now - start >= window_s:
-            start, count = now, 0
-        count += 1
-        self._windows[key] = (start, count)
-        return 0 if count <= limit else max(1, int(window_s - (now - start)))
+    def _current(self, key: str) -> tuple[float, int, int] | None:
+        found = self._windows.get(key)
+        if found is not None and time.monotonic() - found[0] >= found[2]:
+            del self._windows[key]
+            return None
+        return found
+
+    async def retry_after(self, key: str, limit: int) -> int:
+        found = self._current(key)
+        if found is None or found[1] < limit:
+            return 0
+        start, _, window_s = found
+        return max(1, int(window_s - (time.monotonic() - start)))
+
+    async def hit(self, key: str, window_s: int) -> None:
+        found = self._current(key)
+        start, count = (found[0], found[1]) if found else (time.monotonic(), 0)
+        self._windows[key] = (start, count + 1, window_s)
 
     async def reset(self, key: str) -> None:
         self._windows.pop(key, None)
@@ -38,14 +54,20 @@ class RedisRateLimiter:
         self._redis: Any = aioredis.from_url(url)
         self.prefix = prefix
 
-    async def hit(self, key: str, limit: int, window_s: int) -> int:
+    async def retry_after(self, key: str, limit: int) -> int:
+        k = self.prefix + key
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.get(k)
+            pipe.ttl(k)
+            count, ttl = await pipe.execute()
+        return 0 if count is None or int(count) < limit else max(1, int(ttl))
+
+    async def hit(self, key: str, window_s: int) -> None:
         k = self.prefix + key
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.incr(k)
             pipe.expire(k, window_s, nx=True)
-            pipe.ttl(k)
-            count, _, ttl = await pipe.execute()
-        return 0 if int(count) <= limit else max(1, int(ttl))
+            await pipe.execute()
 
     async def reset(self, key: str) -> None:
         await self._redis.delete(self.prefix + key)

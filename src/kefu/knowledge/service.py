@@ -225,9 +225,11 @@ async def search_help(
 ) -> list[index.KnowledgeHit]:
     """The public help centre's search: rate-limited per client, published entries only."""
     account_id = await get_help_account_id(session, public_key)
-    retry = await state.limiter.hit(f"help-search:{public_key}:{client}", HELP_SEARCH_PER_MINUTE, 60)
+    key = f"help-search:{public_key}:{client}"
+    retry = await state.limiter.retry_after(key, HELP_SEARCH_PER_MINUTE)
     if retry:
         raise RateLimited(f"too many searches; try again in {retry} s", retry)
+    await state.limiter.hit(key, 60)
     await session.commit()  # end the read: on SQLite the index build reads through its own session
     return await index.search_knowledge(state, account_id, query, k, language=language)
 
