@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -31,3 +32,19 @@ def test_migrate_then_seed_demo_twice(tmp_path: Path) -> None:
     assert "demo account already there" in again.stdout
     key = first.stdout.split("/demo?inbox=")[1].split()[0]
     assert f"/demo?inbox={key}" in again.stdout
+    with sqlite3.connect(db) as conn:
+        counts = {
+            t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]  # noqa: S608
+            for t in ("users", "inboxes", "teams", "conversations", "knowledge_faqs", "bot_flows", "bot_models")
+        }
+        published = conn.execute("SELECT count(*) FROM knowledge_faqs WHERE status = 'published'").fetchone()[0]
+    assert counts == {
+        "users": 4,
+        "inboxes": 1,
+        "teams": 2,
+        "conversations": 3,
+        "knowledge_faqs": 37,
+        "bot_flows": 1,
+        "bot_models": 1,
+    }
+    assert published == 37

@@ -73,7 +73,7 @@ def seed_demo() -> None:
         settings = get_settings()
         engine = make_engine(settings.database_url)
         async with make_sessionmaker(engine)() as session:
-            info = await seed(session, max_chars=settings.max_message_chars)
+            info = await seed(session, max_chars=settings.max_message_chars, base_url=settings.base_url)
         await engine.dispose()
         typer.echo("demo account " + ("created" if info.created else "already there"))
         base = settings.base_url.rstrip("/")

@@ -59,14 +59,18 @@ class DemoInfo:
     users: list[tuple[str, str, str]]
 
 
-async def seed_demo(session: AsyncSession, *, max_chars: int = 10_000) -> DemoInfo:
+async def seed_demo(
+    session: AsyncSession, *, max_chars: int = 10_000, base_url: str = "http://127.0.0.1:8000"
+) -> DemoInfo:
     existing = (await session.execute(select(User).where(User.email == USERS[0][0]))).scalar_one_or_none()
     if existing is not None:
         from kefu.channels.models import Inbox
 
         q = select(Inbox).where(Inbox.account_id == existing.account_id).order_by(Inbox.id).limit(1)
         inbox = (await session.execute(q)).scalar_one()
-        return DemoInfo(False, inbox.public_key, [(e, DEMO_PASSWORD, r.value) for e, _, r, _ in USERS])
+        public_key, account_id = inbox.public_key, existing.account_id
+        await _seed_ai(session, account_id, base_url)  # each part is idempotent
+        return DemoInfo(False, public_key, [(e, DEMO_PASSWORD, r.value) for e, _, r, _ in USERS])
     account = await do_create_account(session, "演示公司 Demo Co.", "zh_CN")
     await commit(session)
     system = Actor(ActorType.SYSTEM)
@@ -103,8 +107,19 @@ async def seed_demo(session: AsyncSession, *, max_chars: int = 10_000) -> DemoIn
         ),
         system,
     )
-    await _sample_conversations(session, account.id, inbox, users, max_chars)
-    return DemoInfo(True, inbox.public_key, [(e, DEMO_PASSWORD, r.value) for e, _, r, _ in USERS])
+    public_key, account_id = inbox.public_key, account.id
+    await _sample_conversations(session, account_id, inbox, users, max_chars)
+    await _seed_ai(session, account_id, base_url)
+    return DemoInfo(True, public_key, [(e, DEMO_PASSWORD, r.value) for e, _, r, _ in USERS])
+
+
+async def _seed_ai(session: AsyncSession, account_id: int, base_url: str) -> None:
+    """The bilingual knowledge base, the demo intents and the order-status flow (trained now)."""
+    from kefu.bot.demo import seed_bot
+    from kefu.knowledge.demo import seed_knowledge
+
+    await seed_knowledge(session, account_id)
+    await seed_bot(session, account_id, base_url)
 
 
 async def _sample_conversations(session: AsyncSession, account_id: int, inbox, users, max_chars: int) -> None:  # type: ignore[no-untyped-def]
