@@ -34,7 +34,7 @@ def test_migrate_then_seed_demo_twice(tmp_path: Path) -> None:
     assert f"/demo?inbox={key}" in again.stdout
     with sqlite3.connect(db) as conn:
         counts = {
-            t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]  # noqa: S608
+            t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
             for t in ("users", "inboxes", "teams", "conversations", "knowledge_faqs", "bot_flows", "bot_models")
         }
         published = conn.execute("SELECT count(*) FROM knowledge_faqs WHERE status = 'published'").fetchone()[0]
