@@ -8,6 +8,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from swagger_ui_bundle import swagger_ui_path
 
 from kefu import __version__
 from kefu.bot.runtime import install_bot
@@ -39,13 +40,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="kefu API",
         version=__version__,
         lifespan=lifespan,
-        docs_url="/docs",
+        docs_url=None,  # served by core/api.py from the swagger-ui-bundle package (no CDN)
+        redoc_url=None,
         openapi_url="/api/v1/openapi.json",
         description="kefu (客服) REST API. Authenticate with `Authorization: Bearer <API token>`.",
     )
     app.state.kefu = state
     errorhandlers.install(app)
     _include_routers(app)
+    app.mount("/static/swagger", StaticFiles(directory=swagger_ui_path), name="swagger")
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
 

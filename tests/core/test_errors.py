@@ -84,3 +84,13 @@ async def test_conflicts_are_409_and_widget_token_checked(api: World) -> None:
     )
     assert r.status_code == 401
     assert r.json()["error"]["message"] == "invalid contact token"
+
+
+async def test_api_docs_are_served_without_a_cdn(api: World) -> None:
+    r = await api.http.get("/docs")
+    assert r.status_code == 200
+    assert "/static/swagger/swagger-ui-bundle.js" in r.text and "cdn" not in r.text.lower()
+    js = await api.http.get("/static/swagger/swagger-ui-bundle.js")
+    assert js.status_code == 200 and len(js.content) > 100_000
+    spec = (await api.http.get("/api/v1/openapi.json")).json()
+    assert spec["info"]["title"] == "kefu API" and "/api/v1/conversations" in spec["paths"]
