@@ -5,16 +5,22 @@ asyncio.to_thread. The only place that knows the kefu.nlp.intent / kefu.nlp.sent
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from kefu.bot.policy import Signals
+from kefu.nlp.embed import Embedder, get_embedder
 from kefu.nlp.lang import detect_language
 from kefu.nlp.normalise import normalise, to_simplified
 from kefu.nlp.pipeline import DEFAULT_PIPELINE, Message, Pipeline
 
+log = logging.getLogger("kefu.bot")
 _lock = threading.Lock()
 _pipeline: Pipeline | None = None
 
@@ -34,10 +40,53 @@ class Analysis:
     timings_ms: dict[str, float] = field(default_factory=dict)
 
 
+class _QueryMemo:
+    """The process embedder, remembering the last query vectors: the message is embedded once and
+    that vector serves the intent model and sentiment (kefu.nlp models take an `embedder`)."""
+
+    def __init__(self, inner: Embedder, size: int = 256) -> None:
+        self.inner = inner
+        self.dim = inner.dim
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def vector(self, text: str) -> np.ndarray:
+        with self._lock:
+            hit = self._vectors.get(text)
+        if hit is not None:
+            return hit
+        vec = self.inner.embed_queries([text])[0]
+        with self._lock:
+            self._vectors[text] = vec
+            while len(self._vectors) > self._size:
+                self._vectors.popitem(last=False)
+        return vec
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.stack([self.vector(t) for t in texts])
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        return self.inner.embed_passages(texts)
+
+
+_queries: _QueryMemo | None = None
+
+
+def queries() -> _QueryMemo:
+    global _queries
+    with _lock:
+        if _queries is None:
+            _queries = _QueryMemo(get_embedder())
+        return _queries
+
+
 def load_intent_model(blob: bytes) -> Any:
     from kefu.nlp.intent import IntentModel
 
-    return IntentModel.from_bytes(blob)
+    return IntentModel.from_bytes(blob, embedder=queries())
 
 
 OOS_LABEL = "out_of_scope"  # an intent with this name holds examples of what the bot should not handle
@@ -70,19 +119,37 @@ def _intent(model: Any, text: str) -> tuple[str | None, float, list[tuple[str, f
     return top, float(pred.confidence), ranking, bool(pred.is_oos)
 
 
-def _sentiment(text: str) -> tuple[str | None, float | None, bool, bool, list[str]]:
-    try:
-        from kefu.nlp.sentiment import analyse_sentiment
-    except ImportError:
-        return None, None, False, False, []
-    s = analyse_sentiment(text)
-    return (
-        getattr(s, "label", None),
-        getattr(s, "score", None),
-        bool(getattr(s, "anger", False)),
-        bool(getattr(s, "urgency", False)),
-        [str(r) for r in getattr(s, "reasons", [])],
-    )
+_analyzer: Any = None
+_analyzer_failed = False
+
+
+def _sentiment_analyzer() -> Any:
+    """The shipped sentiment model (None when it cannot be loaded: cue flags still work)."""
+    global _analyzer, _analyzer_failed
+    with _lock:
+        if _analyzer is None and not _analyzer_failed:
+            try:
+                from kefu.nlp.sentiment import SentimentAnalyzer
+
+                _analyzer = SentimentAnalyzer()
+            except Exception:
+                log.exception("the sentiment model cannot be loaded; anger/urgency come from cues only")
+                _analyzer_failed = True
+        return _analyzer
+
+
+def _sentiment(text: str, vector: np.ndarray | None) -> tuple[str | None, float | None, bool, bool, list[str]]:
+    analyzer = _sentiment_analyzer()
+    if analyzer is not None:
+        r = analyzer.analyse(text, vector)
+        label, score, flags = r.label, float(r.score), r
+    else:
+        from kefu.nlp.sentiment_cues import detect
+
+        flags = detect(text)
+        label, score = ("negative" if flags.anger else None), None
+    reasons = [f"anger: {c}" for c in flags.anger_reasons] + [f"urgency: {c}" for c in flags.urgency_reasons]
+    return label, score, bool(flags.anger), bool(flags.urgency), reasons
 
 
 def analyse(text: str, model: Any = None, *, order_patterns: list[str] | None = None) -> Analysis:
@@ -90,11 +157,13 @@ def analyse(text: str, model: Any = None, *, order_patterns: list[str] | None = 
     t0 = time.perf_counter()
     msg = base_pipeline()(text)
     t1 = time.perf_counter()
-    intent, conf, ranking, oos = _intent(model, text)
+    vector = queries().vector(text) if model is not None or _sentiment_analyzer() is not None else None
     t2 = time.perf_counter()
-    label, score, anger, urgency, reasons = _sentiment(text)
+    intent, conf, ranking, oos = _intent(model, text)
     t3 = time.perf_counter()
-    timings.update(pipeline=_ms(t1 - t0), intent=_ms(t2 - t1), sentiment=_ms(t3 - t2))
+    label, score, anger, urgency, reasons = _sentiment(text, vector)
+    t4 = time.perf_counter()
+    timings.update(pipeline=_ms(t1 - t0), embed=_ms(t2 - t1), intent=_ms(t3 - t2), sentiment=_ms(t4 - t3))
     signals = Signals(
         text=text,
         language=msg.language,
