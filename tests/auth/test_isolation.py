@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from kefu.bot.demo import order_flow_definition
 from kefu.core.constants import Role
 from tests.support.factories import World, new_account
 
@@ -21,7 +22,13 @@ PARAM_TO_RESOURCE = {
     "contact_id": "contact",
     "token_id": "token",
     "label": "label",
+    "faq_id": "faq",
+    "article_id": "article",
+    "intent_id": "intent",
+    "flow_id": "flow",
 }
+# Public endpoints addressed by a public key or serving demo data: not account-scoped by id.
+PUBLIC_PREFIXES = ("/api/v1/widget/", "/api/v1/help/", "/api/v1/demo/")
 # A valid body for each write, so validation passes and the ownership check is what answers.
 BODIES: dict[tuple[str, str], Any] = {
     ("post", "/api/v1/conversations/{conv_id}/messages"): {"content": "intrusion"},
@@ -35,6 +42,11 @@ BODIES: dict[tuple[str, str], Any] = {
     ("patch", "/api/v1/teams/{team_id}"): {"name": "hacked"},
     ("patch", "/api/v1/inboxes/{inbox_id}"): {"name": "hacked"},
     ("patch", "/api/v1/contacts/{contact_id}"): {"name": "hacked"},
+    ("patch", "/api/v1/knowledge/faqs/{faq_id}"): {"answer": "hacked"},
+    ("patch", "/api/v1/knowledge/articles/{article_id}"): {"body": "hacked"},
+    ("patch", "/api/v1/bot/intents/{intent_id}"): {"description": "hacked"},
+    ("post", "/api/v1/bot/intents/{intent_id}/examples"): {"examples": ["hacked example"]},
+    ("patch", "/api/v1/bot/flows/{flow_id}"): {"enabled": False},
 }
 
 
@@ -44,6 +56,16 @@ async def _resources(b: World) -> dict[str, Any]:
     await b.http.post(f"/api/v1/conversations/{conv['id']}/labels", json={"label": "vip"})
     team = (await b.http.post("/api/v1/teams", json={"name": "B team"})).json()
     token = (await b.http.post("/api/v1/api_tokens", json={"name": "B token"})).json()
+    faq = await b.http.post(
+        "/api/v1/knowledge/faqs", json={"question": "B 的问题", "answer": "B 的答案", "status": "published"}
+    )
+    article = await b.http.post("/api/v1/knowledge/articles", json={"title": "B article", "body": "B body"})
+    flow = await b.http.post(
+        "/api/v1/bot/flows", json={"name": "b_orders", "definition": order_flow_definition(b.server.base_url)}
+    )
+    intent = await b.http.post("/api/v1/bot/intents", json={"name": "b_intent", "examples": ["B 的例子", "b example"]})
+    for r in (faq, article, flow, intent):
+        assert r.status_code == 201, r.text
     return {
         "conversation": conv["id"],
         "user": agent.id,
@@ -52,6 +74,10 @@ async def _resources(b: World) -> dict[str, Any]:
         "contact": visitor.contact_id,
         "token": token["id"],
         "label": "vip",
+        "faq": faq.json()["id"],
+        "article": article.json()["id"],
+        "flow": flow.json()["id"],
+        "intent": intent.json()["id"],
     }
 
 
@@ -64,6 +90,10 @@ async def _snapshot(b: World, ids: dict[str, Any]) -> list[Any]:
         f"/api/v1/inboxes/{ids['inbox']}",
         f"/api/v1/contacts/{ids['contact']}",
         "/api/v1/api_tokens",
+        f"/api/v1/knowledge/faqs/{ids['faq']}",
+        f"/api/v1/knowledge/articles/{ids['article']}",
+        f"/api/v1/bot/flows/{ids['flow']}",
+        f"/api/v1/bot/intents/{ids['intent']}",
     ]
     return [(await b.http.get(p)).json() for p in paths]
 
@@ -76,7 +106,7 @@ async def test_every_endpoint_with_an_id_answers_404_for_another_accounts_rows(a
         checked = 0
         for path, ops in spec["paths"].items():
             params = re.findall(r"{(\w+)}", path)
-            if not params or not path.startswith("/api/v1/") or path.startswith(("/api/v1/widget/", "/api/v1/help/")):
+            if not params or not path.startswith("/api/v1/") or path.startswith(PUBLIC_PREFIXES):
                 continue
             for method in ops:
                 unmapped = [p for p in params if p not in PARAM_TO_RESOURCE]
@@ -88,7 +118,7 @@ async def test_every_endpoint_with_an_id_answers_404_for_another_accounts_rows(a
                 r = await api.http.request(method.upper(), url, json=body)
                 assert r.status_code == 404, f"{method.upper()} {path} → {r.status_code} {r.text}"
                 checked += 1
-        assert checked >= 20
+        assert checked >= 40
         assert await _snapshot(b, ids) == before
 
 
@@ -105,6 +135,11 @@ async def test_lists_never_show_another_accounts_rows(api: World) -> None:
             ("/api/v1/api_tokens", "token"),
         ]:
             assert ids[key] not in [row["id"] for row in (await api.http.get(path)).json()], path
+        for path, key in [("/api/v1/bot/intents", "intent"), ("/api/v1/bot/flows", "flow")]:
+            assert ids[key] not in [row["id"] for row in (await api.http.get(path)).json()], path
+        for path, key in [("/api/v1/knowledge/faqs", "faq"), ("/api/v1/knowledge/articles", "article")]:
+            assert ids[key] not in [row["id"] for row in (await api.http.get(path)).json()["items"]], path
+        assert (await api.http.get("/api/v1/knowledge/search", params={"q": "B 的问题"})).json() == []
         contacts = (await api.http.get("/api/v1/contacts")).json()["items"]
         assert ids["contact"] not in [c["id"] for c in contacts]
         events = (await api.http.get("/api/v1/events", params={"limit": 500})).json()
