@@ -10,9 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kefu.core.errors import NotFound
 
 T = TypeVar("T")
+S = TypeVar("S", bound=Select)
 
 
-def restrict(query: Select[Any], model: Any, account_id: int) -> Select[Any]:
+def restrict(query: S, model: Any, account_id: int) -> S:
     """Scope a query to one account (netbox's RestrictedQuerySet.restrict)."""
     return query.where(model.account_id == account_id)
 

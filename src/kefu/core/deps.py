@@ -21,7 +21,7 @@ SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
 async def get_state(request: Request) -> AppState:
-    return request.app.state.kefu  # type: ignore[no-any-return]
+    return request.app.state.kefu
 
 
 StateDep = Annotated[AppState, Depends(get_state)]

@@ -122,7 +122,7 @@ async def _seed_ai(session: AsyncSession, account_id: int, base_url: str) -> Non
     await seed_bot(session, account_id, base_url)
 
 
-async def _sample_conversations(session: AsyncSession, account_id: int, inbox, users, max_chars: int) -> None:  # type: ignore[no-untyped-def]
+async def _sample_conversations(session: AsyncSession, account_id: int, inbox, users, max_chars: int) -> None:
     for i, (name, email, incoming, reply, labels) in enumerate(CONVERSATIONS):
         contact = await do_create_contact(
             session, account_id, ContactCreate(name=name, email=email), Actor(ActorType.SYSTEM)

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 config = context.config
 
 
-def _target_metadata():  # type: ignore[no-untyped-def]
+def _target_metadata():
     # Only autogenerate needs the models; migrations themselves never import app code.
     if config.attributes.get("autogenerate"):
         from kefu.models import Base
@@ -19,7 +19,7 @@ def _target_metadata():  # type: ignore[no-untyped-def]
     return None
 
 
-def _run(connection) -> None:  # type: ignore[no-untyped-def]
+def _run(connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=_target_metadata(),

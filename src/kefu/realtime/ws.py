@@ -40,7 +40,7 @@ Filter = Callable[[dict[str, Any]], bool]
 
 
 def _state(ws: WebSocket) -> AppState:
-    return ws.app.state.kefu  # type: ignore[no-any-return]
+    return ws.app.state.kefu
 
 
 async def _agent_principal(ws: WebSocket, state: AppState) -> Principal | None:

@@ -17,11 +17,11 @@ branch_labels = None
 depends_on = None
 
 
-def _id() -> sa.types.TypeEngine:  # type: ignore[type-arg]
+def _id() -> sa.types.TypeEngine:
     return sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
-def _json() -> sa.types.TypeEngine:  # type: ignore[type-arg]
+def _json() -> sa.types.TypeEngine:
     return sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 
 

@@ -133,7 +133,7 @@ async def create_agent(
 ) -> Response:
     principal.require(Perm.MANAGE_USERS)
     try:
-        data = UserCreate(email=email, name=name, password=password, role=role, locale=locale or None)  # type: ignore[arg-type]
+        data = UserCreate(email=email, name=name, password=password, role=role, locale=locale or None)
         await auth.check_create_user(session, principal.account_id, data, principal.actor)
     except (ValidationError, KefuError) as exc:
         form = {"email": email, "name": name, "role": role, "locale": locale}

@@ -74,9 +74,9 @@ async def login(
         )
         return page(request, "login.html", {**context, "error": error}, status_code=401)
     token, _ = await service.do_start_session(session, user, s.session_max_age_s)
-    response = RedirectResponse(safe_next(next), status_code=303)
-    set_session_cookie(response, token, s.session_max_age_s, s.cookie_secure)
-    return response
+    redirect = RedirectResponse(safe_next(next), status_code=303)
+    set_session_cookie(redirect, token, s.session_max_age_s, s.cookie_secure)
+    return redirect
 
 
 @router.post("/logout")

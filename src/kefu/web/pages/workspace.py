@@ -190,7 +190,7 @@ async def post_message(
 ) -> Response:
     _handler(principal)
     try:
-        data = MessageCreate(content=content, kind=kind, client_message_id=client_message_id or None)  # type: ignore[arg-type]
+        data = MessageCreate(content=content, kind=kind, client_message_id=client_message_id or None)
     except ValidationError:
         raise BadRequest(t(request, "Write a message first.")) from None
     conv, posted = await convs.check_post_agent_message(
