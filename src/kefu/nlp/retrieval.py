@@ -134,10 +134,12 @@ class HybridIndex:
             texts.append(doc.body)
         return texts or [doc.id]
 
-    def search(self, query: str, k: int = 10) -> list[Hit]:
+    def search(self, query: str, k: int = 10, *, vector: np.ndarray | None = None) -> list[Hit]:
+        """Best `k` documents for `query`; `vector` = its query embedding if the caller already has it."""
         if not self.documents or not query.strip():
             return []
-        vector = self.embedder.embed_queries([query])[0]
+        if vector is None:
+            vector = self.embedder.embed_queries([query])[0]
         depth = max(self.options.depth, k)
         dense_rows, _ = self.dense.top_rows(vector, depth * 4, self.options.shortlist)
         bm25_rows, bm25_scores = self.sparse.scores(tokenise(query))

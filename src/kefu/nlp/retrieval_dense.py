@@ -44,11 +44,13 @@ class DenseStore:
 
     def fit_projection(self) -> None:
         live = np.flatnonzero(self.alive[: self.n])
-        if len(live) < PROJ_DIM:
+        if not len(live):
             return
         sample = live[np.linspace(0, len(live) - 1, min(len(live), _FIT_SAMPLE)).astype(np.int64)]
         _, _, vt = np.linalg.svd(self.vectors[sample].astype(np.float32), full_matrices=False)
-        self.basis = np.ascontiguousarray(vt[:PROJ_DIM].T)
+        rank = min(PROJ_DIM, len(vt))
+        self.basis = np.zeros((self.dim, PROJ_DIM), dtype=np.float32)
+        self.basis[:, :rank] = vt[:rank].T
         self.projected[: self.n] = self.vectors[: self.n].astype(np.float32) @ self.basis
 
     def exact(self, rows: np.ndarray, query: np.ndarray) -> np.ndarray:
