@@ -120,6 +120,21 @@ def create_admin(
     asyncio.run(run())
 
 
+@app.command()
+def openapi(out: str = typer.Option("-", help="file to write, or - for stdout")) -> None:
+    """Print the OpenAPI document (docs/openapi.json is this output, checked for drift by the tests)."""
+    import json
+
+    from kefu.main import create_app
+
+    text = json.dumps(create_app().openapi(), ensure_ascii=False, indent=1, sort_keys=True) + "\n"
+    if out == "-":
+        typer.echo(text, nl=False)
+    else:
+        with open(out, "w", encoding="utf-8") as fh:
+            fh.write(text)
+
+
 def _safe_url(url: str) -> str:
     if "@" in url and "://" in url:
         scheme, rest = url.split("://", 1)
