@@ -44,7 +44,7 @@ class _QueryMemo:
     """The process embedder, remembering the last query vectors: the message is embedded once and
     that vector serves the intent model and sentiment (kefu.nlp models take an `embedder`)."""
 
-    def __init__(self, inner: Embedder, size: int = 256) -> None:
+    def __init__(self, inner: Embedder, size: int = 16) -> None:  # per-message sharing, not a cache
         self.inner = inner
         self.dim = inner.dim
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
