@@ -113,3 +113,39 @@ def test_load_refuses_other_dimension(index: HybridIndex) -> None:
 
     with pytest.raises(ValueError, match="built with 384-dim vectors, the embedder gives 8: rebuild"):
         HybridIndex.from_bytes(index.to_bytes(), Small())
+
+
+def test_rank_metrics_exact() -> None:
+    from kefu.nlp.evaluation.faq import rank_metrics
+
+    ranked = [["a", "b"], ["b", "a", "c"], ["c", "d", "e", "f"], []]
+    assert rank_metrics(ranked, ["a", "a", "x", "c"]) == {
+        "mrr_at_10": (1 + 0.5) / 4, "recall_at_1": 0.25, "recall_at_3": 0.5, "recall_at_5": 0.5,
+        "recall_at_10": 0.5, "accuracy_at_1": 0.25}
+
+
+def test_eval_faq_command_on_fixture() -> None:
+    from typer.testing import CliRunner
+
+    from kefu.cli.main import app
+
+    fixtures = Path(__file__).parent / "fixtures"
+    args = ["eval", "faq", "--train", str(fixtures / "faq_train.jsonl"), "--test", str(fixtures / "faq_test.jsonl"),
+            "--no-cache", "--json"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert (report["n_entries"], report["n_variants"], report["n_queries"]) == (5, 15, 6)
+    assert (report["mrr_at_10"], report["recall_at_1"]) == (1.0, 1.0)
+    assert (report["baseline_mrr_at_10"], report["baseline_recall_at_1"]) == (11 / 12, 5 / 6)
+    assert "MRR@10" in result.stdout and "baseline" in result.stdout
+
+
+def test_eval_faq_needs_test_or_tune() -> None:
+    from typer.testing import CliRunner
+
+    from kefu.cli.main import app
+
+    result = CliRunner().invoke(app, ["eval", "faq", "--train", "x.jsonl"])
+    assert result.exit_code == 2
+    assert "--test is required" in result.output

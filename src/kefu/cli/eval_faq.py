@@ -1,9 +1,64 @@
-"""`kefu eval faq`."""
+"""`kefu eval faq` — FAQ retrieval quality and latency of the hybrid index next to TF-IDF + cosine."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from kefu.cli.eval_output import emit, load_or_exit
+
+_ROWS = [
+    ("mrr_at_10", "MRR@10"),
+    ("recall_at_1", "recall@1"),
+    ("recall_at_3", "recall@3"),
+    ("recall_at_5", "recall@5"),
+    ("recall_at_10", "recall@10"),
+    ("accuracy_at_1", "accuracy@1"),
+    ("latency_p50_ms", "query latency p50 (ms)"),
+    ("latency_p95_ms", "query latency p95 (ms)"),
+    ("build_seconds", "index build time (s)"),
+]
 
 
 def register(app: typer.Typer) -> None:
-    """Adds the `faq` command to `kefu eval` (filled in by the NLP work)."""
+    app.command("faq")(eval_faq)
+
+
+def eval_faq(
+    train: Annotated[Path, typer.Option(help="JSONL {text,label}: each label's texts = one FAQ entry's variants.")],
+    test: Annotated[Path | None, typer.Option(help="JSONL {text,label}: each text is a query.")] = None,
+    k: Annotated[int, typer.Option(help="Results per query.")] = 10,
+    fusion: Annotated[str, typer.Option(help="rrf | weighted | dense | bm25")] = "rrf",
+    alpha: Annotated[float, typer.Option(help="Dense weight for --fusion weighted.")] = 0.5,
+    tune: Annotated[bool, typer.Option("--tune", help="Compare fusions on a dev slice of --train; no test.")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Last stdout line: one JSON object.")] = False,
+    cache_dir: Annotated[Path, typer.Option(help="On-disk cache of passage embeddings.")] = Path(
+        "var/cache/embeddings"),
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not read or write the cache.")] = False,
+) -> None:
+    """Builds the index from --train, ranks every --test query; prints hybrid vs TF-IDF baseline."""
+    from kefu.nlp.embed import get_embedder
+    from kefu.nlp.evaluation.cache import CachedEmbedder
+    from kefu.nlp.evaluation.faq import run_faq_eval, tune_fusion
+    from kefu.nlp.retrieval import IndexOptions
+
+    if test is None and not tune:
+        typer.echo("error: --test is required (or --tune to compare fusions on a dev slice of --train)", err=True)
+        raise typer.Exit(2)
+    if fusion not in ("rrf", "weighted", "dense", "bm25"):
+        typer.echo(f"error: --fusion must be rrf, weighted, dense or bm25, not {fusion!r}", err=True)
+        raise typer.Exit(2)
+    base = get_embedder()
+    embedder = base if no_cache else CachedEmbedder(base, cache_dir)
+    train_rows = load_or_exit(train)
+    if tune or test is None:
+        for name, metrics in tune_fusion(train_rows, embedder=embedder, k=k).items():
+            typer.echo(f"{name:<18}" + "  ".join(f"{key}={value:.4f}" for key, value in metrics.items()))
+        return
+    options = IndexOptions(fusion=fusion, alpha=alpha)  # type: ignore[arg-type]
+    result = run_faq_eval(train_rows, load_or_exit(test), embedder=embedder, query_embedder=base, k=k,
+                          options=options)
+    emit(f"faq: {result['n_entries']} entries ({result['n_variants']} variants), {result['n_queries']} queries, "
+         f"hybrid fusion={result['fusion']} vs TF-IDF + cosine", _ROWS, result, json_out)

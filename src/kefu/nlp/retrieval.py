@@ -26,7 +26,7 @@ from kefu.nlp.retrieval_dense import DenseStore
 from kefu.nlp.retrieval_sparse import SparseStore
 from kefu.nlp.tokenise import tokenise
 
-Fusion = Literal["rrf", "weighted"]
+Fusion = Literal["rrf", "weighted", "dense", "bm25"]  # the last two are single-side ablations
 _BATCH = 256
 
 
@@ -167,7 +167,9 @@ class HybridIndex:
         return Hit(doc_id, 0.0, float(row_bm25[rows].max()), float(cosines.max()), self._rows.text[best])
 
     def _fuse(self, hits: list[Hit]) -> list[Hit]:
-        if self.options.fusion == "weighted":
+        if self.options.fusion in ("dense", "bm25"):
+            scores = [h.dense_score if self.options.fusion == "dense" else h.bm25_score for h in hits]
+        elif self.options.fusion == "weighted":
             top_bm25 = max((h.bm25_score for h in hits), default=0.0) or 1.0
             alpha = self.options.alpha
             scores = [alpha * h.dense_score + (1 - alpha) * h.bm25_score / top_bm25 for h in hits]
