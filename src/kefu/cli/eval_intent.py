@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from kefu.cli.eval_output import emit, load_or_exit
+from kefu.cli.eval_output import emit, load_or_exit, one_thread_per_message
 
 _ROWS = [
     ("accuracy", "accuracy (all test rows)"),
@@ -35,6 +35,7 @@ def eval_intent(
     seed: Annotated[int, typer.Option(help="Seed of the held-out calibration slice.")] = 0,
 ) -> None:
     """Train on --train only, score on --test; prints the model next to the baseline."""
+    one_thread_per_message()
     from kefu.nlp.embed import get_embedder
     from kefu.nlp.evaluation.cache import CachedEmbedder
     from kefu.nlp.evaluation.intent import run_intent_eval

@@ -44,6 +44,8 @@ class IntentEnsemble:
         x = _join(featuriser.fit_transform(texts), vectors, config.dense_weight)
         svm = LinearSVC(C=config.svm_c).fit(x, np.asarray(labels))
         label_index = np.searchsorted(svm.classes_, np.asarray(labels))
+        if config.knn_weight <= 0:  # no kNN vote: do not keep the training vectors in the model
+            vectors, label_index = vectors[:0], label_index[:0]
         return cls(featuriser, svm, vectors.astype(np.float16), label_index, config)
 
     def proba(self, texts: list[str], vectors: np.ndarray) -> np.ndarray:

@@ -1,0 +1,117 @@
+"""Sentiment (negative / neutral / positive with a score) plus anger and urgency flags with reasons.
+
+- `SentimentModel`: a trainable text classifier (the intent ensemble's joint TF-IDF + embedding SVM,
+  without the kNN part), used by `kefu eval sentiment` and to build the shipped default model.
+- `SentimentAnalyzer`: what the bot calls. It blends the shipped default model (see
+  docs/nlp-intent-sentiment.md for its training data and licences) with the cue detector in
+  `sentiment_cues`; anger always makes the label negative.
+
+The analyser accepts the message's query embedding so one embedding call per message serves intent and
+sentiment.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from importlib import resources
+from typing import Any
+
+import numpy as np
+
+from kefu.nlp import modelio
+from kefu.nlp.embed import Embedder, get_embedder
+from kefu.nlp.intent_ensemble import EnsembleConfig, IntentEnsemble
+from kefu.nlp.sentiment_cues import detect
+
+FORMAT_VERSION = 1
+_KIND = "sentiment"
+NEGATIVE, NEUTRAL, POSITIVE = "negative", "neutral", "positive"
+DEFAULT_CONFIG = EnsembleConfig(dense_weight=2.0, svm_c=0.5, svm_temperature=3.0, knn_weight=0.0)
+EVAL_CONFIG = EnsembleConfig(dense_weight=2.0, svm_c=0.5, svm_temperature=3.0, knn_weight=0.0)
+DEFAULT_MODEL = "sentiment-default.kefu-model"
+EMBED_MAX_CHARS = 128  # long reviews: the embedding sees the start, TF-IDF sees everything
+
+
+@dataclass(frozen=True)
+class SentimentResult:
+    label: str  # negative | neutral | positive
+    score: float  # P(positive) - P(negative), in [-1, 1]
+    anger: bool
+    urgency: bool
+    anger_reasons: tuple[str, ...]
+    urgency_reasons: tuple[str, ...]
+
+
+class SentimentModel:
+    def __init__(self, ensemble: IntentEnsemble, metadata: dict[str, Any], embedder: Embedder | None) -> None:
+        self._ensemble = ensemble
+        self.metadata = metadata
+        self._embedder = embedder
+        self.classes = [str(c) for c in ensemble.classes]
+
+    @property
+    def uses_embeddings(self) -> bool:
+        return self._ensemble.config.dense_weight > 0
+
+    @classmethod
+    def train(cls, examples: list[tuple[str, str]], *, embedder: Embedder | None = None,
+              config: EnsembleConfig = DEFAULT_CONFIG, sources: str = "") -> SentimentModel:
+        texts, labels = [t for t, _ in examples], [str(label) for _, label in examples]
+        emb = (embedder or get_embedder()) if config.dense_weight > 0 else None
+        vectors = _embed(emb, texts) if emb else np.zeros((len(texts), 0), dtype=np.float32)
+        ensemble = IntentEnsemble.fit(texts, vectors, labels, config)
+        metadata = {"trained_at": datetime.now(UTC).isoformat(timespec="seconds"), "n_examples": len(texts),
+                    "labels": sorted(set(labels)), "sources": sources, "config": asdict(config)}
+        return cls(ensemble, metadata, emb)
+
+    def proba(self, texts: list[str], vectors: np.ndarray | None = None) -> np.ndarray:
+        """(n, len(self.classes)); `vectors` are the texts' query embeddings if already computed."""
+        if vectors is None:
+            vectors = _embed(self._embedder or get_embedder(), texts) if self.uses_embeddings \
+                else np.zeros((len(texts), 0), dtype=np.float32)
+        return self._ensemble.proba(texts, vectors)
+
+    def predict(self, texts: list[str]) -> list[str]:
+        return [self.classes[i] for i in self.proba(texts).argmax(axis=1)] if texts else []
+
+    def to_bytes(self) -> bytes:
+        payload = {"metadata": self.metadata, "ensemble": self._ensemble.state()}
+        return modelio.dump(_KIND, FORMAT_VERSION, payload)
+
+    @classmethod
+    def from_bytes(cls, data: bytes, *, embedder: Embedder | None = None) -> SentimentModel:
+        payload = modelio.load(data, _KIND, FORMAT_VERSION)
+        return cls(IntentEnsemble.from_state(payload["ensemble"]), payload["metadata"], embedder)
+
+
+class SentimentAnalyzer:
+    """Shipped-model sentiment + cue flags. Thread-safe for reading; build a new one to swap models."""
+
+    def __init__(self, model: SentimentModel | None = None) -> None:
+        self.model = model or load_default_model()
+
+    def analyse(self, text: str, vector: np.ndarray | None = None) -> SentimentResult:
+        return self.analyse_batch([text], None if vector is None else vector.reshape(1, -1))[0]
+
+    def analyse_batch(self, texts: list[str], vectors: np.ndarray | None = None) -> list[SentimentResult]:
+        if not texts:
+            return []
+        probs = self.model.proba(texts, vectors)
+        return [self._result(text, row) for text, row in zip(texts, probs, strict=True)]
+
+    def _result(self, text: str, row: np.ndarray) -> SentimentResult:
+        p = dict(zip(self.model.classes, row.tolist(), strict=True))
+        score = round(p.get(POSITIVE, 0.0) - p.get(NEGATIVE, 0.0), 4)
+        flags = detect(text)
+        label = NEGATIVE if flags.anger else max(p, key=lambda k: p[k])
+        return SentimentResult(label=label, score=min(score, 0.0) if flags.anger else score, **asdict(flags))
+
+
+def _embed(embedder: Embedder, texts: list[str]) -> np.ndarray:
+    return embedder.embed_queries([t[:EMBED_MAX_CHARS] for t in texts])
+
+
+def load_default_model() -> SentimentModel:
+    data = resources.files("kefu.nlp").joinpath("data", DEFAULT_MODEL).read_bytes()
+    return SentimentModel.from_bytes(data)
