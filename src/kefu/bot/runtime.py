@@ -113,8 +113,10 @@ class BotRuntime:
     ) -> Thought:
         t0 = time.perf_counter()
         model = await self._intent_model(account_id, bot.model_id)
+        # Embed the message once: the memo serves intent and sentiment, the vector serves knowledge search.
+        vector = await asyncio.to_thread(nlu.queries().vector, text)
         analysing = asyncio.ensure_future(asyncio.to_thread(nlu.analyse, text, model))
-        searching = asyncio.ensure_future(self._search(account_id, text, bot_state, bot))
+        searching = asyncio.ensure_future(self._search(account_id, text, bot_state, bot, vector))
         analysis, hits = await asyncio.gather(analysing, searching)
         t1 = time.perf_counter()
         decision = decide(analysis.signals, bot_state, bot.config, bot.intents, hits, ctx)
@@ -127,7 +129,9 @@ class BotRuntime:
         timings = {**analysis.timings_ms, "nlu_and_search": _ms(t1 - t0), "policy_and_flow": _ms(t2 - t1)}
         return Thought(analysis, hits, decision, flow_info, timings)
 
-    async def _search(self, account_id: int, text: str, bot_state: dict[str, Any], bot: AccountBot) -> list[Any]:
+    async def _search(
+        self, account_id: int, text: str, bot_state: dict[str, Any], bot: AccountBot, vector: Any = None
+    ) -> list[Any]:
         if bot_state.get("flow") or not bot_state.get("active"):
             return []  # the policy will not look at knowledge
         if asks_for_human(nlu.quick_signals(text), bot.config.handoff.keywords):
@@ -136,7 +140,7 @@ class BotRuntime:
 
         language = nlu.detect(text)
         return await search_knowledge(
-            self.state, account_id, text, k=5, language=language if language in ("zh", "en") else None
+            self.state, account_id, text, k=5, language=language if language in ("zh", "en") else None, vector=vector
         )
 
     async def _intent_model(self, account_id: int, model_id: int | None) -> Any:

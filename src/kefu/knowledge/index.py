@@ -136,12 +136,16 @@ class KnowledgeIndexManager:
         k: int = 5,
         language: str | None = None,
         session: AsyncSession | None = None,
+        vector: np.ndarray | None = None,
     ) -> list[KnowledgeHit]:
         query = query.strip()
         if not query or k <= 0:
             return []
         acc = await self._ensure(account_id, session)
-        qvec = await self._cpu_bound(self.embedder.embed_queries, [query])
+        if vector is not None:
+            qvec = np.asarray(vector, dtype=np.float32).reshape(1, -1)
+        else:
+            qvec = await self._cpu_bound(self.embedder.embed_queries, [query])
         depth = k if language is None else max(4 * k, 20)
         async with acc.index_lock:
             acc.embedder.queries[query] = qvec[0]
@@ -325,14 +329,16 @@ async def search_knowledge(
     *,
     language: str | None = None,
     session: AsyncSession | None = None,
+    vector: np.ndarray | None = None,
 ) -> list[KnowledgeHit]:
     """Best published FAQ entries / articles of one account for `query`, best first.
 
     `language` keeps entries whose primary language subtag matches ("zh" matches "zh" and "zh-TW").
     `session`: pass yours if it may hold an open transaction (SQLite takes the write lock even for
     reads, so the first build of the index would otherwise wait for it). Works with an AppState
-    (serve) or a JobContext (worker)."""
-    return await start_knowledge(state).search(account_id, query, k, language, session)
+    (serve) or a JobContext (worker). `vector`: the query's embedding if the caller already computed it
+    with the same configured embedder (the bot does, to embed each message once)."""
+    return await start_knowledge(state).search(account_id, query, k, language, session, vector)
 
 
 async def announce_entry(session: AsyncSession, account_id: int, kind: EntryKind, entry_id: int) -> None:
