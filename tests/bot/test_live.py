@@ -83,7 +83,7 @@ async def test_knowledge_answer_then_explicit_handoff_then_silence(api: World) -
         ("text", "contact"), ("bot", "bot"), ("text", "contact"), ("bot", "bot"), ("note", "system"),
     ]  # fmt: skip
     assert msgs[3]["content"] == "正在为您转接人工客服…"
-    assert msgs[4]["content"].startswith("🤖 转人工 Handoff — 客户要求人工 / customer asked for a human")
+    assert msgs[4]["content"].startswith("【转人工 Handoff】 客户要求人工 / customer asked for a human")
     assert msgs[4]["meta"]["handoff"]["reason"] == "explicit_request"
     conv = (await api.http.get(f"/api/v1/conversations/{conv_id}")).json()
     assert (conv["bot_active"], conv["assignee_id"], conv["team_id"]) == (False, None, inbox["team_id"])

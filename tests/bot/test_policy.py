@@ -126,7 +126,7 @@ def test_anger_hands_off_with_the_reasons_in_the_summary() -> None:
         "contact_tier": "normal",
     }
     note = summary_note(d.summary)
-    assert note.splitlines()[0] == "🤖 转人工 Handoff — 客户情绪激动 / customer is angry"
+    assert note.splitlines()[0] == "【转人工 Handoff】 客户情绪激动 / customer is angry"
     assert "意图 Intent: refund (0.77)" in note
     assert "情绪 Sentiment: negative [anger] — insult: 垃圾; exclamation" in note
     assert note.endswith("- 你好\n- 退款呢？\n- " + s.text)

@@ -315,7 +315,7 @@ REASON_LABELS = {
 def summary_note(summary: dict[str, Any]) -> str:
     """The private note for the agent (bilingual labels; content as the customer wrote it)."""
     zh, en = REASON_LABELS.get(summary["reason"], (summary["reason"], summary["reason"]))
-    lines = [f"🤖 转人工 Handoff — {zh} / {en}"]
+    lines = [f"【转人工 Handoff】 {zh} / {en}"]
     if summary.get("intent"):
         lines.append(f"意图 Intent: {summary['intent']} ({summary.get('intent_confidence', 0):.2f})")
     if summary.get("entities"):
