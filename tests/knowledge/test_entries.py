@@ -246,3 +246,14 @@ async def test_bad_input_is_a_clear_4xx(api: World) -> None:
     )
     assert (r.status_code, r.json()["error"]["code"]) == (400, "invalid_json")
     assert (await api.http.get("/api/v1/knowledge/faqs")).json()["items"] == []
+
+
+async def test_nulls_in_an_update_leave_fields_unchanged(api: World) -> None:
+    """Regression (found by schemathesis): `"body_format": null` was stored as the string 'None' → 500."""
+    art = (await api.http.post("/api/v1/knowledge/articles", json={"title": "t", "body": "b"})).json()
+    r = await api.http.patch(
+        f"/api/v1/knowledge/articles/{art['id']}", json={"body": "b2", "body_format": None, "category": None}
+    )
+    assert r.status_code == 200, r.text
+    assert (r.json()["body"], r.json()["body_format"], r.json()["version"]) == ("b2", "markdown", 2)
+    assert (await api.http.get(f"/api/v1/knowledge/articles/{art['id']}")).json()["body_format"] == "markdown"

@@ -254,7 +254,7 @@ def _new_faq(account_id: int, data: FaqCreate, actor: Actor) -> FaqEntry:
 
 
 def _as_stored(fields: dict[str, Any]) -> dict[str, Any]:
-    return {k: str(v) if k in ("status", "body_format") else v for k, v in fields.items()}
+    return {k: str(v) if k in ("status", "body_format") and v is not None else v for k, v in fields.items()}
 
 
 async def _insert(session: AsyncSession, entries: Sequence[Entry], actor: Actor) -> None:
