@@ -54,3 +54,12 @@ def test_eval_intent_reports_bad_files(tmp_path: Path, content: str, message: st
     result = runner.invoke(app, ["eval", "intent", "--train", str(bad), "--test", str(bad)])
     assert result.exit_code == 2
     assert f"{bad}:1: {message}" in result.output
+
+
+def test_eval_sentiment() -> None:
+    data, out = _run("sentiment", "--train", str(FIXTURES / "sentiment_train.jsonl"),
+                     "--test", str(FIXTURES / "sentiment_test.jsonl"))
+    keys = ("accuracy", "macro_f1", "baseline_accuracy", "n_train", "n_test", "dense")
+    assert {k: data[k] for k in keys} == {
+        "accuracy": 1.0, "macro_f1": 1.0, "baseline_accuracy": 1.0, "n_train": 30, "n_test": 6, "dense": True}
+    assert out.splitlines()[0] == "sentiment: train 30 rows, test 6 rows, features TF-IDF + embeddings"

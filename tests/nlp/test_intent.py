@@ -120,7 +120,8 @@ def test_held_out_split_is_stratified_and_deterministic() -> None:
 
 
 def test_nlp_package_has_no_web_or_database_imports() -> None:
-    code = ("import sys, kefu.nlp.intent, kefu.nlp.evaluation.intent; "
+    code = ("import sys, kefu.nlp.intent, kefu.nlp.sentiment, kefu.nlp.evaluation.intent, "
+            "kefu.nlp.evaluation.sentiment; "
             "print(sorted(m for m in ('fastapi', 'sqlalchemy', 'starlette', 'redis', 'kefu.core.db') "
             "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -15,6 +15,7 @@ reference (atomic in Python), so predictions in flight keep using the old model.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -25,6 +26,7 @@ from kefu.nlp import modelio
 from kefu.nlp.embed import Embedder, get_embedder
 from kefu.nlp.intent_ensemble import EnsembleConfig, IntentEnsemble
 from kefu.nlp.intent_threshold import calibrate
+from kefu.nlp.pipeline import Message, register_component
 
 FORMAT_VERSION = 1
 _KIND = "intent"
@@ -112,3 +114,19 @@ def _validate(examples: list[tuple[str, str]]) -> tuple[list[str], list[str]]:
     if any(not t.strip() for t in texts):
         raise ValueError("intent training examples must not be empty texts")
     return texts, labels
+
+
+def _pipeline_component(model: IntentModel) -> Callable[[Message], None]:
+    """The "intent" NLP pipeline component: `{"name": "intent", "model": <IntentModel>}`."""
+
+    def run(message: Message) -> None:
+        prediction = model.predict(message.text)
+        message.intent = prediction.label
+        message.intent_confidence = prediction.confidence
+        message.intent_ranking = prediction.ranking
+        message.out_of_scope = prediction.is_oos
+
+    return run
+
+
+register_component("intent", _pipeline_component)

@@ -12,6 +12,7 @@ sentiment.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from importlib import resources
@@ -22,6 +23,7 @@ import numpy as np
 from kefu.nlp import modelio
 from kefu.nlp.embed import Embedder, get_embedder
 from kefu.nlp.intent_ensemble import EnsembleConfig, IntentEnsemble
+from kefu.nlp.pipeline import Message, register_component
 from kefu.nlp.sentiment_cues import detect
 
 FORMAT_VERSION = 1
@@ -115,3 +117,18 @@ def _embed(embedder: Embedder, texts: list[str]) -> np.ndarray:
 def load_default_model() -> SentimentModel:
     data = resources.files("kefu.nlp").joinpath("data", DEFAULT_MODEL).read_bytes()
     return SentimentModel.from_bytes(data)
+
+
+def _pipeline_component(analyzer: SentimentAnalyzer | None = None) -> Callable[[Message], None]:
+    """The "sentiment" NLP pipeline component; flags and reasons go to `message.extras["sentiment"]`."""
+    chosen = analyzer or SentimentAnalyzer()
+
+    def run(message: Message) -> None:
+        result = chosen.analyse(message.text)
+        message.sentiment, message.sentiment_score = result.label, result.score
+        message.extras["sentiment"] = result
+
+    return run
+
+
+register_component("sentiment", _pipeline_component)
