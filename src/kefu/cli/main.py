@@ -34,8 +34,11 @@ def serve(
     log_level: str = typer.Option("info", help="uvicorn log level"),
 ) -> None:
     """Serve the web app, REST API and WebSockets."""
+    import logging
+
     import uvicorn
 
+    logging.basicConfig(level=log_level.upper(), format="%(levelname)s:     %(name)s: %(message)s")
     settings = get_settings()
     if workers > 1 and settings.embedded:
         raise typer.BadParameter("several workers need KEFU_REDIS_URL (embedded mode is one process)")

@@ -178,6 +178,39 @@ class KnowledgeIndexManager:
     def loaded(self, account_id: int) -> bool:
         return account_id in self._accounts
 
+    def warm_up(self, limit: int = 10) -> None:
+        """Build, in the background, the indexes of the accounts with the most recently edited published
+        knowledge, so the first customer question after a start does not pay for embedding everything."""
+        self._spawn(self._warm_up(limit))
+
+    async def _warm_up(self, limit: int) -> None:
+        from sqlalchemy import func, select
+
+        from kefu.knowledge.models import FaqEntry
+
+        async with self.sessionmaker() as session:
+            q = (
+                select(FaqEntry.account_id)
+                .where(FaqEntry.status == "published")
+                .group_by(FaqEntry.account_id)
+                .order_by(func.max(FaqEntry.updated_at).desc())
+                .limit(min(limit, self.max_accounts))
+            )
+            account_ids = list((await session.execute(q)).scalars())
+            await session.commit()
+        for account_id in account_ids:
+            started = time.monotonic()
+            try:
+                acc = await self._ensure(account_id)
+                log.info(
+                    "knowledge index of account %s warmed: %d entries in %.1f s",
+                    account_id,
+                    len(acc.meta),
+                    time.monotonic() - started,
+                )
+            except Exception:  # warming is an optimisation; a failure is logged, search still works
+                log.exception("warming the knowledge index of account %s failed", account_id)
+
     async def stop(self) -> None:
         for task in list(self._tasks) + list(self._loading.values()):
             task.cancel()
