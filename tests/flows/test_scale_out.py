@@ -23,6 +23,7 @@ from kefu.accounts.service import do_create_account
 from kefu.auth.principal import Principal
 from kefu.auth.schemas import UserCreate
 from kefu.auth.service import check_create_user, do_create_api_token
+from kefu.benchmarks.ingest import wait_up
 from kefu.core.constants import ActorType, Role
 from kefu.core.db import make_engine, make_sessionmaker
 from kefu.core.events import Actor, commit
@@ -42,18 +43,6 @@ def _serve(settings: Settings, port: int) -> subprocess.Popen[bytes]:
     )
     os.close(fd)
     return proc
-
-
-async def _wait_healthy(base: str) -> None:
-    async with httpx.AsyncClient() as c:
-        for _ in range(150):
-            try:
-                if (await c.get(base + "/healthz")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.1)
-    raise AssertionError(f"{base} did not come up")
 
 
 @pytest.fixture
@@ -94,7 +83,7 @@ async def _admin_token(settings: Settings) -> str:
 
 async def test_two_nodes_share_realtime_and_jobs(cluster: tuple[Settings, str, str]) -> None:
     settings, node_a, node_b = cluster
-    await asyncio.gather(_wait_healthy(f"http://{node_a}"), _wait_healthy(f"http://{node_b}"))
+    await asyncio.gather(wait_up(f"http://{node_a}"), wait_up(f"http://{node_b}"))
     token = await _admin_token(settings)
     auth = {"Authorization": f"Bearer {token}"}
     async with (
