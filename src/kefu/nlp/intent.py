@@ -76,13 +76,16 @@ class IntentModel:
             oos_label=oos_label, config=asdict(cfg))
         return cls(ensemble, metadata, emb)
 
-    def predict(self, text: str, top_k: int = 5) -> IntentPrediction:
-        return self.predict_batch([text], top_k=top_k)[0]
+    def predict(self, text: str, top_k: int = 5, *, vector: np.ndarray | None = None) -> IntentPrediction:
+        """`vector`: the text's query embedding, if the caller already has it (then no embedding call)."""
+        return self.predict_batch([text], top_k=top_k, vectors=None if vector is None else vector[None, :])[0]
 
-    def predict_batch(self, texts: list[str], top_k: int = 5) -> list[IntentPrediction]:
+    def predict_batch(self, texts: list[str], top_k: int = 5, *,
+                      vectors: np.ndarray | None = None) -> list[IntentPrediction]:
         if not texts:
             return []
-        probs = self._ensemble.proba(texts, self._embedder.embed_queries(texts))
+        vectors = self._embedder.embed_queries(texts) if vectors is None else vectors
+        probs = self._ensemble.proba(texts, vectors)
         return [self._decide(row, top_k) for row in probs]
 
     def _decide(self, row: np.ndarray, top_k: int) -> IntentPrediction:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,3 +64,11 @@ def _row(obj: object, path: Path, number: int) -> Labelled:
 
 def texts_and_labels(rows: list[Labelled]) -> tuple[list[str], list[str]]:
     return [r.text for r in rows], [r.label for r in rows]
+
+
+def drop_empty(rows: list[Labelled]) -> list[Labelled]:
+    """Training rows with a blank text teach nothing (some public sets have a few); counted on stderr."""
+    kept = [r for r in rows if r.text.strip()]
+    if len(kept) < len(rows):
+        print(f"skipping {len(rows) - len(kept)} training rows with an empty text", file=sys.stderr)
+    return kept

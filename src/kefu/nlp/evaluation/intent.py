@@ -14,7 +14,7 @@ from typing import Any
 from kefu.nlp.embed import Embedder, get_embedder
 from kefu.nlp.evaluation import metrics
 from kefu.nlp.evaluation.baseline import TfidfSvmBaseline
-from kefu.nlp.evaluation.data import Labelled
+from kefu.nlp.evaluation.data import Labelled, drop_empty
 from kefu.nlp.evaluation.timing import per_message_seconds
 from kefu.nlp.intent import IntentModel
 
@@ -24,6 +24,7 @@ LATENCY_SAMPLE = 300
 def run_intent_eval(train: list[Labelled], test: list[Labelled], *, oos_label: str | None,
                     embedder: Embedder | None = None, seed: int = 0) -> dict[str, Any]:
     emb = embedder or get_embedder()
+    train = drop_empty(train)
     _say(f"training intent model on {len(train)} examples")
     start = time.perf_counter()
     examples = [(r.text, r.label) for r in train]

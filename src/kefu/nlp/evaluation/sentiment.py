@@ -15,7 +15,7 @@ from typing import Any
 from kefu.nlp.embed import Embedder, get_embedder
 from kefu.nlp.evaluation import metrics
 from kefu.nlp.evaluation.baseline import TfidfSvmBaseline
-from kefu.nlp.evaluation.data import Labelled
+from kefu.nlp.evaluation.data import Labelled, drop_empty
 from kefu.nlp.evaluation.timing import per_message_seconds
 from kefu.nlp.sentiment import EVAL_CONFIG, SentimentModel
 
@@ -25,6 +25,7 @@ LATENCY_SAMPLE = 200
 def run_sentiment_eval(train: list[Labelled], test: list[Labelled], *, embedder: Embedder | None = None,
                        dense: bool = True) -> dict[str, Any]:
     config = EVAL_CONFIG if dense else replace(EVAL_CONFIG, dense_weight=0.0)
+    train = drop_empty(train)
     features = "sparse + dense" if dense else "sparse only"
     _say(f"training sentiment model on {len(train)} examples ({features})")
     start = time.perf_counter()
