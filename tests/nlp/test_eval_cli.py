@@ -31,7 +31,8 @@ def test_eval_intent_with_oos_label() -> None:
     assert data["baseline_accuracy"] == 1.0
     assert data["latency_p95_ms"] > 0
     assert "OOS recall" in out
-    assert out.splitlines()[0] == f"intent: train 40 rows, test 10 rows, OOS threshold {data['threshold']}"
+    assert out.splitlines()[0] == (f"intent: train 40 rows, test 10 rows, OOS threshold {data['threshold']}, "
+                                   f"margin {data['oos_margin']}")
 
 
 def test_eval_intent_reads_csv_and_has_no_oos_keys_without_oos_label(tmp_path: Path) -> None:

@@ -5,8 +5,9 @@ An ensemble of
   sentence embedding, its scores turned into a distribution by a softmax, and
 - a nearest-neighbour vote over the training embeddings (mean of the top-3 cosine similarities per label).
 
-Out of scope = the top label is the account's explicit OOS label (when examples for it were given), or the
-confidence is below a threshold calibrated on a held-out slice of the training examples.
+Out of scope = the account's explicit OOS label (when examples for it were given) beats the best in-scope
+label by a margin, or the best in-scope probability is below a threshold; both are calibrated on a held-out
+slice of the training examples (`intent_threshold`).
 Prediction costs one embedding call per message (batched for `predict_batch`).
 
 A trained model is immutable: retraining builds a new object, which the caller swaps in by reassigning its
@@ -25,7 +26,7 @@ import numpy as np
 from kefu.nlp import modelio
 from kefu.nlp.embed import Embedder, get_embedder
 from kefu.nlp.intent_ensemble import EnsembleConfig, IntentEnsemble
-from kefu.nlp.intent_threshold import calibrate
+from kefu.nlp.intent_threshold import OosRule, calibrate, rejected, split_oos
 from kefu.nlp.pipeline import Message, register_component
 
 FORMAT_VERSION = 1
@@ -46,8 +47,9 @@ class IntentMetadata:
     trained_at: str  # ISO 8601, UTC
     n_examples: int
     labels: list[str]  # in-scope labels, sorted
-    threshold: float
+    threshold: float  # below this best in-scope probability: out of scope
     oos_label: str | None
+    oos_margin: float = 0.0  # out of scope when P(oos label) - best in-scope probability > this
     config: dict[str, Any] = field(default_factory=dict)
 
 
@@ -62,18 +64,23 @@ class IntentModel:
     @classmethod
     def train(cls, examples: list[tuple[str, str]], *, oos_label: str | None = None,
               embedder: Embedder | None = None, seed: int = 0,
-              config: EnsembleConfig | None = None, version: int = 1) -> IntentModel:
-        """Trains on (text, label) pairs; `oos_label` names the label of out-of-scope examples, if any."""
+              config: EnsembleConfig | None = None, version: int = 1,
+              max_in_scope_loss: float | None = None) -> IntentModel:
+        """Trains on (text, label) pairs; `oos_label` names the label of out-of-scope examples, if any.
+
+        `max_in_scope_loss` switches OOS calibration from the balanced rule to "most OOS recall within this
+        loss of in-scope accuracy" (see `intent_threshold`)."""
         texts, labels = _validate(examples)
         emb = embedder or get_embedder()
         cfg = config or EnsembleConfig()
         vectors = emb.embed_queries(texts)
-        threshold = calibrate(texts, vectors, labels, oos_label=oos_label, config=cfg, seed=seed)
+        rule = calibrate(texts, vectors, labels, oos_label=oos_label, config=cfg, seed=seed,
+                         max_in_scope_loss=max_in_scope_loss)
         ensemble = IntentEnsemble.fit(texts, vectors, labels, cfg)
         metadata = IntentMetadata(
             version=version, trained_at=datetime.now(UTC).isoformat(timespec="seconds"),
-            n_examples=len(texts), labels=sorted(set(labels) - {oos_label}), threshold=threshold,
-            oos_label=oos_label, config=asdict(cfg))
+            n_examples=len(texts), labels=sorted(set(labels) - {oos_label}), threshold=rule.threshold,
+            oos_label=oos_label if oos_label in labels else None, oos_margin=rule.margin, config=asdict(cfg))
         return cls(ensemble, metadata, emb)
 
     def predict(self, text: str, top_k: int = 5, *, vector: np.ndarray | None = None) -> IntentPrediction:
@@ -86,16 +93,13 @@ class IntentModel:
             return []
         vectors = self._embedder.embed_queries(texts) if vectors is None else vectors
         probs = self._ensemble.proba(texts, vectors)
-        return [self._decide(row, top_k) for row in probs]
-
-    def _decide(self, row: np.ndarray, top_k: int) -> IntentPrediction:
-        order = np.argsort(-row)[:top_k]
-        classes = self._ensemble.classes
-        ranking = [(str(classes[i]), round(float(row[i]), 6)) for i in order]
-        best, confidence = ranking[0]
-        is_oos = best == self.metadata.oos_label or confidence < self.metadata.threshold
-        return IntentPrediction(label=None if is_oos else best, confidence=confidence,
-                                ranking=ranking, is_oos=is_oos)
+        classes = [str(c) for c in self._ensemble.classes]
+        meta = self.metadata
+        oos_index = classes.index(meta.oos_label) if meta.oos_label in classes else None
+        best, p_best, p_oos = split_oos(probs, oos_index)
+        is_oos = rejected(p_best, p_oos, OosRule(meta.threshold, meta.oos_margin))
+        return [_prediction(classes, row, classes[b], float(pb), bool(o), top_k)
+                for row, b, pb, o in zip(probs, best, p_best, is_oos, strict=True)]
 
     def to_bytes(self) -> bytes:
         return modelio.dump(_KIND, FORMAT_VERSION, {"metadata": asdict(self.metadata),
@@ -107,6 +111,13 @@ class IntentModel:
         meta = payload["metadata"]
         metadata = IntentMetadata(**{**meta, "labels": list(meta["labels"])})
         return cls(IntentEnsemble.from_state(payload["ensemble"]), metadata, embedder or get_embedder())
+
+
+def _prediction(classes: list[str], row: np.ndarray, best: str, p_best: float, is_oos: bool,
+                top_k: int) -> IntentPrediction:
+    ranking = [(classes[i], round(float(row[i]), 6)) for i in np.argsort(-row)[:top_k]]
+    return IntentPrediction(label=None if is_oos else best, confidence=round(p_best, 6), ranking=ranking,
+                            is_oos=is_oos)
 
 
 def _validate(examples: list[tuple[str, str]]) -> tuple[list[str], list[str]]:

@@ -1,13 +1,21 @@
-"""Out-of-scope threshold, calibrated on a held-out slice of the training examples (never on test data).
+"""Out-of-scope decision and its calibration on a held-out slice of the training examples (never test data).
 
-The ensemble is fitted on ~80 % of the examples (stratified by label) and scores the other ~20 %:
-- with OOS examples (an `oos_label`), the threshold maximises the balanced held-out score
-  ½·(in-scope accuracy, where a rejection counts as wrong) + ½·(OOS recall);
-- without them, it is the confidence below which the least confident `IN_SCOPE_REJECT` share of the
-  held-out in-scope examples falls (there is nothing else to calibrate against).
+A message is out of scope when
+- (with an OOS label) the OOS class beats the best in-scope label by more than `margin`, or
+- the best in-scope label's probability is below `threshold`.
+
+Calibration fits the ensemble on ~80 % of the examples (stratified by label) and scores the other ~20 %:
+- with OOS examples, (margin, threshold) maximise the balanced held-out score
+  ½·(in-scope accuracy, a rejection counting as wrong) + ½·(OOS recall); or, given `max_in_scope_loss`,
+  the OOS recall among the rules that lose at most that much held-out in-scope accuracy compared with
+  never rejecting (for accounts where a wrongly refused customer costs more than a missed hand-off);
+- without OOS examples, the threshold is the confidence below which the least confident `IN_SCOPE_REJECT`
+  share of held-out examples falls (there is nothing else to calibrate against).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -15,35 +23,66 @@ from kefu.nlp.intent_ensemble import EnsembleConfig, IntentEnsemble
 
 HELD_OUT_SHARE = 0.2
 IN_SCOPE_REJECT = 0.05
+_MARGINS = np.round(np.arange(-0.3, 1.01, 0.1), 2)
+_THRESHOLDS = np.round(np.arange(0.0, 0.91, 0.05), 2)
+
+
+@dataclass(frozen=True)
+class OosRule:
+    threshold: float
+    margin: float  # only used with an OOS label; 1.0 = the OOS class never wins by itself
+
+
+def split_oos(probs: np.ndarray, oos_index: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(best in-scope class index, its probability, OOS probability) per row."""
+    in_scope = probs.copy()
+    if oos_index is not None:
+        in_scope[:, oos_index] = -1.0
+    best = in_scope.argmax(axis=1)
+    p_oos = probs[:, oos_index] if oos_index is not None else np.zeros(len(probs))
+    return best, in_scope.max(axis=1), p_oos
+
+
+def rejected(p_best: np.ndarray, p_oos: np.ndarray, rule: OosRule) -> np.ndarray:
+    return (p_oos - p_best > rule.margin) | (p_best < rule.threshold)
 
 
 def calibrate(texts: list[str], vectors: np.ndarray, labels: list[str], *, oos_label: str | None,
-              config: EnsembleConfig, seed: int) -> float:
+              config: EnsembleConfig, seed: int, max_in_scope_loss: float | None = None) -> OosRule:
     fit_idx, held_idx = held_out_split(labels, seed)
     if len(held_idx) == 0 or len({labels[i] for i in fit_idx}) < 2:
-        return 0.0
+        return OosRule(threshold=0.0, margin=0.0)
     ensemble = IntentEnsemble.fit([texts[i] for i in fit_idx], vectors[fit_idx],
                                   [labels[i] for i in fit_idx], config)
     probs = ensemble.proba([texts[i] for i in held_idx], vectors[held_idx])
-    top = ensemble.classes[probs.argmax(axis=1)]
-    confidence = probs.max(axis=1)
+    classes = list(ensemble.classes)
+    oos_index = classes.index(oos_label) if oos_label in classes else None
+    best, p_best, p_oos = split_oos(probs, oos_index)
     gold = np.asarray([labels[i] for i in held_idx])
-    gold_oos = gold == oos_label if oos_label is not None else np.zeros(len(gold), dtype=bool)
-    if not gold_oos.any():
-        return float(np.quantile(confidence[~gold_oos], IN_SCOPE_REJECT))
-    return _best_balanced(confidence, top == gold, top == oos_label, gold_oos)
+    gold_oos = gold == oos_label
+    if oos_index is None or not gold_oos.any():
+        return OosRule(threshold=float(np.quantile(p_best[~gold_oos], IN_SCOPE_REJECT)), margin=0.0)
+    correct = np.asarray(classes)[best] == gold
+    return _best_rule(p_best, p_oos, correct, gold_oos, max_in_scope_loss)
 
 
-def _best_balanced(confidence: np.ndarray, correct: np.ndarray, top_is_oos: np.ndarray,
-                   gold_oos: np.ndarray) -> float:
-    candidates = np.unique(np.concatenate([[0.0], confidence]))
-    best, best_score = 0.0, -1.0
-    for t in candidates:
-        rejected = top_is_oos | (confidence < t)
-        in_scope_acc = np.mean(correct[~gold_oos] & ~rejected[~gold_oos]) if (~gold_oos).any() else 0.0
-        score = 0.5 * in_scope_acc + 0.5 * np.mean(rejected[gold_oos])
-        if score > best_score + 1e-12:
-            best, best_score = float(t), float(score)
+def _best_rule(p_best: np.ndarray, p_oos: np.ndarray, correct: np.ndarray, gold_oos: np.ndarray,
+               max_in_scope_loss: float | None) -> OosRule:
+    floor = correct[~gold_oos].mean() - (max_in_scope_loss or 0.0)
+    best, best_key = OosRule(0.0, 1.0), (-1.0, -1.0)
+    for margin in _MARGINS:
+        for threshold in _THRESHOLDS:
+            rule = OosRule(float(threshold), float(margin))
+            rej = rejected(p_best, p_oos, rule)
+            in_scope_acc, recall = float((correct & ~rej)[~gold_oos].mean()), float(rej[gold_oos].mean())
+            if max_in_scope_loss is None:
+                key = (in_scope_acc + recall, recall)
+            elif in_scope_acc >= floor:
+                key = (recall, in_scope_acc)
+            else:
+                continue
+            if key > best_key:
+                best, best_key = rule, key
     return best
 
 

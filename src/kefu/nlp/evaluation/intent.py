@@ -22,20 +22,23 @@ LATENCY_SAMPLE = 300
 
 
 def run_intent_eval(train: list[Labelled], test: list[Labelled], *, oos_label: str | None,
-                    embedder: Embedder | None = None, seed: int = 0) -> dict[str, Any]:
+                    embedder: Embedder | None = None, seed: int = 0,
+                    max_in_scope_loss: float | None = None) -> dict[str, Any]:
     emb = embedder or get_embedder()
     train = drop_empty(train)
     _say(f"training intent model on {len(train)} examples")
     start = time.perf_counter()
     examples = [(r.text, r.label) for r in train]
-    model = IntentModel.train(examples, oos_label=oos_label, embedder=emb, seed=seed)
+    model = IntentModel.train(examples, oos_label=oos_label, embedder=emb, seed=seed,
+                              max_in_scope_loss=max_in_scope_loss)
     train_s = time.perf_counter() - start
     texts = [r.text for r in test]
     gold = [None if r.label == oos_label else r.label for r in test]
     _say(f"predicting {len(test)} test messages")
     preds = model.predict_batch(texts)
     result: dict[str, Any] = {"n_train": len(train), "n_test": len(test), "train_seconds": round(train_s, 2),
-                              "threshold": round(model.metadata.threshold, 4)}
+                              "threshold": round(model.metadata.threshold, 4),
+                              "oos_margin": round(model.metadata.oos_margin, 4)}
     if oos_label is None:
         result |= _scores([p.ranking[0][0] for p in preds], gold)
         result["rejected_share"] = round(sum(p.is_oos for p in preds) / max(len(preds), 1), 4)
