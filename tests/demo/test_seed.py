@@ -48,3 +48,32 @@ def test_migrate_then_seed_demo_twice(tmp_path: Path) -> None:
         "bot_models": 1,
     }
     assert published == 37
+
+
+def test_create_admin_makes_a_new_account_that_can_log_in(tmp_path: Path) -> None:
+    db = tmp_path / "kefu.db"
+    assert _kefu(["migrate"], db).returncode == 0
+    r = _kefu(
+        [
+            "create-admin",
+            "--email",
+            "boss@acme.cn",
+            "--name",
+            "老板",
+            "--account",
+            "Acme",
+            "--password",
+            "long enough pw",
+        ],
+        db,
+    )
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "created account 1 with admin boss@acme.cn"
+    again = _kefu(["create-admin", "--email", "boss@acme.cn", "--name", "x", "--password", "long enough pw"], db)
+    assert again.returncode == 1
+    assert "a user with email boss@acme.cn already exists" in again.stderr
+    short = _kefu(["create-admin", "--email", "b2@acme.cn", "--name", "x", "--password", "short"], db)
+    assert short.returncode == 1
+    assert "password" in short.stderr and "at least 8 characters" in short.stderr
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT count(*) FROM accounts").fetchone()[0] == 1  # nothing half-written

@@ -95,32 +95,42 @@ def create_admin(
     account: str = typer.Option("My company", help="name of the new account"),
     password: str = typer.Option(None, help="omit to be asked"),
 ) -> None:
-    """Create a new account with its first admin."""
+    """Create a new account with its first admin (one transaction: both or neither)."""
+    from pydantic import ValidationError
+
     from kefu.accounts.service import do_create_account
     from kefu.auth.schemas import UserCreate
     from kefu.auth.service import check_create_user
     from kefu.core.constants import ActorType, Role
     from kefu.core.db import make_engine, make_sessionmaker
-    from kefu.core.events import Actor, commit
+    from kefu.core.errors import KefuError
+    from kefu.core.events import Actor
 
-    pw = password or getpass.getpass("password (8+ characters): ")
+    try:
+        data = UserCreate(
+            email=email, name=name, password=password or getpass.getpass("password (8+ characters): "), role=Role.ADMIN
+        )
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        typer.echo(f"error: {problems}", err=True)
+        raise typer.Exit(1) from None
 
     async def run() -> None:
         settings = get_settings()
         engine = make_engine(settings.database_url)
-        async with make_sessionmaker(engine)() as session:
-            acc = await do_create_account(session, account)
-            await commit(session)
-            user = await check_create_user(
-                session,
-                acc.id,
-                UserCreate(email=email, name=name, password=pw, role=Role.ADMIN),
-                Actor(ActorType.SYSTEM),
-            )
-        await engine.dispose()
-        typer.echo(f"created account {acc.id} with admin {user.email}")
+        try:
+            async with make_sessionmaker(engine)() as session:
+                acc = await do_create_account(session, account)  # flushed, committed with the user
+                user = await check_create_user(session, acc.id, data, Actor(ActorType.SYSTEM))
+                typer.echo(f"created account {acc.id} with admin {user.email}")
+        finally:
+            await engine.dispose()
 
-    asyncio.run(run())
+    try:
+        asyncio.run(run())
+    except KefuError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from None
 
 
 @app.command()
