@@ -21,7 +21,7 @@ from kefu.contacts.service import do_create_contact
 from kefu.conversations.schemas import ContactMessageCreate, MessageCreate
 from kefu.conversations.service import check_post_agent_message, check_receive_contact_message, do_set_labels
 from kefu.core.constants import ActorType, Role
-from kefu.core.events import Actor, commit
+from kefu.core.events import Actor
 
 if TYPE_CHECKING:
     from kefu.channels.models import Inbox
@@ -72,7 +72,6 @@ async def seed_demo(
         await _seed_ai(session, account_id, base_url)  # each part is idempotent
         return DemoInfo(False, public_key, [(e, DEMO_PASSWORD, r.value) for e, _, r, _ in USERS])
     account = await do_create_account(session, "演示公司 Demo Co.", "zh_CN")
-    await commit(session)
     system = Actor(ActorType.SYSTEM)
     users = []
     for email, name, role, locale in USERS:
