@@ -44,3 +44,24 @@ async def test_same_client_message_id_is_stored_once(api: World) -> None:
     assert r.status_code == 200
     assert r.json()["id"] == first["id"]
     assert [m["content"] for m in (await visitor.messages())["messages"]] == ["hello"]
+
+
+async def test_concurrent_retries_store_one_message_and_one_conversation(api: World) -> None:
+    import asyncio
+
+    inbox = await api.inbox()
+    visitor = await api.visitor(inbox)
+    url = f"/api/v1/widget/{inbox['public_key']}/messages"
+
+    async def post(cmid: str):  # type: ignore[no-untyped-def]
+        return await visitor.client.post(
+            url, json={"content": "同时发送", "client_message_id": cmid}, headers=visitor.headers
+        )
+
+    answers = await asyncio.gather(*(post("same-id") for _ in range(6)), *(post(f"other-{i}") for i in range(3)))
+    same = answers[:6]
+    assert sorted(r.status_code for r in same) == [200] * 5 + [201]
+    assert len({r.json()["id"] for r in same}) == 1
+    assert len({r.json()["conversation_id"] for r in answers}) == 1
+    history = (await visitor.messages())["messages"]
+    assert [m["client_message_id"] for m in history].count("same-id") == 1 and len(history) == 4
