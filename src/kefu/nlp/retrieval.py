@@ -22,7 +22,7 @@ from typing import Literal
 import numpy as np
 
 from kefu.nlp.embed import Embedder, get_embedder
-from kefu.nlp.retrieval_dense import DenseStore
+from kefu.nlp.retrieval_dense import DenseStore, top_indices
 from kefu.nlp.retrieval_sparse import SparseStore
 from kefu.nlp.tokenise import tokenise
 
@@ -143,7 +143,7 @@ class HybridIndex:
         depth = max(self.options.depth, k)
         dense_rows, _ = self.dense.top_rows(vector, depth * 4, self.options.shortlist)
         bm25_rows, bm25_scores = self.sparse.scores(tokenise(query))
-        order = np.argsort(-bm25_scores, kind="stable")[: depth * 4]
+        order = top_indices(bm25_scores, depth * 4)
         candidates = self._first_docs(dense_rows, depth) | self._first_docs(bm25_rows[order], depth)
         row_bm25 = np.zeros(len(self._rows.doc), dtype=np.float32)
         row_bm25[bm25_rows] = bm25_scores

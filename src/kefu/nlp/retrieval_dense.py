@@ -63,9 +63,9 @@ class DenseStore:
         else:
             approx = self.projected[: self.n] @ (query @ self.basis)
             approx[~self.alive[: self.n]] = -np.inf
-            candidates = _top(approx, shortlist)
+            candidates = top_indices(approx, shortlist)
         scores = self.exact(candidates, query)
-        best = _top(scores, n)
+        best = top_indices(scores, n)
         return candidates[best], scores[best]
 
     def _reserve(self, size: int) -> None:
@@ -83,7 +83,7 @@ def _grow(array: np.ndarray, capacity: int) -> np.ndarray:
     return bigger
 
 
-def _top(scores: np.ndarray, n: int) -> np.ndarray:
+def top_indices(scores: np.ndarray, n: int) -> np.ndarray:
     """Indices of the n largest scores, largest first."""
     if len(scores) > n:
         part = np.argpartition(-scores, n)[:n]
