@@ -2,9 +2,10 @@
 
     .venv/bin/python bench/nlu_latency.py [--train FILE] [--messages 300] [--json]
 
-Model path (what the bot runs): one query embedding per message, shared by the intent model and the
-shipped sentiment model; kefu.nlp.entities; anger/urgency cues. Baseline path, same process, same
-messages: normalise + TF-IDF + LinearSVC intent + entities + cue-only sentiment (no embedding).
+Model path (what the bot runs): one query embedding per message (also timed alone, "embedding"), shared
+by the intent model and the shipped sentiment model; kefu.nlp.entities; anger/urgency cues.
+Baseline path, same process, same messages: normalise + TF-IDF + LinearSVC intent + entities +
+cue-only sentiment (no embedding).
 The intent model is trained on --train (default: the small zh/en fixture in tests/nlp/fixtures; pass
 e.g. BANKING77's train.jsonl for a 77-intent, 10k-example model). One OpenMP thread per message, as a
 server handles messages (set OMP_NUM_THREADS to override).
@@ -26,6 +27,7 @@ import numpy as np
 from kefu.nlp.embed import get_embedder
 from kefu.nlp.entities import extract_entities
 from kefu.nlp.evaluation.baseline import TfidfSvmBaseline
+from kefu.nlp.evaluation.cache import CachedEmbedder
 from kefu.nlp.evaluation.data import drop_empty, load_labelled
 from kefu.nlp.intent import IntentModel
 from kefu.nlp.normalise import normalise
@@ -44,7 +46,8 @@ def main() -> None:
     texts = _messages(args.messages)
     embedder = get_embedder()
     examples = [(r.text, r.label) for r in train]
-    intent = IntentModel.train(examples, oos_label=args.oos_label, embedder=embedder)
+    cached = CachedEmbedder(embedder, "var/cache/embeddings")  # training only; messages use `embedder`
+    intent = IntentModel.train(examples, oos_label=args.oos_label, embedder=cached)
     sentiment = SentimentAnalyzer()
     baseline = TfidfSvmBaseline.fit([r.text for r in train], [r.label for r in train])
 
@@ -61,8 +64,12 @@ def main() -> None:
         extract_entities(text)
         detect(text)
 
+    def embedding_only(text: str) -> None:
+        embedder.embed_queries([text])
+
     result = {"messages": len(texts), "n_train": len(train), "intents": len(intent.metadata.labels),
-              "model": _percentiles(model_path, texts), "baseline": _percentiles(baseline_path, texts)}
+              "baseline": _percentiles(baseline_path, texts), "model": _percentiles(model_path, texts),
+              "embedding": _percentiles(embedding_only, texts)}
     _print(result, args.json)
 
 
@@ -96,7 +103,7 @@ def _percentiles(fn: Callable[[str], None], texts: list[str]) -> dict[str, float
 def _print(result: dict[str, object], as_json: bool) -> None:
     print(f"NLU per message, {result['messages']} messages; intent model: {result['n_train']} examples, "
           f"{result['intents']} intents; load average {os.getloadavg()[0]:.1f}")
-    for name in ("baseline", "model"):
+    for name in ("baseline", "model", "embedding"):
         row = result[name]
         assert isinstance(row, dict)
         print(f"  {name:<9} p50 {row['p50_ms']:>7.2f} ms   p95 {row['p95_ms']:>7.2f} ms")
