@@ -126,3 +126,17 @@ def test_nlp_package_has_no_web_or_database_imports() -> None:
             "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_oos_rule_choice_balanced_and_within_a_loss_budget() -> None:
+    from kefu.nlp.intent_threshold import _best_rule
+
+    # six in-scope rows (the last two wrong anyway) and four OOS rows
+    p_best = np.array([0.9, 0.8, 0.7, 0.35, 0.3, 0.2, 0.5, 0.3, 0.25, 0.9])
+    p_oos = np.array([0.05, 0.1, 0.2, 0.5, 0.1, 0.1, 0.4, 0.6, 0.7, 0.05])
+    correct = np.array([True, True, True, True, False, False, False, False, False, False])
+    gold_oos = np.array([False] * 6 + [True] * 4)
+    balanced = _best_rule(p_best, p_oos, correct, gold_oos, None)
+    assert (balanced.margin, balanced.threshold) == (-0.3, 0.0)
+    budget = _best_rule(p_best, p_oos, correct, gold_oos, 0.0)
+    assert (budget.margin, budget.threshold) == (0.2, 0.0)  # row 3 (correct) needs margin > 0.15
