@@ -92,7 +92,8 @@ def held_out_split(labels: list[str], seed: int) -> tuple[np.ndarray, np.ndarray
     by_label: dict[str, list[int]] = {}
     for i, label in enumerate(labels):
         by_label.setdefault(label, []).append(i)
-    fit, held = [], []
+    fit: list[int] = []
+    held: list[int] = []
     for label in sorted(by_label):
         idx = rng.permutation(by_label[label])
         n_held = max(1, round(len(idx) * HELD_OUT_SHARE)) if len(idx) >= 3 else 0
