@@ -1,8 +1,8 @@
 """Hybrid FAQ / article index: BM25 (bm25s over kefu's tokeniser) + dense vectors, fused per document.
 
 A document has question variants (and optionally a body/answer); each is one row. A document's score
-on each side is the max over its rows. Fusion is reciprocal-rank fusion by default (chosen on a dev slice
-s of banking77 and smp2017 train, see docs/benchmarks.md); "weighted" = alpha·cosine + (1-alpha)·bm25/max.
+on each side is the max over its rows. Fusion is reciprocal-rank fusion by default (chosen on dev slices
+of banking77 and smp2017 train, see docs/benchmarks.md); "weighted" = alpha·cosine + (1-alpha)·bm25/max.
 
 Edits are incremental: add/update/remove embed only the changed texts, append to the dense matrix and
 go to the BM25 delta segment; the delta is merged (`compact`) when it passes `delta_limit` rows.
