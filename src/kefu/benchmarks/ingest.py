@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 import websockets
 
+from kefu.benchmarks.rawhttp import RawConnection
 from kefu.settings import Settings
 
 
@@ -106,32 +107,37 @@ class Listener:
                         self.arrived[cmid] = time.perf_counter()
 
 
-async def _post(c: httpx.AsyncClient, s: Setup, visitor: str, sent: dict[str, float], errors: list[str]) -> None:
+async def _post(conn: RawConnection, s: Setup, visitor: str, sent: dict[str, float], errors: list[str]) -> None:
     cmid = uuid.uuid4().hex
+    body = json.dumps({"content": "你好，我的订单什么时候发货？ order KF" + cmid[:8], "client_message_id": cmid})
     sent[cmid] = time.perf_counter()
-    r = await c.post(
-        f"/api/v1/widget/{s.inbox_key}/messages",
-        headers={"X-Contact-Token": visitor},
-        json={"content": "你好，我的订单什么时候发货？ order KF" + cmid[:8], "client_message_id": cmid},
+    status, answer = await conn.post_json(
+        f"/api/v1/widget/{s.inbox_key}/messages", body.encode(), {"X-Contact-Token": visitor}
     )
-    if r.status_code != 201:
-        errors.append(f"{r.status_code} {r.text[:200]}")
+    if status != 201:
+        errors.append(f"{status} {answer[:200]!r}")
+
+
+async def _connections(base: str, n: int) -> list[RawConnection]:
+    return list(await asyncio.gather(*(RawConnection.open(base) for _ in range(n))))
 
 
 async def closed_loop(s: Setup, seconds: float, listener: Listener) -> dict[str, Any]:
+    """Every client posts its next message as soon as the previous one is answered."""
     sent: dict[str, float] = {}
     errors: list[str] = []
+    conns = await _connections(s.base, len(s.visitors))
     deadline = time.perf_counter() + seconds
-    limits = httpx.Limits(max_connections=len(s.visitors), max_keepalive_connections=len(s.visitors))
-    async with httpx.AsyncClient(base_url=s.base, limits=limits, timeout=30) as c:
 
-        async def client(v: str) -> None:
-            while time.perf_counter() < deadline:
-                await _post(c, s, v, sent, errors)
+    async def client(conn: RawConnection, visitor: str) -> None:
+        while time.perf_counter() < deadline:
+            await _post(conn, s, visitor, sent, errors)
 
-        start = time.perf_counter()
-        await asyncio.gather(*(client(v) for v in s.visitors))
-        elapsed = time.perf_counter() - start
+    start = time.perf_counter()
+    await asyncio.gather(*(client(c, v) for c, v in zip(conns, s.visitors, strict=True)))
+    elapsed = time.perf_counter() - start
+    for c in conns:
+        await c.close()
     await _await_arrivals(listener, sent)
     return {
         "sent": len(sent),
@@ -142,20 +148,32 @@ async def closed_loop(s: Setup, seconds: float, listener: Listener) -> dict[str,
 
 
 async def open_loop(s: Setup, rate: float, seconds: float, listener: Listener) -> dict[str, Any]:
+    """Messages start on a fixed schedule (`rate` per second) whatever the answers' speed."""
     sent: dict[str, float] = {}
     errors: list[str] = []
     n = int(rate * seconds)
-    limits = httpx.Limits(max_connections=len(s.visitors) * 2, max_keepalive_connections=len(s.visitors) * 2)
-    async with httpx.AsyncClient(base_url=s.base, limits=limits, timeout=30) as c:
-        start = time.perf_counter()
-        tasks = []
-        for i in range(n):
-            delay = start + i / rate - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(_post(c, s, s.visitors[i % len(s.visitors)], sent, errors)))
-        await asyncio.gather(*tasks)
-        achieved = n / (time.perf_counter() - start)
+    free: asyncio.Queue[RawConnection] = asyncio.Queue()
+    for conn in await _connections(s.base, len(s.visitors) * 4):
+        free.put_nowait(conn)
+
+    async def one(i: int) -> None:
+        conn = await free.get()
+        try:
+            await _post(conn, s, s.visitors[i % len(s.visitors)], sent, errors)
+        finally:
+            free.put_nowait(conn)
+
+    start = time.perf_counter()
+    tasks = []
+    for i in range(n):
+        delay = start + i / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(i)))
+    await asyncio.gather(*tasks)
+    achieved = n / (time.perf_counter() - start)
+    while not free.empty():
+        await free.get_nowait().close()
     await _await_arrivals(listener, sent)
     lat = [(listener.arrived[k] - t) * 1000 for k, t in sent.items() if k in listener.arrived]
     return {
