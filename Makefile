@@ -24,7 +24,8 @@ run: install
 
 test: install
 	$(BIN)/ruff check src tests bench
-	$(BIN)/pytest -q -p no:cacheprovider
+	$(BIN)/mypy src/kefu
+	$(BIN)/pytest -q -p no:cacheprovider -rs
 
 lint: install
 	$(BIN)/ruff check src tests bench
