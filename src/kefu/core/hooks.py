@@ -1,21 +1,56 @@
 """Explicit in-process subscribers to things that happen in a request (no hidden ORM signals).
 
-`after_customer_message` runs after a customer's message is committed: the bot (when the inbox has
-it enabled) decides there whether to answer. It is a list, so later features append to it explicitly.
+`customer_message` hooks run after a customer's message is committed: the bot (when the inbox has it
+enabled) decides there whether to answer. They run in a task; the customer's POST waits for it at most
+`HOOK_WAIT_S` (normally the bot has answered in tens of milliseconds, so the answer is already on the
+widget socket when the POST returns), and a cold knowledge index or a slow flow action never holds the
+sender up longer — the task goes on and its answer arrives on the socket. The list is explicit.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 CustomerMessageHook = Callable[[Any, int, int], Awaitable[None]]
+HOOK_WAIT_S = 5.0
+log = logging.getLogger("kefu.hooks")
 
 
 class Hooks:
     def __init__(self) -> None:
         self.customer_message: list[CustomerMessageHook] = []
+        self._tasks: set[asyncio.Task[None]] = set()
 
     async def after_customer_message(self, state: Any, conversation_id: int, message_id: int) -> None:
+        """Run every hook now, in order (used by the background dispatch and by tests)."""
         for hook in self.customer_message:
-            await hook(state, conversation_id, message_id)
+            try:
+                await hook(state, conversation_id, message_id)
+            except Exception:  # one failing subscriber must not stop the others
+                log.exception("customer_message hook %r failed for message %s", hook, message_id)
+
+    async def dispatch_customer_message(
+        self, state: Any, conversation_id: int, message_id: int, wait_s: float = HOOK_WAIT_S
+    ) -> None:
+        """Start the hooks in a task and wait for them at most `wait_s` seconds."""
+        if not self.customer_message:
+            return
+        task = asyncio.ensure_future(self.after_customer_message(state, conversation_id, message_id))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        await asyncio.wait({task}, timeout=wait_s)
+
+    async def drain(self, timeout: float = 10.0) -> None:
+        """Let running hooks finish (shutdown); cancel what is still running after `timeout`."""
+        if not self._tasks:
+            return
+        _, pending = await asyncio.wait(set(self._tasks), timeout=timeout)
+        for task in pending:
+            task.cancel()
+        for task in pending:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task

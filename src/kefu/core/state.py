@@ -43,6 +43,7 @@ class AppState:
         await self.jobs.start(JobContext(self.sessionmaker, self.bus, self.settings, extras=self.extras))
 
     async def stop(self) -> None:
+        await self.hooks.drain()
         await self.jobs.stop()
         await self.bus.stop()
         close = getattr(self.limiter, "close", None)

@@ -98,7 +98,7 @@ async def post_message(
     if not posted.created:
         response.status_code = 200
     else:
-        await state.hooks.after_customer_message(state, conv.id, posted.message.id)
+        await state.hooks.dispatch_customer_message(state, conv.id, posted.message.id)
     return MessageRead.model_validate(posted.message)
 
 
