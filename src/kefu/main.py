@@ -15,6 +15,7 @@ from kefu.bot.runtime import install_bot
 from kefu.core import errorhandlers
 from kefu.core.state import AppState
 from kefu.settings import Settings, get_settings
+from kefu.web import errors as web_errors
 
 STATIC = Path(__file__).parent / "web" / "static"
 
@@ -49,6 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.kefu = state
     errorhandlers.install(app)
+    web_errors.install(app)  # HTML 404 for unknown pages, JSON elsewhere
     _include_routers(app)
     app.mount("/static/swagger", StaticFiles(directory=swagger_ui_path), name="swagger")
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

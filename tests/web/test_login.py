@@ -98,3 +98,12 @@ async def test_logout_needs_csrf_and_ends_the_session(api: World) -> None:
     assert (r.status_code, r.headers["location"]) == (303, "/login")
     assert (await browser.http.get("/app")).status_code == 303
     assert (await browser.http.get("/api/v1/me")).status_code == 401
+
+
+async def test_unknown_page_is_an_html_404_but_unknown_api_path_stays_json(api: World) -> None:
+    http = _client(api, cookies={"kefu_locale": "en"})
+    r = await http.get("/admin/no-such-page")
+    assert r.status_code == 404 and r.headers["content-type"].startswith("text/html")
+    assert "Not found" in r.text
+    r = await http.get("/api/v1/no-such-endpoint")
+    assert r.status_code == 404 and r.json() == {"error": {"code": "not_found", "message": "no such endpoint"}}

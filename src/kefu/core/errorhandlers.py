@@ -24,7 +24,7 @@ def _body(code: str, message: str, details: Any = None) -> dict[str, Any]:
     return {"error": err}
 
 
-def _is_page(request: Request) -> bool:
+def is_page(request: Request) -> bool:
     path = request.url.path
     return not (path.startswith("/api/") or path.startswith("/ws/")) and request.method == "GET"
 
@@ -39,7 +39,7 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
 
 async def kefu_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, KefuError)
-    if isinstance(exc, Unauthorized) and _is_page(request):
+    if isinstance(exc, Unauthorized) and is_page(request):
         return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
     headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
     return JSONResponse(exc.to_dict(), status_code=exc.status_code, headers=headers)
