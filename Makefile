@@ -16,6 +16,10 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $@
 
+# The public URL the demo is seeded with (widget snippet, the demo order flow's HTTP action).
+run: KEFU_BASE_URL ?= http://$(HOST):$(PORT)
+run: export KEFU_BASE_URL
+
 run: install
 	mkdir -p var
 	$(BIN)/kefu migrate
