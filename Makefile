@@ -17,8 +17,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 # The public URL the demo is seeded with (widget snippet, the demo order flow's HTTP action).
-run: KEFU_BASE_URL ?= http://$(HOST):$(PORT)
-run: export KEFU_BASE_URL
+run: export KEFU_BASE_URL ?= http://$(HOST):$(PORT)
 
 run: install
 	mkdir -p var
