@@ -67,3 +67,31 @@ async def test_agents_get_the_forbidden_page(api: World) -> None:
     agent = await api.user(Role.AGENT)
     r = await agent.client.get("/admin/bot/intents")
     assert r.status_code == 403
+
+
+async def test_intent_edit_page_and_rejected_form(api: World) -> None:
+    r = await api.http.post("/admin/bot/intents", data={"name": "human", "examples": "转人工\nagent please"})
+    assert r.status_code == 303, r.text
+    intent = (await api.http.get("/api/v1/bot/intents")).json()[0]
+    r = await api.http.post(
+        f"/admin/bot/intents/{intent['id']}",
+        data={
+            "name": "human",
+            "examples": "转人工\n人工客服\nagent please",
+            "handoff": "true",
+            "reply_en": "One moment",
+        },
+    )
+    assert (r.status_code, r.headers["location"]) == (303, f"/admin/bot/intents/{intent['id']}")
+    saved = (await api.http.get(f"/api/v1/bot/intents/{intent['id']}")).json()
+    assert (saved["examples"], saved["handoff"], saved["reply"], saved["flow_id"]) == (
+        ["转人工", "人工客服", "agent please"],
+        True,
+        {"en": "One moment"},
+        None,
+    )
+
+    r = await api.http.post("/admin/bot/intents", data={"name": "Bad Name!", "examples": "样例一\n样例二"})
+    assert r.status_code == 422
+    assert "样例一\n样例二" in html.unescape(r.text)  # the typed examples are shown again
+    assert [i["name"] for i in (await api.http.get("/api/v1/bot/intents")).json()] == ["human"]

@@ -7,9 +7,10 @@ again with the reason (for flows, each bad field with its path)."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -75,40 +76,45 @@ async def intents(request: Request, session: SessionDep, principal: PagePrincipa
     return page(request, "bot/intents.html", await _intents(session, principal.account_id))
 
 
-def _intent_fields(
-    name: str, description: str, examples: str, handoff: bool, flow_id: str, zh: str, en: str
-) -> dict[str, Any]:
-    return {
-        "name": name,
-        "description": description,
-        "examples": _lines(examples),
-        "handoff": handoff,
-        "flow_id": int(flow_id) if flow_id.strip().isdigit() else None,
-        "reply": _texts(zh, en),
-    }
+@dataclass
+class IntentForm:
+    """The intent form's fields (create and edit post the same form)."""
+
+    name: Text = ""
+    description: Text = ""
+    examples: Text = ""
+    handoff: Annotated[bool, Form()] = False
+    flow_id: Text = ""
+    reply_zh: Text = ""
+    reply_en: Text = ""
+
+    def fields(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "description": self.description,
+            "examples": _lines(self.examples),
+            "handoff": self.handoff,
+            "flow_id": int(self.flow_id) if self.flow_id.strip().isdigit() else None,
+            "reply": _texts(self.reply_zh, self.reply_en),
+        }
+
+    def echo(self) -> dict[str, Any]:
+        """What to show again in a rejected form: the fields as typed."""
+        return {**self.fields(), "examples": self.examples, "reply_zh": self.reply_zh, "reply_en": self.reply_en}
+
+
+IntentFormDep = Annotated[IntentForm, Depends()]
 
 
 @router.post("/admin/bot/intents")
 async def create_intent(
-    request: Request,
-    session: SessionDep,
-    state: StateDep,
-    principal: PagePrincipal,
-    name: Text = "",
-    description: Text = "",
-    examples: Text = "",
-    handoff: Annotated[bool, Form()] = False,
-    flow_id: Text = "",
-    reply_zh: Text = "",
-    reply_en: Text = "",
+    request: Request, form: IntentFormDep, session: SessionDep, state: StateDep, principal: PagePrincipal
 ) -> Response:
     principal.require(Perm.MANAGE_BOT)
-    fields = _intent_fields(name, description, examples, handoff, flow_id, reply_zh, reply_en)
     try:
-        await service.check_create_intent(session, principal.account_id, IntentCreate(**fields), state.jobs)
+        await service.check_create_intent(session, principal.account_id, IntentCreate(**form.fields()), state.jobs)
     except (ValidationError, KefuError) as exc:
-        form = {**fields, "examples": examples, "reply_zh": reply_zh, "reply_en": reply_en}
-        ctx = await _intents(session, principal.account_id, errors=_errors(exc), form=form)
+        ctx = await _intents(session, principal.account_id, errors=_errors(exc), form=form.echo())
         return page(request, "bot/intents.html", ctx, status_code=422 if isinstance(exc, ValidationError) else 409)
     return _redirect("/admin/bot/intents")
 
@@ -125,21 +131,15 @@ async def intent_detail(request: Request, intent_id: int, session: SessionDep, p
 async def update_intent(
     request: Request,
     intent_id: int,
+    form: IntentFormDep,
     session: SessionDep,
     state: StateDep,
     principal: PagePrincipal,
-    name: Text = "",
-    description: Text = "",
-    examples: Text = "",
-    handoff: Annotated[bool, Form()] = False,
-    flow_id: Text = "",
-    reply_zh: Text = "",
-    reply_en: Text = "",
 ) -> Response:
     principal.require(Perm.MANAGE_BOT)
-    fields = _intent_fields(name, description, examples, handoff, flow_id, reply_zh, reply_en)
     try:
-        await service.check_update_intent(session, principal.account_id, intent_id, IntentUpdate(**fields), state.jobs)
+        data = IntentUpdate(**form.fields())
+        await service.check_update_intent(session, principal.account_id, intent_id, data, state.jobs)
     except (ValidationError, KefuError) as exc:
         intent = await service.get_intent(session, principal.account_id, intent_id)
         ctx = await _intents(session, principal.account_id, intent=intent, errors=_errors(exc))
