@@ -27,6 +27,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from kefu.conversations.ingest import stop_ingest
         from kefu.knowledge.index import start_knowledge, stop_knowledge
 
         await state.start()
@@ -36,6 +37,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            await stop_ingest(state)
             await stop_knowledge(state)
             await state.stop()
 

@@ -72,6 +72,19 @@ async def test_values_round_trip_as_json(bus: EventBus) -> None:
     await sub.close()
 
 
+async def test_publish_many_delivers_each_pair_in_order(bus: EventBus) -> None:
+    a = await bus.subscribe("account:3")
+    c = await bus.subscribe("contact:4")
+    await _settle(bus)
+    await bus.publish_many([("account:3", {"n": 1}), ("contact:4", {"n": 1}), ("account:3", {"n": 2}), ("x", {"n": 9})])
+    await bus.publish_many([])
+    assert [await a.get(2), await a.get(2)] == [{"n": 1}, {"n": 2}]
+    assert await c.get(2) == {"n": 1}
+    assert await a.get(0.2) is None
+    await a.close()
+    await c.close()
+
+
 async def test_redis_bus_fans_out_between_two_nodes(redis_url: str) -> None:
     prefix = f"kefu-bus-{uuid.uuid4().hex[:6]}:"
     node_a, node_b = RedisBus(redis_url, prefix), RedisBus(redis_url, prefix)

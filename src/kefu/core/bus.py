@@ -32,6 +32,10 @@ class EventBus(Protocol):
 
     async def publish(self, topic: str, message: Payload) -> None: ...
 
+    async def publish_many(self, items: list[tuple[str, Payload]]) -> None:
+        """Publish several (topic, message) pairs in order — one round trip on Redis."""
+        ...
+
     async def subscribe(self, *topics: str) -> Subscription: ...
 
 
@@ -108,6 +112,10 @@ class InProcessBus:
         # Round-trip through JSON so both buses hand subscribers the same thing.
         self._fanout.deliver(topic, json.loads(json.dumps(message, default=str)))
 
+    async def publish_many(self, items: list[tuple[str, Payload]]) -> None:
+        for topic, message in items:
+            await self.publish(topic, message)
+
     async def subscribe(self, *topics: str) -> Subscription:
         async def on_close(sub: _QueueSubscription) -> None:
             self._fanout.remove(sub)
@@ -150,6 +158,14 @@ class RedisBus:
 
     async def publish(self, topic: str, message: Payload) -> None:
         await self._redis.publish(self.prefix + topic, json.dumps(message, default=str))
+
+    async def publish_many(self, items: list[tuple[str, Payload]]) -> None:
+        if not items:
+            return
+        pipe = self._redis.pipeline(transaction=False)
+        for topic, message in items:
+            pipe.publish(self.prefix + topic, json.dumps(message, default=str))
+        await pipe.execute()
 
     async def subscribe(self, *topics: str) -> Subscription:
         async def on_close(sub: _QueueSubscription) -> None:

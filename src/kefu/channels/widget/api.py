@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, EmailStr, Field
 
 from kefu.channels.widget import service
+from kefu.conversations.ingest import get_ingest
 from kefu.conversations.schemas import ContactMessageCreate, MessageRead, TypingIn
-from kefu.conversations.service import check_receive_contact_message, list_messages
+from kefu.conversations.service import check_size, list_messages
 from kefu.core.deps import SessionDep, StateDep
 from kefu.core.schemas import StrictModel
 from kefu.realtime.typing import publish_typing
@@ -83,23 +85,19 @@ async def messages(
 
 @router.post("/{inbox_key}/messages", response_model=MessageRead, status_code=201)
 async def post_message(
-    inbox_key: str,
-    data: ContactMessageCreate,
-    response: Response,
-    session: SessionDep,
-    state: StateDep,
-    token: ContactToken = None,
-) -> MessageRead:
-    inbox = await service.get_widget_inbox(session, inbox_key)
+    inbox_key: str, data: ContactMessageCreate, state: StateDep, token: ContactToken = None
+) -> Response:
+    """201 with the stored message; 200 with the message stored the first time when the same
+    client_message_id is posted again."""
+    inbox = await service.widget_inboxes(state).get(inbox_key)
     contact_id = service.visitor_contact_id(inbox, state.settings.secret_key, token)
-    conv, posted = await check_receive_contact_message(
-        session, inbox, contact_id, data, max_chars=state.settings.max_message_chars
+    check_size(data.content, state.settings.max_message_chars)
+    got = await get_ingest(state).receive(inbox, contact_id, data, max_chars=state.settings.max_message_chars)
+    if got.created:
+        await state.hooks.dispatch_customer_message(state, got.conversation_id, got.message.id)
+    return Response(
+        got.message.model_dump_json(), status_code=201 if got.created else 200, media_type=JSONResponse.media_type
     )
-    if not posted.created:
-        response.status_code = 200
-    else:
-        await state.hooks.dispatch_customer_message(state, conv.id, posted.message.id)
-    return MessageRead.model_validate(posted.message)
 
 
 @router.post("/{inbox_key}/typing", status_code=204)

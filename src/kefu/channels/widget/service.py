@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from kefu.auth.tokens import read_contact, sign_contact
 from kefu.channels.models import Inbox
@@ -13,6 +14,7 @@ from kefu.channels.service import get_inbox_by_key
 from kefu.contacts.models import Contact
 from kefu.contacts.schemas import ContactCreate
 from kefu.contacts.service import do_add_identity, do_create_contact
+from kefu.conversations.ingest import InboxRef
 from kefu.conversations.models import Conversation
 from kefu.core.constants import ActorType, ChannelType, IdentityKind
 from kefu.core.errors import Unauthorized
@@ -21,6 +23,35 @@ from kefu.core.events import Actor, commit
 
 async def get_widget_inbox(session: AsyncSession, key: str) -> Inbox:
     return await get_inbox_by_key(session, key, ChannelType.WEB_WIDGET)
+
+
+class WidgetInboxes:
+    """public key → InboxRef, read once per process. An inbox's id and account never change; a deleted
+    inbox has no conversations left, so its messages fall to the one-message path, which answers 404."""
+
+    MAX_ENTRIES = 10_000
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        self.sessionmaker = sessionmaker
+        self._refs: dict[str, InboxRef] = {}
+
+    async def get(self, key: str) -> InboxRef:
+        ref = self._refs.get(key)
+        if ref is None:
+            async with self.sessionmaker() as session:
+                inbox = await get_widget_inbox(session, key)
+            ref = InboxRef(inbox.id, inbox.account_id, inbox.public_key)
+            if len(self._refs) >= self.MAX_ENTRIES:
+                self._refs.clear()
+            self._refs[key] = ref
+        return ref
+
+
+def widget_inboxes(state: Any) -> WidgetInboxes:
+    cache: WidgetInboxes | None = state.extras.get("channels.widget.inboxes")
+    if cache is None:
+        cache = state.extras["channels.widget.inboxes"] = WidgetInboxes(state.sessionmaker)
+    return cache
 
 
 async def do_start_visitor(
@@ -36,7 +67,7 @@ async def do_start_visitor(
     return contact, sign_contact(secret, inbox.account_id, inbox.id, contact.id)
 
 
-def visitor_contact_id(inbox: Inbox, secret: str, token: str | None) -> int:
+def visitor_contact_id(inbox: Inbox | InboxRef, secret: str, token: str | None) -> int:
     """The contact id a widget token was signed for, if it belongs to this inbox (no database read)."""
     if not token:
         raise Unauthorized("missing X-Contact-Token")
