@@ -40,6 +40,17 @@ class IntentEnsemble:
         self.label_index = label_index  # class index of each training vector
         self.config = config
         self.classes: np.ndarray = svm.classes_
+        # for single messages: the SVM as plain arrays (scikit-learn's per-call checks cost more than the dot)
+        n_sparse = featuriser.n_features
+        self._coef_sparse = svm.coef_[:, :n_sparse]  # a view, no copy of the large sparse-feature weights
+        self._coef_dense = np.ascontiguousarray(svm.coef_[:, n_sparse:] * config.dense_weight, dtype=np.float32)
+        self._intercept = np.asarray(svm.intercept_, dtype=np.float64)
+        # kNN vote in one pass: each label's similarity columns, padded to the largest label's size
+        sizes = np.diff(self._bounds)
+        offsets = np.arange(int(sizes.max(initial=0)))[None, :]
+        self._knn_real = offsets < sizes[:, None]  # (n_classes, width): False = padding
+        self._knn_columns = self._bounds[:-1, None] + np.where(self._knn_real, offsets, 0)
+        self._knn_k = np.minimum(config.knn_top, sizes)
 
     @classmethod
     def fit(cls, texts: list[str], vectors: np.ndarray, labels: list[str],
@@ -55,25 +66,37 @@ class IntentEnsemble:
     def proba(self, texts: list[str], vectors: np.ndarray) -> np.ndarray:
         """(n, n_classes) blended distribution over `self.classes`."""
         cfg = self.config
-        x = _join(self.featuriser.transform(texts), vectors, cfg.dense_weight)
-        scores = self.svm.decision_function(x)
-        if scores.ndim == 1:  # binary LinearSVC returns one column
-            scores = np.stack([-scores, scores], axis=1)
+        scores = self._decision_one(texts[0], vectors) if len(texts) == 1 else self._decision(texts, vectors)
+        if scores.shape[1] == 1:  # binary LinearSVC has one column
+            scores = np.concatenate([-scores, scores], axis=1)
         p_svm = softmax(scores * cfg.svm_temperature, axis=1)
         if cfg.knn_weight <= 0:
             return p_svm
         p_knn = softmax(self._knn(vectors) * cfg.knn_temperature, axis=1)
         return (1 - cfg.knn_weight) * p_svm + cfg.knn_weight * p_knn
 
+    def _decision(self, texts: list[str], vectors: np.ndarray) -> np.ndarray:
+        x = _join(self.featuriser.transform(texts), vectors, self.config.dense_weight)
+        return np.asarray(x @ self.svm.coef_.T) + self._intercept
+
+    def _decision_one(self, text: str, vectors: np.ndarray) -> np.ndarray:
+        """`_decision([text], vectors)` as plain numpy: the sparse row times the columns of its n-grams."""
+        idx, values = self.featuriser.transform_one(text)
+        sparse = self._coef_sparse[:, idx] @ values.astype(np.float64)
+        dense = self._coef_dense @ vectors[0].astype(np.float32) if self._coef_dense.shape[1] else 0.0
+        return (sparse + dense + self._intercept)[None, :]
+
     def _knn(self, vectors: np.ndarray) -> np.ndarray:
-        sims = vectors.astype(np.float32) @ self._grouped.T
-        out = np.full((len(vectors), len(self.classes)), -1.0, dtype=np.float32)
-        for j, (start, end) in enumerate(zip(self._bounds[:-1], self._bounds[1:], strict=True)):
-            k = min(self.config.knn_top, end - start)
-            if k:
-                block = sims[:, start:end]
-                out[:, j] = np.partition(block, end - start - k, axis=1)[:, -k:].mean(axis=1)
-        return out
+        """Per label, the mean of its `knn_top` best cosine similarities (fewer if it has fewer examples)."""
+        sims = vectors.astype(np.float32) @ self._grouped.T  # (n, n_train)
+        if not self._knn_columns.size:
+            return np.full((len(vectors), len(self.classes)), -1.0, dtype=np.float32)
+        k_max, k = int(self._knn_k.max()), np.maximum(self._knn_k, 1)
+        per_label = np.where(self._knn_real, sims[:, self._knn_columns], -np.inf)  # (n, n_classes, width)
+        width = per_label.shape[2]
+        top = -np.sort(-np.partition(per_label, width - k_max, axis=2)[:, :, width - k_max:], axis=2)
+        means = np.cumsum(top, axis=2)[:, np.arange(len(self.classes)), k - 1] / k
+        return np.where(self._knn_k > 0, means, -1.0).astype(np.float32)
 
     def state(self) -> dict[str, Any]:
         return {"featuriser": self.featuriser.state(), "svm": self.svm, "vectors": self.vectors,

@@ -6,6 +6,7 @@ Character n-grams carry Chinese (no word segmentation needed); word n-grams carr
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,4 +52,30 @@ class SparseFeaturiser:
     def transform(self, texts: list[str]) -> sp.csr_matrix:
         norm = [normalise(t) for t in texts]
         return sp.hstack([self.word.transform(norm), self.char.transform(norm)]).tocsr()
+
+    @property
+    def n_features(self) -> int:
+        return len(self.word.vocabulary_) + len(self.char.vocabulary_)
+
+    def transform_one(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """One text's row of `transform` as (column indices, float32 values), without building sparse
+        matrices: the per-message path, where scikit-learn's per-call validation costs more than the maths."""
+        norm = normalise(text)
+        word_idx, word_val = _tfidf_row(self.word, norm)
+        char_idx, char_val = _tfidf_row(self.char, norm)
+        return (np.concatenate([word_idx, char_idx + len(self.word.vocabulary_)]),
+                np.concatenate([word_val, char_val]))
+
+
+def _tfidf_row(vectoriser: TfidfVectorizer, text: str) -> tuple[np.ndarray, np.ndarray]:
+    """What `vectoriser.transform([text])` computes (sublinear tf, idf, l2 norm), as one sparse row."""
+    vocabulary = vectoriser.vocabulary_
+    counts = Counter(j for j in map(vocabulary.get, vectoriser.build_analyzer()(text)) if j is not None)
+    idx = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
+    tf = np.fromiter(counts.values(), dtype=np.float32, count=len(counts))
+    if vectoriser.sublinear_tf:
+        tf = (np.log(tf) + 1.0).astype(np.float32)
+    values = tf * vectoriser.idf_[idx].astype(np.float32)
+    norm = np.sqrt(np.dot(values, values))
+    return idx, values / norm if norm > 0 else values
 
