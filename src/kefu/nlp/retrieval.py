@@ -16,6 +16,7 @@ import sys
 import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
+from itertools import chain
 from pathlib import Path
 from typing import Literal
 
@@ -147,8 +148,7 @@ class HybridIndex:
         candidates = self._first_docs(dense_rows, depth) | self._first_docs(bm25_rows[order], depth)
         row_bm25 = np.zeros(len(self._rows.doc), dtype=np.float32)
         row_bm25[bm25_rows] = bm25_scores
-        hits = [self._hit(doc_id, vector, row_bm25) for doc_id in candidates]
-        return self._fuse(hits)[:k]
+        return self._fuse(self._hits(list(candidates), vector, row_bm25))[:k]
 
     def _first_docs(self, rows: np.ndarray, limit: int) -> dict[str, None]:
         docs: dict[str, None] = {}
@@ -160,11 +160,23 @@ class HybridIndex:
                     break
         return docs
 
-    def _hit(self, doc_id: str, vector: np.ndarray, row_bm25: np.ndarray) -> Hit:
-        rows = np.asarray(self._doc_rows[doc_id])
+    def _hits(self, doc_ids: list[str], vector: np.ndarray, row_bm25: np.ndarray) -> list[Hit]:
+        """Per document: the max BM25 and cosine over its rows, and its row closest to the query (the first
+        on ties) — all candidates' rows scored in one pass."""
+        if not doc_ids:
+            return []
+        row_lists = [self._doc_rows[doc_id] for doc_id in doc_ids]
+        sizes = np.fromiter(map(len, row_lists), dtype=np.int64, count=len(row_lists))
+        rows = np.fromiter(chain.from_iterable(row_lists), dtype=np.int64, count=int(sizes.sum()))
+        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
         cosines = self.dense.exact(rows, vector)
-        best = int(rows[int(np.argmax(cosines))])
-        return Hit(doc_id, 0.0, float(row_bm25[rows].max()), float(cosines.max()), self._rows.text[best])
+        dense_max = np.maximum.reduceat(cosines, starts)
+        bm25_max = np.maximum.reduceat(row_bm25[rows], starts)
+        at_max = np.flatnonzero(cosines == np.repeat(dense_max, sizes))
+        _, first = np.unique(np.repeat(np.arange(len(doc_ids)), sizes)[at_max], return_index=True)
+        best_rows = rows[at_max[first]].tolist()
+        return [Hit(doc_id, 0.0, bm, dm, self._rows.text[row]) for doc_id, bm, dm, row
+                in zip(doc_ids, bm25_max.tolist(), dense_max.tolist(), best_rows, strict=True)]
 
     def _fuse(self, hits: list[Hit]) -> list[Hit]:
         if self.options.fusion in ("dense", "bm25"):

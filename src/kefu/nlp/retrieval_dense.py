@@ -39,6 +39,10 @@ class DenseStore:
             self.fit_projection()
         return rows
 
+    @property
+    def n_dead(self) -> int:
+        return self.n - int(np.count_nonzero(self.alive[: self.n]))
+
     def kill(self, rows: list[int]) -> None:
         self.alive[rows] = False
 
@@ -61,8 +65,9 @@ class DenseStore:
         if self.basis is None:
             candidates = np.flatnonzero(self.alive[: self.n])
         else:
-            approx = self.projected[: self.n] @ (query @ self.basis)
-            approx[~self.alive[: self.n]] = -np.inf
+            approx = self.projected[: self.n] @ (query.astype(np.float32) @ self.basis)
+            if self.n_dead:
+                approx[~self.alive[: self.n]] = -np.inf
             candidates = top_indices(approx, shortlist)
         scores = self.exact(candidates, query)
         best = top_indices(scores, n)
