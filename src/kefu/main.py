@@ -75,6 +75,7 @@ def _include_routers(app: FastAPI) -> None:
     from kefu.realtime.ws import router as ws
     from kefu.web.routes import router as web
 
-    routers = (core, auth, accounts, inboxes, contacts, conversations, widget, knowledge, bot, bot_demo, ws, web)
+    # Routes are matched in order: the widget's (every customer message) first.
+    routers = (widget, core, auth, accounts, inboxes, contacts, conversations, knowledge, bot, bot_demo, ws, web)
     for router in (*routers, knowledge_pages, bot_pages):
         app.include_router(router)

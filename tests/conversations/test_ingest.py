@@ -130,3 +130,25 @@ async def test_widget_post_errors_are_precise_and_store_nothing(api: World) -> N
     r = await visitor.client.post(url, json={"content": "   "}, headers=visitor.headers)
     assert r.status_code == 422
     assert await _count(api, Message, Message.conversation_id == conv["id"]) == 1
+
+
+async def test_two_nodes_storing_the_same_message_at_once_store_it_once(api: World) -> None:
+    visitor, conv = await api.conversation()
+    ref = await _ref(api, visitor)
+    node_a, node_b = _ingest(api), _ingest(api)
+    for round_ in range(5):
+        cmid = f"both-{round_}"
+        a, b = await asyncio.gather(
+            node_a.receive(ref, visitor.contact_id, _msg(f"hi {round_}", cmid), max_chars=100),
+            node_b.receive(ref, visitor.contact_id, _msg(f"hi {round_}", cmid), max_chars=100),
+        )
+        assert sorted([a.created, b.created]) == [False, True]
+        assert a.message == b.message
+        assert await _count(api, Message, Message.client_message_id == cmid) == 1
+        assert (
+            await _count(api, Event, Event.type == "message.created", Event.payload["id"].as_integer() == a.message.id)
+            == 1
+        )
+    await node_a.stop()
+    await node_b.stop()
+    assert await _count(api, Message, Message.conversation_id == conv["id"]) == 6

@@ -23,18 +23,18 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from kefu.channels.models import Inbox
-from kefu.conversations.models import Conversation, Message
+from kefu.conversations.ingest_store import DuplicateMessage, NewMessage, make_store
 from kefu.conversations.schemas import ContactMessageCreate, MessageRead
 from kefu.conversations.service import check_receive_contact_message
 from kefu.core import clock
 from kefu.core.bus import EventBus
-from kefu.core.constants import ActorType, ConversationStatus, Direction, EventType, MessageKind
+from kefu.core.constants import ActorType, EventType
 from kefu.core.errors import NotFound
 from kefu.core.eventlog import Event
 from kefu.core.events import bind_bus, event_message, publish_events
@@ -73,7 +73,7 @@ class MessageIngest:
     def __init__(
         self, engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession], bus: EventBus | None
     ) -> None:
-        self.engine = engine
+        self.store = make_store(engine)
         self.sessionmaker = sessionmaker
         self.bus = bus
         self._queue: asyncio.Queue[_Item | None] = asyncio.Queue()
@@ -100,6 +100,7 @@ class MessageIngest:
             await self._writer
         if self._slow:
             await asyncio.gather(*self._slow, return_exceptions=True)
+        await self.store.close()
 
     async def _run(self) -> None:
         while True:
@@ -119,8 +120,11 @@ class MessageIngest:
         self.batches += 1
         try:
             rest = await self._write(batch)
-        except Exception:  # e.g. a concurrent duplicate: every item goes through the one-message path
-            log.debug("batch of %d fell back to one-by-one", len(batch), exc_info=True)
+        except DuplicateMessage:  # a concurrent duplicate: every item goes through the one-message path
+            log.info("batch of %d hit a concurrent duplicate; storing its messages one by one", len(batch))
+            rest = [i for i in batch if not i.future.done()]
+        except Exception:
+            log.exception("batch of %d failed; storing its messages one by one", len(batch))
             rest = [i for i in batch if not i.future.done()]
         for item in rest:
             task = asyncio.create_task(self._one(item))
@@ -166,31 +170,21 @@ class MessageIngest:
         if not items:
             return rest
         now = clock.now()
+        pairs = sorted({(i.inbox.id, i.contact_id) for i in items})
+        cmids = sorted({i.data.client_message_id for i in items if i.data.client_message_id is not None})
         events: list[dict[str, Any]] = []
         done: list[tuple[_Item, Received]] = []
-        async with self.engine.begin() as conn:
-            pairs = {(i.inbox.id, i.contact_id) for i in items}
-            of_pairs = tuple_(Conversation.inbox_id, Conversation.contact_id).in_(pairs)
-            stored = await self._stored(conn, items, of_pairs)
-            fresh = [i for i in items if (i.inbox.id, i.contact_id, i.data.client_message_id) not in stored]
-            latest = (
-                select(func.max(Conversation.id))
-                .where(of_pairs)
-                .group_by(Conversation.inbox_id, Conversation.contact_id)
-            )
-            open_convs = (
+        async with self.store.transaction() as conn:
+            stored = (
                 {
-                    (row.inbox_id, row.contact_id): row.id
-                    for row in await conn.execute(
-                        update(Conversation)
-                        .where(Conversation.id.in_(latest), Conversation.status == ConversationStatus.OPEN)
-                        .values(last_activity_at=now, last_incoming_at=now)
-                        .returning(Conversation.id, Conversation.inbox_id, Conversation.contact_id)
-                    )
+                    (s.inbox_id, s.contact_id, s.message.client_message_id): s
+                    for s in await self.store.stored(conn, pairs, cmids)
                 }
-                if fresh
+                if cmids
                 else {}
             )
+            fresh = [i for i in items if (i.inbox.id, i.contact_id, i.data.client_message_id) not in stored]
+            open_convs = await self.store.touch_open(conn, sorted({(i.inbox.id, i.contact_id) for i in fresh}), now)
             todo = [i for i in fresh if (i.inbox.id, i.contact_id) in open_convs]
             rest.extend(i for i in fresh if (i.inbox.id, i.contact_id) not in open_convs)
             if todo:
@@ -202,76 +196,54 @@ class MessageIngest:
             except Exception:  # stored and in the event log: sockets catch up on resume
                 log.exception("publishing %d committed message events failed", len(events))
         for item in items:
-            retry = (item.inbox.id, item.contact_id, item.data.client_message_id)
-            if retry in stored:
-                conv_id, msg = stored[retry]
-                item.future.set_result(Received(conv_id, msg, created=False))
+            retry = stored.get((item.inbox.id, item.contact_id, item.data.client_message_id))
+            if retry is not None:
+                item.future.set_result(Received(retry.message.conversation_id, retry.message, created=False))
         for item, result in done:
             item.future.set_result(result)
         self.fast += len(done)
         return rest
 
-    async def _stored(
-        self, conn: Any, items: list[_Item], of_pairs: Any
-    ) -> dict[tuple[int, int, str | None], tuple[int, MessageRead]]:
-        cmids = {i.data.client_message_id for i in items if i.data.client_message_id is not None}
-        if not cmids:
-            return {}
-        q = (
-            select(Conversation.inbox_id, Conversation.contact_id.label("conv_contact_id"), *Message.__table__.c)
-            .join(Conversation, Conversation.id == Message.conversation_id)
-            .where(of_pairs, Message.client_message_id.in_(cmids))
-        )
-        out: dict[tuple[int, int, str | None], tuple[int, MessageRead]] = {}
-        for row in await conn.execute(q):
-            msg = MessageRead.model_validate(dict(row._mapping))
-            out[(row.inbox_id, row.conv_contact_id, row.client_message_id)] = (row.conversation_id, msg)
-        return out
-
     async def _insert(
-        self, conn: Any, todo: list[_Item], open_convs: dict[tuple[int, int], int], now: Any
+        self, conn: Any, todo: list[_Item], open_convs: dict[tuple[int, int], int], now: datetime
     ) -> tuple[list[dict[str, Any]], list[tuple[_Item, Received]]]:
         rows = [
-            {
-                "account_id": i.inbox.account_id,
-                "conversation_id": open_convs[(i.inbox.id, i.contact_id)],
-                "direction": str(Direction.INCOMING),
-                "kind": str(MessageKind.TEXT),
-                "sender_type": str(ActorType.CONTACT),
-                "sender_id": i.contact_id,
-                "content": i.data.content,
-                "attachments": [a.model_dump() for a in i.data.attachments],
-                "client_message_id": i.data.client_message_id,
-                "meta": {},
-                "created_at": now,
-            }
+            NewMessage(
+                account_id=i.inbox.account_id,
+                conversation_id=open_convs[(i.inbox.id, i.contact_id)],
+                contact_id=i.contact_id,
+                content=i.data.content,
+                attachments=[a.model_dump() for a in i.data.attachments],
+                client_message_id=i.data.client_message_id,
+            )
             for i in todo
         ]
-        ids = (
-            (await conn.execute(insert(Message).returning(Message.id, sort_by_parameter_order=True), rows))
-            .scalars()
-            .all()
-        )
-        reads = [MessageRead.model_validate({**row, "id": mid}) for row, mid in zip(rows, ids, strict=True)]
-        event_rows = [
-            {
-                "account_id": row["account_id"],
-                "type": str(EventType.MESSAGE_CREATED),
-                "conversation_id": row["conversation_id"],
-                "contact_id": row["sender_id"],
-                "actor_type": str(ActorType.CONTACT),
-                "actor_id": row["sender_id"],
-                "payload": read.model_dump(mode="json"),
-                "created_at": now,
-            }
-            for row, read in zip(rows, reads, strict=True)
+        reads: list[MessageRead] = []
+        dumps: list[dict[str, Any]] = []
+
+        def payload(row: NewMessage, message_id: int) -> dict[str, Any]:
+            read = row.read(message_id, now)
+            reads.append(read)
+            dumps.append(read.model_dump(mode="json"))
+            return dumps[-1]
+
+        ids = await self.store.insert(conn, rows, now, payload)
+        messages = [
+            event_message(
+                Event(
+                    id=event_id,
+                    account_id=row.account_id,
+                    type=str(EventType.MESSAGE_CREATED),
+                    conversation_id=row.conversation_id,
+                    contact_id=row.contact_id,
+                    actor_type=str(ActorType.CONTACT),
+                    actor_id=row.contact_id,
+                    payload=dumped,
+                    created_at=now,
+                )
+            )
+            for row, dumped, (_, event_id) in zip(rows, dumps, ids, strict=True)
         ]
-        event_ids = (
-            (await conn.execute(insert(Event).returning(Event.id, sort_by_parameter_order=True), event_rows))
-            .scalars()
-            .all()
-        )
-        messages = [event_message(Event(id=eid, **ev)) for ev, eid in zip(event_rows, event_ids, strict=True)]
         done = [(i, Received(r.conversation_id, r, created=True)) for i, r in zip(todo, reads, strict=True)]
         return messages, done
 
