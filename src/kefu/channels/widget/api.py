@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, EmailStr, Field
 
@@ -14,6 +14,7 @@ from kefu.conversations.schemas import ContactMessageCreate, MessageRead, Typing
 from kefu.conversations.service import check_size, list_messages
 from kefu.core.deps import SessionDep, StateDep
 from kefu.core.schemas import StrictModel
+from kefu.core.state import AppState
 from kefu.realtime.typing import publish_typing
 
 router = APIRouter(prefix="/api/v1/widget", tags=["widget"])
@@ -83,14 +84,28 @@ async def messages(
     )
 
 
-@router.post("/{inbox_key}/messages", response_model=MessageRead, status_code=201)
-async def post_message(
-    inbox_key: str, data: ContactMessageCreate, state: StateDep, token: ContactToken = None
-) -> Response:
+# The hot path takes the request itself instead of header/state dependencies (FastAPI's per-parameter work
+# showed as a tenth of a server's CPU under load); the header is documented by hand, identically.
+_CONTACT_TOKEN_DOC = {
+    "in": "header",
+    "name": "X-Contact-Token",
+    "required": False,
+    "schema": {"anyOf": [{"type": "string"}, {"type": "null"}], "title": "X-Contact-Token"},
+}
+
+
+@router.post(
+    "/{inbox_key}/messages",
+    response_model=MessageRead,
+    status_code=201,
+    openapi_extra={"parameters": [_CONTACT_TOKEN_DOC]},
+)
+async def post_message(inbox_key: str, data: ContactMessageCreate, request: Request) -> Response:
     """201 with the stored message; 200 with the message stored the first time when the same
     client_message_id is posted again."""
+    state: AppState = request.app.state.kefu
     inbox = await service.widget_inboxes(state).get(inbox_key)
-    contact_id = service.visitor_contact_id(inbox, state.settings.secret_key, token)
+    contact_id = service.visitor_contact_id(inbox, state.settings.secret_key, request.headers.get("x-contact-token"))
     check_size(data.content, state.settings.max_message_chars)
     got = await get_ingest(state).receive(inbox, contact_id, data, max_chars=state.settings.max_message_chars)
     if got.created:
