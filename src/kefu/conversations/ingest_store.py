@@ -180,15 +180,23 @@ JOIN unnest($1::bigint[], $2::bigint[]) AS p(inbox_id, contact_id)
   ON c.inbox_id = p.inbox_id AND c.contact_id = p.contact_id
 WHERE m.client_message_id = ANY($3::text[])
 """
+# Rows are locked in id order first: two nodes' batches touching the same conversations in different
+# orders would otherwise deadlock (PostgreSQL detects it only after deadlock_timeout, 1 s).
 _PG_TOUCH_OPEN = f"""
+WITH locked AS (
+    SELECT id FROM conversations
+    WHERE id IN (
+        SELECT max(c.id) FROM conversations c
+        JOIN unnest($2::bigint[], $3::bigint[]) AS p(inbox_id, contact_id)
+          ON c.inbox_id = p.inbox_id AND c.contact_id = p.contact_id
+        GROUP BY c.inbox_id, c.contact_id
+    ) AND status = '{ConversationStatus.OPEN}'
+    ORDER BY id
+    FOR UPDATE
+)
 UPDATE conversations SET last_activity_at = $1, last_incoming_at = $1
-WHERE id IN (
-    SELECT max(c.id) FROM conversations c
-    JOIN unnest($2::bigint[], $3::bigint[]) AS p(inbox_id, contact_id)
-      ON c.inbox_id = p.inbox_id AND c.contact_id = p.contact_id
-    GROUP BY c.inbox_id, c.contact_id
-) AND status = '{ConversationStatus.OPEN}'
-RETURNING id, inbox_id, contact_id
+FROM locked WHERE conversations.id = locked.id
+RETURNING conversations.id, conversations.inbox_id, conversations.contact_id
 """
 _PG_IDS = "SELECT nextval('messages_id_seq') AS m, nextval('events_id_seq') AS e FROM generate_series(1, $1)"
 _PG_INSERT = f"""
