@@ -195,6 +195,17 @@ async def _await_arrivals(listener: Listener, sent: dict[str, float], wait_s: fl
         await asyncio.sleep(0.05)
 
 
+async def warm_target(base: str, s: Setup) -> None:
+    """One message, so the account has the conversation the raw baseline inserts into."""
+    async with httpx.AsyncClient(base_url=base) as c:
+        r = await c.post(
+            f"/api/v1/widget/{s.inbox_key}/messages",
+            json={"content": "hello"},
+            headers={"X-Contact-Token": s.visitors[0]},
+        )
+        r.raise_for_status()
+
+
 async def raw_insert_rate(settings: Settings, account_id: int, seconds: float, concurrency: int) -> float:
     """The same rows (message + event, one transaction each) straight through the driver."""
     from kefu.benchmarks.raw import raw_inserts
