@@ -100,3 +100,34 @@ async def test_sockets_refuse_bad_credentials(api: World) -> None:
     with pytest.raises(websockets.InvalidStatus):
         async with websockets.connect(url):
             pass
+
+
+async def test_an_event_committed_after_a_newer_one_still_arrives_live(api: World) -> None:
+    """PostgreSQL draws ids before commit: an event can commit after one with a higher id. A socket that
+    said hello in between must still get it live (on SQLite writes are serial, so this cannot happen)."""
+    from kefu.core.constants import ActorType, EventType
+    from kefu.core.events import Actor, bind_bus, commit, emit
+
+    if api.server.backend != "postgres":
+        pytest.skip("out-of-order commits need concurrent writers (PostgreSQL)")
+    visitor, conv = await api.conversation("hi")
+    state = api.server.state
+    async with state.sessionmaker() as slow:
+        bind_bus(slow, state.bus)
+        late = emit(
+            slow,
+            api.account_id,
+            EventType.CONVERSATION_UPDATED,
+            {"id": conv["id"], "late": True},
+            actor=Actor(ActorType.SYSTEM),
+            conversation_id=conv["id"],
+        )
+        await slow.flush()  # the id is drawn now; the commit comes later
+        newer = await visitor.say("committed first")
+        async with api.agent_ws() as ws:
+            hello = await recv_json(ws)
+            assert late.id < hello["last_event_id"]
+            await commit(slow)
+            frames = await _drain(ws, 1.0)
+    assert [(f["id"], f["payload"]) for f in frames] == [(late.id, {"id": conv["id"], "late": True})]
+    assert newer["id"] > 0

@@ -128,8 +128,8 @@ async def _serve(
     ws: WebSocket, state: AppState, sub: Subscription, where: Any, visible: Filter, on_typing: Any
 ) -> None:
     try:
-        last = await _replay(ws, state, where, visible, _last_event_id(ws))
-        pump = asyncio.create_task(_pump(ws, sub, visible, last))
+        replayed = await _replay(ws, state, where, visible, _last_event_id(ws))
+        pump = asyncio.create_task(_pump(ws, sub, visible, replayed))
         try:
             await _receive(ws, on_typing)
         finally:
@@ -142,8 +142,9 @@ async def _serve(
         await sub.close()
 
 
-async def _replay(ws: WebSocket, state: AppState, where: Any, visible: Filter, after: int | None) -> int:
-    """Send hello, then every stored event after `after` (in batches); return the last id covered."""
+async def _replay(ws: WebSocket, state: AppState, where: Any, visible: Filter, after: int | None) -> set[int]:
+    """Send hello, then every stored event after `after` (in batches); return the ids read from the log."""
+    covered: set[int] = set()
     async with state.sessionmaker() as session:
         newest = (await session.execute(select(func.max(Event.id)).where(where))).scalar() or 0
         await ws.send_json({"type": "hello", "last_event_id": newest})
@@ -154,18 +155,23 @@ async def _replay(ws: WebSocket, state: AppState, where: Any, visible: Filter, a
             if not batch:
                 break
             for event in batch:
+                covered.add(event.id)
                 msg = event_message(event)
                 if visible(msg):
                     await ws.send_json(msg)
             last = batch[-1].id
-        return max(last, newest)
+    return covered
 
 
-async def _pump(ws: WebSocket, sub: Subscription, visible: Filter, last: int) -> None:
+async def _pump(ws: WebSocket, sub: Subscription, visible: Filter, replayed: set[int]) -> None:
+    """Live events, except those the replay already sent. Skipping by id set, not by "id <= newest": on
+    PostgreSQL a transaction can commit after one with a higher id (ids are drawn before commit), and
+    its event, arriving live after the hello, must still be delivered."""
     async for msg in sub:
         eid = msg.get("id")
-        if eid is not None and eid <= last:
-            continue  # already replayed
+        if eid is not None and eid in replayed:
+            replayed.discard(eid)  # each id comes live at most once
+            continue
         if visible(msg):
             await ws.send_json(msg)
 
