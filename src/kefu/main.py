@@ -66,6 +66,7 @@ def _include_routers(app: FastAPI) -> None:
     from kefu.bot.demo import router as bot_demo
     from kefu.bot.pages import router as bot_pages
     from kefu.channels.api import router as inboxes
+    from kefu.channels.widget.api import FAST_ROUTES
     from kefu.channels.widget.api import router as widget
     from kefu.contacts.api import router as contacts
     from kefu.conversations.api import router as conversations
@@ -75,7 +76,9 @@ def _include_routers(app: FastAPI) -> None:
     from kefu.realtime.ws import router as ws
     from kefu.web.routes import router as web
 
-    # Routes are matched in order: the widget's (every customer message) first.
+    # Routes are matched in order: the customer-message fast route, then the widget's.
+    for route in FAST_ROUTES:
+        app.router.routes.append(route)
     routers = (widget, core, auth, accounts, inboxes, contacts, conversations, knowledge, bot, bot_demo, ws, web)
     for router in (*routers, knowledge_pages, bot_pages):
         app.include_router(router)

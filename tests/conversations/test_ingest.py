@@ -128,6 +128,20 @@ async def test_widget_post_errors_are_precise_and_store_nothing(api: World) -> N
     r = await visitor.client.post(url, json={"content": "长" * 10_001}, headers=visitor.headers)
     assert (r.status_code, r.json()["error"]["message"]) == (413, "message is 10,001 characters; the limit is 10,000")
     r = await visitor.client.post(url, json={"content": "   "}, headers=visitor.headers)
+    assert (r.status_code, r.json()["error"]["details"][0]["field"]) == (422, "content")
+    assert r.json()["error"]["message"] == "content: Value error, content must not be blank"
+    r = await visitor.client.post(
+        url, content=b'{"content": "x",', headers={**visitor.headers, "Content-Type": "application/json"}
+    )
+    assert r.status_code == 400
+    assert r.json()["error"] == {"code": "invalid_json", "message": "request body is not valid JSON"}
+    r = await visitor.client.post(url, json={"content": "x", "bogus": 1}, headers=visitor.headers)
+    assert r.status_code == 422
+    assert [(d["field"], d["type"]) for d in r.json()["error"]["details"]] == [("bogus", "extra_forbidden")]
+    r = await visitor.client.post(url, json={"client_message_id": "c1"}, headers=visitor.headers)
+    assert r.status_code == 422
+    assert [(d["field"], d["type"]) for d in r.json()["error"]["details"]] == [("content", "missing")]
+    r = await visitor.client.post(url, json=["content"], headers=visitor.headers)
     assert r.status_code == 422
     assert await _count(api, Message, Message.conversation_id == conv["id"]) == 1
 
