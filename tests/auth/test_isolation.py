@@ -26,6 +26,7 @@ PARAM_TO_RESOURCE = {
     "article_id": "article",
     "intent_id": "intent",
     "flow_id": "flow",
+    "version": "version",
 }
 # Public endpoints addressed by a public key or serving demo data: not account-scoped by id.
 PUBLIC_PREFIXES = ("/api/v1/widget/", "/api/v1/help/", "/api/v1/demo/")
@@ -78,6 +79,7 @@ async def _resources(b: World) -> dict[str, Any]:
         "article": article.json()["id"],
         "flow": flow.json()["id"],
         "intent": intent.json()["id"],
+        "version": 1,  # B's entries have a version 1; the entry id makes it B's
     }
 
 

@@ -62,6 +62,20 @@ async def test_faq_lifecycle_versions_and_history(api: World) -> None:
     assert history[2]["snapshot"] == {**FAQ, "variants": ["怎么退货", "如何申請退貨？"], "status": "draft"}
     assert {h["editor_id"] for h in history} == {api.admin.id}
 
+    # Restore v1's content: a new version 4 with v1's answer, still published; the event says so.
+    r = await api.http.post(f"/api/v1/knowledge/faqs/{faq['id']}/history/1/restore")
+    assert r.status_code == 200, r.text
+    assert (r.json()["answer"], r.json()["status"], r.json()["version"]) == (FAQ["answer"], "published", 4)
+    r = await api.http.post(f"/api/v1/knowledge/faqs/{faq['id']}/history/4/restore")  # the current content
+    assert r.json()["version"] == 4
+    r = await api.http.post(f"/api/v1/knowledge/faqs/{faq['id']}/history/5/restore")
+    assert (r.status_code, r.json()["error"]["message"]) == (404, f"version 5 of FAQ entry {faq['id']} not found")
+    events = (await api.http.get("/api/v1/events?limit=500")).json()
+    restored = [e for e in events if e["type"] == "knowledge.entry_updated" and e["payload"]["version"] == 4]
+    assert [(e["payload"]["changed"], e["payload"]["restored_from"]) for e in restored] == [(["answer"], 1)]
+    hits = (await api.http.get("/api/v1/knowledge/search", params={"q": "我的订单 申请退货"})).json()
+    assert [h["answer"] for h in hits if h["entry_id"] == faq["id"]] == [FAQ["answer"]]
+
     r = await api.http.delete(f"/api/v1/knowledge/faqs/{faq['id']}")
     assert r.status_code == 204
     for path in ("", "/history"):
@@ -72,7 +86,8 @@ async def test_faq_lifecycle_versions_and_history(api: World) -> None:
         ("knowledge.entry_created", faq["id"], 1),
         ("knowledge.entry_updated", faq["id"], 2),
         ("knowledge.entry_published", faq["id"], 3),
-        ("knowledge.entry_deleted", faq["id"], 3),
+        ("knowledge.entry_updated", faq["id"], 4),
+        ("knowledge.entry_deleted", faq["id"], 4),
     ]
 
 

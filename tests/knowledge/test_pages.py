@@ -46,11 +46,21 @@ async def test_admin_creates_edits_publishes_and_sees_history(api: World) -> Non
     assert page.text.count("<td>v") == 3  # three history rows
     assert "订单页申请 &lt;发票&gt;" in page.text  # the v1 snapshot, escaped
 
+    # Restore v1's content from the history table: a new version, still published.
+    assert page.text.count("/restore/") == 2  # every row but the current version
+    assert f'action="/admin/knowledge/faqs/{faq["id"]}/restore/1"' in page.text
+    r = await browser.post_form(f"/admin/knowledge/faqs/{faq['id']}/restore/1", {})
+    assert (r.status_code, r.headers["location"]) == (303, f"/admin/knowledge/faqs/{faq['id']}")
+    got = (await api.http.get(f"/api/v1/knowledge/faqs/{faq['id']}")).json()
+    assert (got["answer"], got["status"], got["version"]) == ("订单页申请 <发票>", "published", 4)
+    r = await browser.post_form(f"/admin/knowledge/faqs/{faq['id']}/restore/9", {})
+    assert r.status_code == 404
+
     # A stale form (version 1) is refused and shown again with the reason; nothing changes.
     r = await browser.post_form(f"/admin/knowledge/faqs/{faq['id']}", {**form, "answer": "旧表单", "version": "1"})
     assert r.status_code == 409
-    assert f"FAQ entry {faq['id']} is at version 3, not 1; reload it" in r.text
-    assert (await api.http.get(f"/api/v1/knowledge/faqs/{faq['id']}")).json()["answer"] == "新答案"
+    assert f"FAQ entry {faq['id']} is at version 4, not 1; reload it" in r.text
+    assert (await api.http.get(f"/api/v1/knowledge/faqs/{faq['id']}")).json()["answer"] == "订单页申请 <发票>"
 
     r = await browser.post_form("/admin/knowledge/faqs", {**form, "question": ""})
     assert r.status_code == 422

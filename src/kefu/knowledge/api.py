@@ -35,6 +35,7 @@ from kefu.knowledge.schemas import (
 router = APIRouter(prefix="/api/v1", tags=["knowledge"])
 
 EntryId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+VersionNo = Annotated[int, Path(ge=1, le=2**31 - 1)]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 SearchText = Annotated[str, Query(min_length=1, max_length=500, description="what the customer asked")]
 TopK = Annotated[int, Query(ge=1, le=20)]
@@ -120,6 +121,18 @@ async def faq_history(faq_id: EntryId, session: SessionDep, principal: CanHandle
     return [VersionRead.model_validate(v) for v in versions]
 
 
+@router.post("/knowledge/faqs/{faq_id}/history/{version}/restore", response_model=FaqRead)
+async def restore_faq(
+    faq_id: EntryId, version: VersionNo, session: SessionDep, principal: CanManageKnowledge
+) -> FaqRead:
+    """Bring back version `version`'s question, variants, answer, category, tags and language as a new
+    version; the publish status is kept."""
+    entry = await service.check_restore_version(
+        session, principal.account_id, EntryKind.FAQ, faq_id, version, principal.actor
+    )
+    return FaqRead.model_validate(entry)
+
+
 # -- articles ----------------------------------------------------------------------------------------
 
 
@@ -190,6 +203,18 @@ async def unpublish_article(article_id: EntryId, session: SessionDep, principal:
 async def article_history(article_id: EntryId, session: SessionDep, principal: CanHandle) -> list[VersionRead]:
     versions = await service.get_history(session, principal.account_id, EntryKind.ARTICLE, article_id)
     return [VersionRead.model_validate(v) for v in versions]
+
+
+@router.post("/knowledge/articles/{article_id}/history/{version}/restore", response_model=ArticleRead)
+async def restore_article(
+    article_id: EntryId, version: VersionNo, session: SessionDep, principal: CanManageKnowledge
+) -> ArticleRead:
+    """Bring back version `version`'s title, body, category, tags and language as a new version; the
+    publish status is kept."""
+    entry = await service.check_restore_version(
+        session, principal.account_id, EntryKind.ARTICLE, article_id, version, principal.actor
+    )
+    return ArticleRead.model_validate(entry)
 
 
 # -- import and search -------------------------------------------------------------------------------

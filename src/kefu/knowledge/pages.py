@@ -280,6 +280,19 @@ async def entry_action(
     return _redirect(back if same_site else f"/admin/knowledge/{kind}/{entry_id}")
 
 
+@router.post("/admin/knowledge/{kind}/{entry_id}/restore/{version}")
+async def restore_version(
+    kind: KindP,
+    entry_id: EntryIdP,
+    version: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    session: SessionDep,
+    principal: PagePrincipal,
+) -> Response:
+    _manager(principal)
+    await service.check_restore_version(session, principal.account_id, KINDS[kind], entry_id, version, principal.actor)
+    return _redirect(f"/admin/knowledge/{kind}/{entry_id}")
+
+
 # ---- workspace fragment and public help centre -------------------------------------------------------------
 
 

@@ -147,6 +147,24 @@ async def check_update_article(
     return await _update(session, entry, data.model_dump(exclude_unset=True), actor)  # type: ignore[return-value]
 
 
+async def check_restore_version(
+    session: AsyncSession, account_id: int, kind: EntryKind, entry_id: int, version: int, actor: Actor
+) -> Entry:
+    """Bring back an earlier version's content as a new version. The publish status stays as it is
+    (publishing is its own decision); restoring content equal to the current one changes nothing."""
+    entry = await get_entry(session, account_id, kind, entry_id)
+    q = restrict(select(KnowledgeVersion), KnowledgeVersion, account_id).where(
+        KnowledgeVersion.entry_kind == str(kind),
+        KnowledgeVersion.entry_id == entry_id,
+        KnowledgeVersion.version == version,
+    )
+    old = (await session.execute(q)).scalar_one_or_none()
+    if old is None:
+        raise NotFound(f"version {version} of {WHAT[kind]}", entry_id)
+    content = {k: v for k, v in old.snapshot.items() if k != "status"}
+    return await _update(session, entry, content, actor, restored_from=version)
+
+
 async def do_set_status(
     session: AsyncSession, account_id: int, kind: EntryKind, entry_id: int, status: EntryStatus, actor: Actor
 ) -> Entry:
@@ -270,7 +288,9 @@ async def _insert(session: AsyncSession, entries: Sequence[Entry], actor: Actor)
             _emit(session, entry, KnowledgeEvent.ENTRY_PUBLISHED, actor)
 
 
-async def _update(session: AsyncSession, entry: Entry, changes: dict[str, Any], actor: Actor) -> Entry:
+async def _update(
+    session: AsyncSession, entry: Entry, changes: dict[str, Any], actor: Actor, **event_extra: Any
+) -> Entry:
     expected = changes.pop("expected_version", None)
     if expected is not None and expected != entry.version:
         raise Conflict(f"{WHAT[kind_of(entry)]} {entry.id} is at version {entry.version}, not {expected}; reload it")
@@ -280,7 +300,7 @@ async def _update(session: AsyncSession, entry: Entry, changes: dict[str, Any], 
     for field, value in changes.items():
         setattr(entry, field, value)
     _bump(session, entry, actor)
-    _emit(session, entry, KnowledgeEvent.ENTRY_UPDATED, actor, changed=sorted(changes))
+    _emit(session, entry, KnowledgeEvent.ENTRY_UPDATED, actor, changed=sorted(changes), **event_extra)
     await commit(session)
     await index.announce_entry(session, entry.account_id, kind_of(entry), entry.id)
     return entry
