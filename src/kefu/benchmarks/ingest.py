@@ -206,11 +206,13 @@ async def warm_target(base: str, s: Setup) -> None:
         r.raise_for_status()
 
 
-async def raw_insert_rate(settings: Settings, account_id: int, seconds: float, concurrency: int) -> float:
-    """The same rows (message + event, one transaction each) straight through the driver."""
+async def raw_insert_rate(
+    settings: Settings, account_id: int, seconds: float, concurrency: int, batch: int = 1
+) -> float:
+    """The same rows (message + event) straight through the driver; `batch` messages per transaction."""
     from kefu.benchmarks.raw import raw_inserts
 
-    return await raw_inserts(settings.database_url, account_id, seconds, concurrency)
+    return await raw_inserts(settings.database_url, account_id, seconds, concurrency, batch)
 
 
 def start_servers(settings: Settings, workers: int, port: int) -> list[subprocess.Popen[bytes]]:

@@ -1,5 +1,7 @@
 """Baseline: insert the rows kefu writes for one message (message + event) straight through the driver,
-one transaction per message, from `concurrency` connections — no HTTP, no ORM, no realtime."""
+from `concurrency` connections — no HTTP, no ORM, no realtime. `batch=1`: one transaction per message (each
+message durable before the next, like an acknowledged message); `batch=N`: N messages per transaction
+(`executemany`), the driver's ceiling when commits are shared."""
 
 from __future__ import annotations
 
@@ -31,10 +33,10 @@ def _row(account_id: int, conv_id: int, contact_id: int) -> tuple[tuple[Any, ...
     return msg, event
 
 
-async def raw_inserts(url: str, account_id: int, seconds: float, concurrency: int) -> float:
+async def raw_inserts(url: str, account_id: int, seconds: float, concurrency: int, batch: int = 1) -> float:
     if url.startswith("sqlite"):
-        return await asyncio.to_thread(_sqlite, url.split(":///", 1)[1], account_id, seconds)
-    return await _postgres(url, account_id, seconds, concurrency)
+        return await asyncio.to_thread(_sqlite, url.split(":///", 1)[1], account_id, seconds, batch)
+    return await _postgres(url, account_id, seconds, concurrency, batch)
 
 
 async def _target(conn: Any, account_id: int) -> tuple[int, int]:
@@ -42,7 +44,7 @@ async def _target(conn: Any, account_id: int) -> tuple[int, int]:
     return int(row["id"]), int(row["contact_id"])
 
 
-async def _postgres(url: str, account_id: int, seconds: float, concurrency: int) -> float:
+async def _postgres(url: str, account_id: int, seconds: float, concurrency: int, batch: int) -> float:
     import asyncpg
 
     dsn = url.replace("postgresql+asyncpg://", "postgresql://")
@@ -62,11 +64,15 @@ async def _postgres(url: str, account_id: int, seconds: float, concurrency: int)
         nonlocal count
         async with pool.acquire() as conn:
             while time.perf_counter() < deadline:
-                msg, event = _row(account_id, conv_id, contact_id)
+                rows = [_row(account_id, conv_id, contact_id) for _ in range(batch)]
                 async with conn.transaction():
-                    await conn.execute(msg_sql, *msg)
-                    await conn.execute(ev_sql, *event)
-                count += 1
+                    if batch == 1:
+                        await conn.execute(msg_sql, *rows[0][0])
+                        await conn.execute(ev_sql, *rows[0][1])
+                    else:
+                        await conn.executemany(msg_sql, [m for m, _ in rows])
+                        await conn.executemany(ev_sql, [e for _, e in rows])
+                count += batch
 
     start = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
@@ -75,7 +81,7 @@ async def _postgres(url: str, account_id: int, seconds: float, concurrency: int)
     return count / elapsed
 
 
-def _sqlite(path: str, account_id: int, seconds: float) -> float:
+def _sqlite(path: str, account_id: int, seconds: float, batch: int) -> float:
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
@@ -87,14 +93,13 @@ def _sqlite(path: str, account_id: int, seconds: float) -> float:
     count = 0
     start = time.perf_counter()
     while time.perf_counter() < deadline:
-        msg, event = _row(account_id, conv_id, contact_id)
-        msg = (*msg[:10], msg[10].isoformat(sep=" "))
-        event = (*event[:7], event[7].isoformat(sep=" "))
         conn.execute("BEGIN IMMEDIATE")
-        conn.execute(msg_sql, msg)
-        conn.execute(ev_sql, event)
+        for _ in range(batch):
+            msg, event = _row(account_id, conv_id, contact_id)
+            conn.execute(msg_sql, (*msg[:10], msg[10].isoformat(sep=" ")))
+            conn.execute(ev_sql, (*event[:7], event[7].isoformat(sep=" ")))
         conn.execute("COMMIT")
-        count += 1
+        count += batch
     elapsed = time.perf_counter() - start
     conn.close()
     return count / elapsed
