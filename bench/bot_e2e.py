@@ -2,7 +2,7 @@
 live kefu server (SQLite, embedded mode), next to a baseline in the same process: the same message in a
 bot-disabled inbox → its receipt on the agent socket.
 
-    .venv/bin/python bench/bot_e2e.py [--messages 200] [--port 8797]
+    .venv/bin/python bench/bot_e2e.py [--messages 200] [--port 8797] [--json]
 
 Prints p50 / p95 / max for both, and the bot's own breakdown (from the `bot.decided` events).
 Knowledge: 20 FAQ entries (zh + en); the account has the demo intents, so every message also runs the
@@ -203,6 +203,13 @@ async def main(args: argparse.Namespace) -> None:
         for name in ("pipeline", "embed", "intent", "sentiment", "nlu_and_search", "policy_and_flow", "total"):
             if name in parts:
                 print(f"    bot {name:<16}: {summary(parts[name])}")
+        if args.json:
+            out: dict[str, Any] = {"messages": args.messages, "decisions": dict(sorted(actions.items()))}
+            for key, values in (("bot", bot), ("baseline", baseline), *((f"bot_{k}", v) for k, v in parts.items())):
+                if values:
+                    out[f"{key}_p50_ms"] = round(pct(values, 50), 1)
+                    out[f"{key}_p95_ms"] = round(pct(values, 95), 1)
+            print(json.dumps(out))
     finally:
         server.should_exit = True
         await task
@@ -212,6 +219,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--messages", type=int, default=200)
     parser.add_argument("--port", type=int, default=8797)
+    parser.add_argument("--json", action="store_true", help="last line: one JSON object")
     arguments = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="kefu-bench-bot-"))
     arguments.database_url = f"sqlite+aiosqlite:///{tmp / 'bench.db'}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from pathlib import Path
 
 import typer
 
@@ -78,6 +79,18 @@ def ingest(
             p.terminate()
             p.wait(timeout=15)
     _print(result, as_json)
+
+
+@bench_app.command("charts")
+def charts(
+    results: Path = typer.Option(Path("docs/results"), help="recorded results (bench/record.py)"),
+    out: Path = typer.Option(Path("docs/charts"), help="where the SVG charts go"),
+) -> None:
+    """Draw docs/benchmarks.md's charts (SVG) from the recorded benchmark and eval results."""
+    from kefu.benchmarks.charts import write_charts
+
+    for path in write_charts(results, out):
+        typer.echo(str(path))
 
 
 def _print(r: dict[str, object], as_json: bool) -> None:
