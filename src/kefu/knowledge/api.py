@@ -11,7 +11,7 @@ from starlette.datastructures import UploadFile
 from kefu.core.deps import CanHandle, CanManageKnowledge, SessionDep, StateDep
 from kefu.core.errors import BadRequest
 from kefu.core.pagination import MAX_LIMIT, Cursor
-from kefu.knowledge import service
+from kefu.knowledge import service, suggestions
 from kefu.knowledge.importing import parse_import
 from kefu.knowledge.index import KnowledgeHit
 from kefu.knowledge.schemas import (
@@ -19,6 +19,8 @@ from kefu.knowledge.schemas import (
     ArticlePage,
     ArticleRead,
     ArticleUpdate,
+    DismissIn,
+    DismissResult,
     EntryKind,
     EntryStatus,
     FaqCreate,
@@ -29,6 +31,7 @@ from kefu.knowledge.schemas import (
     KnowledgeHitRead,
     PublicFaqPage,
     PublicFaqRead,
+    SuggestionRead,
     VersionRead,
 )
 
@@ -215,6 +218,40 @@ async def restore_article(
         session, principal.account_id, EntryKind.ARTICLE, article_id, version, principal.actor
     )
     return ArticleRead.model_validate(entry)
+
+
+# -- suggestions: unanswered questions → candidate FAQ entries ---------------------------------------
+
+
+async def _answer_threshold(session: SessionDep, principal: CanManageKnowledge) -> float:
+    from kefu.bot.service import get_settings  # the bot builds on knowledge, not the other way round
+
+    return (await get_settings(session, principal.account_id)).answer_min_score
+
+
+@router.get("/knowledge/suggestions", response_model=list[SuggestionRead])
+async def list_suggestions(
+    session: SessionDep,
+    state: StateDep,
+    principal: CanManageKnowledge,
+    days: Annotated[int, Query(ge=1, le=365)] = 30,
+    min_count: Annotated[int, Query(ge=1, le=100)] = 2,
+) -> list[SuggestionRead]:
+    """Customers' questions of the last `days` the bot could not answer (fallbacks, handoffs for low
+    confidence or out of scope twice), grouped by meaning, biggest group first; each with the agent's
+    first reply as a suggested answer. Groups the knowledge base now answers are left out."""
+    threshold = await _answer_threshold(session, principal)
+    found = await suggestions.list_suggestions(
+        session, state, principal.account_id, days=days, min_count=min_count, answer_min_score=threshold
+    )
+    return [SuggestionRead.model_validate(s) for s in found]
+
+
+@router.post("/knowledge/suggestions/dismiss", response_model=DismissResult)
+async def dismiss_suggestions(data: DismissIn, session: SessionDep, principal: CanManageKnowledge) -> DismissResult:
+    """Leave these customer messages out of future suggestions."""
+    n = await suggestions.do_dismiss(session, principal.account_id, data.message_ids, principal.actor)
+    return DismissResult(dismissed=n)
 
 
 # -- import and search -------------------------------------------------------------------------------

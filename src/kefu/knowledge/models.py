@@ -59,3 +59,14 @@ class KnowledgeVersion(IdMixin, TimestampMixin, Base):
     version: Mapped[int] = mapped_column(Integer)
     snapshot: Mapped[dict[str, Any]] = mapped_column(JsonType)
     editor_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+
+
+class DismissedQuestion(IdMixin, TimestampMixin, Base):
+    """A customer's unanswered question an admin dismissed from the FAQ suggestions."""
+
+    __tablename__ = "knowledge_dismissed_questions"
+    __table_args__ = (UniqueConstraint("account_id", "message_id"),)
+
+    account_id: Mapped[int] = mapped_column(BigId, ForeignKey("accounts.id", ondelete="CASCADE"))
+    message_id: Mapped[int] = mapped_column(BigId, ForeignKey("messages.id", ondelete="CASCADE"))
+    user_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"), nullable=True)

@@ -15,9 +15,9 @@ from pydantic import ValidationError
 from kefu.auth.permissions import Perm
 from kefu.auth.principal import Principal
 from kefu.core.deps import SessionDep, StateDep
-from kefu.core.errors import KefuError
+from kefu.core.errors import BadRequest, KefuError
 from kefu.core.pagination import Cursor
-from kefu.knowledge import service
+from kefu.knowledge import service, suggestions
 from kefu.knowledge.importing import parse_import
 from kefu.knowledge.schemas import (
     ArticleCreate,
@@ -144,6 +144,50 @@ async def knowledge_import(
     return _redirect(f"/admin/knowledge?imported={len(entries)}")
 
 
+# ---- suggestions: unanswered questions → new FAQ entries --------------------------------------------------
+
+
+@router.get("/admin/knowledge/suggestions")
+async def suggestions_page(
+    request: Request,
+    session: SessionDep,
+    state: StateDep,
+    principal: PagePrincipal,
+    days: Annotated[int, Query(ge=1, le=365)] = 30,
+    min_count: Annotated[int, Query(ge=1, le=100)] = 2,
+) -> Response:
+    from kefu.bot.service import get_settings  # the bot builds on knowledge, not the other way round
+
+    _manager(principal)
+    threshold = (await get_settings(session, principal.account_id)).answer_min_score
+    found = await suggestions.list_suggestions(
+        session, state, principal.account_id, days=days, min_count=min_count, answer_min_score=threshold
+    )
+    context = {
+        "section": "knowledge",
+        "kind": "suggestions",
+        "suggestions": found,
+        "days": days,
+        "min_count": min_count,
+    }
+    return page(request, "knowledge/suggestions.html", context)
+
+
+@router.post("/admin/knowledge/suggestions/dismiss")
+async def dismiss_suggestion(
+    message_ids: Annotated[str, Form(max_length=10_000)], session: SessionDep, principal: PagePrincipal
+) -> Response:
+    _manager(principal)
+    try:
+        ids = [int(x) for x in message_ids.split(",") if x.strip()]
+    except ValueError:
+        raise BadRequest("message_ids must be comma-separated message ids") from None
+    if not ids:
+        raise BadRequest("message_ids must name at least one message")
+    await suggestions.do_dismiss(session, principal.account_id, ids, principal.actor)
+    return _redirect("/admin/knowledge/suggestions")
+
+
 # ---- create / edit / publish / delete --------------------------------------------------------------------
 
 
@@ -177,9 +221,21 @@ def _form_of(entry: Any) -> dict[str, Any]:
 
 
 @router.get("/admin/knowledge/{kind}/new")
-async def new_entry(request: Request, kind: KindP, session: SessionDep, principal: PagePrincipal) -> Response:
+async def new_entry(
+    request: Request,
+    kind: KindP,
+    session: SessionDep,
+    principal: PagePrincipal,
+    question: Annotated[str, Query(max_length=500)] = "",
+    variants: Annotated[str, Query(max_length=5000)] = "",
+    answer: Annotated[str, Query(max_length=10_000)] = "",
+) -> Response:
+    """The new-entry form; an FAQ form can come prefilled (from a suggestion)."""
     _manager(principal)
-    context = await _edit_context(session, principal, KINDS[kind], None, _empty_form(KINDS[kind]))
+    form = _empty_form(KINDS[kind])
+    if KINDS[kind] == EntryKind.FAQ:
+        form.update({k: v for k, v in (("question", question), ("variants", variants), ("answer", answer)) if v})
+    context = await _edit_context(session, principal, KINDS[kind], None, form)
     return page(request, "knowledge/edit.html", context)
 
 

@@ -149,3 +149,23 @@ class PublicFaqRead(ReadModel):
 FaqPage = Page[FaqRead]
 ArticlePage = Page[ArticleRead]
 PublicFaqPage = Page[PublicFaqRead]
+
+
+class SuggestionRead(ReadModel):
+    """A group of similar customer questions the bot could not answer: a candidate FAQ entry."""
+
+    question: str
+    variants: list[str]
+    count: int
+    message_ids: list[int]
+    conversation_ids: list[int]
+    last_asked_at: datetime
+    suggested_answer: str | None
+
+
+class DismissIn(StrictModel):
+    message_ids: list[Annotated[int, Field(ge=1, le=2**63 - 1)]] = Field(min_length=1, max_length=500)
+
+
+class DismissResult(ReadModel):
+    dismissed: int
