@@ -166,3 +166,28 @@ async def test_two_nodes_storing_the_same_message_at_once_store_it_once(api: Wor
     await node_a.stop()
     await node_b.stop()
     assert await _count(api, Message, Message.conversation_id == conv["id"]) == 6
+
+
+async def test_a_stuck_database_answers_503_and_the_retry_finds_the_message_stored_once(api: World) -> None:
+    from sqlalchemy import update
+
+    from kefu.core.errors import Unavailable
+
+    visitor, conv = await api.conversation()
+    ref = await _ref(api, visitor)
+    state = api.server.state
+    ingest = MessageIngest(state.engine, state.sessionmaker, state.bus, wait_s=0.5)
+    async with state.sessionmaker() as blocker:  # holds the conversation's row (and SQLite's one connection)
+        await blocker.execute(update(Conversation).where(Conversation.id == conv["id"]).values(subject="busy"))
+        try:
+            await ingest.receive(ref, visitor.contact_id, _msg("are you there?", "stuck-1"), max_chars=100)
+        except Unavailable as exc:
+            assert (exc.status_code, exc.retry_after) == (503, 5)
+            assert str(exc).startswith("the message could not be stored within 0.5 s; send it again")
+        else:
+            raise AssertionError("expected Unavailable")
+        await blocker.commit()
+    retry = await ingest.receive(ref, visitor.contact_id, _msg("are you there?", "stuck-1"), max_chars=100)
+    await ingest.stop()
+    assert not retry.created  # the first attempt was committed once the row was free
+    assert await _count(api, Message, Message.client_message_id == "stuck-1") == 1

@@ -35,13 +35,14 @@ from kefu.conversations.service import check_receive_contact_message
 from kefu.core import clock
 from kefu.core.bus import EventBus
 from kefu.core.constants import ActorType, EventType
-from kefu.core.errors import NotFound
+from kefu.core.errors import NotFound, Unavailable
 from kefu.core.eventlog import Event
 from kefu.core.events import bind_bus, event_message, publish_events
 
 log = logging.getLogger("kefu.ingest")
 EXTRAS_KEY = "conversations.ingest"
 MAX_BATCH = 200
+WAIT_S = 30.0  # a sender waits this long for the commit, then gets a 503 and retries (same client_message_id)
 
 
 @dataclass(frozen=True)
@@ -71,8 +72,14 @@ class _Item:
 
 class MessageIngest:
     def __init__(
-        self, engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession], bus: EventBus | None
+        self,
+        engine: AsyncEngine,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        bus: EventBus | None,
+        *,
+        wait_s: float = WAIT_S,
     ) -> None:
+        self.wait_s = wait_s
         self.store = make_store(engine)
         self.sessionmaker = sessionmaker
         self.bus = bus
@@ -91,7 +98,14 @@ class MessageIngest:
             self._writer = asyncio.create_task(self._run())
         future: asyncio.Future[Received] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait(_Item(inbox, contact_id, data, max_chars, future))
-        return await asyncio.shield(future)  # a client that disconnects does not cancel the write
+        try:  # shielded: a sender that gives up or disconnects does not cancel the write
+            return await asyncio.wait_for(asyncio.shield(future), self.wait_s)
+        except TimeoutError:
+            raise Unavailable(
+                f"the message could not be stored within {self.wait_s:g} s; send it again with the same "
+                "client_message_id (it is stored once)",
+                retry_after=5,
+            ) from None
 
     async def stop(self) -> None:
         """Finish what is queued and in flight (shutdown)."""

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from kefu.core.errors import ErrorCode, KefuError, RateLimited, Unauthorized
+from kefu.core.errors import ErrorCode, KefuError, RateLimited, Unauthorized, Unavailable
 
 log = logging.getLogger("kefu.errors")
 
@@ -41,7 +41,7 @@ async def kefu_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, KefuError)
     if isinstance(exc, Unauthorized) and is_page(request):
         return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
-    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited | Unavailable) else None
     return JSONResponse(exc.to_dict(), status_code=exc.status_code, headers=headers)
 
 

@@ -17,6 +17,7 @@ class ErrorCode(StrEnum):
     TOO_LARGE = "too_large"
     RATE_LIMITED = "rate_limited"
     CSRF = "csrf_failed"
+    UNAVAILABLE = "unavailable"
 
 
 class KefuError(Exception):
@@ -71,6 +72,17 @@ class TooLarge(KefuError):
 class RateLimited(KefuError):
     status_code = 429
     code = ErrorCode.RATE_LIMITED
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class Unavailable(KefuError):
+    """The server cannot finish the request in time (e.g. the database is stuck); safe to retry."""
+
+    status_code = 503
+    code = ErrorCode.UNAVAILABLE
 
     def __init__(self, message: str, retry_after: int) -> None:
         super().__init__(message)
