@@ -34,10 +34,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         knowledge = start_knowledge(state)
         if settings.knowledge_warmup:
             knowledge.warm_up()
+            install_bot(state).warm_up()
         try:
             yield
         finally:
             await stop_ingest(state)
+            await install_bot(state).stop()
             await stop_knowledge(state)
             await state.stop()
 

@@ -130,3 +130,16 @@ async def test_training_try_it_and_the_order_flow_in_a_live_chat(api: World) -> 
 
     hello = await post(api, "/try", {"text": "hello"}, status=200)
     assert (hello["decision"]["action"], hello["intent"]["name"]) == ("reply", "greeting")
+
+
+async def test_warm_up_loads_the_intent_models_of_accounts_with_a_bot(api: World) -> None:
+    from kefu.bot.runtime import BotRuntime
+
+    bot = await demo_bot(api)
+    await api.inbox(bot_enabled=True)
+    runtime = BotRuntime(api.server.state)
+    assert runtime._models.get(api.account_id) is None
+    await runtime.warm_up(limit=10_000)
+    model_id, model = runtime._models[api.account_id]
+    assert model_id == bot["model"]["id"] and model is not None
+    await runtime.stop()

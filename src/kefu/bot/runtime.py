@@ -17,6 +17,7 @@ meanwhile. See docs/bot.md.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import weakref
@@ -60,6 +61,7 @@ class BotRuntime:
         self.http = http or make_http(state.settings)
         self._models: dict[int, tuple[int, Any]] = {}  # account → (model id, model)
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._warming: asyncio.Task[None] | None = None
 
     # ---- the hook --------------------------------------------------------------------------------
 
@@ -84,6 +86,37 @@ class BotRuntime:
             thought.timings_ms["total"] = round((time.perf_counter() - started) * 1000, 2)
             await self._write(conversation_id, message_id, thought)
             return thought.decision
+
+    # ---- warm-up ---------------------------------------------------------------------------------
+
+    def warm_up(self, limit: int = 10) -> asyncio.Task[None]:
+        """Load, in the background, what the first customer message after a start would otherwise wait
+        for: the NLU components (tokeniser, converter, sentiment model, the embedder) and the trained
+        intent models of the accounts with bot-enabled inboxes."""
+        task = asyncio.ensure_future(self._warm_up(limit))
+        self._warming = task
+        return task
+
+    async def stop(self) -> None:
+        if self._warming is not None and not self._warming.done():
+            self._warming.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._warming
+
+    async def _warm_up(self, limit: int) -> None:
+        try:
+            async with self.state.sessionmaker() as session:
+                q = select(Inbox.account_id).where(Inbox.bot_enabled.is_(True)).distinct().limit(limit)
+                accounts = list((await session.execute(q)).scalars())
+                bots = {a: await load_account_bot(session, a) for a in accounts}
+                await session.commit()
+            started = time.perf_counter()
+            await asyncio.to_thread(nlu.analyse, "你好，我想查一下订单 hello")
+            for account_id, bot in bots.items():
+                await self._intent_model(account_id, bot.model_id)
+            log.info("bot warmed for %d accounts in %.1f s", len(bots), time.perf_counter() - started)
+        except Exception:  # a warm-up failure only means the first message pays for the loading
+            log.exception("bot warm-up failed")
 
     # ---- 1. read ---------------------------------------------------------------------------------
 
