@@ -18,6 +18,7 @@ def ingest(
     seconds: float = typer.Option(10.0, help="length of the closed-loop (max throughput) phase"),
     rate: float = typer.Option(500.0, help="offered messages/s in the latency phase"),
     rate_seconds: float = typer.Option(10.0, help="length of the latency phase"),
+    sweep: str = typer.Option("", help="more offered rates for the latency phase, e.g. 250,750,1000"),
     workers: int = typer.Option(0, help="kefu serve processes (0 = 1 embedded, 2 with KEFU_REDIS_URL)"),
     port: int = typer.Option(8799),
     raw_concurrency: int = typer.Option(8, help="connections for the raw-insert baseline"),
@@ -50,6 +51,10 @@ def ingest(
         closed = await b.closed_loop(s, seconds, listener)
         b._log(f"open loop: {rate:.0f} msg/s offered for {rate_seconds:.0f} s …")
         opened = await b.open_loop(s, rate, rate_seconds, listener)
+        swept = []
+        for extra in [float(x) for x in sweep.split(",") if x.strip()]:
+            b._log(f"open loop: {extra:.0f} msg/s offered for {rate_seconds:.0f} s …")
+            swept.append(await b.open_loop(s, extra, rate_seconds, listener))
         task.cancel()
         return {
             "database": settings.database_url.split(":", 1)[0],
@@ -57,7 +62,7 @@ def ingest(
             "server_processes": n_workers,
             "clients": clients,
             "msgs_per_s": round(closed["msgs_per_s"], 1),
-            "errors": closed["errors"] + opened["errors"],
+            "errors": closed["errors"] + opened["errors"] + sum(o["errors"] for o in swept),
             "first_error": closed["first_error"],
             "offered_per_s": rate,
             "achieved_per_s": round(opened["achieved_per_s"], 1),
@@ -70,6 +75,10 @@ def ingest(
             "ratio": round(closed["msgs_per_s"] / raw, 3) if raw else None,
             "raw_batched_insert_per_s": round(raw_batched, 1),
             "ratio_to_batched": round(closed["msgs_per_s"] / raw_batched, 3) if raw_batched else None,
+            "sweep": [
+                {k: round(v, 1) if isinstance(v, float) else v for k, v in o.items() if k != "mean_ms"}
+                for o in sorted([opened, *swept], key=lambda o: o["offered_per_s"])
+            ],
         }
 
     try:
@@ -117,6 +126,14 @@ def _print(r: dict[str, object], as_json: bool) -> None:
         f"p95 {r['p95_ms']} ms, p99 {r['p99_ms']} ms",
         file=out,
     )
+    for o in r["sweep"]:  # type: ignore[attr-defined]
+        if o["offered_per_s"] != r["offered_per_s"]:
+            print(
+                f"  at {o['offered_per_s']:.0f} msg/s offered ({o['achieved_per_s']} achieved, "
+                f"{o['delivered']}/{o['sent']} delivered): p50 {o['p50_ms']} ms, p95 {o['p95_ms']} ms, "
+                f"p99 {o['p99_ms']} ms",
+                file=out,
+            )
     print(f"  errors: {r['errors']}" + (f" (first: {r['first_error']})" if r["first_error"] else ""), file=out)
     if as_json:
         print(json.dumps(r), file=out)
