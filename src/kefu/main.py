@@ -63,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 def _include_routers(app: FastAPI) -> None:
     from kefu.accounts.api import router as accounts
+    from kefu.attachments.api import router as attachments
     from kefu.auth.api import router as auth
     from kefu.bot.api import router as bot
     from kefu.bot.demo import router as bot_demo
@@ -82,5 +83,5 @@ def _include_routers(app: FastAPI) -> None:
     for route in FAST_ROUTES:
         app.router.routes.append(route)
     routers = (widget, core, auth, accounts, inboxes, contacts, conversations, knowledge, bot, bot_demo, ws, web)
-    for router in (*routers, knowledge_pages, bot_pages):
+    for router in (*routers, attachments, knowledge_pages, bot_pages):
         app.include_router(router)

@@ -1,6 +1,7 @@
 """Imports every model so that Base.metadata is complete (Alembic, tests)."""
 
 from kefu.accounts.models import Account, Team, TeamMember
+from kefu.attachments.models import Attachment
 from kefu.auth.models import ApiToken, User, UserSession
 from kefu.bot.models import BotFlow, BotIntent, BotModel, BotSettings
 from kefu.channels.models import Inbox
@@ -14,6 +15,7 @@ __all__ = [
     "Account",
     "ApiToken",
     "Article",
+    "Attachment",
     "Base",
     "BotFlow",
     "BotIntent",

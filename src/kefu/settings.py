@@ -23,6 +23,7 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     max_message_chars: int = 10_000
+    max_attachment_bytes: int = Field(10 * 1024 * 1024, description="largest upload (bytes)")
     session_max_age_s: int = 14 * 24 * 3600
     login_max_attempts: int = 5
     login_window_s: int = 300

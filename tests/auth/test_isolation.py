@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from kefu.attachments.models import Attachment
 from kefu.bot.demo import order_flow_definition
 from kefu.core.constants import Role
 from tests.support.factories import World, new_account
@@ -27,6 +28,8 @@ PARAM_TO_RESOURCE = {
     "intent_id": "intent",
     "flow_id": "flow",
     "version": "version",
+    "attachment_id": "attachment",
+    "signature": "signature",
 }
 # Public endpoints addressed by a public key or serving demo data: not account-scoped by id.
 PUBLIC_PREFIXES = ("/api/v1/widget/", "/api/v1/help/", "/api/v1/demo/")
@@ -65,9 +68,11 @@ async def _resources(b: World) -> dict[str, Any]:
         "/api/v1/bot/flows", json={"name": "b_orders", "definition": order_flow_definition(b.server.base_url)}
     )
     intent = await b.http.post("/api/v1/bot/intents", json={"name": "b_intent", "examples": ["B 的例子", "b example"]})
-    for r in (faq, article, flow, intent):
+    upload = await b.http.post("/api/v1/attachments", files={"file": ("b.txt", b"B's file", "text/plain")})
+    for r in (faq, article, flow, intent, upload):
         assert r.status_code == 201, r.text
     return {
+        "attachment": upload.json()["id"],
         "conversation": conv["id"],
         "user": agent.id,
         "team": team["id"],
@@ -97,12 +102,18 @@ async def _snapshot(b: World, ids: dict[str, Any]) -> list[Any]:
         f"/api/v1/bot/flows/{ids['flow']}",
         f"/api/v1/bot/intents/{ids['intent']}",
     ]
+    async with b.server.state.sessionmaker() as session:
+        stored = await session.get(Attachment, ids["attachment"])
+        assert stored is not None and stored.size == len(b"B's file")
     return [(await b.http.get(p)).json() for p in paths]
 
 
 async def test_every_endpoint_with_an_id_answers_404_for_another_accounts_rows(api: World) -> None:
     async with new_account(api.server) as b:
         ids = await _resources(b)
+        # A download URL is its own credential: aim A's own valid signature at B's attachment.
+        mine = await api.http.post("/api/v1/attachments", files={"file": ("a.txt", b"A's file", "text/plain")})
+        ids["signature"] = mine.json()["url"].rsplit("/", 1)[1]
         before = await _snapshot(b, ids)
         spec = (await api.http.get("/api/v1/openapi.json")).json()
         checked = 0

@@ -1,4 +1,4 @@
-"""Random tokens (stored hashed) and the signed widget contact token."""
+"""Random tokens (stored hashed), the signed widget contact token and signed attachment URLs."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import hashlib
 import secrets
 from functools import lru_cache
 
-from itsdangerous import BadSignature, URLSafeSerializer
+from itsdangerous import BadSignature, Signer, URLSafeSerializer
 
 from kefu.core.errors import Unauthorized
 
@@ -39,3 +39,18 @@ def read_contact(secret: str, token: str) -> tuple[int, int, int]:
         return int(data["a"]), int(data["i"]), int(data["c"])
     except (BadSignature, KeyError, TypeError, ValueError) as exc:
         raise Unauthorized("invalid contact token") from exc
+
+
+@lru_cache(maxsize=8)
+def _attachment_signer(secret: str) -> Signer:
+    return Signer(secret, salt="kefu.attachment")
+
+
+def sign_attachment(secret: str, account_id: int, attachment_id: int) -> str:
+    """The signature in an attachment's download URL: it names one attachment of one account, so the URL
+    works in an <img> tag without headers and cannot be turned into another attachment's."""
+    return _attachment_signer(secret).get_signature(f"{account_id}.{attachment_id}").decode()
+
+
+def attachment_signature_ok(secret: str, account_id: int, attachment_id: int, signature: str) -> bool:
+    return _attachment_signer(secret).verify_signature(f"{account_id}.{attachment_id}", signature)

@@ -108,7 +108,13 @@ async def post_message(
     principal: CanHandle,
 ) -> MessageRead:
     _, posted = await service.check_post_agent_message(
-        session, principal.account_id, conv_id, data, principal.actor, max_chars=state.settings.max_message_chars
+        session,
+        principal.account_id,
+        conv_id,
+        data,
+        principal.actor,
+        max_chars=state.settings.max_message_chars,
+        secret=state.settings.secret_key,
     )
     if not posted.created:
         response.status_code = 200

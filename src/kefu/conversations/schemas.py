@@ -3,17 +3,27 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from kefu.core.constants import ConversationStatus, Direction, MessageKind, Priority
 from kefu.core.schemas import Label, ReadModel, StrictModel
 
 
 class AttachmentIn(StrictModel):
-    name: str = Field(min_length=1, max_length=255)
-    content_type: str = Field(min_length=3, max_length=100)
-    size: int = Field(ge=0, le=100 * 1024 * 1024)
-    url: str = Field(min_length=1, max_length=2000)
+    """A reference to an upload (POST /attachments or /widget/{key}/attachments): its `id` — the upload's
+    answer may be sent as it is. Name, type, size and URL are always taken from the stored upload."""
+
+    id: int | None = Field(None, ge=1)
+    name: str | None = Field(None, max_length=255)
+    content_type: str | None = Field(None, max_length=100)
+    size: int | None = Field(None, ge=0)
+    url: str | None = Field(None, max_length=2000)
+
+    @model_validator(mode="after")
+    def _names_an_upload(self) -> AttachmentIn:
+        if self.id is None and not self.url:
+            raise ValueError("send the id of an uploaded attachment")
+        return self
 
 
 class ContactMessageCreate(StrictModel):

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.accounts.models import Team
+from kefu.attachments.service import resolve_references
 from kefu.auth.access import get_scoped, restrict
 from kefu.auth.models import User
 from kefu.channels.models import Inbox
@@ -247,11 +248,21 @@ async def _current_conversation(session: AsyncSession, inbox: Inbox, contact: Co
 
 
 async def check_post_agent_message(
-    session: AsyncSession, account_id: int, conv_id: int, data: MessageCreate, actor: Actor, *, max_chars: int
+    session: AsyncSession,
+    account_id: int,
+    conv_id: int,
+    data: MessageCreate,
+    actor: Actor,
+    *,
+    max_chars: int,
+    secret: str = "",
 ) -> tuple[Conversation, Posted]:
-    """An agent's reply or private note. A reply to an unassigned conversation assigns it to the agent."""
+    """An agent's reply or private note. A reply to an unassigned conversation assigns it to the agent.
+    Its attachments must be uploads of the account (`secret`, the app's, signs their URLs; only needed
+    when there are attachments)."""
     conv = await get_conversation(session, account_id, conv_id)
     check_size(data.content, max_chars)
+    attachments = await resolve_references(session, account_id, data.attachments, secret, sender=actor)
     existing = await _existing_message(session, [conv.id], data.client_message_id)
     if existing is not None:
         return conv, Posted(existing, created=False)
@@ -265,7 +276,7 @@ async def check_post_agent_message(
         actor=actor,
         content=data.content,
         client_message_id=data.client_message_id,
-        attachments=[a.model_dump() for a in data.attachments],
+        attachments=[a.model_dump() for a in attachments],
     )
     if kind == MessageKind.TEXT and conv.assignee_id is None and actor.type == ActorType.USER:
         _set_assignee(session, conv, actor.id, actor)

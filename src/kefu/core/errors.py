@@ -15,6 +15,7 @@ class ErrorCode(StrEnum):
     FORBIDDEN = "forbidden"
     CONFLICT = "conflict"
     TOO_LARGE = "too_large"
+    UNSUPPORTED_TYPE = "unsupported_media_type"
     RATE_LIMITED = "rate_limited"
     CSRF = "csrf_failed"
     UNAVAILABLE = "unavailable"
@@ -67,6 +68,18 @@ class Conflict(KefuError):
 class TooLarge(KefuError):
     status_code = 413
     code = ErrorCode.TOO_LARGE
+
+
+class UnsupportedType(KefuError):
+    status_code = 415
+    code = ErrorCode.UNSUPPORTED_TYPE
+
+
+class Unprocessable(KefuError):
+    """A well-formed request whose content cannot be accepted (e.g. an empty file)."""
+
+    status_code = 422
+    code = ErrorCode.VALIDATION
 
 
 class RateLimited(KefuError):

@@ -10,11 +10,17 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, EmailStr, Field, ValidationError
 from starlette.routing import Route
 
+from kefu.attachments.api import UploadField, read_upload
+from kefu.attachments.schemas import AttachmentRead
+from kefu.attachments.service import check_store_upload, resolve_references
+from kefu.attachments.service import read as read_attachment
 from kefu.channels.widget import service
 from kefu.conversations.ingest import get_ingest
 from kefu.conversations.schemas import ContactMessageCreate, MessageRead, TypingIn
 from kefu.conversations.service import check_size, list_messages
+from kefu.core.constants import ActorType
 from kefu.core.deps import SessionDep, StateDep
+from kefu.core.events import Actor
 from kefu.core.schemas import StrictModel
 from kefu.core.state import AppState
 from kefu.realtime.typing import publish_typing
@@ -103,6 +109,16 @@ async def _accept(state: AppState, inbox_key: str, token: str | None, data: Cont
     inbox = await service.widget_inboxes(state).get(inbox_key)
     contact_id = service.visitor_contact_id(inbox, state.settings.secret_key, token)
     check_size(data.content, state.settings.max_message_chars)
+    if data.attachments:
+        async with state.sessionmaker() as session:
+            refs = await resolve_references(
+                session,
+                inbox.account_id,
+                data.attachments,
+                state.settings.secret_key,
+                sender=Actor(ActorType.CONTACT, contact_id),
+            )
+        data = data.model_copy(update={"attachments": refs})
     got = await get_ingest(state).receive(inbox, contact_id, data, max_chars=state.settings.max_message_chars)
     if got.created:
         await state.hooks.dispatch_customer_message(state, got.conversation_id, got.message.id)
@@ -149,3 +165,24 @@ async def typing(
         await publish_typing(
             state.bus, conv, sender={"type": "contact", "id": contact.id, "name": contact.name}, typing=data.typing
         )
+
+
+@router.post("/{inbox_key}/attachments", response_model=AttachmentRead, status_code=201)
+async def upload_attachment(
+    inbox_key: str, file: UploadField, session: SessionDep, state: StateDep, token: ContactToken = None
+) -> AttachmentRead:
+    """The customer uploads a file, then sends it with `{"id": …}` in a message's `attachments`.
+    413 over the size limit, 415 for a type that is not allowed, 422 for an empty file."""
+    inbox = await service.get_widget_inbox(session, inbox_key)
+    contact = await service.authenticate_visitor(session, inbox, state.settings.secret_key, token)
+    limit = state.settings.max_attachment_bytes
+    att = await check_store_upload(
+        session,
+        inbox.account_id,
+        Actor(ActorType.CONTACT, contact.id),
+        filename=file.filename,
+        content_type=file.content_type,
+        data=await read_upload(file, limit),
+        limit=limit,
+    )
+    return read_attachment(att, state.settings.secret_key)

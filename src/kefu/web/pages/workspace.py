@@ -194,7 +194,13 @@ async def post_message(
     except ValidationError:
         raise BadRequest(t(request, "Write a message first.")) from None
     conv, posted = await convs.check_post_agent_message(
-        session, principal.account_id, conv_id, data, principal.actor, max_chars=state.settings.max_message_chars
+        session,
+        principal.account_id,
+        conv_id,
+        data,
+        principal.actor,
+        max_chars=state.settings.max_message_chars,
+        secret=state.settings.secret_key,
     )
     context = {"messages": [posted.message], "conv": await convs.read_conversation(session, conv)}
     context["contact"] = await get_contact(session, principal.account_id, conv.contact_id)

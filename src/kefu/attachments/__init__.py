@@ -1,0 +1,1 @@
+"""File and image attachments of chat messages, stored in the database (docs/api.md#attachments)."""
