@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from kefu.core.errors import TooLarge, Unprocessable, UnsupportedType
+from kefu.settings import Settings
 
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
 ALLOWED_TYPES = (*IMAGE_TYPES, "application/pdf", "text/plain")
@@ -37,6 +38,14 @@ def _is_text(data: bytes) -> bool:
 
 def mib(n: int) -> str:
     return f"{n / (1024 * 1024):g} MiB"
+
+
+def attachment_limits(settings: Settings) -> dict[str, object]:
+    """The upload limit for templates: bytes (for a check in the browser) and as text."""
+    return {
+        "max_attachment_bytes": settings.max_attachment_bytes,
+        "max_attachment_size": mib(settings.max_attachment_bytes),
+    }
 
 
 def clean_name(filename: str | None) -> str:

@@ -8,6 +8,7 @@ import json
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from kefu.attachments.files import attachment_limits
 from kefu.channels.service import embed_snippet
 from kefu.channels.widget.service import get_widget_inbox
 from kefu.core.deps import SessionDep
@@ -47,7 +48,8 @@ async def widget_frame(request: Request, session: SessionDep, inbox: str = "", l
     found = await get_widget_inbox(session, inbox)
     chosen = locale if locale in LOCALES else (normalize(locale) or request_locale(request))
     request.state.locale = chosen
-    return page(request, "widget/frame.html", {"inbox": found})
+    limits = attachment_limits(request.app.state.kefu.settings)
+    return page(request, "widget/frame.html", {"inbox": found, **limits})
 
 
 @router.get("/demo")

@@ -13,13 +13,14 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kefu.attachments.files import attachment_limits
 from kefu.auth.permissions import Perm
 from kefu.auth.principal import Principal
 from kefu.auth.service import list_users
 from kefu.channels.service import list_inboxes
 from kefu.contacts.service import get_contact, list_identities
 from kefu.conversations import service as convs
-from kefu.conversations.schemas import ConversationRead, LabelIn, MessageCreate
+from kefu.conversations.schemas import AttachmentIn, ConversationRead, LabelIn, MessageCreate
 from kefu.core import clock
 from kefu.core.constants import ConversationStatus
 from kefu.core.deps import SessionDep, StateDep
@@ -100,6 +101,7 @@ async def _conversation(session: AsyncSession, principal: Principal, conv_id: in
 async def workspace(
     request: Request,
     session: SessionDep,
+    state: StateDep,
     principal: PagePrincipal,
     view: ViewQ = "all",
     status: StatusQ = "open",
@@ -107,6 +109,7 @@ async def workspace(
 ) -> Response:
     _handler(principal)
     context: dict[str, Any] = {"view": view, "status": status, "selected": c, "conv": None}
+    context.update(attachment_limits(state.settings))
     context["conversations"] = await _list(session, principal, view, status)
     context.update(await _people(session, principal))
     if c is not None:
@@ -118,6 +121,7 @@ async def workspace(
 async def conversation_list(
     request: Request,
     session: SessionDep,
+    state: StateDep,
     principal: PagePrincipal,
     view: ViewQ = "all",
     status: StatusQ = "open",
@@ -187,10 +191,12 @@ async def post_message(
     content: Annotated[str, Form()] = "",
     kind: Annotated[str, Form(pattern="^(text|note)$")] = "text",
     client_message_id: Annotated[str | None, Form(max_length=100)] = None,
+    attachment_id: Annotated[list[int] | None, Form(description="ids of uploads to send")] = None,
 ) -> Response:
     _handler(principal)
+    files = [AttachmentIn(id=i) for i in attachment_id or []]
     try:
-        data = MessageCreate(content=content, kind=kind, client_message_id=client_message_id or None)
+        data = MessageCreate(content=content, kind=kind, client_message_id=client_message_id or None, attachments=files)
     except ValidationError:
         raise BadRequest(t(request, "Write a message first.")) from None
     conv, posted = await convs.check_post_agent_message(

@@ -1,7 +1,7 @@
 /* The chat inside the widget iframe. A visitor is created once per inbox (token kept in localStorage),
    history is loaded over HTTP, new messages arrive over /ws/widget (resuming with last_event_id), and
    each message is posted with a random client_message_id so a retry is stored once. Messages are
-   de-duplicated by id and rendered with textContent only. */
+   de-duplicated by id and rendered with textContent only. Files are uploaded first, then sent by id. */
 (function () {
   "use strict";
   const body = document.body;
@@ -44,7 +44,48 @@
 
   function scrollToEnd() { box.scrollTop = box.scrollHeight; }
 
-  function bubble(el, text, sender, iso) {
+  const IMAGES = ["image/png", "image/jpeg", "image/gif", "image/webp"];
+
+  function fileSize(n) {
+    if (n < 1024) return `${n} B`;
+    if (n < 1048576) return `${(n / 1024).toFixed(1)} KB`;
+    return `${(n / 1048576).toFixed(1)} MB`;
+  }
+
+  // Uploaded files: images as a thumbnail that opens full size, others as a link. Only kefu's own signed
+  // download paths are used as links.
+  function files(list) {
+    const wrap = document.createElement("div");
+    wrap.className = "w-files";
+    (list || []).forEach((a) => {
+      if (typeof a.url !== "string" || !a.url.startsWith("/api/v1/attachments/")) return;
+      const link = document.createElement("a");
+      link.href = a.url;
+      link.target = "_blank";
+      link.rel = "noopener";
+      if (IMAGES.includes(a.content_type)) {
+        link.className = "w-thumb";
+        link.title = a.name;
+        const img = document.createElement("img");
+        img.src = a.url;
+        img.alt = a.name;
+        img.addEventListener("load", scrollToEnd);
+        link.appendChild(img);
+      } else {
+        link.className = "w-file";
+        const name = document.createElement("span");
+        name.textContent = a.name;
+        const size = document.createElement("span");
+        size.className = "w-file-size";
+        size.textContent = fileSize(a.size);
+        link.append(name, " ", size);
+      }
+      wrap.appendChild(link);
+    });
+    return wrap;
+  }
+
+  function bubble(el, text, sender, iso, attachments) {
     el.textContent = "";
     if (sender) {
       const who = document.createElement("div");
@@ -54,7 +95,9 @@
     }
     const b = document.createElement("div");
     b.className = "w-bubble";
-    b.textContent = text;
+    const list = attachments || [];
+    if (!(list.length === 1 && list[0].name === text)) b.textContent = text;
+    if (list.length) b.appendChild(files(list));
     el.appendChild(b);
     const t = document.createElement("time");
     t.textContent = timeText(iso);
@@ -81,7 +124,7 @@
       el.textContent = msg.content.startsWith("status:resolved") ? body.dataset.i18nResolved : "";
       if (!el.textContent) el.remove();
     } else {
-      bubble(el, msg.content, sender, msg.created_at);
+      bubble(el, msg.content, sender, msg.created_at, msg.attachments);
     }
     scrollToEnd();
     return true;
@@ -161,12 +204,14 @@
     };
   }
 
-  async function post(el, content, cmid) {
+  async function post(el, content, cmid, attachments) {
     el.classList.add("w-pending");
     el.classList.remove("w-failed");
+    const message = { content, client_message_id: cmid };
+    if (attachments) message.attachments = attachments;
     for (let attempt = 0; attempt < 4; attempt++) {
       try {
-        const r = await call("/messages", { method: "POST", body: JSON.stringify({ content, client_message_id: cmid }) });
+        const r = await call("/messages", { method: "POST", body: JSON.stringify(message) });
         if (r.ok) {
           el.classList.remove("w-pending");
           render(await r.json());
@@ -179,7 +224,46 @@
     el.classList.remove("w-pending");
     el.classList.add("w-failed");
     el.title = body.dataset.i18nFailed;
-    el.onclick = () => { el.onclick = null; post(el, content, cmid); };
+    el.onclick = () => { el.onclick = null; post(el, content, cmid, attachments); };
+  }
+
+  const FILE_ERRORS = { 413: "i18nFileTooLarge", 415: "i18nFileType" };
+
+  function showError(text) {
+    const el = document.createElement("div");
+    el.className = "w-msg w-error";
+    el.setAttribute("role", "alert");
+    el.textContent = text;
+    box.appendChild(el);
+    scrollToEnd();
+    setTimeout(() => el.remove(), 8000);
+  }
+
+  // A file: upload it, then send a message that carries it (named after the file).
+  async function sendFile(file) {
+    if (!token) return;
+    if (file.size > Number(body.dataset.maxAttachment || Infinity)) { showError(body.dataset.i18nFileTooLarge); return; }
+    const button = $("w-attach");
+    button.disabled = true;
+    try {
+      const form = new FormData();
+      form.append("file", file);
+      const r = await fetch(`${API}/attachments`, { method: "POST", body: form, headers: { "X-Contact-Token": token } });
+      if (!r.ok) { showError(body.dataset[FILE_ERRORS[r.status] || "i18nFileFailed"]); return; }
+      const att = await r.json();
+      const cmid = uuid();
+      const el = document.createElement("div");
+      el.className = "w-msg w-me";
+      el.dataset.cmid = cmid;
+      bubble(el, att.name, "", null, [att]);
+      box.appendChild(el);
+      scrollToEnd();
+      await post(el, att.name, cmid, [{ id: att.id }]);
+    } catch (err) {
+      showError(body.dataset.i18nFileFailed);
+    } finally {
+      button.disabled = false;
+    }
   }
 
   function send() {
@@ -214,6 +298,12 @@
     if (e.key === "Enter" && !e.shiftKey && !e.isComposing && e.keyCode !== 229) { e.preventDefault(); send(); }
   });
   input.addEventListener("input", () => { autosize(); sendTyping(); });
+  $("w-attach").addEventListener("click", () => $("w-file").click());
+  $("w-file").addEventListener("change", (e) => {
+    const file = e.target.files[0];
+    e.target.value = "";
+    if (file) sendFile(file);
+  });
   $("w-close").addEventListener("click", () => { window.parent.postMessage({ kefu: "close" }, "*"); });
   window.addEventListener("message", (e) => {
     if (e.data && e.data.kefu === "opened") { scrollToEnd(); input.focus(); }

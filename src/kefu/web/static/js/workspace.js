@@ -205,6 +205,52 @@
     }
   }
 
+  // A file: upload it (POST /api/v1/attachments), then send it as a reply (or note) named after the file.
+  const FILE_ERRORS = { 413: "i18nFileTooLarge", 415: "i18nFileType" };
+  const csrfHeaders = () => ({ "HX-Request": "true", "X-CSRF-Token": document.body.dataset.csrf || "" });
+
+  async function sendFile(form, file) {
+    const button = $("reply-attach");
+    if (file.size > Number(root.dataset.maxAttachment || Infinity)) {
+      window.kefu.toast(root.dataset.i18nFileTooLarge, true);
+      return;
+    }
+    button.disabled = true;
+    try {
+      const upload = new FormData();
+      upload.append("file", file);
+      const up = await fetch("/api/v1/attachments", {
+        method: "POST", body: upload, credentials: "same-origin", headers: csrfHeaders(),
+      });
+      if (!up.ok) { window.kefu.toast(root.dataset[FILE_ERRORS[up.status] || "i18nFileFailed"], true); return; }
+      const att = await up.json();
+      const body = new URLSearchParams();
+      body.set("kind", (form.querySelector("input[name=kind]:checked") || { value: "text" }).value);
+      body.set("content", att.name);
+      body.set("client_message_id", window.kefu.uuid());
+      body.append("attachment_id", String(att.id));
+      const r = await fetch(form.action, { method: "POST", body, credentials: "same-origin", headers: csrfHeaders() });
+      const html = await r.text();
+      if (!r.ok) { window.kefu.toast(window.kefu.textOf(html), true); return; }
+      appendMessages(html);
+      scheduleListRefresh();
+    } catch (err) {
+      window.kefu.toast(root.dataset.i18nFileFailed, true);
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  document.addEventListener("click", (e) => {
+    if (e.target.closest && e.target.closest("#reply-attach")) $("reply-file").click();
+  });
+  document.addEventListener("change", (e) => {
+    if (e.target.id !== "reply-file" || !e.target.files.length) return;
+    const file = e.target.files[0];
+    e.target.value = "";
+    sendFile(e.target.form, file);
+  });
+
   document.addEventListener("submit", (e) => {
     if (e.target.id === "reply-form") { e.preventDefault(); submitReply(e.target); }
   });
