@@ -1,7 +1,7 @@
 """Scale-out: two `kefu serve` processes on loopback sharing PostgreSQL + Redis, plus a `kefu worker`.
 
 A message posted through node A reaches an agent socket connected to node B; a job enqueued on A
-(snooze wake-up) runs in the worker and its event reaches B.
+(snooze wake-up) runs in the worker and its event reaches B; a file uploaded through A downloads from B.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from kefu.core.events import Actor, commit
 from kefu.settings import Settings
 from tests.conftest import free_port
 from tests.support.factories import recv_until
+from tests.support.files import png
 from tests.support.server import settings_env, start_worker, stop_process
 
 
@@ -110,3 +111,14 @@ async def test_two_nodes_share_realtime_and_jobs(cluster: tuple[Settings, str, s
         assert first["payload"]["status"] == "snoozed"
         woke = await recv_until(ws_b, "conversation.status_changed", timeout=15)
         assert woke["payload"]["status"] == "open" and woke["actor"]["type"] == "system"
+
+        photo = png()
+        up = await a.post(
+            f"/api/v1/widget/{inbox['public_key']}/attachments",
+            files={"file": ("photo.png", photo, "image/png")},
+            headers={"X-Contact-Token": visitor["token"]},
+        )
+        assert up.status_code == 201, up.text
+    async with httpx.AsyncClient(base_url=f"http://{node_b}") as b:
+        got = await b.get(up.json()["url"])
+    assert (got.status_code, got.content, got.headers["content-type"]) == (200, photo, "image/png")
