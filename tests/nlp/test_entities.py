@@ -50,7 +50,9 @@ def test_full_width_and_traditional_keep_original_spans() -> None:
 def test_tracking_numbers_by_carrier() -> None:
     text = "顺丰SF1234567890123还没到；京东 JD0012345678901；圆通YT1234567890123；快递单号 7700123456789"
     assert [(e.value, e.detail) for e in extract_entities(text, now=NOW)] == [
-        ("SF1234567890123", "sf"), ("JD0012345678901", "jd"), ("YT1234567890123", "yto"),
+        ("SF1234567890123", "sf"),
+        ("JD0012345678901", "jd"),
+        ("YT1234567890123", "yto"),
         ("7700123456789", "generic"),
     ]
 
@@ -60,7 +62,8 @@ def test_account_order_patterns_replace_the_default() -> None:
     assert spans(text, order_patterns=[r"KF-\d{4}-\d{4}"]) == [("order_id", "KF-2026-0001", "KF-2026-0001")]
     assert spans(text) == [("order_id", "A123456", "A123456")]
     assert spans("po number: po_778812", order_patterns=[r"po number:\s*(po_\d+)"]) == [
-        ("order_id", "PO_778812", "po_778812")]
+        ("order_id", "PO_778812", "po_778812")
+    ]
 
 
 @pytest.mark.parametrize(

@@ -22,33 +22,53 @@ def _run(*args: str) -> tuple[dict[str, object], str]:
 
 
 def test_eval_intent_with_oos_label() -> None:
-    data, out = _run("intent", "--train", str(FIXTURES / "intent_train.jsonl"),
-                     "--test", str(FIXTURES / "intent_test.jsonl"), "--oos-label", "oos")
-    assert {k: data[k] for k in ("accuracy", "in_scope_accuracy", "oos_recall", "oos_precision", "macro_f1",
-                                 "n_train", "n_test")} == {
-        "accuracy": 1.0, "in_scope_accuracy": 1.0, "oos_recall": 1.0, "oos_precision": 1.0, "macro_f1": 1.0,
-        "n_train": 40, "n_test": 10}
+    data, out = _run(
+        "intent",
+        "--train",
+        str(FIXTURES / "intent_train.jsonl"),
+        "--test",
+        str(FIXTURES / "intent_test.jsonl"),
+        "--oos-label",
+        "oos",
+    )
+    assert {
+        k: data[k]
+        for k in ("accuracy", "in_scope_accuracy", "oos_recall", "oos_precision", "macro_f1", "n_train", "n_test")
+    } == {
+        "accuracy": 1.0,
+        "in_scope_accuracy": 1.0,
+        "oos_recall": 1.0,
+        "oos_precision": 1.0,
+        "macro_f1": 1.0,
+        "n_train": 40,
+        "n_test": 10,
+    }
     assert data["baseline_accuracy"] == 1.0
     assert data["latency_p95_ms"] > 0
     assert "OOS recall" in out
-    assert out.splitlines()[0] == (f"intent: train 40 rows, test 10 rows, OOS threshold {data['threshold']}, "
-                                   f"margin {data['oos_margin']}")
+    assert out.splitlines()[0] == (
+        f"intent: train 40 rows, test 10 rows, OOS threshold {data['threshold']}, margin {data['oos_margin']}"
+    )
 
 
 def test_eval_intent_reads_csv_and_has_no_oos_keys_without_oos_label(tmp_path: Path) -> None:
     rows = [json.loads(line) for line in (FIXTURES / "intent_train.jsonl").read_text().splitlines()]
     csv_path = tmp_path / "train.csv"
-    csv_path.write_text("text,label\n" + "".join(f'"{r["text"]}",{r["label"]}\n' for r in rows
-                                                 if r["label"] != "oos"), encoding="utf-8")
+    csv_path.write_text(
+        "text,label\n" + "".join(f'"{r["text"]}",{r["label"]}\n' for r in rows if r["label"] != "oos"), encoding="utf-8"
+    )
     data, _ = _run("intent", "--train", str(csv_path), "--test", str(FIXTURES / "intent_test.jsonl"))
     assert "oos_recall" not in data
     assert data["n_train"] == 32
 
 
-@pytest.mark.parametrize(("content", "message"), [
-    ('{"text": "hi"}\n', "expected an object with 'text' and 'label'"),
-    ("not json\n", "not valid JSON"),
-])
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ('{"text": "hi"}\n', "expected an object with 'text' and 'label'"),
+        ("not json\n", "not valid JSON"),
+    ],
+)
 def test_eval_intent_reports_bad_files(tmp_path: Path, content: str, message: str) -> None:
     bad = tmp_path / "bad.jsonl"
     bad.write_text(content, encoding="utf-8")
@@ -58,9 +78,20 @@ def test_eval_intent_reports_bad_files(tmp_path: Path, content: str, message: st
 
 
 def test_eval_sentiment() -> None:
-    data, out = _run("sentiment", "--train", str(FIXTURES / "sentiment_train.jsonl"),
-                     "--test", str(FIXTURES / "sentiment_test.jsonl"))
+    data, out = _run(
+        "sentiment",
+        "--train",
+        str(FIXTURES / "sentiment_train.jsonl"),
+        "--test",
+        str(FIXTURES / "sentiment_test.jsonl"),
+    )
     keys = ("accuracy", "macro_f1", "baseline_accuracy", "n_train", "n_test", "dense")
     assert {k: data[k] for k in keys} == {
-        "accuracy": 1.0, "macro_f1": 1.0, "baseline_accuracy": 1.0, "n_train": 30, "n_test": 6, "dense": True}
+        "accuracy": 1.0,
+        "macro_f1": 1.0,
+        "baseline_accuracy": 1.0,
+        "n_train": 30,
+        "n_test": 6,
+        "dense": True,
+    }
     assert out.splitlines()[0] == "sentiment: train 30 rows, test 6 rows, features TF-IDF + embeddings"

@@ -92,15 +92,17 @@ def test_from_bytes_rejects_other_kinds_and_versions(model: IntentModel) -> None
     with pytest.raises(modelio.ModelFormatError, match=r"^not a kefu intent model$"):
         IntentModel.from_bytes(b"hello\n")
     newer = model.to_bytes().replace(b"KEFU-MODEL intent 1\n", b"KEFU-MODEL intent 9\n", 1)
-    with pytest.raises(modelio.ModelFormatError,
-                       match=r"^intent model format 9 is not supported \(expected 1\); retrain the model$"):
+    with pytest.raises(
+        modelio.ModelFormatError, match=r"^intent model format 9 is not supported \(expected 1\); retrain the model$"
+    ):
         IntentModel.from_bytes(newer)
 
 
 def test_from_bytes_refuses_to_resolve_arbitrary_callables() -> None:
     evil = b"KEFU-MODEL intent 1\n" + pickle.dumps({"x": subprocess.Popen})
-    with pytest.raises(modelio.ModelFormatError,
-                       match=r"^model file refers to subprocess\.Popen, which is not allowed$"):
+    with pytest.raises(
+        modelio.ModelFormatError, match=r"^model file refers to subprocess\.Popen, which is not allowed$"
+    ):
         IntentModel.from_bytes(evil)
 
 
@@ -120,10 +122,12 @@ def test_held_out_split_is_stratified_and_deterministic() -> None:
 
 
 def test_nlp_package_has_no_web_or_database_imports() -> None:
-    code = ("import sys, kefu.nlp.intent, kefu.nlp.sentiment, kefu.nlp.evaluation.intent, "
-            "kefu.nlp.evaluation.sentiment; "
-            "print(sorted(m for m in ('fastapi', 'sqlalchemy', 'starlette', 'redis', 'kefu.core.db') "
-            "if m in sys.modules))")
+    code = (
+        "import sys, kefu.nlp.intent, kefu.nlp.sentiment, kefu.nlp.evaluation.intent, "
+        "kefu.nlp.evaluation.sentiment; "
+        "print(sorted(m for m in ('fastapi', 'sqlalchemy', 'starlette', 'redis', 'kefu.core.db') "
+        "if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 

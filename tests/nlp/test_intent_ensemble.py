@@ -45,15 +45,16 @@ def test_single_message_path_equals_batch_path(config: EnsembleConfig) -> None:
     queries = [t for t, _ in _rows("intent_test.jsonl")]
     vectors = _unit_vectors(len(queries), dim, 1)
     batch = ensemble.proba(queries, vectors)
-    single = np.vstack([ensemble.proba([q], vectors[i:i + 1]) for i, q in enumerate(queries)])
+    single = np.vstack([ensemble.proba([q], vectors[i : i + 1]) for i, q in enumerate(queries)])
     np.testing.assert_allclose(single, batch, rtol=0, atol=1e-6)
 
 
 def test_two_class_model_scores_both_classes() -> None:
     texts = ["很好吃", "太好了", "非常满意", "难吃", "太差了", "很失望"]
     labels = ["pos", "pos", "pos", "neg", "neg", "neg"]
-    ensemble = IntentEnsemble.fit(texts, np.zeros((6, 0), np.float32), labels,
-                                  EnsembleConfig(dense_weight=0.0, knn_weight=0.0))
+    ensemble = IntentEnsemble.fit(
+        texts, np.zeros((6, 0), np.float32), labels, EnsembleConfig(dense_weight=0.0, knn_weight=0.0)
+    )
     one = ensemble.proba(["好吃"], np.zeros((1, 0), np.float32))
     both = ensemble.proba(["好吃", "太差"], np.zeros((2, 0), np.float32))
     assert one.shape == (1, 2)

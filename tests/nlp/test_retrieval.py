@@ -120,8 +120,13 @@ def test_rank_metrics_exact() -> None:
 
     ranked = [["a", "b"], ["b", "a", "c"], ["c", "d", "e", "f"], []]
     assert rank_metrics(ranked, ["a", "a", "x", "c"]) == {
-        "mrr_at_10": (1 + 0.5) / 4, "recall_at_1": 0.25, "recall_at_3": 0.5, "recall_at_5": 0.5,
-        "recall_at_10": 0.5, "accuracy_at_1": 0.25}
+        "mrr_at_10": (1 + 0.5) / 4,
+        "recall_at_1": 0.25,
+        "recall_at_3": 0.5,
+        "recall_at_5": 0.5,
+        "recall_at_10": 0.5,
+        "accuracy_at_1": 0.25,
+    }
 
 
 def test_eval_faq_command_on_fixture() -> None:
@@ -130,8 +135,16 @@ def test_eval_faq_command_on_fixture() -> None:
     from kefu.cli.main import app
 
     fixtures = Path(__file__).parent / "fixtures"
-    args = ["eval", "faq", "--train", str(fixtures / "faq_train.jsonl"), "--test", str(fixtures / "faq_test.jsonl"),
-            "--no-cache", "--json"]
+    args = [
+        "eval",
+        "faq",
+        "--train",
+        str(fixtures / "faq_train.jsonl"),
+        "--test",
+        str(fixtures / "faq_test.jsonl"),
+        "--no-cache",
+        "--json",
+    ]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout.strip().splitlines()[-1])

@@ -13,25 +13,39 @@ from kefu.nlp.sentiment_cues import Flags, detect
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
-@pytest.mark.parametrize(("text", "flags"), [
-    ("我要投诉你们，再不退款我就打12315",
-     Flags(anger=True, urgency=True, anger_reasons=("投诉", "12315"), urgency_reasons=("退款", "12315"))),
-    ("我會找律師起訴你們", Flags(anger=True, urgency=True, anger_reasons=("律师", "起诉"),
-                                   urgency_reasons=("律师",))),
-    ("再不处理就给差评并且曝光！！！", Flags(anger=True, urgency=False,
-                                          anger_reasons=("差评", "曝光", "!!!"), urgency_reasons=())),
-    ("This is ridiculous, I want a refund", Flags(anger=True, urgency=True, anger_reasons=("ridiculous",),
-                                                  urgency_reasons=("refund",))),
-    ("WHERE IS MY ORDER", Flags(anger=True, urgency=False, anger_reasons=("ALL CAPS",), urgency_reasons=())),
-    ("Please cancel my subscription asap", Flags(anger=False, urgency=True, anger_reasons=(),
-                                                 urgency_reasons=("cancel", "asap"))),
-    ("I will contact my lawyer!!!", Flags(anger=True, urgency=True, anger_reasons=("lawyer", "!!!"),
-                                          urgency_reasons=("lawyer",))),
-    ("我的快递到哪了", Flags(anger=False, urgency=False, anger_reasons=(), urgency_reasons=())),
-    ("I ordered a USB cable from the UK", Flags(anger=False, urgency=False, anger_reasons=(),
-                                                urgency_reasons=())),
-    ("the lawyers' refundable fee", Flags(anger=False, urgency=False, anger_reasons=(), urgency_reasons=())),
-])
+@pytest.mark.parametrize(
+    ("text", "flags"),
+    [
+        (
+            "我要投诉你们，再不退款我就打12315",
+            Flags(anger=True, urgency=True, anger_reasons=("投诉", "12315"), urgency_reasons=("退款", "12315")),
+        ),
+        (
+            "我會找律師起訴你們",
+            Flags(anger=True, urgency=True, anger_reasons=("律师", "起诉"), urgency_reasons=("律师",)),
+        ),
+        (
+            "再不处理就给差评并且曝光！！！",
+            Flags(anger=True, urgency=False, anger_reasons=("差评", "曝光", "!!!"), urgency_reasons=()),
+        ),
+        (
+            "This is ridiculous, I want a refund",
+            Flags(anger=True, urgency=True, anger_reasons=("ridiculous",), urgency_reasons=("refund",)),
+        ),
+        ("WHERE IS MY ORDER", Flags(anger=True, urgency=False, anger_reasons=("ALL CAPS",), urgency_reasons=())),
+        (
+            "Please cancel my subscription asap",
+            Flags(anger=False, urgency=True, anger_reasons=(), urgency_reasons=("cancel", "asap")),
+        ),
+        (
+            "I will contact my lawyer!!!",
+            Flags(anger=True, urgency=True, anger_reasons=("lawyer", "!!!"), urgency_reasons=("lawyer",)),
+        ),
+        ("我的快递到哪了", Flags(anger=False, urgency=False, anger_reasons=(), urgency_reasons=())),
+        ("I ordered a USB cable from the UK", Flags(anger=False, urgency=False, anger_reasons=(), urgency_reasons=())),
+        ("the lawyers' refundable fee", Flags(anger=False, urgency=False, anger_reasons=(), urgency_reasons=())),
+    ],
+)
 def test_cue_flags_and_reasons(text: str, flags: Flags) -> None:
     assert detect(text) == flags
 
@@ -41,14 +55,17 @@ def analyzer() -> SentimentAnalyzer:
     return SentimentAnalyzer()
 
 
-@pytest.mark.parametrize(("text", "label"), [
-    ("太感谢了，问题解决得很快", "positive"),
-    ("Thank you, great service!", "positive"),
-    ("请问怎么开发票", "neutral"),
-    ("How do I change my delivery address?", "neutral"),
-    ("质量太差了，非常失望", "negative"),
-    ("The product broke after two days, very disappointed", "negative"),
-])
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("太感谢了，问题解决得很快", "positive"),
+        ("Thank you, great service!", "positive"),
+        ("请问怎么开发票", "neutral"),
+        ("How do I change my delivery address?", "neutral"),
+        ("质量太差了，非常失望", "negative"),
+        ("The product broke after two days, very disappointed", "negative"),
+    ],
+)
 def test_default_model_labels(analyzer: SentimentAnalyzer, text: str, label: str) -> None:
     assert analyzer.analyse(text).label == label
 

@@ -54,10 +54,22 @@ def test_detect_language(text: str, language: str) -> None:
 
 @pytest.mark.parametrize(
     ("word", "stemmed"),
-    [("refunds", "refund"), ("refunded", "refund"), ("refunding", "refund"), ("charges", "charg"),
-     ("charged", "charg"), ("charge", "charg"), ("applies", "appli"), ("apply", "appli"),
-     ("transferring", "transfer"), ("billing", "bill"), ("address", "address"), ("status", "status"),
-     ("sf123", "sf123"), ("top", "top")],
+    [
+        ("refunds", "refund"),
+        ("refunded", "refund"),
+        ("refunding", "refund"),
+        ("charges", "charg"),
+        ("charged", "charg"),
+        ("charge", "charg"),
+        ("applies", "appli"),
+        ("apply", "appli"),
+        ("transferring", "transfer"),
+        ("billing", "bill"),
+        ("address", "address"),
+        ("status", "status"),
+        ("sf123", "sf123"),
+        ("top", "top"),
+    ],
 )
 def test_stem(word: str, stemmed: str) -> None:
     assert stem(word) == stemmed
@@ -65,7 +77,18 @@ def test_stem(word: str, stemmed: str) -> None:
 
 def test_tokenise_chinese_words_and_bigrams_traditional_input() -> None:
     assert tokenise("訂單什麼時候到貨？") == [
-        "订单", "什么", "时候", "到货", "订单", "单什", "什么", "么时", "时候", "候到", "到货"]
+        "订单",
+        "什么",
+        "时候",
+        "到货",
+        "订单",
+        "单什",
+        "什么",
+        "么时",
+        "时候",
+        "候到",
+        "到货",
+    ]
     assert tokenise("我的快递", bigrams=False) == ["我", "快递"]
 
 

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import typer
 
-eval_app = typer.Typer(help="Evaluate the NLP engine on labelled data (prints numbers next to a baseline).",
-                       no_args_is_help=True)
+eval_app = typer.Typer(
+    help="Evaluate the NLP engine on labelled data (prints numbers next to a baseline).", no_args_is_help=True
+)
 
 
 def _register_all() -> None:

@@ -35,7 +35,8 @@ def eval_faq(
     tune: Annotated[bool, typer.Option("--tune", help="Compare fusions on a dev slice of --train; no test.")] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Last stdout line: one JSON object.")] = False,
     cache_dir: Annotated[Path, typer.Option(help="On-disk cache of passage embeddings.")] = Path(
-        "var/cache/embeddings"),
+        "var/cache/embeddings"
+    ),
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not read or write the cache.")] = False,
 ) -> None:
     """Builds the index from --train, ranks every --test query; prints hybrid vs TF-IDF baseline."""
@@ -58,7 +59,11 @@ def eval_faq(
             typer.echo(f"{name:<18}" + "  ".join(f"{key}={value:.4f}" for key, value in metrics.items()))
         return
     options = IndexOptions(fusion=fusion, alpha=alpha)  # type: ignore[arg-type]
-    result = run_faq_eval(train_rows, load_or_exit(test), embedder=embedder, query_embedder=base, k=k,
-                          options=options)
-    emit(f"faq: {result['n_entries']} entries ({result['n_variants']} variants), {result['n_queries']} queries, "
-         f"hybrid fusion={result['fusion']} vs TF-IDF + cosine", _ROWS, result, json_out)
+    result = run_faq_eval(train_rows, load_or_exit(test), embedder=embedder, query_embedder=base, k=k, options=options)
+    emit(
+        f"faq: {result['n_entries']} entries ({result['n_variants']} variants), {result['n_queries']} queries, "
+        f"hybrid fusion={result['fusion']} vs TF-IDF + cosine",
+        _ROWS,
+        result,
+        json_out,
+    )

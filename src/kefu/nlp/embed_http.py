@@ -15,9 +15,19 @@ class OpenAICompatibleEmbedder:
     `query_prefix` / `passage_prefix` are prepended to the texts for servers that expect prefixes.
     """
 
-    def __init__(self, base_url: str, *, model: str = "text-embedding", api_key: str | None = None,
-                 batch_size: int = 64, timeout_s: float = 30.0, send_input_type: bool = False,
-                 query_prefix: str = "", passage_prefix: str = "", dim: int | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        model: str = "text-embedding",
+        api_key: str | None = None,
+        batch_size: int = 64,
+        timeout_s: float = 30.0,
+        send_input_type: bool = False,
+        query_prefix: str = "",
+        passage_prefix: str = "",
+        dim: int | None = None,
+    ) -> None:
         import httpx
 
         root = base_url.rstrip("/")
@@ -59,8 +69,7 @@ class OpenAICompatibleEmbedder:
     def _embed(self, texts: list[str], input_type: str) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        parts = [self._post(texts[i : i + self.batch_size], input_type)
-                 for i in range(0, len(texts), self.batch_size)]
+        parts = [self._post(texts[i : i + self.batch_size], input_type) for i in range(0, len(texts), self.batch_size)]
         matrix = np.vstack(parts)
         self._dim = int(matrix.shape[1])
         norms = np.linalg.norm(matrix, axis=1, keepdims=True)
@@ -78,10 +87,10 @@ class OpenAICompatibleEmbedder:
         except Exception as exc:  # httpx.HTTPError and OS errors: say where we tried
             raise EmbedderError(f"embedding endpoint {self.url} unreachable: {exc}") from exc
         if response.status_code != 200:
-            raise EmbedderError(f"embedding endpoint {self.url} answered HTTP {response.status_code}: "
-                                f"{response.text[:200]}")
+            raise EmbedderError(
+                f"embedding endpoint {self.url} answered HTTP {response.status_code}: {response.text[:200]}"
+            )
         data = sorted(response.json()["data"], key=lambda item: item["index"])
         if len(data) != len(batch):
-            raise EmbedderError(f"embedding endpoint {self.url} returned {len(data)} vectors "
-                                f"for {len(batch)} texts")
+            raise EmbedderError(f"embedding endpoint {self.url} returned {len(data)} vectors for {len(batch)} texts")
         return np.asarray([item["embedding"] for item in data], dtype=np.float32)

@@ -44,8 +44,16 @@ class Entity:
     detail: str = ""  # tracking numbers: carrier (sf, jd, yto, ups, generic)
 
 
-_PRIORITY = [EntityType.EMAIL, EntityType.TRACKING_NUMBER, EntityType.ORDER_ID, EntityType.PHONE,
-             EntityType.MONEY, EntityType.DATETIME, EntityType.DATE, EntityType.TIME]
+_PRIORITY = [
+    EntityType.EMAIL,
+    EntityType.TRACKING_NUMBER,
+    EntityType.ORDER_ID,
+    EntityType.PHONE,
+    EntityType.MONEY,
+    EntityType.DATETIME,
+    EntityType.DATE,
+    EntityType.TIME,
+]
 _A = r"(?<![a-z0-9])"  # ASCII word boundaries that also work next to Chinese characters
 _Z = r"(?![a-z0-9])"
 
@@ -59,9 +67,14 @@ _TRACKING = [
     ("jd", re.compile(rf"{_A}(jd[a-z]?\d{{11,15}}){_Z}")),
     ("yto", re.compile(rf"{_A}(yt\d{{13,15}}){_Z}")),
     ("ups", re.compile(rf"{_A}(1z[0-9a-z]{{16}}){_Z}")),
-    ("generic", re.compile(r"(?:快递单号|运单号码|运单号|物流单号|快递号"
-                           r"|tracking\s*(?:number|no\.?|#|id)?)\s*"
-                           rf"(?:是|为|:|#|is)?\s*#?{_A}([a-z0-9]{{8,30}}){_Z}")),
+    (
+        "generic",
+        re.compile(
+            r"(?:快递单号|运单号码|运单号|物流单号|快递号"
+            r"|tracking\s*(?:number|no\.?|#|id)?)\s*"
+            rf"(?:是|为|:|#|is)?\s*#?{_A}([a-z0-9]{{8,30}}){_Z}"
+        ),
+    ),
 ]
 _EMAIL = re.compile(r"[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}")
 _NUM = r"\d[\d,]*(?:\.\d+)?万?"
@@ -71,9 +84,26 @@ _MONEY = re.compile(
     rf"|(?P<n2>{_NUM}|{_ZH_NUM})\s*(?P<post>元|块钱|块(?![\u4e00-\u9fff])|块(?=[吗吧呢啊了的呀])|人民币|美元|美金|欧元"
     rf"|{_A}(?:rmb|cny|usd|eur|dollars?|bucks){_Z})"
 )
-_CURRENCY = {"¥": "CNY", "rmb": "CNY", "cny": "CNY", "元": "CNY", "块": "CNY", "块钱": "CNY", "人民币": "CNY",
-             "$": "USD", "us$": "USD", "usd": "USD", "美元": "USD", "美金": "USD", "dollar": "USD",
-             "dollars": "USD", "bucks": "USD", "€": "EUR", "eur": "EUR", "欧元": "EUR"}
+_CURRENCY = {
+    "¥": "CNY",
+    "rmb": "CNY",
+    "cny": "CNY",
+    "元": "CNY",
+    "块": "CNY",
+    "块钱": "CNY",
+    "人民币": "CNY",
+    "$": "USD",
+    "us$": "USD",
+    "usd": "USD",
+    "美元": "USD",
+    "美金": "USD",
+    "dollar": "USD",
+    "dollars": "USD",
+    "bucks": "USD",
+    "€": "EUR",
+    "eur": "EUR",
+    "欧元": "EUR",
+}
 
 
 def fold(text: str) -> str:
@@ -87,18 +117,25 @@ def fold(text: str) -> str:
     return lowered if len(lowered) == len(folded) else folded
 
 
-def extract_entities(text: str, *, order_patterns: list[str] | None = None, now: datetime | None = None,
-                     tz: str = "Asia/Shanghai") -> list[Entity]:
+def extract_entities(
+    text: str, *, order_patterns: list[str] | None = None, now: datetime | None = None, tz: str = "Asia/Shanghai"
+) -> list[Entity]:
     """All entities in `text`, in order of position. `order_patterns` are the account's regexes for
     order ids (group 1, if any, is the id); None = DEFAULT_ORDER_PATTERNS. `now` must be aware;
     None reads kefu.core.clock."""
     folded = fold(text)
     candidates = [
-        *_emails(folded), *_tracking(folded), *_orders(folded, order_patterns), *_phones(folded),
-        *_money(folded), *_dates(folded, now, tz),
+        *_emails(folded),
+        *_tracking(folded),
+        *_orders(folded, order_patterns),
+        *_phones(folded),
+        *_money(folded),
+        *_dates(folded, now, tz),
     ]
-    return [Entity(kind, value, text[start:end], start, end, detail)
-            for kind, value, start, end, detail in _resolve(candidates)]
+    return [
+        Entity(kind, value, text[start:end], start, end, detail)
+        for kind, value, start, end, detail in _resolve(candidates)
+    ]
 
 
 Candidate = tuple[EntityType, str, int, int, str]
@@ -122,8 +159,11 @@ def _emails(folded: str) -> list[Candidate]:
 
 
 def _tracking(folded: str) -> list[Candidate]:
-    return [(EntityType.TRACKING_NUMBER, m.group(1).upper(), *m.span(1), carrier)
-            for carrier, pattern in _TRACKING for m in pattern.finditer(folded)]
+    return [
+        (EntityType.TRACKING_NUMBER, m.group(1).upper(), *m.span(1), carrier)
+        for carrier, pattern in _TRACKING
+        for m in pattern.finditer(folded)
+    ]
 
 
 @lru_cache(maxsize=256)
@@ -146,8 +186,7 @@ def _phones(folded: str) -> list[Candidate]:
         return []
     matcher = phonenumbers.PhoneNumberMatcher(folded, "CN", leniency=phonenumbers.Leniency.VALID)
     e164 = phonenumbers.PhoneNumberFormat.E164
-    return [(EntityType.PHONE, phonenumbers.format_number(m.number, e164), m.start, m.end, "")
-            for m in matcher]
+    return [(EntityType.PHONE, phonenumbers.format_number(m.number, e164), m.start, m.end, "") for m in matcher]
 
 
 def _money(folded: str) -> list[Candidate]:

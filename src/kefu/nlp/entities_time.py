@@ -19,20 +19,55 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from kefu.nlp.numerals import parse_zh_int
 
 _ZH_NUM = r"\d{1,2}|[零一二两三四五六七八九十]{1,3}"
-_WEEKDAY_ZH = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6, "七": 6,
-               "1": 0, "2": 1, "3": 2, "4": 3, "5": 4, "6": 5, "7": 6}
-_WEEKDAY_EN = {"monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3, "friday": 4, "saturday": 5,
-               "sunday": 6}
-_MONTH_EN = {m: i + 1 for i, m in enumerate(
-    ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"])}
-_REL_ZH = {"今天": 0, "今日": 0, "明天": 1, "明日": 1, "后天": 2, "大后天": 3,
-           "昨天": -1, "昨日": -1, "前天": -2}
-_REL_EN = {"today": 0, "tonight": 0, "tomorrow": 1, "yesterday": -1, "the day after tomorrow": 2,
-           "day after tomorrow": 2}
-_EN_COUNT = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
-             "eight": 8, "nine": 9, "ten": 10}
-_MONTHS = (r"jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
-           r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?")
+_WEEKDAY_ZH = {
+    "一": 0,
+    "二": 1,
+    "三": 2,
+    "四": 3,
+    "五": 4,
+    "六": 5,
+    "日": 6,
+    "天": 6,
+    "七": 6,
+    "1": 0,
+    "2": 1,
+    "3": 2,
+    "4": 3,
+    "5": 4,
+    "6": 5,
+    "7": 6,
+}
+_WEEKDAY_EN = {"monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3, "friday": 4, "saturday": 5, "sunday": 6}
+_MONTH_EN = {
+    m: i + 1 for i, m in enumerate(["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"])
+}
+_REL_ZH = {"今天": 0, "今日": 0, "明天": 1, "明日": 1, "后天": 2, "大后天": 3, "昨天": -1, "昨日": -1, "前天": -2}
+_REL_EN = {
+    "today": 0,
+    "tonight": 0,
+    "tomorrow": 1,
+    "yesterday": -1,
+    "the day after tomorrow": 2,
+    "day after tomorrow": 2,
+}
+_EN_COUNT = {
+    "a": 1,
+    "an": 1,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+}
+_MONTHS = (
+    r"jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+    r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?"
+)
 
 DATE_RE = re.compile(
     r"(?P<iso>(?P<iy>\d{4})[-/.](?P<im>\d{1,2})[-/.](?P<id>\d{1,2}))"
@@ -79,16 +114,22 @@ def find_dates_times(text: str, now: datetime, tz: tzinfo) -> list[Found]:
 def _is_weak(m: re.Match[str]) -> bool:
     """一点 / 三点 alone are often not times (快一点, 三点建议): keep them only next to a date."""
     g = m.group
-    return bool(g("zh")) and not g("zh_h").isdigit() and not (g("zp") or g("zh_half") or g("zh_m") or
-                                                              g("zh_clock"))
+    return bool(g("zh")) and not g("zh_h").isdigit() and not (g("zp") or g("zh_half") or g("zh_m") or g("zh_clock"))
 
 
-def _combine(text: str, dates: list[tuple[int, int, date]], times: list[tuple[int, int, time, bool]],
-             tz: tzinfo) -> Iterator[Found]:
+def _combine(
+    text: str, dates: list[tuple[int, int, date]], times: list[tuple[int, int, time, bool]], tz: tzinfo
+) -> Iterator[Found]:
     used: set[int] = set()
     for d_start, d_end, day in dates:
-        paired = next((i for i, (t_start, t_end, _, _) in enumerate(times) if i not in used and (
-            _GAP.fullmatch(text[d_end:t_start]) or _GAP.fullmatch(text[t_end:d_start]))), None)
+        paired = next(
+            (
+                i
+                for i, (t_start, t_end, _, _) in enumerate(times)
+                if i not in used and (_GAP.fullmatch(text[d_end:t_start]) or _GAP.fullmatch(text[t_end:d_start]))
+            ),
+            None,
+        )
         if paired is None:
             yield Found("date", day.isoformat(), d_start, d_end)
             continue
@@ -112,8 +153,11 @@ def _date(m: re.Match[str], today: date) -> date | None:
         if g("zhrel"):
             return today + timedelta(days=_REL_ZH[g("zhrel")])
         if g("zhwk"):
-            return _weekday(today, _WEEKDAY_ZH[g("zwd")], {"下": "next", "下下": "after", "上": "last",
-                                                          "这": "this", "本": "this"}.get(g("zwp") or ""))
+            return _weekday(
+                today,
+                _WEEKDAY_ZH[g("zwd")],
+                {"下": "next", "下下": "after", "上": "last", "这": "this", "本": "this"}.get(g("zwp") or ""),
+            )
         if g("zhin"):
             n = int(g("zn")) if g("zn").isdigit() else parse_zh_int(g("zn")) or 0
             return today + timedelta(days=n * (1 if g("zu") == "天" else 7))

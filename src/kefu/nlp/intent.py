@@ -62,10 +62,17 @@ class IntentModel:
         self._embedder = embedder
 
     @classmethod
-    def train(cls, examples: list[tuple[str, str]], *, oos_label: str | None = None,
-              embedder: Embedder | None = None, seed: int = 0,
-              config: EnsembleConfig | None = None, version: int = 1,
-              max_in_scope_loss: float | None = None) -> IntentModel:
+    def train(
+        cls,
+        examples: list[tuple[str, str]],
+        *,
+        oos_label: str | None = None,
+        embedder: Embedder | None = None,
+        seed: int = 0,
+        config: EnsembleConfig | None = None,
+        version: int = 1,
+        max_in_scope_loss: float | None = None,
+    ) -> IntentModel:
         """Trains on (text, label) pairs; `oos_label` names the label of out-of-scope examples, if any.
 
         `max_in_scope_loss` switches OOS calibration from the balanced rule to "most OOS recall within this
@@ -74,21 +81,29 @@ class IntentModel:
         emb = embedder or get_embedder()
         cfg = config or EnsembleConfig()
         vectors = emb.embed_queries(texts)
-        rule = calibrate(texts, vectors, labels, oos_label=oos_label, config=cfg, seed=seed,
-                         max_in_scope_loss=max_in_scope_loss)
+        rule = calibrate(
+            texts, vectors, labels, oos_label=oos_label, config=cfg, seed=seed, max_in_scope_loss=max_in_scope_loss
+        )
         ensemble = IntentEnsemble.fit(texts, vectors, labels, cfg)
         metadata = IntentMetadata(
-            version=version, trained_at=datetime.now(UTC).isoformat(timespec="seconds"),
-            n_examples=len(texts), labels=sorted(set(labels) - {oos_label}), threshold=rule.threshold,
-            oos_label=oos_label if oos_label in labels else None, oos_margin=rule.margin, config=asdict(cfg))
+            version=version,
+            trained_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            n_examples=len(texts),
+            labels=sorted(set(labels) - {oos_label}),
+            threshold=rule.threshold,
+            oos_label=oos_label if oos_label in labels else None,
+            oos_margin=rule.margin,
+            config=asdict(cfg),
+        )
         return cls(ensemble, metadata, emb)
 
     def predict(self, text: str, top_k: int = 5, *, vector: np.ndarray | None = None) -> IntentPrediction:
         """`vector`: the text's query embedding, if the caller already has it (then no embedding call)."""
         return self.predict_batch([text], top_k=top_k, vectors=None if vector is None else vector[None, :])[0]
 
-    def predict_batch(self, texts: list[str], top_k: int = 5, *,
-                      vectors: np.ndarray | None = None) -> list[IntentPrediction]:
+    def predict_batch(
+        self, texts: list[str], top_k: int = 5, *, vectors: np.ndarray | None = None
+    ) -> list[IntentPrediction]:
         if not texts:
             return []
         vectors = self._embedder.embed_queries(texts) if vectors is None else vectors
@@ -98,12 +113,15 @@ class IntentModel:
         oos_index = classes.index(meta.oos_label) if meta.oos_label in classes else None
         best, p_best, p_oos = split_oos(probs, oos_index)
         is_oos = rejected(p_best, p_oos, OosRule(meta.threshold, meta.oos_margin))
-        return [_prediction(classes, row, classes[b], float(pb), bool(o), top_k)
-                for row, b, pb, o in zip(probs, best, p_best, is_oos, strict=True)]
+        return [
+            _prediction(classes, row, classes[b], float(pb), bool(o), top_k)
+            for row, b, pb, o in zip(probs, best, p_best, is_oos, strict=True)
+        ]
 
     def to_bytes(self) -> bytes:
-        return modelio.dump(_KIND, FORMAT_VERSION, {"metadata": asdict(self.metadata),
-                                                    "ensemble": self._ensemble.state()})
+        return modelio.dump(
+            _KIND, FORMAT_VERSION, {"metadata": asdict(self.metadata), "ensemble": self._ensemble.state()}
+        )
 
     @classmethod
     def from_bytes(cls, data: bytes, *, embedder: Embedder | None = None) -> IntentModel:
@@ -113,11 +131,11 @@ class IntentModel:
         return cls(IntentEnsemble.from_state(payload["ensemble"]), metadata, embedder or get_embedder())
 
 
-def _prediction(classes: list[str], row: np.ndarray, best: str, p_best: float, is_oos: bool,
-                top_k: int) -> IntentPrediction:
+def _prediction(
+    classes: list[str], row: np.ndarray, best: str, p_best: float, is_oos: bool, top_k: int
+) -> IntentPrediction:
     ranking = [(classes[i], round(float(row[i]), 6)) for i in np.argsort(-row)[:top_k]]
-    return IntentPrediction(label=None if is_oos else best, confidence=round(p_best, 6), ranking=ranking,
-                            is_oos=is_oos)
+    return IntentPrediction(label=None if is_oos else best, confidence=round(p_best, 6), ranking=ranking, is_oos=is_oos)
 
 
 def _validate(examples: list[tuple[str, str]]) -> tuple[list[str], list[str]]:

@@ -28,8 +28,14 @@ class EnsembleConfig:
 
 
 class IntentEnsemble:
-    def __init__(self, featuriser: SparseFeaturiser, svm: LinearSVC, vectors: np.ndarray,
-                 label_index: np.ndarray, config: EnsembleConfig) -> None:
+    def __init__(
+        self,
+        featuriser: SparseFeaturiser,
+        svm: LinearSVC,
+        vectors: np.ndarray,
+        label_index: np.ndarray,
+        config: EnsembleConfig,
+    ) -> None:
         self.featuriser = featuriser
         self.svm = svm
         self.vectors = vectors  # training embeddings (float16 to halve the model size)
@@ -53,8 +59,7 @@ class IntentEnsemble:
         self._knn_k = np.minimum(config.knn_top, sizes)
 
     @classmethod
-    def fit(cls, texts: list[str], vectors: np.ndarray, labels: list[str],
-            config: EnsembleConfig) -> IntentEnsemble:
+    def fit(cls, texts: list[str], vectors: np.ndarray, labels: list[str], config: EnsembleConfig) -> IntentEnsemble:
         featuriser = SparseFeaturiser(SparseConfig())
         x = _join(featuriser.fit_transform(texts), vectors, config.dense_weight)
         svm = LinearSVC(C=config.svm_c).fit(x, np.asarray(labels))
@@ -94,19 +99,23 @@ class IntentEnsemble:
         k_max, k = int(self._knn_k.max()), np.maximum(self._knn_k, 1)
         per_label = np.where(self._knn_real, sims[:, self._knn_columns], -np.inf)  # (n, n_classes, width)
         width = per_label.shape[2]
-        top = -np.sort(-np.partition(per_label, width - k_max, axis=2)[:, :, width - k_max:], axis=2)
+        top = -np.sort(-np.partition(per_label, width - k_max, axis=2)[:, :, width - k_max :], axis=2)
         means = np.cumsum(top, axis=2)[:, np.arange(len(self.classes)), k - 1] / k
         return np.where(self._knn_k > 0, means, -1.0).astype(np.float32)
 
     def state(self) -> dict[str, Any]:
-        return {"featuriser": self.featuriser.state(), "svm": self.svm, "vectors": self.vectors,
-                "label_index": self.label_index, "config": self.config.__dict__.copy()}
+        return {
+            "featuriser": self.featuriser.state(),
+            "svm": self.svm,
+            "vectors": self.vectors,
+            "label_index": self.label_index,
+            "config": self.config.__dict__.copy(),
+        }
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> IntentEnsemble:
         featuriser = SparseFeaturiser.from_state(state["featuriser"])
-        return cls(featuriser, state["svm"], state["vectors"], state["label_index"],
-                   EnsembleConfig(**state["config"]))
+        return cls(featuriser, state["svm"], state["vectors"], state["label_index"], EnsembleConfig(**state["config"]))
 
 
 def _join(sparse: sp.csr_matrix, vectors: np.ndarray, weight: float) -> sp.csr_matrix:

@@ -47,13 +47,20 @@ def rejected(p_best: np.ndarray, p_oos: np.ndarray, rule: OosRule) -> np.ndarray
     return (p_oos - p_best > rule.margin) | (p_best < rule.threshold)
 
 
-def calibrate(texts: list[str], vectors: np.ndarray, labels: list[str], *, oos_label: str | None,
-              config: EnsembleConfig, seed: int, max_in_scope_loss: float | None = None) -> OosRule:
+def calibrate(
+    texts: list[str],
+    vectors: np.ndarray,
+    labels: list[str],
+    *,
+    oos_label: str | None,
+    config: EnsembleConfig,
+    seed: int,
+    max_in_scope_loss: float | None = None,
+) -> OosRule:
     fit_idx, held_idx = held_out_split(labels, seed)
     if len(held_idx) == 0 or len({labels[i] for i in fit_idx}) < 2:
         return OosRule(threshold=0.0, margin=0.0)
-    ensemble = IntentEnsemble.fit([texts[i] for i in fit_idx], vectors[fit_idx],
-                                  [labels[i] for i in fit_idx], config)
+    ensemble = IntentEnsemble.fit([texts[i] for i in fit_idx], vectors[fit_idx], [labels[i] for i in fit_idx], config)
     probs = ensemble.proba([texts[i] for i in held_idx], vectors[held_idx])
     classes = list(ensemble.classes)
     oos_index = classes.index(oos_label) if oos_label in classes else None
@@ -66,8 +73,9 @@ def calibrate(texts: list[str], vectors: np.ndarray, labels: list[str], *, oos_l
     return _best_rule(p_best, p_oos, correct, gold_oos, max_in_scope_loss)
 
 
-def _best_rule(p_best: np.ndarray, p_oos: np.ndarray, correct: np.ndarray, gold_oos: np.ndarray,
-               max_in_scope_loss: float | None) -> OosRule:
+def _best_rule(
+    p_best: np.ndarray, p_oos: np.ndarray, correct: np.ndarray, gold_oos: np.ndarray, max_in_scope_loss: float | None
+) -> OosRule:
     floor = correct[~gold_oos].mean() - (max_in_scope_loss or 0.0)
     best, best_key = OosRule(0.0, 1.0), (-1.0, -1.0)
     for margin in _MARGINS:

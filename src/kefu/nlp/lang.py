@@ -18,9 +18,7 @@ Language = Literal["zh", "en", "mixed", "other"]
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN_WORD = re.compile(r"[A-Za-z\u00c0-\u024f0-9]+")
 # kana, hangul, cyrillic, arabic, thai, hebrew, devanagari
-_OTHER = re.compile(
-    r"[\u3040-\u30ff\uac00-\ud7af\u0400-\u04ff\u0600-\u06ff\u0e00-\u0e7f\u0590-\u05ff\u0900-\u097f]"
-)
+_OTHER = re.compile(r"[\u3040-\u30ff\uac00-\ud7af\u0400-\u04ff\u0600-\u06ff\u0e00-\u0e7f\u0590-\u05ff\u0900-\u097f]")
 
 ZH_SHARE = 0.7
 EN_SHARE = 0.2

@@ -15,8 +15,22 @@ from typing import Any
 
 _MAGIC = b"KEFU-MODEL"
 _ALLOWED_ROOTS = ("numpy", "scipy", "sklearn")
-_ALLOWED_BUILTINS = {"dict", "list", "tuple", "set", "frozenset", "str", "int", "float", "bool", "slice",
-                     "complex", "bytes", "bytearray", "object"}
+_ALLOWED_BUILTINS = {
+    "dict",
+    "list",
+    "tuple",
+    "set",
+    "frozenset",
+    "str",
+    "int",
+    "float",
+    "bool",
+    "slice",
+    "complex",
+    "bytes",
+    "bytearray",
+    "object",
+}
 
 
 class ModelFormatError(ValueError):
@@ -34,8 +48,10 @@ def load(data: bytes, kind: str, version: int) -> dict[str, Any]:
     if len(parts) != 3 or parts[0] != _MAGIC or parts[1] != kind.encode():
         raise ModelFormatError(f"not a kefu {kind} model")
     if parts[2] != str(version).encode():
-        raise ModelFormatError(f"{kind} model format {parts[2].decode(errors='replace')} "
-                               f"is not supported (expected {version}); retrain the model")
+        raise ModelFormatError(
+            f"{kind} model format {parts[2].decode(errors='replace')} "
+            f"is not supported (expected {version}); retrain the model"
+        )
     payload = _RestrictedUnpickler(io.BytesIO(body)).load()
     if not isinstance(payload, dict):
         raise ModelFormatError(f"{kind} model payload is not a mapping")

@@ -148,8 +148,7 @@ def _tokenise_factory(bigrams: bool = True) -> Component:
 
 def _entities_factory(order_patterns: list[str] | None = None) -> Component:
     def run(message: Message) -> None:
-        message.entities = extract_entities(message.text, order_patterns=order_patterns,
-                                            now=message.now, tz=message.tz)
+        message.entities = extract_entities(message.text, order_patterns=order_patterns, now=message.now, tz=message.tz)
 
     return run
 

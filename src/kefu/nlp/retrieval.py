@@ -77,8 +77,14 @@ class HybridIndex:
         self._rows = _Rows()
 
     @classmethod
-    def build(cls, docs: Iterable[Document], embedder: Embedder | None = None,
-              options: IndexOptions | None = None, *, progress: bool = False) -> HybridIndex:
+    def build(
+        cls,
+        docs: Iterable[Document],
+        embedder: Embedder | None = None,
+        options: IndexOptions | None = None,
+        *,
+        progress: bool = False,
+    ) -> HybridIndex:
         index = cls(embedder, options)
         index._insert(list(docs), progress=progress)
         index.sparse.compact()
@@ -175,8 +181,10 @@ class HybridIndex:
         at_max = np.flatnonzero(cosines == np.repeat(dense_max, sizes))
         _, first = np.unique(np.repeat(np.arange(len(doc_ids)), sizes)[at_max], return_index=True)
         best_rows = rows[at_max[first]].tolist()
-        return [Hit(doc_id, 0.0, bm, dm, self._rows.text[row]) for doc_id, bm, dm, row
-                in zip(doc_ids, bm25_max.tolist(), dense_max.tolist(), best_rows, strict=True)]
+        return [
+            Hit(doc_id, 0.0, bm, dm, self._rows.text[row])
+            for doc_id, bm, dm, row in zip(doc_ids, bm25_max.tolist(), dense_max.tolist(), best_rows, strict=True)
+        ]
 
     def _fuse(self, hits: list[Hit]) -> list[Hit]:
         if self.options.fusion in ("dense", "bm25"):
@@ -187,8 +195,9 @@ class HybridIndex:
             scores = [alpha * h.dense_score + (1 - alpha) * h.bm25_score / top_bm25 for h in hits]
         else:
             scores = _rrf(hits, self.options.rrf_k)
-        fused = [Hit(h.doc_id, s, h.bm25_score, h.dense_score, h.matched_text) for h, s in zip(hits, scores,
-                                                                                              strict=True)]
+        fused = [
+            Hit(h.doc_id, s, h.bm25_score, h.dense_score, h.matched_text) for h, s in zip(hits, scores, strict=True)
+        ]
         return sorted(fused, key=lambda h: (-h.score, -h.dense_score, h.doc_id))
 
     # -- serialisation -----------------------------------------------------------------------------
@@ -196,12 +205,19 @@ class HybridIndex:
     def to_bytes(self) -> bytes:
         """One .npz blob: options, documents and live vectors (BM25 is rebuilt from tokens on load)."""
         rows = [row for doc_id in self.documents for row in self._doc_rows[doc_id]]
-        meta = {"version": 1, "dim": self.dense.dim, "options": asdict(self.options),
-                "documents": [asdict(doc) for doc in self.documents.values()],
-                "rows": [[self._rows.doc[r], self._rows.text[r]] for r in rows]}
+        meta = {
+            "version": 1,
+            "dim": self.dense.dim,
+            "options": asdict(self.options),
+            "documents": [asdict(doc) for doc in self.documents.values()],
+            "rows": [[self._rows.doc[r], self._rows.text[r]] for r in rows],
+        }
         buffer = io.BytesIO()
-        np.savez(buffer, vectors=self.dense.vectors[rows],
-                 meta=np.frombuffer(json.dumps(meta, ensure_ascii=False).encode(), dtype=np.uint8))
+        np.savez(
+            buffer,
+            vectors=self.dense.vectors[rows],
+            meta=np.frombuffer(json.dumps(meta, ensure_ascii=False).encode(), dtype=np.uint8),
+        )
         return buffer.getvalue()
 
     @classmethod
@@ -211,8 +227,10 @@ class HybridIndex:
             vectors = data["vectors"]
         index = cls(embedder, IndexOptions(**meta["options"]))
         if index.embedder.dim != meta["dim"]:
-            raise ValueError(f"index was built with {meta['dim']}-dim vectors, the embedder gives "
-                             f"{index.embedder.dim}: rebuild the index for this embedder")
+            raise ValueError(
+                f"index was built with {meta['dim']}-dim vectors, the embedder gives "
+                f"{index.embedder.dim}: rebuild the index for this embedder"
+            )
         index.documents = {d["id"]: Document(**d) for d in meta["documents"]}
         for row, (doc_id, text) in zip(index.dense.append(vectors).tolist(), meta["rows"], strict=True):
             index._rows.doc.append(doc_id)
@@ -243,5 +261,9 @@ def _rrf(hits: list[Hit], rrf_k: int) -> list[float]:
 
 def _report(done: int, total: int, started: float) -> None:
     rate = done / max(time.perf_counter() - started, 1e-9)
-    print(f"\rembedding {done}/{total} texts ({rate:.0f}/s)", end="" if done < total else "\n",
-          file=sys.stderr, flush=True)
+    print(
+        f"\rembedding {done}/{total} texts ({rate:.0f}/s)",
+        end="" if done < total else "\n",
+        file=sys.stderr,
+        flush=True,
+    )

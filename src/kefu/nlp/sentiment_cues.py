@@ -12,15 +12,78 @@ from dataclasses import dataclass
 
 from kefu.nlp.normalise import normalise
 
-ANGER_ZH = ("投诉", "12315", "律师", "起诉", "差评", "曝光", "举报", "消协", "骗子", "骗人", "垃圾", "气死",
-            "坑人", "忍无可忍", "太离谱", "什么破", "无语", "恶心", "欺骗", "媒体")
-ANGER_EN = ("lawyer", "sue", "legal action", "ridiculous", "unacceptable", "scam", "fraud", "worst",
-            "furious", "disgusting", "pathetic", "useless", "terrible", "awful", "complaint", "never again",
-            "angry")
-URGENCY_ZH = ("退款", "马上", "立刻", "赶紧", "尽快", "紧急", "着急", "急用", "等了", "催", "今天必须",
-              "还没到", "取消订单", "12315", "律师")
-URGENCY_EN = ("refund", "cancel", "urgent", "urgently", "asap", "immediately", "right now", "emergency",
-              "still waiting", "still not", "today", "lawyer")
+ANGER_ZH = (
+    "投诉",
+    "12315",
+    "律师",
+    "起诉",
+    "差评",
+    "曝光",
+    "举报",
+    "消协",
+    "骗子",
+    "骗人",
+    "垃圾",
+    "气死",
+    "坑人",
+    "忍无可忍",
+    "太离谱",
+    "什么破",
+    "无语",
+    "恶心",
+    "欺骗",
+    "媒体",
+)
+ANGER_EN = (
+    "lawyer",
+    "sue",
+    "legal action",
+    "ridiculous",
+    "unacceptable",
+    "scam",
+    "fraud",
+    "worst",
+    "furious",
+    "disgusting",
+    "pathetic",
+    "useless",
+    "terrible",
+    "awful",
+    "complaint",
+    "never again",
+    "angry",
+)
+URGENCY_ZH = (
+    "退款",
+    "马上",
+    "立刻",
+    "赶紧",
+    "尽快",
+    "紧急",
+    "着急",
+    "急用",
+    "等了",
+    "催",
+    "今天必须",
+    "还没到",
+    "取消订单",
+    "12315",
+    "律师",
+)
+URGENCY_EN = (
+    "refund",
+    "cancel",
+    "urgent",
+    "urgently",
+    "asap",
+    "immediately",
+    "right now",
+    "emergency",
+    "still waiting",
+    "still not",
+    "today",
+    "lawyer",
+)
 
 _EXCLAIM = re.compile(r"[!！]{3,}")
 _CAPS_WORD = re.compile(r"\b[A-Z]{3,}\b")

@@ -29,10 +29,21 @@ class SparseFeaturiser:
 
     def __init__(self, config: SparseConfig | None = None) -> None:
         cfg = config or SparseConfig()
-        self.word = TfidfVectorizer(analyzer="word", ngram_range=cfg.word_ngrams, sublinear_tf=True,
-                                    token_pattern=r"(?u)\b\w+\b", dtype=np.float32)
-        self.char = TfidfVectorizer(analyzer="char_wb", ngram_range=cfg.char_ngrams, sublinear_tf=True,
-                                    min_df=cfg.char_min_df, max_features=cfg.max_features, dtype=np.float32)
+        self.word = TfidfVectorizer(
+            analyzer="word",
+            ngram_range=cfg.word_ngrams,
+            sublinear_tf=True,
+            token_pattern=r"(?u)\b\w+\b",
+            dtype=np.float32,
+        )
+        self.char = TfidfVectorizer(
+            analyzer="char_wb",
+            ngram_range=cfg.char_ngrams,
+            sublinear_tf=True,
+            min_df=cfg.char_min_df,
+            max_features=cfg.max_features,
+            dtype=np.float32,
+        )
 
     def fit_transform(self, texts: list[str]) -> sp.csr_matrix:
         norm = [normalise(t) for t in texts]
@@ -63,8 +74,7 @@ class SparseFeaturiser:
         norm = normalise(text)
         word_idx, word_val = _tfidf_row(self.word, norm)
         char_idx, char_val = _tfidf_row(self.char, norm)
-        return (np.concatenate([word_idx, char_idx + len(self.word.vocabulary_)]),
-                np.concatenate([word_val, char_val]))
+        return (np.concatenate([word_idx, char_idx + len(self.word.vocabulary_)]), np.concatenate([word_val, char_val]))
 
 
 def _tfidf_row(vectoriser: TfidfVectorizer, text: str) -> tuple[np.ndarray, np.ndarray]:
@@ -78,4 +88,3 @@ def _tfidf_row(vectoriser: TfidfVectorizer, text: str) -> tuple[np.ndarray, np.n
     values = tf * vectoriser.idf_[idx].astype(np.float32)
     norm = np.sqrt(np.dot(values, values))
     return idx, values / norm if norm > 0 else values
-

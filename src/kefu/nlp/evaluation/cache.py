@@ -22,8 +22,9 @@ _CHUNK = 256
 class CachedEmbedder:
     """Same interface as `Embedder`; misses are embedded in chunks and appended to the cache as a shard."""
 
-    def __init__(self, base: Embedder, cache_dir: str | Path = "var/cache/embeddings", *,
-                 progress: bool = True) -> None:
+    def __init__(
+        self, base: Embedder, cache_dir: str | Path = "var/cache/embeddings", *, progress: bool = True
+    ) -> None:
         self.base = base
         self.dim = base.dim
         self.dir = Path(cache_dir) / type(base).__name__
@@ -48,12 +49,11 @@ class CachedEmbedder:
             return np.zeros((0, self.dim), dtype=np.float32)
         return np.stack([self._mem[k] for k in keys])
 
-    def _compute(self, texts: list[str], keys: list[str], kind: str,
-                 fn: Callable[[list[str]], np.ndarray]) -> None:
+    def _compute(self, texts: list[str], keys: list[str], kind: str, fn: Callable[[list[str]], np.ndarray]) -> None:
         start = time.perf_counter()
         parts = []
         for i in range(0, len(texts), _CHUNK):
-            parts.append(np.asarray(fn(texts[i:i + _CHUNK]), dtype=np.float32))
+            parts.append(np.asarray(fn(texts[i : i + _CHUNK]), dtype=np.float32))
             self._report(kind, min(i + _CHUNK, len(texts)), len(texts), start)
         vecs = np.concatenate(parts)
         self._mem.update(zip(keys, vecs, strict=True))

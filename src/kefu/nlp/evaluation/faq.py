@@ -57,8 +57,7 @@ class TfidfFaq:
         self.row_doc = np.asarray([i for i, d in enumerate(docs) for _ in d.texts])
         self.starts = np.flatnonzero(np.r_[True, self.row_doc[1:] != self.row_doc[:-1]])
         self.ids = [d.id for d in docs]
-        self.vectorizer = TfidfVectorizer(tokenizer=tokenise, lowercase=False, token_pattern=None,
-                                          sublinear_tf=True)
+        self.vectorizer = TfidfVectorizer(tokenizer=tokenise, lowercase=False, token_pattern=None, sublinear_tf=True)
         self.matrix = self.vectorizer.fit_transform(texts).T.tocsr()  # terms × rows
 
     def search(self, query: str, k: int = 10) -> list[str]:
@@ -69,8 +68,15 @@ class TfidfFaq:
         return [self.ids[i] for i in best]
 
 
-def run_faq_eval(train: list[Labelled], test: list[Labelled], *, embedder: Embedder, query_embedder: Embedder,
-                 k: int = 10, options: IndexOptions | None = None) -> dict[str, float | int | str]:
+def run_faq_eval(
+    train: list[Labelled],
+    test: list[Labelled],
+    *,
+    embedder: Embedder,
+    query_embedder: Embedder,
+    k: int = 10,
+    options: IndexOptions | None = None,
+) -> dict[str, float | int | str]:
     docs = faq_documents(train)
     queries, gold = [r.text for r in test], [r.label for r in test]
     started = time.perf_counter()
@@ -80,10 +86,15 @@ def run_faq_eval(train: list[Labelled], test: list[Labelled], *, embedder: Embed
     _log(f"searching {len(queries)} queries (hybrid)")
     ranked = [[h.doc_id for h in index.search(q, k)] for q in queries]
     seconds = per_message_seconds(lambda q: index.search(q, k), queries[:500])
-    result: dict[str, float | int | str] = {"n_entries": len(docs), "n_variants": len(train),
-                                           "n_queries": len(queries), "fusion": index.options.fusion,
-                                           **rank_metrics(ranked, gold, k), **latency_ms(seconds),
-                                           "build_seconds": build_s}
+    result: dict[str, float | int | str] = {
+        "n_entries": len(docs),
+        "n_variants": len(train),
+        "n_queries": len(queries),
+        "fusion": index.options.fusion,
+        **rank_metrics(ranked, gold, k),
+        **latency_ms(seconds),
+        "build_seconds": build_s,
+    }
     started = time.perf_counter()
     baseline = TfidfFaq(docs)
     base_build = time.perf_counter() - started
@@ -98,6 +109,7 @@ def run_faq_eval(train: list[Labelled], test: list[Labelled], *, embedder: Embed
 def dev_split(train: list[Labelled], share: float = 0.2) -> tuple[list[Labelled], list[Labelled]]:
     """Deterministic split of the training file (md5 of the normalised text) into FAQ variants and dev
     queries; dev queries whose label has no variant left are dropped."""
+
     def bucket(text: str) -> float:
         return int(hashlib.md5(normalise(text).encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
 

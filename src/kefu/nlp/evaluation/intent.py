@@ -21,24 +21,35 @@ from kefu.nlp.intent import IntentModel
 LATENCY_SAMPLE = 300
 
 
-def run_intent_eval(train: list[Labelled], test: list[Labelled], *, oos_label: str | None,
-                    embedder: Embedder | None = None, seed: int = 0,
-                    max_in_scope_loss: float | None = None) -> dict[str, Any]:
+def run_intent_eval(
+    train: list[Labelled],
+    test: list[Labelled],
+    *,
+    oos_label: str | None,
+    embedder: Embedder | None = None,
+    seed: int = 0,
+    max_in_scope_loss: float | None = None,
+) -> dict[str, Any]:
     emb = embedder or get_embedder()
     train = drop_empty(train)
     _say(f"training intent model on {len(train)} examples")
     start = time.perf_counter()
     examples = [(r.text, r.label) for r in train]
-    model = IntentModel.train(examples, oos_label=oos_label, embedder=emb, seed=seed,
-                              max_in_scope_loss=max_in_scope_loss)
+    model = IntentModel.train(
+        examples, oos_label=oos_label, embedder=emb, seed=seed, max_in_scope_loss=max_in_scope_loss
+    )
     train_s = time.perf_counter() - start
     texts = [r.text for r in test]
     gold = [None if r.label == oos_label else r.label for r in test]
     _say(f"predicting {len(test)} test messages")
     preds = model.predict_batch(texts)
-    result: dict[str, Any] = {"n_train": len(train), "n_test": len(test), "train_seconds": round(train_s, 2),
-                              "threshold": round(model.metadata.threshold, 4),
-                              "oos_margin": round(model.metadata.oos_margin, 4)}
+    result: dict[str, Any] = {
+        "n_train": len(train),
+        "n_test": len(test),
+        "train_seconds": round(train_s, 2),
+        "threshold": round(model.metadata.threshold, 4),
+        "oos_margin": round(model.metadata.oos_margin, 4),
+    }
     if oos_label is None:
         result |= _scores([p.ranking[0][0] for p in preds], gold)
         result["rejected_share"] = round(sum(p.is_oos for p in preds) / max(len(preds), 1), 4)
@@ -49,8 +60,11 @@ def run_intent_eval(train: list[Labelled], test: list[Labelled], *, oos_label: s
 
 
 def _scores(pred: list[str | None], gold: list[str | None]) -> dict[str, float]:
-    out = {"accuracy": metrics.accuracy(gold, pred), "macro_f1": metrics.macro_f1(gold, pred),
-           "in_scope_accuracy": metrics.in_scope_accuracy(gold, pred)}
+    out = {
+        "accuracy": metrics.accuracy(gold, pred),
+        "macro_f1": metrics.macro_f1(gold, pred),
+        "in_scope_accuracy": metrics.in_scope_accuracy(gold, pred),
+    }
     if any(g is None for g in gold):
         out |= metrics.oos_scores([g is None for g in gold], [p is None for p in pred])
     return {k: round(v, 4) for k, v in out.items()}
@@ -65,8 +79,9 @@ def _latency(model: IntentModel, texts: list[str]) -> dict[str, float]:
     return {k: round(v, 2) for k, v in metrics.latency_ms(seconds).items()}
 
 
-def _baseline(train: list[Labelled], test: list[Labelled], gold: list[str | None],
-              oos_label: str | None) -> dict[str, Any]:
+def _baseline(
+    train: list[Labelled], test: list[Labelled], gold: list[str | None], oos_label: str | None
+) -> dict[str, Any]:
     _say("training the TF-IDF + LinearSVC baseline")
     start = time.perf_counter()
     baseline = TfidfSvmBaseline.fit([r.text for r in train], [r.label for r in train])

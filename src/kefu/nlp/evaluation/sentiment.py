@@ -22,8 +22,9 @@ from kefu.nlp.sentiment import EVAL_CONFIG, SentimentModel
 LATENCY_SAMPLE = 200
 
 
-def run_sentiment_eval(train: list[Labelled], test: list[Labelled], *, embedder: Embedder | None = None,
-                       dense: bool = True) -> dict[str, Any]:
+def run_sentiment_eval(
+    train: list[Labelled], test: list[Labelled], *, embedder: Embedder | None = None, dense: bool = True
+) -> dict[str, Any]:
     config = EVAL_CONFIG if dense else replace(EVAL_CONFIG, dense_weight=0.0)
     train = drop_empty(train)
     features = "sparse + dense" if dense else "sparse only"
@@ -36,8 +37,14 @@ def run_sentiment_eval(train: list[Labelled], test: list[Labelled], *, embedder:
     pred = model.predict(texts)
     live = SentimentModel.from_bytes(model.to_bytes(), embedder=get_embedder())
     seconds = per_message_seconds(lambda t: live.predict([t]), texts[:LATENCY_SAMPLE])
-    result = {"n_train": len(train), "n_test": len(test), "train_seconds": round(train_s, 2), "dense": dense,
-              **_scores(gold, pred), **_ms(seconds)}
+    result = {
+        "n_train": len(train),
+        "n_test": len(test),
+        "train_seconds": round(train_s, 2),
+        "dense": dense,
+        **_scores(gold, pred),
+        **_ms(seconds),
+    }
     return result | _baseline(train, texts, gold)
 
 
@@ -52,8 +59,7 @@ def _baseline(train: list[Labelled], texts: list[str], gold: list[str]) -> dict[
 
 
 def _scores(gold: list[str], pred: list[str]) -> dict[str, float]:
-    return {"accuracy": round(metrics.accuracy(gold, pred), 4),
-            "macro_f1": round(metrics.macro_f1(gold, pred), 4)}
+    return {"accuracy": round(metrics.accuracy(gold, pred), 4), "macro_f1": round(metrics.macro_f1(gold, pred), 4)}
 
 
 def _ms(seconds: list[float]) -> dict[str, float]:
