@@ -241,10 +241,9 @@ async def list_suggestions(
     confidence or out of scope twice), grouped by meaning, biggest group first; each with the agent's
     first reply as a suggested answer. Groups the knowledge base now answers are left out."""
     threshold = await _answer_threshold(session, principal)
-    found = await suggestions.list_suggestions(
+    return await suggestions.list_suggestions(
         session, state, principal.account_id, days=days, min_count=min_count, answer_min_score=threshold
     )
-    return [SuggestionRead.model_validate(s) for s in found]
 
 
 @router.post("/knowledge/suggestions/dismiss", response_model=DismissResult)

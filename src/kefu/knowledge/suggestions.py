@@ -12,7 +12,6 @@ answer is the first reply an agent wrote after the question in the same conversa
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -27,22 +26,12 @@ from kefu.core.eventlog import Event
 from kefu.core.events import Actor
 from kefu.knowledge.index import search_knowledge, start_knowledge
 from kefu.knowledge.models import DismissedQuestion
+from kefu.knowledge.schemas import SuggestionRead
 from kefu.nlp.cluster import DEFAULT_MIN_SIMILARITY, cluster_rows
 
 UNANSWERED_HANDOFFS = {"low_confidence", "out_of_scope_twice"}
 MAX_QUESTIONS = 2000
 MAX_VARIANTS = 10
-
-
-@dataclass(frozen=True)
-class Suggestion:
-    question: str
-    variants: list[str]
-    count: int
-    message_ids: list[int]
-    conversation_ids: list[int]
-    last_asked_at: datetime
-    suggested_answer: str | None
 
 
 def is_unanswered(payload: dict[str, Any]) -> bool:
@@ -59,7 +48,7 @@ async def list_suggestions(
     min_count: int = 2,
     answer_min_score: float,
     min_similarity: float = DEFAULT_MIN_SIMILARITY,
-) -> list[Suggestion]:
+) -> list[SuggestionRead]:
     questions = await _unanswered(session, account_id, clock.now() - timedelta(days=days))
     if not questions:
         return []
@@ -67,7 +56,7 @@ async def list_suggestions(
     manager = start_knowledge(state)
     vectors = await asyncio.to_thread(manager.embedder.embed_queries, texts)
     groups = cluster_rows(vectors, min_similarity=min_similarity, min_size=min_count)
-    out: list[Suggestion] = []
+    out: list[SuggestionRead] = []
     for rows in groups:
         members = [questions[i] for i in rows]
         central = members[0]
@@ -76,7 +65,7 @@ async def list_suggestions(
             continue  # the knowledge base answers it now
         variants = list(dict.fromkeys(m.content.strip() for m in members[1:] if m.content.strip() != central.content))
         out.append(
-            Suggestion(
+            SuggestionRead(
                 question=central.content.strip(),
                 variants=variants[:MAX_VARIANTS],
                 count=len(members),
