@@ -8,8 +8,8 @@ same path with the message's embedding computed beforehand (everything but the e
 Baseline path, same process, same messages: normalise + TF-IDF + LinearSVC intent + entities +
 cue-only sentiment (no embedding).
 The intent model is trained on --train (default: the small zh/en fixture in tests/nlp/fixtures; pass
-e.g. BANKING77's train.jsonl for a 77-intent, 10k-example model). One OpenMP thread per message, as a
-server handles messages (set OMP_NUM_THREADS to override).
+e.g. BANKING77's train.jsonl for a 77-intent, 10k-example model). The embedding runs with kefu's
+OpenMP defaults, as a server does (kefu.nlp.embed.openmp_defaults; set OMP_NUM_THREADS to override).
 """
 
 from __future__ import annotations
@@ -21,11 +21,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-os.environ.setdefault("OMP_NUM_THREADS", "1")
-
 import numpy as np
 
-from kefu.nlp.embed import get_embedder
+from kefu.nlp.embed import get_embedder, openmp_defaults
 from kefu.nlp.entities import extract_entities
 from kefu.nlp.evaluation.baseline import TfidfSvmBaseline
 from kefu.nlp.evaluation.cache import CachedEmbedder
@@ -35,6 +33,7 @@ from kefu.nlp.normalise import normalise
 from kefu.nlp.sentiment import SentimentAnalyzer
 from kefu.nlp.sentiment_cues import detect
 
+openmp_defaults()  # before the embedding engine loads (kefu.nlp imports it lazily)
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "nlp" / "fixtures"
 EXTRA = [
     "我的订单20240518001什么时候到？电话13812345678",

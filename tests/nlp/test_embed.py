@@ -142,3 +142,23 @@ def test_local_embedder_without_sentence_transformers_says_what_to_install(tmp_p
             SentenceTransformerEmbedder(str(tmp_path))
     else:
         pytest.skip("sentence-transformers is installed here")
+
+
+def test_openmp_defaults_two_passive_threads_unless_the_operator_chose(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from kefu.nlp.embed import openmp_defaults
+
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    openmp_defaults()
+    assert (os.environ["OMP_NUM_THREADS"], os.environ["OMP_WAIT_POLICY"]) == ("2", "PASSIVE")
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
+    openmp_defaults()
+    assert (os.environ["OMP_NUM_THREADS"], os.environ["OMP_WAIT_POLICY"]) == ("1", "ACTIVE")
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    monkeypatch.setattr(os, "cpu_count", lambda: None)
+    openmp_defaults()
+    assert os.environ["OMP_NUM_THREADS"] == "1"

