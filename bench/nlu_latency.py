@@ -9,10 +9,14 @@ Baseline path, same process, same messages: normalise + TF-IDF + LinearSVC inten
 cue-only sentiment (no embedding).
 The intent model is trained on --train (default: the small zh/en fixture in tests/nlp/fixtures; pass
 e.g. BANKING77's train.jsonl for a 77-intent, 10k-example model). The embedding runs with kefu's
-OpenMP defaults, as a server does (kefu.nlp.embed.openmp_defaults; set OMP_NUM_THREADS to override).
+thread defaults, as a server does (kefu.nlp.threads; set OMP_NUM_THREADS to override).
 """
 
 from __future__ import annotations
+
+import kefu  # noqa: F401  (kefu's thread defaults, applied before numpy loads)
+
+# isort: split
 
 import argparse
 import json
@@ -23,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kefu.nlp.embed import get_embedder, openmp_defaults
+from kefu.nlp.embed import get_embedder
 from kefu.nlp.entities import extract_entities
 from kefu.nlp.evaluation.baseline import TfidfSvmBaseline
 from kefu.nlp.evaluation.cache import CachedEmbedder
@@ -33,7 +37,6 @@ from kefu.nlp.normalise import normalise
 from kefu.nlp.sentiment import SentimentAnalyzer
 from kefu.nlp.sentiment_cues import detect
 
-openmp_defaults()  # before the embedding engine loads (kefu.nlp imports it lazily)
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "nlp" / "fixtures"
 EXTRA = [
     "我的订单20240518001什么时候到？电话13812345678",

@@ -12,6 +12,10 @@ query embedding. The baseline scores every row exactly (float32 matmul + full BM
 
 from __future__ import annotations
 
+import kefu  # noqa: F401  (kefu's thread defaults, applied before numpy loads)
+
+# isort: split
+
 import argparse
 import json
 import random

@@ -147,13 +147,17 @@ def test_local_embedder_without_sentence_transformers_says_what_to_install(tmp_p
 def test_openmp_defaults_two_passive_threads_unless_the_operator_chose(monkeypatch: pytest.MonkeyPatch) -> None:
     import os
 
-    from kefu.nlp.embed import openmp_defaults
+    from kefu.nlp.threads import openmp_defaults
 
-    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
-    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    for name in ("OMP_NUM_THREADS", "OMP_WAIT_POLICY", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        monkeypatch.delenv(name, raising=False)
     monkeypatch.setattr(os, "cpu_count", lambda: 8)
     openmp_defaults()
-    assert (os.environ["OMP_NUM_THREADS"], os.environ["OMP_WAIT_POLICY"]) == ("2", "PASSIVE")
+    assert [os.environ[n] for n in ("OMP_NUM_THREADS", "OMP_WAIT_POLICY", "OPENBLAS_NUM_THREADS")] == [
+        "2",
+        "PASSIVE",
+        "1",
+    ]
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
     openmp_defaults()

@@ -15,7 +15,7 @@ def one_thread_per_message() -> None:
     """Per-message latency is measured the way a server handles messages: the embedding engine with the
     product's OpenMP defaults (kefu.nlp.embed.openmp_defaults). Must run before the engine loads; an
     explicit OMP_NUM_THREADS / OMP_WAIT_POLICY wins."""
-    from kefu.nlp.embed import openmp_defaults
+    from kefu.nlp.threads import openmp_defaults
 
     openmp_defaults()
 

