@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from kefu.cli.eval_output import emit, load_or_exit, one_thread_per_message
+from kefu.cli.eval_output import emit, load_or_exit
 
 _ROWS = [
     ("accuracy", "accuracy (all test rows)"),
@@ -39,7 +39,6 @@ def eval_intent(
     ] = None,
 ) -> None:
     """Train on --train only, score on --test; prints the model next to the baseline."""
-    one_thread_per_message()
     from kefu.nlp.embed import get_embedder
     from kefu.nlp.evaluation.cache import CachedEmbedder
     from kefu.nlp.evaluation.intent import run_intent_eval

@@ -11,15 +11,6 @@ import typer
 from kefu.nlp.evaluation.data import DataError, Labelled, load_labelled
 
 
-def one_thread_per_message() -> None:
-    """Per-message latency is measured the way a server handles messages: the embedding engine with the
-    product's OpenMP defaults (kefu.nlp.embed.openmp_defaults). Must run before the engine loads; an
-    explicit OMP_NUM_THREADS / OMP_WAIT_POLICY wins."""
-    from kefu.nlp.threads import openmp_defaults
-
-    openmp_defaults()
-
-
 def load_or_exit(path: Path) -> list[Labelled]:
     try:
         rows = load_labelled(path)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from kefu.cli.eval_output import emit, load_or_exit, one_thread_per_message
+from kefu.cli.eval_output import emit, load_or_exit
 
 _ROWS = [
     ("accuracy", "accuracy"),
@@ -36,7 +36,6 @@ def eval_sentiment(
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not read or write the cache.")] = False,
 ) -> None:
     """Train on --train only, score on --test; prints the model next to the baseline."""
-    one_thread_per_message()
     from kefu.nlp.embed import get_embedder
     from kefu.nlp.evaluation.cache import CachedEmbedder
     from kefu.nlp.evaluation.sentiment import run_sentiment_eval

@@ -36,8 +36,7 @@ from kefu.core import clock
 from kefu.core.bus import EventBus
 from kefu.core.constants import ActorType, EventType
 from kefu.core.errors import NotFound, Unavailable
-from kefu.core.eventlog import Event
-from kefu.core.events import bind_bus, event_message, publish_events
+from kefu.core.events import bind_bus, publish_events, realtime_message
 
 log = logging.getLogger("kefu.ingest")
 EXTRAS_KEY = "conversations.ingest"
@@ -243,18 +242,16 @@ class MessageIngest:
 
         ids = await self.store.insert(conn, rows, now, payload)
         messages = [
-            event_message(
-                Event(
-                    id=event_id,
-                    account_id=row.account_id,
-                    type=str(EventType.MESSAGE_CREATED),
-                    conversation_id=row.conversation_id,
-                    contact_id=row.contact_id,
-                    actor_type=str(ActorType.CONTACT),
-                    actor_id=row.contact_id,
-                    payload=dumped,
-                    created_at=now,
-                )
+            realtime_message(
+                id=event_id,
+                account_id=row.account_id,
+                type=str(EventType.MESSAGE_CREATED),
+                conversation_id=row.conversation_id,
+                contact_id=row.contact_id,
+                actor_type=str(ActorType.CONTACT),
+                actor_id=row.contact_id,
+                payload=dumped,
+                created_at=now,
             )
             for row, dumped, (_, event_id) in zip(rows, dumps, ids, strict=True)
         ]

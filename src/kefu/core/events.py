@@ -7,6 +7,7 @@ Services call `emit(session, ...)` while they work and `await commit(session)` a
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -68,15 +69,41 @@ def emit(
 
 def event_message(event: Event) -> dict[str, Any]:
     """The realtime shape of a stored event (also used when replaying after a reconnect)."""
+    return realtime_message(
+        id=event.id,
+        type=event.type,
+        account_id=event.account_id,
+        conversation_id=event.conversation_id,
+        contact_id=event.contact_id,
+        actor_type=event.actor_type,
+        actor_id=event.actor_id,
+        payload=event.payload,
+        created_at=event.created_at,
+    )
+
+
+def realtime_message(
+    *,
+    id: int,
+    type: str,
+    account_id: int,
+    conversation_id: int | None,
+    contact_id: int | None,
+    actor_type: str,
+    actor_id: int | None,
+    payload: dict[str, Any],
+    created_at: datetime,
+) -> dict[str, Any]:
+    """`event_message` from the event's fields, for writers that insert events without the ORM."""
     return {
-        "id": event.id,
-        "type": event.type,
-        "account_id": event.account_id,
-        "conversation_id": event.conversation_id,
-        "contact_id": event.contact_id,
-        "actor": {"type": event.actor_type, "id": event.actor_id},
-        "payload": event.payload,
-        "created_at": event.created_at.isoformat(),
+        "id": id,
+        "type": type,
+        "account_id": account_id,
+        "conversation_id": conversation_id,
+        "contact_id": contact_id,
+        "actor": {"type": actor_type, "id": actor_id},
+        "payload": payload,
+        "created_at": created_at.isoformat(),
     }
 
 

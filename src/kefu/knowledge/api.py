@@ -223,12 +223,6 @@ async def restore_article(
 # -- suggestions: unanswered questions → candidate FAQ entries ---------------------------------------
 
 
-async def _answer_threshold(session: SessionDep, principal: CanManageKnowledge) -> float:
-    from kefu.bot.service import get_settings  # the bot builds on knowledge, not the other way round
-
-    return (await get_settings(session, principal.account_id)).answer_min_score
-
-
 @router.get("/knowledge/suggestions", response_model=list[SuggestionRead])
 async def list_suggestions(
     session: SessionDep,
@@ -240,10 +234,7 @@ async def list_suggestions(
     """Customers' questions of the last `days` the bot could not answer (fallbacks, handoffs for low
     confidence or out of scope twice), grouped by meaning, biggest group first; each with the agent's
     first reply as a suggested answer. Groups the knowledge base now answers are left out."""
-    threshold = await _answer_threshold(session, principal)
-    return await suggestions.list_suggestions(
-        session, state, principal.account_id, days=days, min_count=min_count, answer_min_score=threshold
-    )
+    return await suggestions.list_suggestions(session, state, principal.account_id, days=days, min_count=min_count)
 
 
 @router.post("/knowledge/suggestions/dismiss", response_model=DismissResult)

