@@ -156,3 +156,45 @@ async def test_warm_up_loads_the_intent_models_of_accounts_with_a_bot(api: World
         await asyncio.sleep(0.5)
     model_id, model = runtime._models[api.account_id]
     assert model_id == before and model is not None
+
+
+async def test_a_model_whose_intents_changed_while_it_trained_is_not_stored(api: World, monkeypatch: Any) -> None:
+    import contextvars
+
+    from kefu.bot import tasks
+    from kefu.bot.service import do_deactivate_models
+    from kefu.core.jobs import JobContext
+
+    await post(api, "/intents", {"name": "refund", "examples": ["我要退款", "refund please"]})
+    await post(api, "/intents", {"name": "where", "examples": ["我的订单在哪", "where is my order"]})
+    real_train = tasks.nlu.train_intent_model
+    mine: contextvars.ContextVar[bool] = contextvars.ContextVar("mine", default=False)
+    loop = asyncio.get_running_loop()
+
+    def train_while_an_admin_edits(examples: list[tuple[str, str]]) -> tuple[bytes, dict[str, Any]]:
+        if mine.get():  # only this test's own run (the queued jobs train untouched)
+            asyncio.run_coroutine_threadsafe(
+                post(api, "/intents", {"name": "hours", "examples": ["几点上班", "opening hours"]}), loop
+            ).result(30)
+        return real_train(examples)
+
+    state = api.server.state
+    for _ in range(300):  # let the trainings queued by the two intents settle, then force one more
+        models = (await api.http.get(B + "/models")).json()
+        if any(m["active"] and m["metrics"].get("n_examples") == 4 for m in models):
+            break
+        await asyncio.sleep(0.1)
+    async with state.sessionmaker() as session:
+        await do_deactivate_models(session, api.account_id)
+    monkeypatch.setattr(tasks.nlu, "train_intent_model", train_while_an_admin_edits)
+    mine.set(True)
+    outcome = await tasks.train_intents(JobContext(state.sessionmaker, state.bus, state.settings), api.account_id)
+    mine.set(False)
+    assert outcome == "stale"
+    for _ in range(300):  # the edit queued its own training, which stores the current examples
+        models = (await api.http.get(B + "/models")).json()
+        active = [m for m in models if m["active"]]
+        if active and active[0]["metrics"].get("n_examples") == 6:
+            break
+        await asyncio.sleep(0.1)
+    assert [m["metrics"]["n_examples"] for m in active] == [6]

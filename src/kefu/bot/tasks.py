@@ -46,6 +46,11 @@ async def train_intents(ctx: JobContext, account_id: int) -> str:
     metrics["examples_hash"] = digest
     async with ctx.sessionmaker() as session:
         bind_bus(session, ctx.bus)
+        if examples_hash(await training_examples(session, account_id)) != digest:
+            # The intents changed while this model trained: the job their change queued trains the current
+            # examples, and a stale model finishing last must not become the active one.
+            await session.commit()
+            return "stale"
         try:
             model = await do_store_model(session, account_id, blob, metrics)
         except IntegrityError:  # a concurrent training stored the same version number first
