@@ -200,7 +200,7 @@ async def main(args: argparse.Namespace) -> None:
         print(f"  baseline, bot-disabled inbox → agent socket : {summary(baseline)}")
         print(f"  bot answer → widget socket                   : {summary(bot)}")
         print(f"    decisions: {dict(sorted(actions.items()))}")
-        for name in ("pipeline", "embed", "intent", "sentiment", "nlu_and_search", "policy_and_flow", "total"):
+        for name in ("read", "pipeline", "embed", "intent", "sentiment", "nlu_and_search", "policy_and_flow", "total"):
             if name in parts:
                 print(f"    bot {name:<16}: {summary(parts[name])}")
         if args.json:

