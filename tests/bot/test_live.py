@@ -156,3 +156,17 @@ async def test_customers_writing_traditional_chinese_get_traditional_replies(api
     await visitor.say("轉人工")
     bot = [m["content"] for m in await messages(api, conv_id) if m["kind"] == "bot"]
     assert bot == ["在訂單詳情頁申請電子發票，1 個工作日內開具。", "正在為您轉接人工客服…"]
+
+
+async def test_a_settings_edit_applies_to_the_next_message(api: World) -> None:
+    # the bot config is cached per node under a version read with each message: an edit must not wait
+    await knowledge(api)
+    inbox = await bot_inbox(api)
+    visitor = await api.visitor(inbox)
+    conv_id = (await visitor.say("我想退款"))["conversation_id"]
+    assert (await messages(api, conv_id))[-1]["content"] == REFUND_ANSWER
+    r = await api.http.put("/api/v1/bot/settings", json={"handoff": {"keywords": ["找经理"]}})
+    assert r.status_code == 200, r.text
+    await visitor.say("找经理")
+    handed = await events(api, conv_id, "bot.handed_off")
+    assert [e["payload"]["reason"] for e in handed] == ["explicit_request"]
