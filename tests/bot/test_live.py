@@ -170,3 +170,25 @@ async def test_a_settings_edit_applies_to_the_next_message(api: World) -> None:
     await visitor.say("找经理")
     handed = await events(api, conv_id, "bot.handed_off")
     assert [e["payload"]["reason"] for e in handed] == ["explicit_request"]
+
+
+async def test_embedding_starts_on_arrival_only_where_the_bot_will_answer(api: World) -> None:
+    from kefu.bot.runtime import get_runtime
+
+    runtime = get_runtime(api.server.state)
+    await knowledge(api)
+    inbox = await bot_inbox(api)
+    visitor = await api.visitor(inbox)
+
+    async def say(text: str) -> tuple[int, int]:
+        started, used = runtime.early_started, runtime.early_used
+        await visitor.say(text)
+        return runtime.early_started - started, runtime.early_used - used
+
+    assert await say("我想退款") == (0, 0)  # an inbox this node has not seen yet: no guess
+    assert await say("能开发票吗") == (1, 1)  # the bot answers here: embedded on arrival, used by the bot
+    assert await say("转人工") == (1, 1)
+    assert await say("还在吗") == (0, 0)  # handed off: the bot is silent, nothing is embedded
+    conv_id = (await visitor.messages())["conversation_id"]
+    bot = [m["content"] for m in await messages(api, conv_id) if m["kind"] == "bot"]
+    assert bot == [REFUND_ANSWER, "在订单详情页申请电子发票，1 个工作日内开具。", "正在为您转接人工客服…"]

@@ -25,6 +25,7 @@ import contextlib
 import logging
 import time
 import weakref
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,6 +46,8 @@ from kefu.core.http import OutboundHttp, make_http
 
 log = logging.getLogger("kefu.bot")
 EXTRAS_KEY = "bot"
+EARLY_MAX = 64  # embeddings started on arrival and not yet used
+HINTS_MAX = 10_000
 BOT = Actor(ActorType.BOT)
 
 
@@ -65,10 +68,35 @@ class BotRuntime:
         self.http = http or make_http(state.settings)
         self._models: dict[int, tuple[int, Any]] = {}  # account → (model id, model)
         self._bots: dict[int, tuple[tuple[Any, ...], AccountBot]] = {}  # account → (bot_version, config)
+        # hints for `on_arriving`, learnt from the messages this node handled (a wrong hint costs time only)
+        self._inbox_has_bot: dict[int, bool] = {}
+        self._contact_has_bot: OrderedDict[tuple[int, int], bool] = OrderedDict()  # (inbox, contact) → active
+        self._early: OrderedDict[str, asyncio.Future[Any]] = OrderedDict()  # text → its embedding, started early
+        self.early_started = self.early_used = 0
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
         self._warming: asyncio.Task[None] | None = None
 
-    # ---- the hook --------------------------------------------------------------------------------
+    # ---- the hooks -------------------------------------------------------------------------------
+
+    def on_arriving(self, inbox_id: int, contact_id: int, text: str) -> None:
+        """Before the message is stored: when this node expects the bot to answer it (the inbox has the
+        bot and the contact's conversation was not handed off, as far as this node saw), start its
+        embedding now, so it runs while the message is stored and the turn is read."""
+        if not self._inbox_has_bot.get(inbox_id) or not self._contact_has_bot.get((inbox_id, contact_id), True):
+            return
+        if text in self._early or not text.strip():
+            return
+        self._early[text] = asyncio.ensure_future(asyncio.to_thread(nlu.queries().vector, text))
+        self.early_started += 1
+        while len(self._early) > EARLY_MAX:
+            self._early.popitem(last=False)
+
+    def _hint(self, inbox_id: int, contact_id: int, active: bool) -> None:
+        key = (inbox_id, contact_id)
+        self._contact_has_bot[key] = active
+        self._contact_has_bot.move_to_end(key)
+        while len(self._contact_has_bot) > HINTS_MAX:
+            self._contact_has_bot.popitem(last=False)
 
     async def on_customer_message(self, state: Any, conversation_id: int, message_id: int) -> None:
         if not getattr(state.settings, "bot_enabled", True):
@@ -92,6 +120,7 @@ class BotRuntime:
             thought.timings_ms["read"] = read_ms
             thought.timings_ms["total"] = round((time.perf_counter() - started) * 1000, 2)
             await self._write(conversation_id, message_id, thought)
+            self._hint(turn.inbox_id, turn.contact_id, thought.decision.action != "handoff")
             return thought.decision
 
     # ---- warm-up ---------------------------------------------------------------------------------
@@ -132,6 +161,8 @@ class BotRuntime:
             select(
                 Conversation.bot_state,
                 Conversation.account_id,
+                Conversation.inbox_id,
+                Conversation.contact_id,
                 Inbox.bot_enabled,
                 Message.content,
                 Message.direction,
@@ -146,14 +177,20 @@ class BotRuntime:
         )
         async with self.state.sessionmaker() as session:
             row = (await session.execute(q)).one_or_none()
-            if row is None or not row.bot_enabled or row.direction != Direction.INCOMING:
+            early = self._early.pop(row.content, None) if row is not None else None
+            if row is None or row.direction != Direction.INCOMING:
                 await session.commit()
                 return None
-            if row.bot_state and row.bot_state.get("active") is False:
+            self._inbox_has_bot[row.inbox_id] = bool(row.bot_enabled)
+            handed_off = bool(row.bot_state) and row.bot_state.get("active") is False
+            self._hint(row.inbox_id, row.contact_id, bool(row.bot_enabled) and not handed_off)
+            if not row.bot_enabled or handed_off:
                 await session.commit()
-                return None  # handed off: silent until resolved
-            # the bot will think about this message: embed it now, while the rest is read
-            vector = asyncio.ensure_future(asyncio.to_thread(nlu.queries().vector, row.content))
+                return None  # no bot here, or handed off: silent until resolved
+            # the bot will think about this message: embed it now (unless started on arrival), while the
+            # rest is read
+            self.early_used += early is not None
+            vector = early or asyncio.ensure_future(asyncio.to_thread(nlu.queries().vector, row.content))
             try:
                 version = (row.v_settings, row.v_intents, row.v_intents_at, row.v_model)
                 cached = self._bots.get(row.account_id)
@@ -168,7 +205,8 @@ class BotRuntime:
                 vector.cancel()
                 raise
         ctx = Context(contact_tier=row.tier or "normal", recent_messages=recent)
-        return _Turn(row.account_id, row.content, live_state(row.bot_state), ctx, bot, vector)
+        state = live_state(row.bot_state)
+        return _Turn(row.account_id, row.inbox_id, row.contact_id, row.content, state, ctx, bot, vector)
 
     # ---- 2. think --------------------------------------------------------------------------------
 
@@ -309,6 +347,8 @@ def live_state(bot_state: dict[str, Any]) -> dict[str, Any]:
 @dataclass(frozen=True)
 class _Turn:
     account_id: int
+    inbox_id: int
+    contact_id: int
     text: str
     bot_state: dict[str, Any]
     ctx: Context
@@ -371,6 +411,7 @@ def install_bot(state: Any) -> BotRuntime:
         runtime = BotRuntime(state)
         state.extras[EXTRAS_KEY] = runtime
         state.hooks.customer_message.append(runtime.on_customer_message)
+        state.hooks.customer_message_arriving.append(runtime.on_arriving)
     return runtime
 
 

@@ -5,6 +5,10 @@ enabled) decides there whether to answer. They run in a task; the customer's POS
 `HOOK_WAIT_S` (normally the bot has answered in tens of milliseconds, so the answer is already on the
 widget socket when the POST returns), and a cold knowledge index or a slow flow action never holds the
 sender up longer — the task goes on and its answer arrives on the socket. The list is explicit.
+
+`customer_message_arriving` hooks are told, before a customer's message is stored, which inbox and
+contact it comes from and its text. They must return at once and may only start work that is safe to
+waste (the bot starts the message's embedding when it expects to answer); nothing may depend on them.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 CustomerMessageHook = Callable[[Any, int, int], Awaitable[None]]
+ArrivingHook = Callable[[int, int, str], None]  # (inbox id, contact id, text)
 HOOK_WAIT_S = 5.0
 log = logging.getLogger("kefu.hooks")
 
@@ -23,7 +28,16 @@ log = logging.getLogger("kefu.hooks")
 class Hooks:
     def __init__(self) -> None:
         self.customer_message: list[CustomerMessageHook] = []
+        self.customer_message_arriving: list[ArrivingHook] = []
         self._tasks: set[asyncio.Task[None]] = set()
+
+    def arriving(self, inbox_id: int, contact_id: int, text: str) -> None:
+        """A customer's message is about to be stored (a hint; see the module doc)."""
+        for hook in self.customer_message_arriving:
+            try:
+                hook(inbox_id, contact_id, text)
+            except Exception:  # a hint must never fail the sender's request
+                log.exception("customer_message_arriving hook %r failed", hook)
 
     async def after_customer_message(self, state: Any, conversation_id: int, message_id: int) -> None:
         """Run every hook now, in order (used by the background dispatch and by tests)."""

@@ -119,6 +119,7 @@ async def _accept(state: AppState, inbox_key: str, token: str | None, data: Cont
                 sender=Actor(ActorType.CONTACT, contact_id),
             )
         data = data.model_copy(update={"attachments": refs})
+    state.hooks.arriving(inbox.id, contact_id, data.content)
     got = await get_ingest(state).receive(inbox, contact_id, data, max_chars=state.settings.max_message_chars)
     if got.created:
         await state.hooks.dispatch_customer_message(state, got.conversation_id, got.message.id)
