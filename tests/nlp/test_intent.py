@@ -144,3 +144,37 @@ def test_oos_rule_choice_balanced_and_within_a_loss_budget() -> None:
     assert (balanced.margin, balanced.threshold) == (-0.3, 0.0)
     budget = _best_rule(p_best, p_oos, correct, gold_oos, 0.0)
     assert (budget.margin, budget.threshold) == (0.2, 0.0)  # row 3 (correct) needs margin > 0.15
+
+
+def test_oos_examples_are_split_into_parts_and_summed_back() -> None:
+    from kefu.nlp.intent_threshold import PART_SEP, merge_parts, oos_parts
+
+    rng = np.random.default_rng(0)
+    centres = np.eye(4, 8)  # four well-separated groups of OOS vectors, 60 each
+    vectors = np.vstack([c + 0.01 * rng.standard_normal((60, 8)) for c in centres])
+    labels = ["oos"] * 240 + ["refund"] * 10
+    vectors = np.vstack([vectors, np.ones((10, 8))])
+    parts = oos_parts(labels, vectors, "oos", seed=0)
+    assert parts[240:] == ["refund"] * 10
+    names = sorted(set(parts[:240]))
+    assert len(names) == 4 and all(n.startswith("oos" + PART_SEP) for n in names)  # 240 // 50 parts
+    assert all(len(set(parts[i * 60 : (i + 1) * 60])) == 1 for i in range(4))  # each group is one part
+    few = [*labels[:49], "refund"]  # 49 OOS examples: fewer than two parts' worth, left as they are
+    assert oos_parts(few, vectors[:50], "oos", seed=0) == few
+
+    probs = np.array([[0.1, 0.2, 0.3, 0.4], [0.5, 0.1, 0.1, 0.3]])
+    merged, classes = merge_parts(probs, [f"oos{PART_SEP}0", "refund", f"oos{PART_SEP}1", "where"])
+    assert classes == ["oos", "refund", "where"]
+    np.testing.assert_allclose(merged, [[0.4, 0.2, 0.4], [0.6, 0.1, 0.3]])
+
+
+def test_a_model_with_many_oos_examples_reports_the_oos_label_only() -> None:
+    rows = _rows("intent_train.jsonl")
+    oos = [t for t, label in rows if label == "oos"]
+    many = rows + [(f"{t} {i}", "oos") for i in range(120 // max(len(oos), 1) + 1) for t in oos]
+    assert sum(label == "oos" for _, label in many) >= 100  # enough for two parts
+    trained = IntentModel.train(many, oos_label="oos")
+    predictions = trained.predict_batch([t for t, _ in _rows("intent_test.jsonl")], top_k=50)
+    labels = {name for p in predictions for name, _ in p.ranking}
+    assert "oos" in labels and not any("\x1f" in name for name in labels)
+    assert all(abs(sum(score for _, score in p.ranking) - 1.0) < 1e-5 for p in predictions)

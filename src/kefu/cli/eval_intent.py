@@ -35,18 +35,30 @@ def eval_intent(
     seed: Annotated[int, typer.Option(help="Seed of the held-out calibration slice.")] = 0,
     max_in_scope_loss: Annotated[
         float | None,
-        typer.Option(help="OOS rule: most OOS recall losing at most this in-scope accuracy (default: balanced)."),
+        typer.Option(help="OOS rule: the most OOS recall losing at most this held-out in-scope accuracy [0.02]."),
     ] = None,
+    balanced_oos: Annotated[
+        bool, typer.Option("--balanced-oos", help="OOS rule: maximise ½ in-scope accuracy + ½ OOS recall instead.")
+    ] = False,
 ) -> None:
     """Train on --train only, score on --test; prints the model next to the baseline."""
     from kefu.nlp.embed import get_embedder
     from kefu.nlp.evaluation.cache import CachedEmbedder
     from kefu.nlp.evaluation.intent import run_intent_eval
+    from kefu.nlp.intent_threshold import DEFAULT_MAX_IN_SCOPE_LOSS
+
+    if max_in_scope_loss is None:
+        max_in_scope_loss = DEFAULT_MAX_IN_SCOPE_LOSS
 
     train_rows, test_rows = load_or_exit(train), load_or_exit(test)
     embedder = get_embedder() if no_cache else CachedEmbedder(get_embedder(), cache_dir)
     result = run_intent_eval(
-        train_rows, test_rows, oos_label=oos_label, embedder=embedder, seed=seed, max_in_scope_loss=max_in_scope_loss
+        train_rows,
+        test_rows,
+        oos_label=oos_label,
+        embedder=embedder,
+        seed=seed,
+        max_in_scope_loss=None if balanced_oos else max_in_scope_loss,
     )
     rows = [(key, title) for key, title in _ROWS if key in result]
     emit(

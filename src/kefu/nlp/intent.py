@@ -5,9 +5,9 @@ An ensemble of
   sentence embedding, its scores turned into a distribution by a softmax, and
 - a nearest-neighbour vote over the training embeddings (mean of the top-3 cosine similarities per label).
 
-Out of scope = the account's explicit OOS label (when examples for it were given) beats the best in-scope
-label by a margin, or the best in-scope probability is below a threshold; both are calibrated on a held-out
-slice of the training examples (`intent_threshold`).
+Out of scope = the account's explicit OOS label (when examples for it were given; trained as k-means parts,
+summed back) beats the best in-scope label by a margin, or the best in-scope probability is below a
+threshold; both are calibrated on a held-out slice of the training examples (`intent_threshold`).
 Prediction costs one embedding call per message (batched for `predict_batch`).
 
 A trained model is immutable: retraining builds a new object, which the caller swaps in by reassigning its
@@ -26,7 +26,15 @@ import numpy as np
 from kefu.nlp import modelio
 from kefu.nlp.embed import Embedder, get_embedder
 from kefu.nlp.intent_ensemble import EnsembleConfig, IntentEnsemble
-from kefu.nlp.intent_threshold import OosRule, calibrate, rejected, split_oos
+from kefu.nlp.intent_threshold import (
+    DEFAULT_MAX_IN_SCOPE_LOSS,
+    OosRule,
+    calibrate,
+    merge_parts,
+    oos_parts,
+    rejected,
+    split_oos,
+)
 from kefu.nlp.pipeline import Message, register_component
 
 FORMAT_VERSION = 1
@@ -71,20 +79,21 @@ class IntentModel:
         seed: int = 0,
         config: EnsembleConfig | None = None,
         version: int = 1,
-        max_in_scope_loss: float | None = None,
+        max_in_scope_loss: float | None = DEFAULT_MAX_IN_SCOPE_LOSS,
     ) -> IntentModel:
         """Trains on (text, label) pairs; `oos_label` names the label of out-of-scope examples, if any.
 
-        `max_in_scope_loss` switches OOS calibration from the balanced rule to "most OOS recall within this
-        loss of in-scope accuracy" (see `intent_threshold`)."""
+        OOS calibration: the most OOS recall within `max_in_scope_loss` of in-scope accuracy; None selects
+        the balanced rule (see `intent_threshold`)."""
         texts, labels = _validate(examples)
         emb = embedder or get_embedder()
         cfg = config or EnsembleConfig()
         vectors = emb.embed_queries(texts)
+        fit_labels = oos_parts(labels, vectors, oos_label, seed)
         rule = calibrate(
-            texts, vectors, labels, oos_label=oos_label, config=cfg, seed=seed, max_in_scope_loss=max_in_scope_loss
+            texts, vectors, fit_labels, oos_label=oos_label, config=cfg, seed=seed, max_in_scope_loss=max_in_scope_loss
         )
-        ensemble = IntentEnsemble.fit(texts, vectors, labels, cfg)
+        ensemble = IntentEnsemble.fit(texts, vectors, fit_labels, cfg)
         metadata = IntentMetadata(
             version=version,
             trained_at=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -107,8 +116,7 @@ class IntentModel:
         if not texts:
             return []
         vectors = self._embedder.embed_queries(texts) if vectors is None else vectors
-        probs = self._ensemble.proba(texts, vectors)
-        classes = [str(c) for c in self._ensemble.classes]
+        probs, classes = merge_parts(self._ensemble.proba(texts, vectors), [str(c) for c in self._ensemble.classes])
         meta = self.metadata
         oos_index = classes.index(meta.oos_label) if meta.oos_label in classes else None
         best, p_best, p_oos = split_oos(probs, oos_index)

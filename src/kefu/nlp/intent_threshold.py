@@ -4,11 +4,17 @@ A message is out of scope when
 - (with an OOS label) the OOS class beats the best in-scope label by more than `margin`, or
 - the best in-scope label's probability is below `threshold`.
 
+OOS examples cover many unrelated requests, which one linear class separates badly from the in-scope
+intents around them; they are split into parts by k-means on their embeddings (`oos_parts`, about one
+part per 50 examples, at most 40), each part a class of its own, and the parts' probabilities are summed
+back into the OOS label (`merge_parts`) wherever probabilities are read.
+
 Calibration fits the ensemble on ~80 % of the examples (stratified by label) and scores the other ~20 %:
-- with OOS examples, (margin, threshold) maximise the balanced held-out score
-  ½·(in-scope accuracy, a rejection counting as wrong) + ½·(OOS recall); or, given `max_in_scope_loss`,
-  the OOS recall among the rules that lose at most that much held-out in-scope accuracy compared with
-  never rejecting (for accounts where a wrongly refused customer costs more than a missed hand-off);
+- with OOS examples, (margin, threshold) give the most held-out OOS recall among the rules that lose at
+  most `max_in_scope_loss` (default `DEFAULT_MAX_IN_SCOPE_LOSS`, 2 points) of held-out in-scope accuracy
+  compared with never rejecting: a customer the bot wrongly refuses costs more than a missed hand-off,
+  which the "out of scope twice" and low-confidence rules still catch. `max_in_scope_loss=None` selects
+  the balanced rule instead: ½·(in-scope accuracy, a rejection counting as wrong) + ½·(OOS recall);
 - without OOS examples, the threshold is the confidence below which the least confident `IN_SCOPE_REJECT`
   share of held-out examples falls (there is nothing else to calibrate against).
 """
@@ -23,6 +29,10 @@ from kefu.nlp.intent_ensemble import EnsembleConfig, IntentEnsemble
 
 HELD_OUT_SHARE = 0.2
 IN_SCOPE_REJECT = 0.05
+DEFAULT_MAX_IN_SCOPE_LOSS = 0.02
+PART_SEP = "\x1f"  # "<oos label>\x1f<part>": never in an intent name (control character)
+OOS_PER_PART = 50
+MAX_OOS_PARTS = 40
 _MARGINS = np.round(np.arange(-0.3, 1.01, 0.1), 2)
 _THRESHOLDS = np.round(np.arange(0.0, 0.91, 0.05), 2)
 
@@ -31,6 +41,41 @@ _THRESHOLDS = np.round(np.arange(0.0, 0.91, 0.05), 2)
 class OosRule:
     threshold: float
     margin: float  # only used with an OOS label; 1.0 = the OOS class never wins by itself
+
+
+def oos_parts(labels: list[str], vectors: np.ndarray, oos_label: str | None, seed: int) -> list[str]:
+    """`labels` with each OOS example relabelled to its k-means part (unchanged when there are too few)."""
+    idx = [i for i, label in enumerate(labels) if label == oos_label]
+    k = min(MAX_OOS_PARTS, len(idx) // OOS_PER_PART)
+    if k < 2:
+        return list(labels)
+    from sklearn.cluster import KMeans
+
+    parts = KMeans(n_clusters=k, n_init=4, random_state=seed).fit_predict(np.asarray(vectors[idx], dtype=np.float64))
+    out = list(labels)
+    for i, part in zip(idx, parts, strict=True):
+        out[i] = f"{oos_label}{PART_SEP}{part}"
+    return out
+
+
+def base_label(label: str) -> str:
+    return label.split(PART_SEP, 1)[0]
+
+
+def merge_parts(probs: np.ndarray, classes: list[str]) -> tuple[np.ndarray, list[str]]:
+    """Sum the columns of the OOS parts into one column of the OOS label (classes keep their order)."""
+    if not any(PART_SEP in c for c in classes):
+        return probs, classes
+    merged: list[str] = []
+    columns: dict[str, list[int]] = {}
+    for i, c in enumerate(classes):
+        name = base_label(c)
+        if name not in columns:
+            merged.append(name)
+            columns[name] = []
+        columns[name].append(i)
+    out = np.stack([probs[:, columns[name]].sum(axis=1) for name in merged], axis=1)
+    return out, merged
 
 
 def split_oos(probs: np.ndarray, oos_index: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -55,17 +100,19 @@ def calibrate(
     oos_label: str | None,
     config: EnsembleConfig,
     seed: int,
-    max_in_scope_loss: float | None = None,
+    max_in_scope_loss: float | None = DEFAULT_MAX_IN_SCOPE_LOSS,
 ) -> OosRule:
+    """`labels` may hold OOS parts (`oos_parts`); the rule is about the OOS label as a whole."""
     fit_idx, held_idx = held_out_split(labels, seed)
     if len(held_idx) == 0 or len({labels[i] for i in fit_idx}) < 2:
         return OosRule(threshold=0.0, margin=0.0)
     ensemble = IntentEnsemble.fit([texts[i] for i in fit_idx], vectors[fit_idx], [labels[i] for i in fit_idx], config)
-    probs = ensemble.proba([texts[i] for i in held_idx], vectors[held_idx])
-    classes = list(ensemble.classes)
+    probs, classes = merge_parts(
+        ensemble.proba([texts[i] for i in held_idx], vectors[held_idx]), [str(c) for c in ensemble.classes]
+    )
     oos_index = classes.index(oos_label) if oos_label in classes else None
     best, p_best, p_oos = split_oos(probs, oos_index)
-    gold = np.asarray([labels[i] for i in held_idx])
+    gold = np.asarray([base_label(labels[i]) for i in held_idx])
     gold_oos = gold == oos_label
     if oos_index is None or not gold_oos.any():
         return OosRule(threshold=float(np.quantile(p_best[~gold_oos], IN_SCOPE_REJECT)), margin=0.0)

@@ -17,6 +17,7 @@ from kefu.nlp.evaluation.baseline import TfidfSvmBaseline
 from kefu.nlp.evaluation.data import Labelled, drop_empty
 from kefu.nlp.evaluation.timing import per_message_seconds
 from kefu.nlp.intent import IntentModel
+from kefu.nlp.intent_threshold import DEFAULT_MAX_IN_SCOPE_LOSS
 
 LATENCY_SAMPLE = 300
 
@@ -28,7 +29,7 @@ def run_intent_eval(
     oos_label: str | None,
     embedder: Embedder | None = None,
     seed: int = 0,
-    max_in_scope_loss: float | None = None,
+    max_in_scope_loss: float | None = DEFAULT_MAX_IN_SCOPE_LOSS,
 ) -> dict[str, Any]:
     emb = embedder or get_embedder()
     train = drop_empty(train)
