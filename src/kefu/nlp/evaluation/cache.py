@@ -17,6 +17,7 @@ import numpy as np
 from kefu.nlp.embed import Embedder
 
 _CHUNK = 256
+_SHARD = 2048  # texts per saved shard
 
 
 class CachedEmbedder:
@@ -50,14 +51,17 @@ class CachedEmbedder:
         return np.stack([self._mem[k] for k in keys])
 
     def _compute(self, texts: list[str], keys: list[str], kind: str, fn: Callable[[list[str]], np.ndarray]) -> None:
+        """Embeds in chunks; every `_SHARD` texts are saved as they are done, so a stopped run keeps them."""
         start = time.perf_counter()
-        parts = []
-        for i in range(0, len(texts), _CHUNK):
-            parts.append(np.asarray(fn(texts[i : i + _CHUNK]), dtype=np.float32))
-            self._report(kind, min(i + _CHUNK, len(texts)), len(texts), start)
-        vecs = np.concatenate(parts)
-        self._mem.update(zip(keys, vecs, strict=True))
-        self._save(keys, vecs)
+        for s in range(0, len(texts), _SHARD):
+            parts = []
+            for i in range(s, min(s + _SHARD, len(texts)), _CHUNK):
+                parts.append(np.asarray(fn(texts[i : i + _CHUNK]), dtype=np.float32))
+                self._report(kind, min(i + _CHUNK, len(texts)), len(texts), start)
+            vecs = np.concatenate(parts)
+            shard_keys = keys[s : s + _SHARD]
+            self._mem.update(zip(shard_keys, vecs, strict=True))
+            self._save(shard_keys, vecs)
 
     def _report(self, kind: str, done: int, total: int, start: float) -> None:
         if self.progress and total > _CHUNK:
