@@ -30,7 +30,7 @@ ACCURACY = {
     "intent-smp2017": ("SMP2017 domain", None),
     "intent-fewjoint": ("FewJoint intent", None),
     "sentiment-waimai": ("waimai_10k sentiment", 0.92),
-    "sentiment-online-shopping": ("online_shopping sentiment", 0.95),
+    "sentiment-online-shopping-dense": ("online_shopping sentiment", 0.95),
     "sentiment-twitter": ("twitter airline sentiment", None),
 }
 
