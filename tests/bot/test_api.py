@@ -27,7 +27,7 @@ async def demo_bot(api: World) -> dict[str, Any]:
         if spec.get("flow"):
             body["flow_id"] = flow["id"]
         await post(api, "/intents", body)
-    for _ in range(300):
+    for _ in range(900):
         models = (await api.http.get(B + "/models")).json()
         if models and models[0]["metrics"].get("n_examples") == sum(len(s["examples"]) for s in INTENTS):
             return {"flow": flow, "model": models[0]}
@@ -179,7 +179,7 @@ async def test_a_model_whose_intents_changed_while_it_trained_is_not_stored(api:
         return real_train(examples)
 
     state = api.server.state
-    for _ in range(300):  # let the trainings queued by the two intents settle, then force one more
+    for _ in range(900):  # let the trainings queued by the two intents settle, then force one more
         models = (await api.http.get(B + "/models")).json()
         if any(m["active"] and m["metrics"].get("n_examples") == 4 for m in models):
             break
@@ -191,7 +191,7 @@ async def test_a_model_whose_intents_changed_while_it_trained_is_not_stored(api:
     outcome = await tasks.train_intents(JobContext(state.sessionmaker, state.bus, state.settings), api.account_id)
     mine.set(False)
     assert outcome == "stale"
-    for _ in range(300):  # the edit queued its own training, which stores the current examples
+    for _ in range(900):  # the edit queued its own training, which stores the current examples
         models = (await api.http.get(B + "/models")).json()
         active = [m for m in models if m["active"]]
         if active and active[0]["metrics"].get("n_examples") == 6:
