@@ -29,6 +29,8 @@ from typing import Any
 
 import numpy as np
 
+from kefu.nlp.vectors import l2_normalise
+
 QK = 32  # weights per 4-bit block
 _BLOCK_BYTES = 18  # fp16 scale + 16 bytes of nibbles
 _META = "\u2581"  # SentencePiece's metaspace
@@ -360,10 +362,7 @@ class OnnxE5Embedder:
                 out[i] += weight * vector
                 weights[i] += weight
             start = stop
-        out /= weights[:, None].astype(np.float32)
-        norms = np.linalg.norm(out, axis=1, keepdims=True)
-        norms[norms < 1e-6] = 1.0
-        return out / norms
+        return l2_normalise(out / weights[:, None].astype(np.float32))
 
     def _forward(self, contents: list[list[int]]) -> np.ndarray:
         """Mean-pooled (not normalised) hidden states of each window, one row per window."""

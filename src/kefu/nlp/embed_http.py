@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from kefu.nlp.vectors import l2_normalise
+
 
 class OpenAICompatibleEmbedder:
     """POSTs batches to ``<base_url>/v1/embeddings`` (``/v1`` is added unless base_url ends with it).
@@ -72,9 +74,7 @@ class OpenAICompatibleEmbedder:
         parts = [self._post(texts[i : i + self.batch_size], input_type) for i in range(0, len(texts), self.batch_size)]
         matrix = np.vstack(parts)
         self._dim = int(matrix.shape[1])
-        norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-        norms[norms == 0] = 1.0
-        return (matrix / norms).astype(np.float32)
+        return l2_normalise(matrix)
 
     def _post(self, batch: list[str], input_type: str) -> np.ndarray:
         from kefu.nlp.embed import EmbedderError
