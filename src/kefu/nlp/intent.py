@@ -23,8 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from kefu.nlp import modelio
+from kefu.nlp import finetune, modelio
 from kefu.nlp.embed import Embedder, get_embedder
+from kefu.nlp.finetune import FineTuneConfig, FineTunedHead
 from kefu.nlp.intent_ensemble import EnsembleConfig, IntentEnsemble
 from kefu.nlp.intent_threshold import (
     DEFAULT_MAX_IN_SCOPE_LOSS,
@@ -64,10 +65,19 @@ class IntentMetadata:
 class IntentModel:
     """Use `IntentModel.train(...)` or `IntentModel.from_bytes(...)`; do not construct directly."""
 
-    def __init__(self, ensemble: IntentEnsemble, metadata: IntentMetadata, embedder: Embedder) -> None:
+    def __init__(
+        self, ensemble: IntentEnsemble, metadata: IntentMetadata, embedder: Embedder, head: FineTunedHead | None = None
+    ) -> None:
         self._ensemble = ensemble
         self.metadata = metadata
         self._embedder = embedder
+        self._head = head
+        self._head_embedder = finetune.bundled(embedder) if head is not None else None
+
+    @property
+    def finetuned(self) -> bool:
+        """Whether predictions blend in a fine-tuned copy of the embedder's upper layers (kefu.nlp.finetune)."""
+        return self._head_embedder is not None
 
     @classmethod
     def train(
@@ -80,11 +90,15 @@ class IntentModel:
         config: EnsembleConfig | None = None,
         version: int = 1,
         max_in_scope_loss: float | None = DEFAULT_MAX_IN_SCOPE_LOSS,
+        finetune_config: FineTuneConfig | None = None,
+        fine_tune: bool | None = None,
     ) -> IntentModel:
         """Trains on (text, label) pairs; `oos_label` names the label of out-of-scope examples, if any.
 
         OOS calibration: the most OOS recall within `max_in_scope_loss` of in-scope accuracy; None selects
-        the balanced rule (see `intent_threshold`)."""
+        the balanced rule (see `intent_threshold`). `fine_tune`: None = when `finetune.wanted` says so
+        (PyTorch installed, the bundled embedder, enough examples); True = always (an error if it cannot);
+        False = never."""
         texts, labels = _validate(examples)
         emb = embedder or get_embedder()
         cfg = config or EnsembleConfig()
@@ -94,6 +108,11 @@ class IntentModel:
             texts, vectors, fit_labels, oos_label=oos_label, config=cfg, seed=seed, max_in_scope_loss=max_in_scope_loss
         )
         ensemble = IntentEnsemble.fit(texts, vectors, fit_labels, cfg)
+        head = None
+        base = finetune.wanted(emb, len(texts)) if fine_tune is None else finetune.required(emb) if fine_tune else None
+        if base is not None:  # trained on the same (part) labels as the ensemble, so the columns align
+            targets = np.searchsorted(ensemble.classes, np.asarray(fit_labels))
+            head = FineTunedHead.train(base, texts, targets, len(ensemble.classes), config=finetune_config, seed=seed)
         metadata = IntentMetadata(
             version=version,
             trained_at=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -104,7 +123,7 @@ class IntentModel:
             oos_margin=rule.margin,
             config=asdict(cfg),
         )
-        return cls(ensemble, metadata, emb)
+        return cls(ensemble, metadata, emb, head)
 
     def predict(self, text: str, top_k: int = 5, *, vector: np.ndarray | None = None) -> IntentPrediction:
         """`vector`: the text's query embedding, if the caller already has it (then no embedding call)."""
@@ -116,27 +135,36 @@ class IntentModel:
         if not texts:
             return []
         vectors = self._embedder.embed_queries(texts) if vectors is None else vectors
-        probs, classes = merge_parts(self._ensemble.proba(texts, vectors), [str(c) for c in self._ensemble.classes])
+        frozen = self._ensemble.proba(texts, vectors)
+        probs, classes = merge_parts(frozen, [str(c) for c in self._ensemble.classes])
         meta = self.metadata
         oos_index = classes.index(meta.oos_label) if meta.oos_label in classes else None
         best, p_best, p_oos = split_oos(probs, oos_index)
+        # out of scope is decided on the ensemble's distribution, which the threshold was calibrated on
         is_oos = rejected(p_best, p_oos, OosRule(meta.threshold, meta.oos_margin))
+        if self._head is not None and self._head_embedder is not None:  # the label: the blend of both
+            share = self._head.config.blend
+            blend = (1 - share) * frozen + share * self._head.proba(self._head_embedder, texts)
+            probs, _ = merge_parts(blend, [str(c) for c in self._ensemble.classes])
+            best, p_best, _ = split_oos(probs, oos_index)
         return [
             _prediction(classes, row, classes[b], float(pb), bool(o), top_k)
             for row, b, pb, o in zip(probs, best, p_best, is_oos, strict=True)
         ]
 
     def to_bytes(self) -> bytes:
-        return modelio.dump(
-            _KIND, FORMAT_VERSION, {"metadata": asdict(self.metadata), "ensemble": self._ensemble.state()}
-        )
+        payload = {"metadata": asdict(self.metadata), "ensemble": self._ensemble.state()}
+        if self._head is not None:
+            payload["finetuned"] = self._head.state()
+        return modelio.dump(_KIND, FORMAT_VERSION, payload)
 
     @classmethod
     def from_bytes(cls, data: bytes, *, embedder: Embedder | None = None) -> IntentModel:
         payload = modelio.load(data, _KIND, FORMAT_VERSION)
         meta = payload["metadata"]
         metadata = IntentMetadata(**{**meta, "labels": list(meta["labels"])})
-        return cls(IntentEnsemble.from_state(payload["ensemble"]), metadata, embedder or get_embedder())
+        head = FineTunedHead.from_state(payload["finetuned"]) if "finetuned" in payload else None
+        return cls(IntentEnsemble.from_state(payload["ensemble"]), metadata, embedder or get_embedder(), head)
 
 
 def _prediction(

@@ -30,6 +30,7 @@ def run_intent_eval(
     embedder: Embedder | None = None,
     seed: int = 0,
     max_in_scope_loss: float | None = DEFAULT_MAX_IN_SCOPE_LOSS,
+    fine_tune: bool | None = None,
 ) -> dict[str, Any]:
     emb = embedder or get_embedder()
     train = drop_empty(train)
@@ -37,7 +38,7 @@ def run_intent_eval(
     start = time.perf_counter()
     examples = [(r.text, r.label) for r in train]
     model = IntentModel.train(
-        examples, oos_label=oos_label, embedder=emb, seed=seed, max_in_scope_loss=max_in_scope_loss
+        examples, oos_label=oos_label, embedder=emb, seed=seed, max_in_scope_loss=max_in_scope_loss, fine_tune=fine_tune
     )
     train_s = time.perf_counter() - start
     texts = [r.text for r in test]
@@ -50,6 +51,7 @@ def run_intent_eval(
         "train_seconds": round(train_s, 2),
         "threshold": round(model.metadata.threshold, 4),
         "oos_margin": round(model.metadata.oos_margin, 4),
+        "fine_tuned": model.finetuned,
     }
     if oos_label is None:
         result |= _scores([p.ranking[0][0] for p in preds], gold)
