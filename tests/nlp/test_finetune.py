@@ -134,3 +134,21 @@ def test_fine_tuning_needs_the_bundled_embedder() -> None:
 
     with pytest.raises(ValueError, match="bundled embedder"):
         finetune.required(Other())
+
+
+def test_a_sentiment_model_fine_tunes_when_asked_and_keeps_it_in_its_bytes(torch_installed: None) -> None:
+    from kefu.nlp.sentiment import EVAL_CONFIG, SentimentModel
+
+    rows = _rows("sentiment_train.jsonl")
+    plain = SentimentModel.train(rows, config=EVAL_CONFIG)
+    model = SentimentModel.train(
+        rows, config=EVAL_CONFIG, fine_tune=True, finetune_config=FineTuneConfig(epochs=8, batch=8)
+    )
+    assert model.finetuned and not plain.finetuned
+    texts = [t for t, _ in rows]
+    assert model.predict(texts) == [label for _, label in rows]
+    again = SentimentModel.from_bytes(model.to_bytes())
+    assert again.finetuned
+    np.testing.assert_allclose(again.proba(texts), model.proba(texts), atol=1e-6)
+    # the blend is half the ensemble's distribution: it differs from the plain model's
+    assert not np.allclose(model.proba(texts), plain.proba(texts), atol=1e-3)

@@ -34,6 +34,10 @@ def eval_sentiment(
     ] = True,
     cache_dir: Annotated[Path, typer.Option(help="On-disk embedding cache.")] = Path("var/cache/embeddings"),
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not read or write the cache.")] = False,
+    fine_tune: Annotated[
+        bool,
+        typer.Option(help="Blend in fine-tuned upper encoder layers (needs PyTorch and --dense; slow on long texts)."),
+    ] = False,
 ) -> None:
     """Train on --train only, score on --test; prints the model next to the baseline."""
     from kefu.nlp.embed import get_embedder
@@ -42,10 +46,14 @@ def eval_sentiment(
 
     train_rows, test_rows = load_or_exit(train), load_or_exit(test)
     embedder = get_embedder() if no_cache else CachedEmbedder(get_embedder(), cache_dir)
-    result = run_sentiment_eval(train_rows, test_rows, embedder=embedder, dense=dense)
+    if fine_tune and not dense:
+        typer.echo("error: --fine-tune needs the embeddings (drop --no-dense)", err=True)
+        raise typer.Exit(2)
+    result = run_sentiment_eval(train_rows, test_rows, embedder=embedder, dense=dense, fine_tune=fine_tune)
     emit(
         f"sentiment: train {result['n_train']} rows, test {result['n_test']} rows, "
-        f"features {'TF-IDF + embeddings' if result['dense'] else 'TF-IDF only'}",
+        f"features {'TF-IDF + embeddings' if result['dense'] else 'TF-IDF only'}"
+        f"{' + fine-tuned upper layers' if result['fine_tuned'] else ''}",
         _ROWS,
         result,
         json_out,

@@ -20,8 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from kefu.nlp import modelio
+from kefu.nlp import finetune, modelio
 from kefu.nlp.embed import Embedder, get_embedder
+from kefu.nlp.finetune import FineTuneConfig, FineTunedHead
 from kefu.nlp.intent_ensemble import EnsembleConfig, IntentEnsemble
 from kefu.nlp.pipeline import Message, register_component
 from kefu.nlp.sentiment_cues import detect
@@ -46,11 +47,22 @@ class SentimentResult:
 
 
 class SentimentModel:
-    def __init__(self, ensemble: IntentEnsemble, metadata: dict[str, Any], embedder: Embedder | None) -> None:
+    def __init__(
+        self,
+        ensemble: IntentEnsemble,
+        metadata: dict[str, Any],
+        embedder: Embedder | None,
+        head: FineTunedHead | None = None,
+    ) -> None:
         self._ensemble = ensemble
         self.metadata = metadata
         self._embedder = embedder
         self.classes = [str(c) for c in ensemble.classes]
+        self._head = head
+
+    @property
+    def finetuned(self) -> bool:
+        return self._head is not None
 
     @property
     def uses_embeddings(self) -> bool:
@@ -64,11 +76,20 @@ class SentimentModel:
         embedder: Embedder | None = None,
         config: EnsembleConfig = DEFAULT_CONFIG,
         sources: str = "",
+        fine_tune: bool = False,
+        finetune_config: FineTuneConfig | None = None,
     ) -> SentimentModel:
+        """`fine_tune`: also fit a copy of the embedder's upper layers (kefu.nlp.finetune; an error without
+        PyTorch or the bundled embedder) and blend it in."""
         texts, labels = [t for t, _ in examples], [str(label) for _, label in examples]
         emb = (embedder or get_embedder()) if config.dense_weight > 0 else None
         vectors = _embed(emb, texts) if emb else np.zeros((len(texts), 0), dtype=np.float32)
         ensemble = IntentEnsemble.fit(texts, vectors, labels, config)
+        head = None
+        if fine_tune:
+            base = finetune.required(embedder or get_embedder())
+            targets = np.searchsorted(ensemble.classes, np.asarray(labels))
+            head = FineTunedHead.train(base, _clip(texts), targets, len(ensemble.classes), config=finetune_config)
         metadata = {
             "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "n_examples": len(texts),
@@ -76,7 +97,7 @@ class SentimentModel:
             "sources": sources,
             "config": asdict(config),
         }
-        return cls(ensemble, metadata, emb)
+        return cls(ensemble, metadata, emb, head)
 
     def proba(self, texts: list[str], vectors: np.ndarray | None = None) -> np.ndarray:
         """(n, len(self.classes)); `vectors` are the texts' query embeddings if already computed."""
@@ -86,19 +107,27 @@ class SentimentModel:
                 if self.uses_embeddings
                 else np.zeros((len(texts), 0), dtype=np.float32)
             )
-        return self._ensemble.proba(texts, vectors)
+        probs = self._ensemble.proba(texts, vectors)
+        if self._head is None:
+            return probs
+        base = finetune.required(self._embedder or get_embedder())
+        share = self._head.config.blend
+        return np.asarray((1 - share) * probs + share * self._head.proba(base, _clip(texts)))
 
     def predict(self, texts: list[str]) -> list[str]:
         return [self.classes[i] for i in self.proba(texts).argmax(axis=1)] if texts else []
 
     def to_bytes(self) -> bytes:
         payload = {"metadata": self.metadata, "ensemble": self._ensemble.state()}
+        if self._head is not None:
+            payload["finetuned"] = self._head.state()
         return modelio.dump(_KIND, FORMAT_VERSION, payload)
 
     @classmethod
     def from_bytes(cls, data: bytes, *, embedder: Embedder | None = None) -> SentimentModel:
         payload = modelio.load(data, _KIND, FORMAT_VERSION)
-        return cls(IntentEnsemble.from_state(payload["ensemble"]), payload["metadata"], embedder)
+        head = FineTunedHead.from_state(payload["finetuned"]) if "finetuned" in payload else None
+        return cls(IntentEnsemble.from_state(payload["ensemble"]), payload["metadata"], embedder, head)
 
 
 class SentimentAnalyzer:
@@ -124,8 +153,12 @@ class SentimentAnalyzer:
         return SentimentResult(label=label, score=min(score, 0.0) if flags.anger else score, **asdict(flags))
 
 
+def _clip(texts: list[str]) -> list[str]:
+    return [t[:EMBED_MAX_CHARS] for t in texts]
+
+
 def _embed(embedder: Embedder, texts: list[str]) -> np.ndarray:
-    return embedder.embed_queries([t[:EMBED_MAX_CHARS] for t in texts])
+    return embedder.embed_queries(_clip(texts))
 
 
 def load_default_model() -> SentimentModel:

@@ -23,14 +23,20 @@ LATENCY_SAMPLE = 200
 
 
 def run_sentiment_eval(
-    train: list[Labelled], test: list[Labelled], *, embedder: Embedder | None = None, dense: bool = True
+    train: list[Labelled],
+    test: list[Labelled],
+    *,
+    embedder: Embedder | None = None,
+    dense: bool = True,
+    fine_tune: bool = False,
 ) -> dict[str, Any]:
     config = EVAL_CONFIG if dense else replace(EVAL_CONFIG, dense_weight=0.0)
     train = drop_empty(train)
     features = "sparse + dense" if dense else "sparse only"
     _say(f"training sentiment model on {len(train)} examples ({features})")
     start = time.perf_counter()
-    model = SentimentModel.train([(r.text, r.label) for r in train], embedder=embedder, config=config)
+    examples = [(r.text, r.label) for r in train]
+    model = SentimentModel.train(examples, embedder=embedder, config=config, fine_tune=fine_tune)
     train_s = time.perf_counter() - start
     texts, gold = [r.text for r in test], [r.label for r in test]
     _say(f"predicting {len(test)} test messages")
@@ -42,6 +48,7 @@ def run_sentiment_eval(
         "n_test": len(test),
         "train_seconds": round(train_s, 2),
         "dense": dense,
+        "fine_tuned": model.finetuned,
         **_scores(gold, pred),
         **_ms(seconds),
     }
