@@ -87,6 +87,7 @@ def main() -> None:
         "messages": len(texts),
         "n_train": len(train),
         "intents": len(intent.metadata.labels),
+        "fine_tuned": intent.finetuned,  # "rest" then includes the message's lower layers (no memo there)
         "baseline": _percentiles(baseline_path, texts),
         "model": _percentiles(model_path, texts),
         "embedding": _percentiles(embedding_only, texts),
@@ -126,7 +127,8 @@ def _percentiles(fn: Callable[[str], None], texts: list[str]) -> dict[str, float
 def _print(result: dict[str, object], as_json: bool) -> None:
     print(
         f"NLU per message, {result['messages']} messages; intent model: {result['n_train']} examples, "
-        f"{result['intents']} intents; load average {os.getloadavg()[0]:.1f}"
+        f"{result['intents']} intents, fine-tuned {'yes' if result['fine_tuned'] else 'no'}; "
+        f"load average {os.getloadavg()[0]:.1f}"
     )
     for name in ("baseline", "model", "embedding", "rest"):
         row = result[name]

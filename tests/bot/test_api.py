@@ -101,6 +101,7 @@ async def test_training_try_it_and_the_order_flow_in_a_live_chat(api: World) -> 
     bot = await demo_bot(api)
     assert bot["model"]["active"] is True
     assert bot["model"]["metrics"]["labels"] == ["greeting", "human", "order_status", "refund"]
+    assert bot["model"]["metrics"]["fine_tuned"] is False  # a handful of examples: the ensemble alone
 
     tried = await post(api, "/try", {"text": "我的订单到哪了？"}, status=200)
     assert tried["language"] == "zh"

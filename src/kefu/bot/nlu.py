@@ -105,6 +105,7 @@ def train_intent_model(examples: list[tuple[str, str]]) -> tuple[bytes, dict[str
         "n_examples": md.n_examples,
         "threshold": round(float(md.threshold), 4),
         "oos_label": md.oos_label,
+        "fine_tuned": model.finetuned,
         "train_seconds": round(time.perf_counter() - started, 3),
     }
     return model.to_bytes(), metrics
