@@ -47,7 +47,8 @@ def test_eval_intent_with_oos_label() -> None:
     assert data["latency_p95_ms"] > 0
     assert "OOS recall" in out
     assert out.splitlines()[0] == (
-        f"intent: train 40 rows, test 10 rows, OOS threshold {data['threshold']}, margin {data['oos_margin']}"
+        f"intent: train 40 rows, test 10 rows, OOS threshold {data['threshold']}, margin {data['oos_margin']}, "
+        "fine-tuned no"  # 40 examples: below finetune.MIN_EXAMPLES
     )
 
 
