@@ -107,8 +107,9 @@ def test_the_intent_model_fine_tunes_when_asked_and_keeps_it_in_its_bytes(torch_
     rows = _rows("intent_train.jsonl")
     model = IntentModel.train(rows, oos_label="oos", fine_tune=True, finetune_config=FineTuneConfig(epochs=6, batch=8))
     assert model.finetuned
+    assert model.metadata.oos_on_blend  # OOS examples: the rule was calibrated on the blend
     again = IntentModel.from_bytes(model.to_bytes())
-    assert again.finetuned
+    assert again.finetuned and again.metadata == model.metadata
     tests = [t for t, _ in _rows("intent_test.jsonl")]
     assert [p.ranking for p in again.predict_batch(tests)] == [p.ranking for p in model.predict_batch(tests)]
     # a message predicted one at a time (the bot) matches the batch
@@ -152,3 +153,9 @@ def test_a_sentiment_model_fine_tunes_when_asked_and_keeps_it_in_its_bytes(torch
     np.testing.assert_allclose(again.proba(texts), model.proba(texts), atol=1e-6)
     # the blend is half the ensemble's distribution: it differs from the plain model's
     assert not np.allclose(model.proba(texts), plain.proba(texts), atol=1e-3)
+
+
+def test_without_oos_examples_the_rule_stays_on_the_ensemble(torch_installed: None) -> None:
+    rows = [r for r in _rows("intent_train.jsonl") if r[1] != "oos"]
+    model = IntentModel.train(rows, fine_tune=True, finetune_config=FineTuneConfig(epochs=2, batch=8))
+    assert model.finetuned and not model.metadata.oos_on_blend

@@ -60,6 +60,7 @@ class IntentMetadata:
     oos_label: str | None
     oos_margin: float = 0.0  # out of scope when P(oos label) - best in-scope probability > this
     config: dict[str, Any] = field(default_factory=dict)
+    oos_on_blend: bool = False  # the OOS rule reads the blend with the fine-tuned copy, not the ensemble alone
 
 
 class IntentModel:
@@ -104,15 +105,29 @@ class IntentModel:
         cfg = config or EnsembleConfig()
         vectors = emb.embed_queries(texts)
         fit_labels = oos_parts(labels, vectors, oos_label, seed)
-        rule = calibrate(
-            texts, vectors, fit_labels, oos_label=oos_label, config=cfg, seed=seed, max_in_scope_loss=max_in_scope_loss
-        )
-        ensemble = IntentEnsemble.fit(texts, vectors, fit_labels, cfg)
-        head = None
         base = finetune.wanted(emb, len(texts)) if fine_tune is None else finetune.required(emb) if fine_tune else None
-        if base is not None:  # trained on the same (part) labels as the ensemble, so the columns align
-            targets = np.searchsorted(ensemble.classes, np.asarray(fit_labels))
-            head = FineTunedHead.train(base, texts, targets, len(ensemble.classes), config=finetune_config, seed=seed)
+
+        def fine_tuned(fit_texts: list[str], fit_labels: list[str], classes: np.ndarray) -> FineTunedHead:
+            assert base is not None  # trained on the ensemble's (part) labels, so the columns align
+            targets = np.searchsorted(classes, np.asarray(fit_labels))
+            return FineTunedHead.train(base, fit_texts, targets, len(classes), config=finetune_config, seed=seed)
+
+        def blend(
+            fit_texts: list[str], fit_labels: list[str], classes: np.ndarray, held: list[str]
+        ) -> tuple[float, np.ndarray]:
+            assert base is not None
+            held_head = fine_tuned(fit_texts, fit_labels, classes)
+            return held_head.config.blend, held_head.proba(base, held)
+
+        # with OOS examples and a fine-tuned copy, the OOS rule is calibrated on the blend (a second
+        # fine-tuning, on the calibration's fit slice): more OOS recall at the same in-scope accuracy
+        oos_on_blend = base is not None and oos_label is not None and oos_label in labels
+        rule = calibrate(
+            texts, vectors, fit_labels, oos_label=oos_label, config=cfg, seed=seed,
+            max_in_scope_loss=max_in_scope_loss, blend=blend if oos_on_blend else None,
+        )  # fmt: skip
+        ensemble = IntentEnsemble.fit(texts, vectors, fit_labels, cfg)
+        head = fine_tuned(texts, fit_labels, ensemble.classes) if base is not None else None
         metadata = IntentMetadata(
             version=version,
             trained_at=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -122,6 +137,7 @@ class IntentModel:
             oos_label=oos_label if oos_label in labels else None,
             oos_margin=rule.margin,
             config=asdict(cfg),
+            oos_on_blend=oos_on_blend,
         )
         return cls(ensemble, metadata, emb, head)
 
@@ -140,13 +156,16 @@ class IntentModel:
         meta = self.metadata
         oos_index = classes.index(meta.oos_label) if meta.oos_label in classes else None
         best, p_best, p_oos = split_oos(probs, oos_index)
-        # out of scope is decided on the ensemble's distribution, which the threshold was calibrated on
-        is_oos = rejected(p_best, p_oos, OosRule(meta.threshold, meta.oos_margin))
+        rule = OosRule(meta.threshold, meta.oos_margin)
+        # out of scope is decided on the distribution the rule was calibrated on
+        is_oos = rejected(p_best, p_oos, rule)
         if self._head is not None and self._head_embedder is not None:  # the label: the blend of both
             share = self._head.config.blend
             blend = (1 - share) * frozen + share * self._head.proba(self._head_embedder, texts)
             probs, _ = merge_parts(blend, [str(c) for c in self._ensemble.classes])
-            best, p_best, _ = split_oos(probs, oos_index)
+            best, p_best, p_oos = split_oos(probs, oos_index)
+            if meta.oos_on_blend:
+                is_oos = rejected(p_best, p_oos, rule)
         return [
             _prediction(classes, row, classes[b], float(pb), bool(o), top_k)
             for row, b, pb, o in zip(probs, best, p_best, is_oos, strict=True)

@@ -21,6 +21,7 @@ Calibration fits the ensemble on ~80 % of the examples (stratified by label) and
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,6 +36,10 @@ OOS_PER_PART = 50
 MAX_OOS_PARTS = 40
 _MARGINS = np.round(np.arange(-0.3, 1.01, 0.1), 2)
 _THRESHOLDS = np.round(np.arange(0.0, 0.91, 0.05), 2)
+
+
+#: (fit texts, fit labels, ensemble classes, held-out texts) → (share, distribution over the held-out texts)
+Blend = Callable[[list[str], list[str], np.ndarray, list[str]], tuple[float, np.ndarray]]
 
 
 @dataclass(frozen=True)
@@ -101,15 +106,23 @@ def calibrate(
     config: EnsembleConfig,
     seed: int,
     max_in_scope_loss: float | None = DEFAULT_MAX_IN_SCOPE_LOSS,
+    blend: Blend | None = None,
 ) -> OosRule:
-    """`labels` may hold OOS parts (`oos_parts`); the rule is about the OOS label as a whole."""
+    """`labels` may hold OOS parts (`oos_parts`); the rule is about the OOS label as a whole. `blend`: the
+    model blends the ensemble with a second classifier — called with (fit texts, fit labels, the ensemble's
+    classes, held-out texts), it trains that classifier on the fit part and returns (its share, its
+    distribution over the held-out texts), and the rule is calibrated on the blend."""
     fit_idx, held_idx = held_out_split(labels, seed)
     if len(held_idx) == 0 or len({labels[i] for i in fit_idx}) < 2:
         return OosRule(threshold=0.0, margin=0.0)
-    ensemble = IntentEnsemble.fit([texts[i] for i in fit_idx], vectors[fit_idx], [labels[i] for i in fit_idx], config)
-    probs, classes = merge_parts(
-        ensemble.proba([texts[i] for i in held_idx], vectors[held_idx]), [str(c) for c in ensemble.classes]
-    )
+    fit_texts, fit_labels = [texts[i] for i in fit_idx], [labels[i] for i in fit_idx]
+    held_texts = [texts[i] for i in held_idx]
+    ensemble = IntentEnsemble.fit(fit_texts, vectors[fit_idx], fit_labels, config)
+    p_held = ensemble.proba(held_texts, vectors[held_idx])
+    if blend is not None:
+        share, other = blend(fit_texts, fit_labels, ensemble.classes, held_texts)
+        p_held = (1 - share) * p_held + share * other
+    probs, classes = merge_parts(p_held, [str(c) for c in ensemble.classes])
     oos_index = classes.index(oos_label) if oos_label in classes else None
     best, p_best, p_oos = split_oos(probs, oos_index)
     gold = np.asarray([base_label(labels[i]) for i in held_idx])
