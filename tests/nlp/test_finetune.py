@@ -159,3 +159,12 @@ def test_without_oos_examples_the_rule_stays_on_the_ensemble(torch_installed: No
     rows = [r for r in _rows("intent_train.jsonl") if r[1] != "oos"]
     model = IntentModel.train(rows, fine_tune=True, finetune_config=FineTuneConfig(epochs=2, batch=8))
     assert model.finetuned and not model.metadata.oos_on_blend
+
+
+def test_a_head_fine_tuned_above_another_layer_is_refused(
+    torch_installed: None, head_and_data: tuple[FineTunedHead, list[str], np.ndarray]
+) -> None:
+    head, texts, _ = head_and_data
+    other = FineTunedHead.from_state({**head.state(), "split": finetune.SPLIT - 2})
+    with pytest.raises(ValueError, match=f"fine-tuned above layer {finetune.SPLIT - 2}, not {finetune.SPLIT}: retrain"):
+        other.proba(bundled_embedder(), texts)

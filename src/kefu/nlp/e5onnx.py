@@ -345,7 +345,7 @@ class OnnxE5Embedder:
         self._positions = model.f32("emb.pos").reshape(-1, model.hidden)
         self._type = model.f32("emb.type").reshape(-1, model.hidden)[0]
         self._ln_w, self._ln_b = model.f32("emb.ln.w"), model.f32("emb.ln.b")
-        self._threads = threads or default_threads()
+        self.threads = threads or default_threads()
         self._lower = self.session(build_encoder_graph(model, range(SPLIT)))
         self._upper = self.session(build_encoder_graph(model, range(SPLIT, model.layers)))
         self._states: OrderedDict[str, np.ndarray] = OrderedDict()
@@ -356,7 +356,7 @@ class OnnxE5Embedder:
         import onnxruntime as ort
 
         options = ort.SessionOptions()
-        options.intra_op_num_threads = self._threads
+        options.intra_op_num_threads = self.threads
         options.inter_op_num_threads = 1
         # idle pool threads sleep instead of spinning: two processes embedding at once on two cores
         # must not starve each other (the same reason kefu.nlp.threads makes OpenMP passive)
@@ -432,8 +432,7 @@ class OnnxE5Embedder:
         x -= mean
         x /= np.sqrt((x * x).mean(-1, keepdims=True) + self._eps)
         x = x * self._ln_w + self._ln_b
-        mask_bias = ((1.0 - mask) * -1e9).astype(np.float32)[:, None, None, :]
-        return x.astype(np.float32), mask, mask_bias
+        return x.astype(np.float32), mask, attention_bias(mask)
 
     def _forward(self, contents: list[list[int]], remember: str | None = None) -> np.ndarray:
         """Mean-pooled (not normalised) hidden states of each window, one row per window. `remember`: the
@@ -448,6 +447,11 @@ class OnnxE5Embedder:
                 while len(self._states) > self.memo_size:
                     self._states.popitem(last=False)
         return pooled_mean(hidden, mask)
+
+
+def attention_bias(mask: np.ndarray) -> np.ndarray:
+    """(B, T) token mask → the graphs' `mask_bias` input (B, 1, 1, T): 0 for tokens, −1e9 for padding."""
+    return ((1.0 - mask) * -1e9).astype(np.float32)[:, None, None, :]
 
 
 def pooled_mean(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:

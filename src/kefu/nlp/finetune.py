@@ -27,7 +27,15 @@ from typing import Any
 import numpy as np
 from scipy.special import softmax
 
-from kefu.nlp.e5onnx import LAYER_TENSORS, SPLIT, OnnxE5Embedder, build_encoder_graph, layer_weights, pooled_mean
+from kefu.nlp.e5onnx import (
+    LAYER_TENSORS,
+    SPLIT,
+    OnnxE5Embedder,
+    attention_bias,
+    build_encoder_graph,
+    layer_weights,
+    pooled_mean,
+)
 
 #: below this many training examples a fine-tuned copy is not worth its training time and size
 MIN_EXAMPLES = 200
@@ -104,11 +112,15 @@ class FineTunedHead:
         say = progress or _stderr
         states = [s[: cfg.max_tokens] for s in embedder.query_states(texts)]
         model = embedder.model
-        split = SPLIT
-        start = [layer_weights(model, n) for n in range(split, model.layers)]
+        start = [layer_weights(model, n) for n in range(SPLIT, model.layers)]
         layers, weight, bias = _torch_train(start, model, states, targets, n_classes, cfg, seed, say,
-                                            threads=embedder._threads)  # fmt: skip
-        return cls([{k: v.astype(np.float16) for k, v in lw.items()} for lw in layers], weight, bias, split, cfg)
+                                            threads=embedder.threads)  # fmt: skip
+        return cls([{k: v.astype(np.float16) for k, v in lw.items()} for lw in layers], weight, bias, SPLIT, cfg)
+
+    def blend(self, embedder: OnnxE5Embedder, texts: list[str], frozen: np.ndarray) -> np.ndarray:
+        """The caller's frozen-feature distribution over the same classes, blended with this one."""
+        share = self.config.blend
+        return np.asarray((1 - share) * frozen + share * self.proba(embedder, texts))
 
     def proba(self, embedder: OnnxE5Embedder, texts: list[str]) -> np.ndarray:
         """(n, n_classes) distribution."""
@@ -119,14 +131,15 @@ class FineTunedHead:
         for lo in range(0, len(order), 64):
             idx = order[lo : lo + 64]
             x, mask = _pad([states[i] for i in idx], embedder.dim)
-            bias = ((1.0 - mask) * -1e9).astype(np.float32)[:, None, None, :]
-            (hidden,) = session.run(["hidden"], {"x": x, "mask_bias": bias})
+            (hidden,) = session.run(["hidden"], {"x": x, "mask_bias": attention_bias(mask)})
             out[idx] = pooled_mean(hidden, mask) @ self.weight.T + self.bias
         return np.asarray(softmax(out, axis=1), dtype=np.float64)
 
     def _session_for(self, embedder: OnnxE5Embedder) -> Any:
         with self._lock:
             if self._session is None:
+                if self.split != SPLIT:  # the states it reads come from the embedder's own split
+                    raise ValueError(f"this model was fine-tuned above layer {self.split}, not {SPLIT}: retrain it")
                 model = embedder.model
                 weights = [{k: v.astype(np.float32) for k, v in lw.items()} for lw in self.layers]
                 graph = build_encoder_graph(model, range(self.split, model.layers), weights)
@@ -209,7 +222,7 @@ def _torch_train(
             self.head = nn.Linear(H, n_classes)
 
         def forward(self, x: Any, mask: Any) -> Any:
-            bias = ((1.0 - mask) * -1e9)[:, None, None, :]
+            bias = ((1.0 - mask) * -1e9)[:, None, None, :]  # attention_bias, on tensors
             for layer in self.layers:
                 x = layer(x, bias)
             return self.head((x * mask[:, :, None]).sum(1) / mask.sum(1, keepdim=True))

@@ -113,11 +113,10 @@ class IntentModel:
             return FineTunedHead.train(base, fit_texts, targets, len(classes), config=finetune_config, seed=seed)
 
         def blend(
-            fit_texts: list[str], fit_labels: list[str], classes: np.ndarray, held: list[str]
-        ) -> tuple[float, np.ndarray]:
+            fit_texts: list[str], fit_labels: list[str], classes: np.ndarray, held: list[str], frozen: np.ndarray
+        ) -> np.ndarray:
             assert base is not None
-            held_head = fine_tuned(fit_texts, fit_labels, classes)
-            return held_head.config.blend, held_head.proba(base, held)
+            return fine_tuned(fit_texts, fit_labels, classes).blend(base, held, frozen)
 
         # with OOS examples and a fine-tuned copy, the OOS rule is calibrated on the blend (a second
         # fine-tuning, on the calibration's fit slice): more OOS recall at the same in-scope accuracy
@@ -152,20 +151,20 @@ class IntentModel:
             return []
         vectors = self._embedder.embed_queries(texts) if vectors is None else vectors
         frozen = self._ensemble.proba(texts, vectors)
-        probs, classes = merge_parts(frozen, [str(c) for c in self._ensemble.classes])
+        fit_classes = [str(c) for c in self._ensemble.classes]
         meta = self.metadata
+        # the label comes from the blend with the fine-tuned copy, when there is one
+        blended = frozen
+        if self._head is not None and self._head_embedder is not None:
+            blended = self._head.blend(self._head_embedder, texts, frozen)
+        probs, classes = merge_parts(blended, fit_classes)
         oos_index = classes.index(meta.oos_label) if meta.oos_label in classes else None
         best, p_best, p_oos = split_oos(probs, oos_index)
-        rule = OosRule(meta.threshold, meta.oos_margin)
         # out of scope is decided on the distribution the rule was calibrated on
-        is_oos = rejected(p_best, p_oos, rule)
-        if self._head is not None and self._head_embedder is not None:  # the label: the blend of both
-            share = self._head.config.blend
-            blend = (1 - share) * frozen + share * self._head.proba(self._head_embedder, texts)
-            probs, _ = merge_parts(blend, [str(c) for c in self._ensemble.classes])
-            best, p_best, p_oos = split_oos(probs, oos_index)
-            if meta.oos_on_blend:
-                is_oos = rejected(p_best, p_oos, rule)
+        rule_p_best, rule_p_oos = p_best, p_oos
+        if self.finetuned and not meta.oos_on_blend:
+            _, rule_p_best, rule_p_oos = split_oos(merge_parts(frozen, fit_classes)[0], oos_index)
+        is_oos = rejected(rule_p_best, rule_p_oos, OosRule(meta.threshold, meta.oos_margin))
         return [
             _prediction(classes, row, classes[b], float(pb), bool(o), top_k)
             for row, b, pb, o in zip(probs, best, p_best, is_oos, strict=True)

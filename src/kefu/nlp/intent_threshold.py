@@ -38,8 +38,8 @@ _MARGINS = np.round(np.arange(-0.3, 1.01, 0.1), 2)
 _THRESHOLDS = np.round(np.arange(0.0, 0.91, 0.05), 2)
 
 
-#: (fit texts, fit labels, ensemble classes, held-out texts) → (share, distribution over the held-out texts)
-Blend = Callable[[list[str], list[str], np.ndarray, list[str]], tuple[float, np.ndarray]]
+#: (fit texts, fit labels, ensemble classes, held-out texts, the ensemble's held-out distribution) → the blend
+Blend = Callable[[list[str], list[str], np.ndarray, list[str], np.ndarray], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -110,8 +110,8 @@ def calibrate(
 ) -> OosRule:
     """`labels` may hold OOS parts (`oos_parts`); the rule is about the OOS label as a whole. `blend`: the
     model blends the ensemble with a second classifier — called with (fit texts, fit labels, the ensemble's
-    classes, held-out texts), it trains that classifier on the fit part and returns (its share, its
-    distribution over the held-out texts), and the rule is calibrated on the blend."""
+    classes, held-out texts, the ensemble's held-out distribution), it trains that classifier on the fit part
+    and returns the blended held-out distribution, on which the rule is calibrated."""
     fit_idx, held_idx = held_out_split(labels, seed)
     if len(held_idx) == 0 or len({labels[i] for i in fit_idx}) < 2:
         return OosRule(threshold=0.0, margin=0.0)
@@ -120,8 +120,7 @@ def calibrate(
     ensemble = IntentEnsemble.fit(fit_texts, vectors[fit_idx], fit_labels, config)
     p_held = ensemble.proba(held_texts, vectors[held_idx])
     if blend is not None:
-        share, other = blend(fit_texts, fit_labels, ensemble.classes, held_texts)
-        p_held = (1 - share) * p_held + share * other
+        p_held = blend(fit_texts, fit_labels, ensemble.classes, held_texts, p_held)
     probs, classes = merge_parts(p_held, [str(c) for c in ensemble.classes])
     oos_index = classes.index(oos_label) if oos_label in classes else None
     best, p_best, p_oos = split_oos(probs, oos_index)

@@ -59,10 +59,12 @@ class SentimentModel:
         self._embedder = embedder
         self.classes = [str(c) for c in ensemble.classes]
         self._head = head
+        # the fine-tuned copy reads the bundled embedder's lower-layer states (prediction needs no PyTorch)
+        self._head_embedder = finetune.bundled(embedder or get_embedder()) if head is not None else None
 
     @property
     def finetuned(self) -> bool:
-        return self._head is not None
+        return self._head_embedder is not None
 
     @property
     def uses_embeddings(self) -> bool:
@@ -108,11 +110,9 @@ class SentimentModel:
                 else np.zeros((len(texts), 0), dtype=np.float32)
             )
         probs = self._ensemble.proba(texts, vectors)
-        if self._head is None:
+        if self._head is None or self._head_embedder is None:
             return probs
-        base = finetune.required(self._embedder or get_embedder())
-        share = self._head.config.blend
-        return np.asarray((1 - share) * probs + share * self._head.proba(base, _clip(texts)))
+        return self._head.blend(self._head_embedder, _clip(texts), probs)
 
     def predict(self, texts: list[str]) -> list[str]:
         return [self.classes[i] for i in self.proba(texts).argmax(axis=1)] if texts else []
