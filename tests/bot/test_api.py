@@ -77,10 +77,12 @@ async def test_bad_flow_definitions_are_422_with_the_path_of_the_bad_field(api: 
 async def test_settings_round_trip_and_validation(api: World) -> None:
     defaults = (await api.http.get(B + "/settings")).json()
     assert defaults == {
-        "answer_min_score": 0.86, "clarify_margin": 0.015, "oos_threshold": None, "greeting": {},
+        "answer_min_score": 0.86, "clarify_margin": 0.015, "calibrated_answers": True, "oos_threshold": None,
+        "greeting": {},
         "handoff": {"keywords": [], "anger": True, "oos_twice": True, "low_confidence": False, "vip_tiers": []},
     }  # fmt: skip
-    new = {**defaults, "answer_min_score": 0.9, "handoff": {**defaults["handoff"], "keywords": ["找主管"]}}
+    new = {**defaults, "answer_min_score": 0.9, "calibrated_answers": False}
+    new["handoff"] = {**defaults["handoff"], "keywords": ["找主管"]}
     r = await api.http.put(B + "/settings", json=new)
     assert r.status_code == 200, r.text
     assert (await api.http.get(B + "/settings")).json() == new

@@ -228,3 +228,41 @@ def test_confidence_is_the_cosine_not_the_fused_rank_score() -> None:
     closer = Hit("faq", 2, 0.93, "怎么申请退款？", "在订单页申请。", score=0.0325)
     d = decide(sig("我想退款"), ACTIVE, CFG, INTENTS, [fused_first, closer])
     assert (d.action, d.entry, d.score) == ("answer", {"kind": "faq", "id": 2, "title": "怎么申请退款？"}, 0.93)
+
+
+@dataclass(frozen=True)
+class FloorHit(Hit):
+    relative_score: float = 0.0
+    answer_floor: float | None = None
+    matched_text: str = ""
+
+
+def test_a_hit_below_the_knowledge_bases_answer_floor_is_not_answered() -> None:
+    # chit-chat: a high cosine (0.87) but no closer to this entry than to the rest of the knowledge base
+    chat = FloorHit("faq", 11, 0.87, "如何申请退货？", "……", relative_score=0.051, answer_floor=0.080)
+    d = decide(sig("今天天气怎么样"), ACTIVE, CFG, INTENTS, [chat])
+    assert (d.action, d.reason, d.state["misses"]) == ("fallback", "out_of_scope", 1)
+    answered = decide(sig("今天天气怎么样"), ACTIVE, BotConfig(calibrated_answers=False), INTENTS, [chat])
+    assert (answered.action, answered.entry) == ("answer", {"kind": "faq", "id": 11, "title": "如何申请退货？"})
+    at_floor = FloorHit("faq", 11, 0.87, "如何申请退货？", "……", relative_score=0.080, answer_floor=0.080)
+    assert decide(sig("东西不想要了"), ACTIVE, CFG, INTENTS, [at_floor]).action == "answer"
+    no_floor = FloorHit("faq", 11, 0.87, "如何申请退货？", "……", relative_score=0.01, answer_floor=None)
+    assert decide(sig("东西不想要了"), ACTIVE, CFG, INTENTS, [no_floor]).action == "answer"  # cosine only
+
+
+def test_only_hits_above_the_floor_are_offered_as_choices() -> None:
+    a = FloorHit("faq", 1, 0.91, "退款多久到账？", "1–3 个工作日。", relative_score=0.09, answer_floor=0.08)
+    b = FloorHit("faq", 2, 0.90, "怎么申请退款？", "在订单页申请。", relative_score=0.079, answer_floor=0.08)
+    d = decide(sig("退款"), ACTIVE, CFG, INTENTS, [a, b])
+    assert (d.action, d.entry) == ("answer", {"kind": "faq", "id": 1, "title": "退款多久到账？"})
+
+
+def test_a_message_that_is_one_of_an_entrys_questions_is_answered_without_a_clarifying_question() -> None:
+    exact = FloorHit("faq", 1, 0.959, "如何申请退货？", "登录后进入我的订单……", matched_text="怎么退货")
+    near = FloorHit("faq", 2, 0.953, "退货的条件是什么？", "签收后 7 天内……", matched_text="退货的条件是什么？")
+    for text in ("怎么退货？", "怎麼退貨", " 怎么退货 "):  # punctuation, 繁體 and spaces aside
+        d = decide(sig(text), ACTIVE, CFG, INTENTS, [exact, near])
+        assert (d.action, d.entry) == ("answer", {"kind": "faq", "id": 1, "title": "如何申请退货？"}), text
+    assert decide(sig("怎么退货呢"), ACTIVE, CFG, INTENTS, [exact, near]).action == "clarify"
+    second = decide(sig("退货的条件是什么"), ACTIVE, CFG, INTENTS, [exact, near])  # not only the top hit
+    assert (second.action, second.entry["id"]) == ("answer", 2)  # type: ignore[index]

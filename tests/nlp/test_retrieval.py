@@ -162,3 +162,83 @@ def test_eval_faq_needs_test_or_tune() -> None:
     result = CliRunner().invoke(app, ["eval", "faq", "--train", "x.jsonl"])
     assert result.exit_code == 2
     assert "--test is required" in result.output
+
+
+def _live_rows(index: HybridIndex) -> dict[str, list[int]]:
+    return {doc_id: list(rows) for doc_id, rows in index._doc_rows.items()}
+
+
+def _cosines(index: HybridIndex, rows: list[int], vector: np.ndarray) -> np.ndarray:
+    return index.dense.vectors[rows].astype(np.float64) @ np.asarray(vector, dtype=np.float64)
+
+
+def test_relative_score_is_the_cosine_minus_the_mean_cosine_to_the_other_documents(index: HybridIndex) -> None:
+    query = "退款多久到账"
+    hits = index.search(query, k=3)
+    vector = index.embedder.embed_queries([query])[0]
+    others = [r for doc_id, rows in _live_rows(index).items() if doc_id != hits[0].doc_id for r in rows]
+    background = float(_cosines(index, others, vector).mean())
+    for hit in hits:  # one background per query: differences between hits stay differences of cosines
+        assert hit.relative_score == pytest.approx(hit.dense_score - background, abs=1e-5)
+
+
+def test_the_sum_of_live_vectors_follows_edits() -> None:
+    index = HybridIndex.build(load_docs(), bundled_embedder())
+    index.remove("refund")
+    index.upsert(Document("password", ["forgot my password", "重置密码"], "Use the reset link."))
+    live = [r for rows in _live_rows(index).values() for r in rows]
+    assert index.dense.n_live == len(live) < index.dense.n
+    expected = index.dense.vectors[live].astype(np.float64).sum(axis=0)
+    np.testing.assert_allclose(index.dense.total, expected, atol=1e-9)
+
+
+def _reference_floor(index: HybridIndex, quantile: float) -> float:
+    """answer_floor written out by brute force: every variant of a document with two or more."""
+    rows_of = _live_rows(index)
+    scores = []
+    for doc_id, doc in index.documents.items():
+        n_texts = sum(1 for t in doc.texts if t.strip())
+        if n_texts < 2:
+            continue
+        own = rows_of[doc_id]
+        others = [r for d, rows in rows_of.items() if d != doc_id for r in rows]
+        for row in own[:n_texts]:
+            vector = index.dense.vectors[row].astype(np.float32)
+            best_own = _cosines(index, [r for r in own if r != row], vector).max()
+            cos_others = _cosines(index, others, vector)
+            if best_own > cos_others.max():
+                scores.append(best_own - cos_others.mean())
+    return float(np.quantile(scores, quantile))
+
+
+REWORDED = [
+    Document("refund", ["怎么申请退款", "我要退款", "退款怎么操作", "钱能退回来吗"], "在订单页点击“申请退款”。"),
+    Document("shipping", ["什么时候发货", "多久能发货", "下单后几天发货"], "付款后48小时内发货。"),
+    Document("password", ["忘记密码怎么办", "密码忘了", "怎么重置密码"]),
+    Document("invoice", ["如何开发票", "我要开发票", "发票怎么开"], "在订单详情页申请电子发票。"),
+    Document("warranty", ["how long is the warranty", "what does the warranty cover", "is it under warranty"]),
+    Document("address", ["change my delivery address", "update the shipping address", "wrong address on my order"]),
+]
+
+
+def test_answer_floor_matches_its_definition_and_is_cached_until_an_edit() -> None:
+    docs = REWORDED
+    index = HybridIndex.build(docs, bundled_embedder())
+    floor = index.answer_floor(0.1)
+    assert floor is not None
+    assert floor == pytest.approx(_reference_floor(index, 0.1), abs=1e-4)
+    assert index.answer_floor(0.5) == pytest.approx(_reference_floor(index, 0.5), abs=1e-4)
+    assert index.answer_floor(0.5) > floor
+    index.dense.vectors[:] = 0  # a cached floor is not recomputed ...
+    assert index.answer_floor(0.1) == floor
+    index.remove(docs[0].id)  # ... until the next edit
+    assert index.answer_floor(0.1) is None  # only zero vectors left: no variant is matched back first
+
+
+def test_no_answer_floor_without_enough_rewordings() -> None:
+    docs = [Document("a", ["退款多久到账"], "1-3 天"), Document("b", ["forgot my password", "重置密码"])]
+    index = HybridIndex.build(docs, bundled_embedder())
+    assert index.answer_floor() is None
+    full = HybridIndex.build(REWORDED, bundled_embedder())
+    assert full.answer_floor() is not None
+    assert full.answer_floor(eligible=lambda doc_id: False) is None  # cached per quantile and filter

@@ -180,6 +180,8 @@ def _hit(hit: Any) -> dict[str, Any]:
         "title": getattr(hit, "title", ""),
         "answer": getattr(hit, "answer", ""),
         "confidence": round(float(hit.dense_score), 4),
+        "relative_score": round(float(getattr(hit, "relative_score", 0.0)), 4),
+        "answer_floor": None if getattr(hit, "answer_floor", None) is None else round(float(hit.answer_floor), 4),
         "score": round(float(hit.score), 4),
         "bm25_score": round(float(hit.bm25_score), 4),
         "matched_text": getattr(hit, "matched_text", ""),

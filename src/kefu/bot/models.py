@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Float, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Float, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kefu.core import clock
@@ -55,6 +55,7 @@ class BotSettings(IdMixin, Base):
     account_id: Mapped[int] = mapped_column(BigId, ForeignKey("accounts.id", ondelete="CASCADE"))
     answer_min_score: Mapped[float] = mapped_column(Float)
     clarify_margin: Mapped[float] = mapped_column(Float)
+    calibrated_answers: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     oos_threshold: Mapped[float | None] = mapped_column(Float, nullable=True)
     # {"keywords": [...], "anger": bool, "oos_twice": bool, "low_confidence": bool, "vip_tiers": [...]}
     handoff_rules: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)

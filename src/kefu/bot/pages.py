@@ -277,6 +277,7 @@ async def save_settings(
     principal: PagePrincipal,
     answer_min_score: Text = "",
     clarify_margin: Text = "",
+    calibrated_answers: Annotated[bool, Form()] = False,
     oos_threshold: Text = "",
     keywords: Text = "",
     vip_tiers: Text = "",
@@ -290,6 +291,7 @@ async def save_settings(
     raw = {
         "answer_min_score": answer_min_score.strip() or None,
         "clarify_margin": clarify_margin.strip() or None,
+        "calibrated_answers": calibrated_answers,
         "oos_threshold": oos_threshold.strip() or None,
         "handoff": {
             "keywords": _lines(keywords.replace(",", "\n")),

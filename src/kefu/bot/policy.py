@@ -8,7 +8,10 @@ Order of the rules (first match wins):
  4. a pending clarifying question answered ("1", "第二个", or a choice's title) → answer that entry
  5. a running flow → flow step
  6. a recognised intent: handoff intent → handoff; intent with a flow → start it; canned reply → reply
- 7. knowledge: top hit ≥ answer_min_score → answer, or clarify (2–3 choices) when runner-ups are close
+ 7. knowledge: the message is one of an entry's questions (after normalisation) → answer it; otherwise
+    the hits that are answerable (cosine ≥ answer_min_score and, with calibrated_answers, a relative
+    score at the knowledge base's answer floor) → answer the best, or clarify (2–3 choices) when
+    runner-ups are close
  8. otherwise a miss: low-confidence rule → handoff; second miss in a row (oos_twice) → handoff;
     else a fallback reply inviting the customer to rephrase or ask for a human.
 """
@@ -20,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from kefu.nlp.entities import Entity
+from kefu.nlp.normalise import normalise
 
 Action = Literal["answer", "clarify", "flow", "reply", "fallback", "handoff", "silent"]
 HandoffReason = Literal["explicit_request", "anger", "vip", "intent", "out_of_scope_twice", "low_confidence", "flow"]
@@ -46,15 +50,39 @@ HANDOFF_MESSAGE = {"zh": "正在为您转接人工客服…", "en": "Connecting 
 class HitLike(Protocol):
     """What the policy reads of a kefu.knowledge.index.KnowledgeHit."""
 
-    entry_kind: str
-    entry_id: int
-    score: float  # fused rank score (RRF): orders hits, says nothing absolute
-    dense_score: float  # cosine similarity: the absolute confidence thresholds apply to
+    @property
+    def entry_kind(self) -> str: ...
+    @property
+    def entry_id(self) -> int: ...
+    @property
+    def score(self) -> float: ...  # fused rank score (RRF): orders hits, says nothing absolute
+    @property
+    def dense_score(self) -> float: ...  # cosine similarity: the absolute confidence thresholds apply to
 
 
 def confidence(hit: HitLike) -> float:
     """How sure the bot is that a knowledge hit answers the message: its cosine similarity."""
     return float(hit.dense_score)
+
+
+def answerable(hit: HitLike, config: BotConfig) -> bool:
+    """Whether a hit is good enough to answer with. Besides the cosine floor, with `calibrated_answers` the
+    hit's relative score (its cosine minus the message's mean cosine to the other entries) must reach the
+    knowledge base's answer floor, when the index could place one (hits without these attributes: cosine only)."""
+    if confidence(hit) < config.answer_min_score:
+        return False
+    floor = getattr(hit, "answer_floor", None)
+    return not config.calibrated_answers or floor is None or float(getattr(hit, "relative_score", 0.0)) >= floor
+
+
+def _same_question(hit: HitLike, signals: Signals) -> bool:
+    """The message is the hit's matched question variant itself (width, 繁/简, case, punctuation aside)."""
+    matched = _comparable(getattr(hit, "matched_text", ""))
+    return bool(matched) and matched == _comparable(signals.text)
+
+
+def _comparable(text: str) -> str:
+    return re.sub(r"[\W_]+", "", normalise(text).lower())
 
 
 @dataclass(frozen=True)
@@ -90,6 +118,7 @@ class BotConfig:
     # cosine of the bundled multilingual-e5-small: matching questions score ≳ 0.86, unrelated ≲ 0.83
     answer_min_score: float = 0.86
     clarify_margin: float = 0.015
+    calibrated_answers: bool = True  # answers also need the knowledge base's answer floor (`answerable`)
     oos_threshold: float | None = None  # intent confidence below this counts as out of scope
     intent_min_confidence: float = 0.5
     handoff: HandoffRules = field(default_factory=HandoffRules)
@@ -238,7 +267,12 @@ def _from_knowledge(
     ctx: Context,
     scores: dict[str, Any],
 ) -> Decision:
-    good = sorted((h for h in hits if confidence(h) >= config.answer_min_score), key=confidence, reverse=True)
+    exact = next((h for h in hits if _same_question(h, signals)), None)
+    good = (
+        [exact]
+        if exact is not None
+        else sorted((h for h in hits if answerable(h, config)), key=confidence, reverse=True)
+    )
     if good:
         best = confidence(good[0])
         close = [h for h in good if best - confidence(h) <= config.clarify_margin][:3]

@@ -89,8 +89,13 @@ class HandoffRulesIn(StrictModel):
 
 
 class BotSettingsIn(StrictModel):
-    answer_min_score: float = Field(0.86, ge=0, le=1, description="cosine a knowledge answer needs")
+    answer_min_score: float = Field(0.86, ge=0, le=1, description="cosine similarity a knowledge answer needs")
     clarify_margin: float = Field(0.015, ge=0, le=0.5, description="answers this close to the best → clarify")
+    calibrated_answers: bool = Field(
+        True,
+        description="an answer must also stand out from the rest of the knowledge base as much as most of its "
+        "own question variants do (the knowledge base's answer floor; docs/knowledge.md)",
+    )
     oos_threshold: float | None = Field(None, ge=0, le=1, description="intent confidence below = out of scope")
     handoff: HandoffRulesIn = Field(default_factory=HandoffRulesIn)
     greeting: Texts = Field(default_factory=dict)

@@ -167,6 +167,7 @@ async def get_settings(session: AsyncSession, account_id: int) -> BotSettingsIn:
         {
             "answer_min_score": row.answer_min_score,
             "clarify_margin": row.clarify_margin,
+            "calibrated_answers": row.calibrated_answers,
             "oos_threshold": row.oos_threshold,
             "handoff": row.handoff_rules,
             "greeting": row.greeting,
@@ -181,6 +182,7 @@ async def do_put_settings(session: AsyncSession, account_id: int, data: BotSetti
         session.add(row)
     row.answer_min_score = data.answer_min_score
     row.clarify_margin = data.clarify_margin
+    row.calibrated_answers = data.calibrated_answers
     row.oos_threshold = data.oos_threshold
     row.handoff_rules = data.handoff.model_dump()
     row.greeting = dict(data.greeting)
@@ -194,6 +196,7 @@ def config_of(data: BotSettingsIn) -> BotConfig:
     return BotConfig(
         answer_min_score=data.answer_min_score,
         clarify_margin=data.clarify_margin,
+        calibrated_answers=data.calibrated_answers,
         oos_threshold=data.oos_threshold,
         handoff=HandoffRules(list(h.keywords), h.anger, h.oos_twice, h.low_confidence, list(h.vip_tiers)),
         greeting=dict(data.greeting),

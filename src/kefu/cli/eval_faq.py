@@ -19,6 +19,10 @@ _ROWS = [
     ("latency_p50_ms", "query latency p50 (ms)"),
     ("latency_p95_ms", "query latency p95 (ms)"),
     ("build_seconds", "index build time (s)"),
+    ("answered_right", "answered with the right entry"),
+    ("answered_wrong", "answered with another entry"),
+    ("unanswerable_answered", "unanswerable queries answered"),
+    ("answer_precision", "answer precision"),
 ]
 
 
@@ -33,6 +37,14 @@ def eval_faq(
     fusion: Annotated[str, typer.Option(help="rrf | weighted | dense | bm25")] = "rrf",
     alpha: Annotated[float, typer.Option(help="Dense weight for --fusion weighted.")] = 0.5,
     tune: Annotated[bool, typer.Option("--tune", help="Compare fusions on a dev slice of --train; no test.")] = False,
+    unanswerable: Annotated[
+        Path | None,
+        typer.Option(help="JSONL/CSV texts no entry answers (labels ignored): also score when to answer at all."),
+    ] = None,
+    answer_min_score: Annotated[float, typer.Option(help="The bot's cosine floor for an answer.")] = 0.86,
+    floor_quantile: Annotated[
+        float, typer.Option(help="Share of the entries' own variants below the answer floor.", min=0.0, max=1.0)
+    ] = 0.1,
     json_out: Annotated[bool, typer.Option("--json", help="Last stdout line: one JSON object.")] = False,
     cache_dir: Annotated[Path, typer.Option(help="On-disk cache of passage embeddings.")] = Path(
         "var/cache/embeddings"
@@ -54,16 +66,35 @@ def eval_faq(
     base = get_embedder()
     embedder = base if no_cache else CachedEmbedder(base, cache_dir)
     train_rows = load_or_exit(train)
+    stray = load_or_exit(unanswerable) if unanswerable is not None else None
     if tune or test is None:
-        for name, metrics in tune_fusion(train_rows, embedder=embedder, k=k).items():
-            typer.echo(f"{name:<18}" + "  ".join(f"{key}={value:.4f}" for key, value in metrics.items()))
+        tuned = tune_fusion(train_rows, embedder=embedder, k=k, unanswerable=stray, answer_min_score=answer_min_score)
+        for name, metrics in tuned.items():
+            typer.echo(f"{name:<22}" + "  ".join(f"{key}={_num(value)}" for key, value in metrics.items()))
         return
     options = IndexOptions(fusion=fusion, alpha=alpha)  # type: ignore[arg-type]
-    result = run_faq_eval(train_rows, load_or_exit(test), embedder=embedder, query_embedder=base, k=k, options=options)
+    result = run_faq_eval(
+        train_rows,
+        load_or_exit(test),
+        embedder=embedder,
+        query_embedder=base,
+        k=k,
+        options=options,
+        unanswerable=stray,
+        answer_min_score=answer_min_score,
+        floor_quantile=floor_quantile,
+    )
+    floor = result.get("answer_floor")
+    floor = floor if isinstance(floor, float) else None
     emit(
         f"faq: {result['n_entries']} entries ({result['n_variants']} variants), {result['n_queries']} queries, "
-        f"hybrid fusion={result['fusion']} vs TF-IDF + cosine",
+        f"hybrid fusion={result['fusion']} vs TF-IDF + cosine"
+        + (f"; answer rows: floor {_num(floor)} (q={floor_quantile}) vs the cosine-only rule" if stray else ""),
         _ROWS,
         result,
         json_out,
     )
+
+
+def _num(value: float | None) -> str:
+    return "none" if value is None else f"{value:.4f}"

@@ -57,6 +57,8 @@ class KnowledgeHit:
     matched_text: str  # the question variant / title / paragraph closest to the query
     language: str
     category: str
+    relative_score: float = 0.0  # cosine minus the query's mean cosine to the other entries (HybridIndex)
+    answer_floor: float | None = None  # the relative score this knowledge base's own rewordings reach
 
 
 class _Host(Protocol):
@@ -154,7 +156,12 @@ class KnowledgeIndexManager:
             finally:
                 acc.embedder.queries.pop(query, None)
             metas = [acc.meta[h.doc_id] for h in hits]
-        out = [_hit(m, h) for m, h in zip(metas, hits, strict=True) if documents.language_matches(m.language, language)]
+            floor = acc.index.answer_floor(eligible=_is_faq) if hits else None  # cached; placed after edits
+        out = [
+            _hit(m, h, floor)
+            for m, h in zip(metas, hits, strict=True)
+            if documents.language_matches(m.language, language)
+        ]
         return out[:k]
 
     async def apply_entry(self, account_id: int, kind: EntryKind, entry_id: int) -> None:
@@ -426,9 +433,15 @@ def _apply(acc: _AccountIndex, upserts: list[Indexed], removals: list[str]) -> N
     dead = dense.n - int(dense.alive[: dense.n].sum())
     if dead > 1000 and dead > dense.n // 2:
         acc.index = HybridIndex.from_bytes(acc.index.to_bytes(), acc.embedder)  # drop tombstoned rows
+    acc.index.answer_floor(eligible=_is_faq)  # placed now, in this thread, not in a customer's search
 
 
-def _hit(meta: EntryMeta, hit: Hit) -> KnowledgeHit:
+def _is_faq(doc_id: str) -> bool:
+    """FAQ entries take part in the answer floor; an article's rows are paragraphs, not rewordings."""
+    return doc_id.startswith(f"{EntryKind.FAQ}:")
+
+
+def _hit(meta: EntryMeta, hit: Hit, floor: float | None) -> KnowledgeHit:
     answer = meta.answer
     if meta.kind == EntryKind.ARTICLE and hit.matched_text != meta.title:
         answer = documents.snippet(hit.matched_text)
@@ -443,4 +456,6 @@ def _hit(meta: EntryMeta, hit: Hit) -> KnowledgeHit:
         hit.matched_text,
         meta.language,
         meta.category,
+        hit.relative_score,
+        floor,
     )

@@ -135,6 +135,10 @@ class KnowledgeHitRead(ReadModel):
     matched_text: str
     language: str
     category: str
+    relative_score: float = Field(description="dense_score minus the query's mean cosine to the other entries")
+    answer_floor: float | None = Field(
+        None, description="the relative score this knowledge base's own question variants reach (the bot's floor)"
+    )
 
 
 class PublicFaqRead(ReadModel):

@@ -48,12 +48,13 @@ async def list_suggestions(
     min_count: int = 2,
     min_similarity: float = DEFAULT_MIN_SIMILARITY,
 ) -> list[SuggestionRead]:
-    from kefu.bot.service import get_settings  # the bot builds on knowledge, not the other way round
+    from kefu.bot.policy import answerable  # the bot builds on knowledge, not the other way round
+    from kefu.bot.service import config_of, get_settings
 
     questions = await _unanswered(session, account_id, clock.now() - timedelta(days=days))
     if not questions:
         return []
-    answer_min_score = (await get_settings(session, account_id)).answer_min_score
+    config = config_of(await get_settings(session, account_id))
     texts = [m.content for m in questions]
     manager = start_knowledge(state)
     vectors = await asyncio.to_thread(manager.embedder.embed_queries, texts)
@@ -63,7 +64,7 @@ async def list_suggestions(
         members = [questions[i] for i in rows]
         central = members[0]
         hits = await search_knowledge(state, account_id, central.content, 1, session=session, vector=vectors[rows[0]])
-        if hits and hits[0].dense_score >= answer_min_score:
+        if hits and answerable(hits[0], config):
             continue  # the knowledge base answers it now
         variants = list(dict.fromkeys(m.content.strip() for m in members[1:] if m.content.strip() != central.content))
         out.append(

@@ -6,6 +6,11 @@ of banking77 and smp2017 train, see docs/benchmarks.md); "weighted" = alpha·cos
 
 Edits are incremental: add/update/remove embed only the changed texts, append to the dense matrix and
 go to the BM25 delta segment; the delta is merged (`compact`) when it passes `delta_limit` rows.
+
+Answer confidence: a cosine alone says little (the bundled e5 puts most pairs between 0.75 and 0.9, and
+higher for Chinese than for English), so each hit also carries a *relative* score — its cosine minus the
+query's mean cosine to the other documents' rows — and `answer_floor` says what relative score this
+index's own question variants reach when each is matched back to its document (docs/knowledge.md).
 """
 
 from __future__ import annotations
@@ -14,11 +19,11 @@ import io
 import json
 import sys
 import time
-from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field, replace
 from itertools import chain
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -29,6 +34,10 @@ from kefu.nlp.tokenise import tokenise
 
 Fusion = Literal["rrf", "weighted", "dense", "bm25"]  # the last two are single-side ablations
 _BATCH = 256
+#: the share of an index's own question variants whose relative score falls below its answer floor
+ANSWER_FLOOR_QUANTILE = 0.1
+FLOOR_SAMPLE = 300  # question variants matched back to their document to place the floor
+FLOOR_MIN_RIGHT = 10  # fewer matched back correctly: no floor (a knowledge base too small to say)
 
 
 @dataclass(frozen=True)
@@ -46,6 +55,7 @@ class Hit:
     bm25_score: float
     dense_score: float  # cosine
     matched_text: str  # the row of the document closest to the query
+    relative_score: float = 0.0  # cosine minus the query's mean cosine to the other documents' rows
 
 
 @dataclass
@@ -75,6 +85,7 @@ class HybridIndex:
         self.documents: dict[str, Document] = {}
         self._doc_rows: dict[str, list[int]] = {}
         self._rows = _Rows()
+        self._floors: dict[tuple[float, Any], float | None] = {}  # answer_floor per call, until the next edit
 
     @classmethod
     def build(
@@ -107,6 +118,7 @@ class HybridIndex:
     add = upsert
 
     def remove(self, doc_id: str) -> None:
+        self._floors.clear()
         rows = self._doc_rows.pop(doc_id)
         del self.documents[doc_id]
         self.dense.kill(rows)
@@ -121,6 +133,7 @@ class HybridIndex:
             self.dense.fit_projection()
 
     def _insert(self, docs: list[Document], *, progress: bool) -> None:
+        self._floors.clear()
         pending = [(doc.id, text) for doc in docs for text in self._texts_of(doc)]
         started = time.perf_counter()
         for start in range(0, len(pending), _BATCH):
@@ -154,7 +167,62 @@ class HybridIndex:
         candidates = self._first_docs(dense_rows, depth) | self._first_docs(bm25_rows[order], depth)
         row_bm25 = np.zeros(len(self._rows.doc), dtype=np.float32)
         row_bm25[bm25_rows] = bm25_scores
-        return self._fuse(self._hits(list(candidates), vector, row_bm25))[:k]
+        hits = self._fuse(self._hits(list(candidates), vector, row_bm25))
+        if not hits:
+            return []
+        # one background per query (the closest document's others), so differences between hits stay cosines
+        background = self.background(vector, max(hits, key=lambda h: h.dense_score).doc_id)
+        return [replace(h, relative_score=h.dense_score - background) for h in hits[:k]]
+
+    def background(self, vector: np.ndarray, doc_id: str) -> float:
+        """Mean cosine of `vector` to the live rows of every document except `doc_id` (0.0 if there are none)."""
+        own = self._doc_rows.get(doc_id, [])
+        others = self.dense.n_live - len(own)
+        if others <= 0:
+            return 0.0
+        total = self.dense.total - (self.dense.sum_of(own) if own else 0.0)
+        return float(total @ np.asarray(vector, dtype=np.float64)) / others
+
+    def answer_floor(
+        self,
+        quantile: float = ANSWER_FLOOR_QUANTILE,
+        *,
+        sample: int = FLOOR_SAMPLE,
+        eligible: Callable[[str], bool] | None = None,
+    ) -> float | None:
+        """The relative score that all but `quantile` of this index's question variants reach when each,
+        left out, is matched back to its own document (and comes first) — how close a real rewording of a
+        question comes in this knowledge base. Variants stand in for queries through their stored
+        (passage) vectors, so no text is embedded. Documents with at least two question variants take
+        part (`eligible(doc_id)` may narrow them); a deterministic sample of `sample` variants is used.
+        None when fewer than FLOOR_MIN_RIGHT variants were matched back. Cached until the next edit."""
+        key = (float(quantile), eligible)
+        if key not in self._floors:
+            self._floors[key] = self._answer_floor(float(quantile), sample, eligible)
+        return self._floors[key]
+
+    def _answer_floor(self, quantile: float, sample: int, eligible: Callable[[str], bool] | None) -> float | None:
+        variant_rows: list[tuple[str, int]] = []
+        for doc_id, doc in self.documents.items():
+            n_texts = sum(1 for t in doc.texts if t.strip())
+            if n_texts >= 2 and (eligible is None or eligible(doc_id)):
+                variant_rows.extend((doc_id, row) for row in self._doc_rows[doc_id][:n_texts])
+        if len(variant_rows) < FLOOR_MIN_RIGHT:
+            return None
+        step = max(1, len(variant_rows) // sample)  # every step-th variant: deterministic, spread over docs
+        scores: list[float] = []
+        for doc_id, row in variant_rows[::step][:sample]:
+            own = self._doc_rows[doc_id]
+            vector = self.dense.vectors[row].astype(np.float32)
+            rows, cosines = self.dense.top_rows(vector, len(own) + 1, self.options.shortlist)
+            best_own = max((c for r, c in zip(rows.tolist(), cosines.tolist(), strict=True)
+                            if r != row and r in own), default=None)  # fmt: skip
+            best_other = next((c for r, c in zip(rows.tolist(), cosines.tolist(), strict=True) if r not in own), None)
+            if best_own is not None and (best_other is None or best_own > best_other):
+                scores.append(best_own - self.background(vector, doc_id))
+        if len(scores) < FLOOR_MIN_RIGHT:
+            return None
+        return float(np.quantile(np.asarray(scores), quantile))
 
     def _first_docs(self, rows: np.ndarray, limit: int) -> dict[str, None]:
         docs: dict[str, None] = {}

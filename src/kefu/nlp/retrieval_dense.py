@@ -24,6 +24,7 @@ class DenseStore:
         self.alive = np.zeros(0, dtype=bool)
         self.basis: np.ndarray | None = None  # (dim, PROJ_DIM)
         self.projected = np.zeros((0, PROJ_DIM), dtype=np.float32)
+        self.total = np.zeros(dim, dtype=np.float64)  # sum of the live rows: mean cosines in O(dim)
 
     def append(self, vectors: np.ndarray) -> np.ndarray:
         """Store rows; returns their row ids."""
@@ -32,6 +33,7 @@ class DenseStore:
         rows = np.arange(self.n, self.n + count)
         self.vectors[rows] = vectors
         self.alive[rows] = True
+        self.total += self.sum_of(rows)  # of the stored (float16) values, as kill subtracts them
         if self.basis is not None:
             self.projected[rows] = np.asarray(vectors, dtype=np.float32) @ self.basis
         self.n += count
@@ -43,8 +45,17 @@ class DenseStore:
     def n_dead(self) -> int:
         return self.n - int(np.count_nonzero(self.alive[: self.n]))
 
+    @property
+    def n_live(self) -> int:
+        return self.n - self.n_dead
+
     def kill(self, rows: list[int]) -> None:
-        self.alive[rows] = False
+        live = [r for r in dict.fromkeys(rows) if self.alive[r]]
+        self.total -= self.sum_of(live)
+        self.alive[live] = False
+
+    def sum_of(self, rows: list[int] | np.ndarray) -> np.ndarray:
+        return np.asarray(self.vectors[rows].astype(np.float64).sum(axis=0))
 
     def fit_projection(self) -> None:
         live = np.flatnonzero(self.alive[: self.n])

@@ -1,6 +1,11 @@
 """FAQ retrieval evaluation: each training label is one FAQ entry whose question variants are its training
 texts; each test text is a query. Ranks the hybrid index next to a TF-IDF + cosine baseline (same tokeniser,
-same per-entry max over variants), both built and queried in the same process."""
+same per-entry max over variants), both built and queried in the same process.
+
+With unanswerable queries (texts no entry answers, e.g. chit-chat), also how well the index's scores tell
+when to answer at all: the bot's rule with the knowledge base's answer floor (cosine ≥ `answer_min_score`
+and relative score ≥ `HybridIndex.answer_floor`) next to the cosine-only rule, both picking the best
+answerable hit by cosine as kefu.bot.policy does (clarifying questions aside)."""
 
 from __future__ import annotations
 
@@ -17,10 +22,12 @@ from kefu.nlp.evaluation.data import Labelled
 from kefu.nlp.evaluation.metrics import latency_ms
 from kefu.nlp.evaluation.timing import per_message_seconds
 from kefu.nlp.normalise import normalise
-from kefu.nlp.retrieval import Document, HybridIndex, IndexOptions
+from kefu.nlp.retrieval import ANSWER_FLOOR_QUANTILE, Document, Hit, HybridIndex, IndexOptions
 from kefu.nlp.tokenise import tokenise
 
 RECALL_AT = (1, 3, 5, 10)
+ANSWER_MIN_SCORE = 0.86  # kefu.bot's default cosine floor (BotSettingsIn.answer_min_score)
+FLOOR_QUANTILES = (0.05, 0.1, 0.2)  # compared on the dev slice by --tune
 TUNING_GRID: dict[str, IndexOptions] = {
     "rrf k=60": IndexOptions(fusion="rrf", rrf_k=60),
     "rrf k=20": IndexOptions(fusion="rrf", rrf_k=20),
@@ -68,6 +75,44 @@ class TfidfFaq:
         return [self.ids[i] for i in best]
 
 
+def answer_metrics(
+    hits: list[list[Hit]], gold: list[str], unanswerable: list[list[Hit]], *, min_score: float, floor: float | None
+) -> dict[str, float]:
+    """Shares of answerable queries answered with their entry / another entry, of unanswerable queries
+    answered at all, and the precision of all answers, for one answer rule (`floor` None: cosine only)."""
+
+    def answer(row: list[Hit]) -> str | None:
+        ok = [h for h in row if h.dense_score >= min_score and (floor is None or h.relative_score >= floor)]
+        return max(ok, key=lambda h: h.dense_score).doc_id if ok else None
+
+    picked = [answer(row) for row in hits]
+    right = sum(1 for p, g in zip(picked, gold, strict=True) if p == g)
+    wrong = sum(1 for p, g in zip(picked, gold, strict=True) if p is not None and p != g)
+    stray = sum(1 for row in unanswerable if answer(row) is not None)
+    return {
+        "answered_right": right / max(len(gold), 1),
+        "answered_wrong": wrong / max(len(gold), 1),
+        "unanswerable_answered": stray / max(len(unanswerable), 1),
+        "answer_precision": right / max(right + wrong + stray, 1),
+    }
+
+
+def _answer_rules(
+    index: HybridIndex,
+    hits: list[list[Hit]],
+    gold: list[str],
+    stray: list[list[Hit]],
+    min_score: float,
+    quantile: float,
+) -> dict[str, float | None]:
+    floor = index.answer_floor(quantile)
+    out: dict[str, float | None] = {"answer_floor": floor, "answer_min_score": min_score}
+    out |= answer_metrics(hits, gold, stray, min_score=min_score, floor=floor)
+    cosine_only = answer_metrics(hits, gold, stray, min_score=min_score, floor=None)
+    out |= {f"baseline_{key}": value for key, value in cosine_only.items()}  # the rule before the floor
+    return out
+
+
 def run_faq_eval(
     train: list[Labelled],
     test: list[Labelled],
@@ -76,7 +121,10 @@ def run_faq_eval(
     query_embedder: Embedder,
     k: int = 10,
     options: IndexOptions | None = None,
-) -> dict[str, float | int | str]:
+    unanswerable: list[Labelled] | None = None,
+    answer_min_score: float = ANSWER_MIN_SCORE,
+    floor_quantile: float = ANSWER_FLOOR_QUANTILE,
+) -> dict[str, float | int | str | None]:
     docs = faq_documents(train)
     queries, gold = [r.text for r in test], [r.label for r in test]
     started = time.perf_counter()
@@ -84,9 +132,10 @@ def run_faq_eval(
     build_s = time.perf_counter() - started
     index.embedder = query_embedder  # queries are embedded live: latency includes the query embedding
     _log(f"searching {len(queries)} queries (hybrid)")
-    ranked = [[h.doc_id for h in index.search(q, k)] for q in queries]
+    hits = [index.search(q, k) for q in queries]
+    ranked = [[h.doc_id for h in row] for row in hits]
     seconds = per_message_seconds(lambda q: index.search(q, k), queries[:500])
-    result: dict[str, float | int | str] = {
+    result: dict[str, float | int | str | None] = {
         "n_entries": len(docs),
         "n_variants": len(train),
         "n_queries": len(queries),
@@ -103,6 +152,11 @@ def run_faq_eval(
     base_seconds = per_message_seconds(lambda q: baseline.search(q, k), queries[:500])
     base = {**rank_metrics(base_ranked, gold, k), **latency_ms(base_seconds), "build_seconds": base_build}
     result.update({f"baseline_{key}": value for key, value in base.items()})
+    if unanswerable:
+        _log(f"searching {len(unanswerable)} unanswerable queries")
+        stray = [index.search(r.text, k) for r in unanswerable]
+        result["n_unanswerable"] = len(unanswerable)
+        result |= _answer_rules(index, hits, gold, stray, answer_min_score, floor_quantile)
     return result
 
 
@@ -119,18 +173,35 @@ def dev_split(train: list[Labelled], share: float = 0.2) -> tuple[list[Labelled]
     return rest, [r for r in dev if r.label in labels]
 
 
-def tune_fusion(train: list[Labelled], *, embedder: Embedder, k: int = 10) -> dict[str, dict[str, float]]:
-    """Every fusion in TUNING_GRID on a dev slice of the training file (never the test file)."""
+def tune_fusion(
+    train: list[Labelled],
+    *,
+    embedder: Embedder,
+    k: int = 10,
+    unanswerable: list[Labelled] | None = None,
+    answer_min_score: float = ANSWER_MIN_SCORE,
+) -> dict[str, dict[str, float | None]]:
+    """Every fusion in TUNING_GRID on a dev slice of the training file (never the test file); with
+    unanswerable (dev) queries, also the answer rule at each of FLOOR_QUANTILES (default fusion)."""
     rest, dev = dev_split(train)
     docs = faq_documents(rest)
     vectors = embedder.embed_queries([r.text for r in dev])
     index = HybridIndex.build(docs, embedder, progress=True)
-    out = {}
+    out: dict[str, dict[str, float | None]] = {}
     for name, options in TUNING_GRID.items():
         index.options = options
         ranked = [[h.doc_id for h in index.search(r.text, k, vector=v)] for r, v in zip(dev, vectors, strict=True)]
-        out[name] = rank_metrics(ranked, [r.label for r in dev], k)
+        out[name] = dict(rank_metrics(ranked, [r.label for r in dev], k))
         _log(f"{name}: MRR@{k}={out[name][f'mrr_at_{k}']:.4f}")
+    if unanswerable:
+        index.options = IndexOptions()
+        hits = [index.search(r.text, k, vector=v) for r, v in zip(dev, vectors, strict=True)]
+        stray_vectors = embedder.embed_queries([r.text for r in unanswerable])
+        stray = [index.search(r.text, k, vector=v) for r, v in zip(unanswerable, stray_vectors, strict=True)]
+        for quantile in FLOOR_QUANTILES:
+            out[f"answer floor q={quantile}"] = _answer_rules(
+                index, hits, [r.label for r in dev], stray, answer_min_score, quantile
+            )
     return out
 
 
