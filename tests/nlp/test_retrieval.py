@@ -154,6 +154,50 @@ def test_eval_faq_command_on_fixture() -> None:
     assert "MRR@10" in result.stdout and "baseline" in result.stdout
 
 
+def test_answer_metrics_exact() -> None:
+    from kefu.nlp.evaluation.faq import answer_metrics
+    from kefu.nlp.retrieval import Hit
+
+    def hit(doc: str, cosine: float, relative: float) -> Hit:
+        return Hit(doc, 0.03, 0.0, cosine, doc, relative)
+
+    hits = [
+        [hit("a", 0.90, 0.10), hit("b", 0.95, 0.04)],  # cosine picks b (wrong); with the floor, a (right)
+        [hit("b", 0.85, 0.12)],  # under the cosine floor: not answered either way
+        [hit("c", 0.88, 0.07)],  # right by cosine; under the answer floor
+    ]
+    stray = [[hit("a", 0.87, 0.05)], [hit("c", 0.91, 0.09)]]
+    gold = ["a", "b", "c"]
+    assert answer_metrics(hits, gold, stray, min_score=0.86, floor=None) == {
+        "answered_right": 1 / 3, "answered_wrong": 1 / 3, "unanswerable_answered": 1.0, "answer_precision": 1 / 4,
+    }  # fmt: skip
+    assert answer_metrics(hits, gold, stray, min_score=0.86, floor=0.08) == {
+        "answered_right": 1 / 3, "answered_wrong": 0.0, "unanswerable_answered": 0.5, "answer_precision": 1 / 2,
+    }  # fmt: skip
+
+
+def test_eval_faq_with_an_unanswerable_label(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from kefu.cli.main import app
+
+    fixtures = Path(__file__).parent / "fixtures"
+    chat = ['{"text": "今天天气怎么样", "label": "chat"}', '{"text": "讲个笑话", "label": "chat"}']
+    train, test = tmp_path / "train.jsonl", tmp_path / "test.jsonl"
+    train.write_text((fixtures / "faq_train.jsonl").read_text() + '{"text": "你好呀", "label": "chat"}\n')
+    test.write_text((fixtures / "faq_test.jsonl").read_text() + "\n".join(chat) + "\n")
+    args = ["eval", "faq", "--train", str(train), "--test", str(test), "--unanswerable-label", "chat"]
+    result = CliRunner().invoke(app, [*args, "--no-cache", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert (report["n_entries"], report["n_queries"], report["n_unanswerable"]) == (5, 6, 2)
+    assert (report["mrr_at_10"], report["answer_min_score"]) == (1.0, 0.86)
+    for key in ("answered_right", "answered_wrong", "unanswerable_answered", "answer_precision"):
+        assert 0.0 <= report[key] <= 1.0 and 0.0 <= report[f"baseline_{key}"] <= 1.0
+    assert report["answered_right"] + report["answered_wrong"] <= 1.0
+    assert "unanswerable queries answered" in result.stdout and "cosine-only rule" in result.stdout
+
+
 def test_eval_faq_needs_test_or_tune() -> None:
     from typer.testing import CliRunner
 

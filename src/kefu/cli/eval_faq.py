@@ -41,10 +41,16 @@ def eval_faq(
         Path | None,
         typer.Option(help="JSONL/CSV texts no entry answers (labels ignored): also score when to answer at all."),
     ] = None,
+    unanswerable_label: Annotated[
+        str | None,
+        typer.Option(
+            help="A label whose rows are unanswerable: dropped from --train, --test rows become --unanswerable."
+        ),
+    ] = None,
     answer_min_score: Annotated[float, typer.Option(help="The bot's cosine floor for an answer.")] = 0.86,
     floor_quantile: Annotated[
         float, typer.Option(help="Share of the entries' own variants below the answer floor.", min=0.0, max=1.0)
-    ] = 0.1,
+    ] = 0.05,
     json_out: Annotated[bool, typer.Option("--json", help="Last stdout line: one JSON object.")] = False,
     cache_dir: Annotated[Path, typer.Option(help="On-disk cache of passage embeddings.")] = Path(
         "var/cache/embeddings"
@@ -67,7 +73,15 @@ def eval_faq(
     embedder = base if no_cache else CachedEmbedder(base, cache_dir)
     train_rows = load_or_exit(train)
     stray = load_or_exit(unanswerable) if unanswerable is not None else None
-    if tune or test is None:
+    tuning = tune or test is None
+    test_rows = [] if tuning or test is None else load_or_exit(test)
+    if unanswerable_label is not None:
+        # tuning reads the training file's unanswerable rows, a test run the test file's
+        source = train_rows if tuning else test_rows
+        stray = (stray or []) + [r for r in source if r.label == unanswerable_label]
+        train_rows = [r for r in train_rows if r.label != unanswerable_label]
+        test_rows = [r for r in test_rows if r.label != unanswerable_label]
+    if tuning:
         tuned = tune_fusion(train_rows, embedder=embedder, k=k, unanswerable=stray, answer_min_score=answer_min_score)
         for name, metrics in tuned.items():
             typer.echo(f"{name:<22}" + "  ".join(f"{key}={_num(value)}" for key, value in metrics.items()))
@@ -75,7 +89,7 @@ def eval_faq(
     options = IndexOptions(fusion=fusion, alpha=alpha)  # type: ignore[arg-type]
     result = run_faq_eval(
         train_rows,
-        load_or_exit(test),
+        test_rows,
         embedder=embedder,
         query_embedder=base,
         k=k,
