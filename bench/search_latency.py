@@ -163,6 +163,10 @@ def main() -> None:
     start = time.perf_counter()
     index = HybridIndex.build([d for d, _, _ in data], builder, progress=True)
     build_s = time.perf_counter() - start
+    start = time.perf_counter()
+    floor = index.answer_floor()  # what each edit of a knowledge base this size costs on top (kefu.knowledge)
+    floor_s = time.perf_counter() - start
+    print(f"answer floor {floor} placed in {floor_s:.2f} s", file=sys.stderr)
     index.embedder = base  # queries are embedded live
     qs = queries(data, args.queries)
     base.embed_queries(["warm-up"])
@@ -171,11 +175,12 @@ def main() -> None:
     index_ms = timed(lambda q: index.search(q[0], 10, vector=vectors[q[0]]), qs)[1]
     exact, brute_ms = timed(lambda q: brute_force(index, q[0], 10), qs)
     embed_only = timed(lambda q: base.embed_queries([q[0]]), qs)[1]
-    _print(args, len(parts), build_s, (hybrid_ms, index_ms, brute_ms, embed_only), hits, exact, qs)
+    _print(args, len(parts), (build_s, floor, floor_s), (hybrid_ms, index_ms, brute_ms, embed_only), hits, exact, qs)
 
 
-def _print(args, rows, build_s, timings, hits, exact, qs) -> None:  # type: ignore[no-untyped-def]
+def _print(args, rows, building, timings, hits, exact, qs) -> None:  # type: ignore[no-untyped-def]
     hybrid_ms, index_ms, brute_ms, embed_ms = timings
+    build_s, floor, floor_s = building
 
     def pct(ms: np.ndarray) -> str:
         return " ".join(f"p{p}={np.percentile(ms, p):.1f}ms" for p in (50, 95, 99))
@@ -194,6 +199,8 @@ def _print(args, rows, build_s, timings, hits, exact, qs) -> None:  # type: igno
             "vectors": args.vectors,
             "queries": len(qs),
             "build_s": round(build_s, 1),
+            "answer_floor": "none" if floor is None else round(floor, 4),
+            "answer_floor_s": round(floor_s, 2),
             "top1": round(float(top1), 3),
             "top10_overlap": round(float(agree), 3),
         }
