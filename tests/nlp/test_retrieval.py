@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -286,3 +287,33 @@ def test_no_answer_floor_without_enough_rewordings() -> None:
     full = HybridIndex.build(REWORDED, bundled_embedder())
     assert full.answer_floor() is not None
     assert full.answer_floor(eligible=lambda doc_id: False) is None  # cached per quantile and filter
+
+
+class _ClusterEmbedder:
+    """Deterministic vectors: a text "d<i> v<j>" lies near document i's direction (no model needed)."""
+
+    dim = 16
+
+    def _vector(self, text: str) -> np.ndarray:
+        doc = int(text.split()[0][1:])
+        base = np.random.default_rng(doc).normal(size=self.dim)
+        noise = np.random.default_rng(int(hashlib.md5(text.encode()).hexdigest()[:8], 16)).normal(size=self.dim)
+        v = base + 0.3 * noise
+        return np.asarray(v / np.linalg.norm(v), dtype=np.float32)
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return np.stack([self._vector(t) for t in texts]) if texts else np.zeros((0, self.dim), np.float32)
+
+    embed_passages = embed_queries
+
+
+def test_a_large_index_keeps_its_floor_through_a_few_edits() -> None:
+    docs = [Document(f"d{i}", [f"d{i} v{j}" for j in range(3)]) for i in range(150)]
+    index = HybridIndex.build(docs, _ClusterEmbedder())  # type: ignore[arg-type]
+    floor = index.answer_floor()
+    assert floor is not None and floor > 0
+    index.dense.vectors[:] = 0  # were the floor placed again, no variant would match back: None
+    index.remove("d0")  # 1 edit among 150 documents (≤ 1 %): the placed floor stands
+    assert index.answer_floor() == floor
+    index.remove("d1")  # 2 edits: placed again
+    assert index.answer_floor() is None
