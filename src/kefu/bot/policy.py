@@ -24,6 +24,8 @@ from typing import Any, Literal, Protocol
 
 from kefu.nlp.entities import Entity
 from kefu.nlp.normalise import normalise
+from kefu.nlp.retrieval import ANSWER_MIN_SCORE
+from kefu.nlp.retrieval import answerable as _clears_floors
 
 Action = Literal["answer", "clarify", "flow", "reply", "fallback", "handoff", "silent"]
 HandoffReason = Literal["explicit_request", "anger", "vip", "intent", "out_of_scope_twice", "low_confidence", "flow"]
@@ -69,19 +71,14 @@ def answerable(hit: HitLike, config: BotConfig) -> bool:
     """Whether a hit is good enough to answer with. Besides the cosine floor, with `calibrated_answers` the
     hit's relative score (its cosine minus the message's mean cosine to the other entries) must reach the
     knowledge base's answer floor, when the index could place one (hits without these attributes: cosine only)."""
-    if confidence(hit) < config.answer_min_score:
-        return False
-    floor = getattr(hit, "answer_floor", None)
-    return not config.calibrated_answers or floor is None or float(getattr(hit, "relative_score", 0.0)) >= floor
-
-
-def _same_question(hit: HitLike, signals: Signals) -> bool:
-    """The message is the hit's matched question variant itself (width, 繁/简, case, punctuation aside)."""
-    matched = _comparable(getattr(hit, "matched_text", ""))
-    return bool(matched) and matched == _comparable(signals.text)
+    floor = getattr(hit, "answer_floor", None) if config.calibrated_answers else None
+    relative = float(getattr(hit, "relative_score", 0.0))
+    return _clears_floors(confidence(hit), relative, min_score=config.answer_min_score, floor=floor)
 
 
 def _comparable(text: str) -> str:
+    """A text as `_from_knowledge` compares a message with an entry's questions: width, 繁/简, case and
+    punctuation aside."""
     return re.sub(r"[\W_]+", "", normalise(text).lower())
 
 
@@ -116,7 +113,7 @@ class HandoffRules:
 @dataclass(frozen=True)
 class BotConfig:
     # cosine of the bundled multilingual-e5-small: matching questions score ≳ 0.86, unrelated ≲ 0.83
-    answer_min_score: float = 0.86
+    answer_min_score: float = ANSWER_MIN_SCORE
     clarify_margin: float = 0.015
     calibrated_answers: bool = True  # answers also need the knowledge base's answer floor (`answerable`)
     oos_threshold: float | None = None  # intent confidence below this counts as out of scope
@@ -267,7 +264,8 @@ def _from_knowledge(
     ctx: Context,
     scores: dict[str, Any],
 ) -> Decision:
-    exact = next((h for h in hits if _same_question(h, signals)), None)
+    message = _comparable(signals.text)  # the message is one of an entry's questions: that entry, no doubt
+    exact = next((h for h in hits if message and _comparable(getattr(h, "matched_text", "")) == message), None)
     good = (
         [exact]
         if exact is not None

@@ -9,6 +9,7 @@ from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
 from kefu.bot.flows import FlowDefinition, Texts
 from kefu.core.schemas import ReadModel, StrictModel
+from kefu.nlp.retrieval import ANSWER_MIN_SCORE
 
 IntentName = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[a-z][a-z0-9_]{0,63}$")]
 FlowName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
@@ -89,7 +90,7 @@ class HandoffRulesIn(StrictModel):
 
 
 class BotSettingsIn(StrictModel):
-    answer_min_score: float = Field(0.86, ge=0, le=1, description="cosine similarity a knowledge answer needs")
+    answer_min_score: float = Field(ANSWER_MIN_SCORE, ge=0, le=1, description="cosine a knowledge answer needs")
     clarify_margin: float = Field(0.015, ge=0, le=0.5, description="answers this close to the best → clarify")
     calibrated_answers: bool = Field(
         True,

@@ -104,6 +104,7 @@ class _AccountIndex:
     reader: asyncio.Task[None] | None = None
     checked_at: float = 0.0
     reconciling: asyncio.Task[None] | None = None
+    answer_floor: float | None = None  # placed by _apply after edits; searches only read it
 
 
 class KnowledgeIndexManager:
@@ -156,9 +157,8 @@ class KnowledgeIndexManager:
             finally:
                 acc.embedder.queries.pop(query, None)
             metas = [acc.meta[h.doc_id] for h in hits]
-            floor = acc.index.answer_floor(eligible=_is_faq) if hits else None  # cached; placed after edits
         out = [
-            _hit(m, h, floor)
+            _hit(m, h, acc.answer_floor)
             for m, h in zip(metas, hits, strict=True)
             if documents.language_matches(m.language, language)
         ]
@@ -430,10 +430,9 @@ def _apply(acc: _AccountIndex, upserts: list[Indexed], removals: list[str]) -> N
         acc.index.upsert(doc)
         acc.meta[doc.id] = meta
     dense = acc.index.dense
-    dead = dense.n - int(dense.alive[: dense.n].sum())
-    if dead > 1000 and dead > dense.n // 2:
+    if dense.n_dead > 1000 and dense.n_dead > dense.n // 2:
         acc.index = HybridIndex.from_bytes(acc.index.to_bytes(), acc.embedder)  # drop tombstoned rows
-    acc.index.answer_floor(eligible=_is_faq)  # placed now, in this thread, not in a customer's search
+    acc.answer_floor = acc.index.answer_floor(eligible=_is_faq)  # here, in this thread, not in a search
 
 
 def _is_faq(doc_id: str) -> bool:

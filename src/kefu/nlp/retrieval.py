@@ -37,6 +37,8 @@ _BATCH = 256
 #: the share of an index's own question variants whose relative score falls below its answer floor; chosen
 #: on dev slices (smp2017 train with its chat rows, banking77 train with bitext dev; docs/benchmarks.md)
 ANSWER_FLOOR_QUANTILE = 0.05
+#: cosine an answer needs at least (the bot's default `answer_min_score`): only far misses fall below it
+ANSWER_MIN_SCORE = 0.86
 FLOOR_SAMPLE = 300  # question variants matched back to their document to place the floor
 FLOOR_MIN_RIGHT = 10  # fewer matched back correctly: no floor (a knowledge base too small to say)
 
@@ -57,6 +59,12 @@ class Hit:
     dense_score: float  # cosine
     matched_text: str  # the row of the document closest to the query
     relative_score: float = 0.0  # cosine minus the query's mean cosine to the other documents' rows
+
+
+def answerable(cosine: float, relative: float, *, min_score: float, floor: float | None) -> bool:
+    """The answer rule (kefu.bot.policy, `kefu eval faq`): the cosine floor, and the answer floor when
+    there is one (None: the cosine floor alone)."""
+    return cosine >= min_score and (floor is None or relative >= floor)
 
 
 @dataclass
@@ -224,10 +232,10 @@ class HybridIndex:
             own = self._doc_rows[doc_id]
             vector = self.dense.vectors[row].astype(np.float32)
             rows, cosines = self.dense.top_rows(vector, len(own) + 1, self.options.shortlist)
-            best_own = max((c for r, c in zip(rows.tolist(), cosines.tolist(), strict=True)
-                            if r != row and r in own), default=None)  # fmt: skip
-            best_other = next((c for r, c in zip(rows.tolist(), cosines.tolist(), strict=True) if r not in own), None)
-            if best_own is not None and (best_other is None or best_own > best_other):
+            pairs = [(r in own, c) for r, c in zip(rows.tolist(), cosines.tolist(), strict=True) if r != row]
+            best_own = max((c for mine, c in pairs if mine), default=None)
+            best_other = max((c for mine, c in pairs if not mine), default=None)
+            if best_own is not None and (best_other is None or best_own > best_other):  # matched back
                 scores.append(best_own - self.background(vector, doc_id))
         if len(scores) < FLOOR_MIN_RIGHT:
             return None

@@ -25,6 +25,7 @@ class DenseStore:
         self.basis: np.ndarray | None = None  # (dim, PROJ_DIM)
         self.projected = np.zeros((0, PROJ_DIM), dtype=np.float32)
         self.total = np.zeros(dim, dtype=np.float64)  # sum of the live rows: mean cosines in O(dim)
+        self.n_live = 0
 
     def append(self, vectors: np.ndarray) -> np.ndarray:
         """Store rows; returns their row ids."""
@@ -33,6 +34,7 @@ class DenseStore:
         rows = np.arange(self.n, self.n + count)
         self.vectors[rows] = vectors
         self.alive[rows] = True
+        self.n_live += count
         self.total += self.sum_of(rows)  # of the stored (float16) values, as kill subtracts them
         if self.basis is not None:
             self.projected[rows] = np.asarray(vectors, dtype=np.float32) @ self.basis
@@ -43,16 +45,13 @@ class DenseStore:
 
     @property
     def n_dead(self) -> int:
-        return self.n - int(np.count_nonzero(self.alive[: self.n]))
-
-    @property
-    def n_live(self) -> int:
-        return self.n - self.n_dead
+        return self.n - self.n_live
 
     def kill(self, rows: list[int]) -> None:
         live = [r for r in dict.fromkeys(rows) if self.alive[r]]
         self.total -= self.sum_of(live)
         self.alive[live] = False
+        self.n_live -= len(live)
 
     def sum_of(self, rows: list[int] | np.ndarray) -> np.ndarray:
         return np.asarray(self.vectors[rows].astype(np.float64).sum(axis=0))

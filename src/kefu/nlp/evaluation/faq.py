@@ -22,11 +22,18 @@ from kefu.nlp.evaluation.data import Labelled
 from kefu.nlp.evaluation.metrics import latency_ms
 from kefu.nlp.evaluation.timing import per_message_seconds
 from kefu.nlp.normalise import normalise
-from kefu.nlp.retrieval import ANSWER_FLOOR_QUANTILE, Document, Hit, HybridIndex, IndexOptions
+from kefu.nlp.retrieval import (
+    ANSWER_FLOOR_QUANTILE,
+    ANSWER_MIN_SCORE,
+    Document,
+    Hit,
+    HybridIndex,
+    IndexOptions,
+    answerable,
+)
 from kefu.nlp.tokenise import tokenise
 
 RECALL_AT = (1, 3, 5, 10)
-ANSWER_MIN_SCORE = 0.86  # kefu.bot's default cosine floor (BotSettingsIn.answer_min_score)
 FLOOR_QUANTILES = (0.05, 0.1, 0.2)  # compared on the dev slice by --tune
 TUNING_GRID: dict[str, IndexOptions] = {
     "rrf k=60": IndexOptions(fusion="rrf", rrf_k=60),
@@ -82,7 +89,7 @@ def answer_metrics(
     answered at all, and the precision of all answers, for one answer rule (`floor` None: cosine only)."""
 
     def answer(row: list[Hit]) -> str | None:
-        ok = [h for h in row if h.dense_score >= min_score and (floor is None or h.relative_score >= floor)]
+        ok = [h for h in row if answerable(h.dense_score, h.relative_score, min_score=min_score, floor=floor)]
         return max(ok, key=lambda h: h.dense_score).doc_id if ok else None
 
     picked = [answer(row) for row in hits]
