@@ -312,6 +312,9 @@ def _value_error(key: str, message: str, definition: dict[str, Any]) -> list[Fie
 
 
 def _param(value: Any) -> Any:
+    """A limit or choice as a person reads it: 30 (not 30.0), GET or POST (not 'GET' or 'POST')."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
     return value.replace("'", "") if isinstance(value, str) else value
 
 
