@@ -131,6 +131,15 @@ async def test_intent_edit_page_and_rejected_form(api: World) -> None:
         None,
     )
 
+    # a taken name: 409 with the reason, the form as typed (the rolled-back session still renders the page)
+    r = await api.http.post("/admin/bot/intents", data={"name": "human", "examples": "人工\nperson"})
+    assert r.status_code == 409
+    assert "<li><code>an intent named &#39;human&#39; already exists</code></li>" in r.text
+    r = await api.http.post(f"/admin/bot/intents/{intent['id']}", data={"name": "human", "flow_id": "999999"})
+    assert r.status_code == 404
+    assert "<li><code>flow 999999 not found</code></li>" in r.text
+    assert (await api.http.get(f"/api/v1/bot/intents/{intent['id']}")).json() == saved
+
     r = await api.http.post("/admin/bot/intents", data={"name": "Bad Name!", "examples": "样例一\n样例二"})
     assert r.status_code == 422
     assert "样例一\n样例二" in html.unescape(r.text)  # the typed examples are shown again

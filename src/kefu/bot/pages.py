@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.auth.permissions import Perm
+from kefu.auth.principal import Principal
 from kefu.bot import service
 from kefu.bot.api import try_out
 from kefu.bot.flow_form import ENTITIES, JSON_KEY, METHODS, N_, SLOT_FIELDS, FieldError, FlowForm, field_errors
@@ -43,6 +44,17 @@ def _errors(exc: Exception) -> list[str]:
     if isinstance(exc, json.JSONDecodeError):
         return [f"JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}"]
     return [getattr(exc, "message", str(exc))]
+
+
+def _status(exc: Exception) -> int:
+    return 422 if isinstance(exc, ValidationError) else getattr(exc, "status_code", 400)
+
+
+async def _after_rollback(session: AsyncSession, principal: Principal, exc: Exception) -> None:
+    """A write refused by the database (a taken name: Conflict) was rolled back, which expired every row
+    the session holds — the logged-in user the page shows included: load it again."""
+    if isinstance(exc, Conflict):
+        await session.refresh(principal.user)
 
 
 def _lines(text: str) -> list[str]:
@@ -118,8 +130,9 @@ async def create_intent(
     try:
         await service.check_create_intent(session, principal.account_id, IntentCreate(**form.fields()), state.jobs)
     except (ValidationError, KefuError) as exc:
+        await _after_rollback(session, principal, exc)
         ctx = await _intents(session, principal.account_id, errors=_errors(exc), form=form.echo())
-        return page(request, "bot/intents.html", ctx, status_code=422 if isinstance(exc, ValidationError) else 409)
+        return page(request, "bot/intents.html", ctx, status_code=_status(exc))
     return _redirect("/admin/bot/intents")
 
 
@@ -145,9 +158,10 @@ async def update_intent(
         data = IntentUpdate(**form.fields())
         await service.check_update_intent(session, principal.account_id, intent_id, data, state.jobs)
     except (ValidationError, KefuError) as exc:
+        await _after_rollback(session, principal, exc)
         intent = await service.get_intent(session, principal.account_id, intent_id)
         ctx = await _intents(session, principal.account_id, intent=intent, errors=_errors(exc))
-        return page(request, "bot/intent.html", ctx, status_code=422)
+        return page(request, "bot/intent.html", ctx, status_code=_status(exc))
     return _redirect(f"/admin/bot/intents/{intent_id}")
 
 
@@ -247,8 +261,8 @@ async def create_flow(request: Request, session: SessionDep, principal: PagePrin
     if data is not None:
         try:
             flow = await service.check_create_flow(session, principal.account_id, data)
-        except Conflict:
-            await session.refresh(principal.user)  # the rollback expired it; the page shows who is logged in
+        except Conflict as exc:
+            await _after_rollback(session, principal, exc)
             errors = [_taken(data.name)]
         else:
             return _redirect(f"/admin/bot/flows/{flow.id}")
@@ -338,8 +352,8 @@ async def update_flow(request: Request, flow_id: int, session: SessionDep, princ
     if data is not None:
         try:
             await service.check_update_flow(session, principal.account_id, flow_id, data)
-        except Conflict:
-            await session.refresh(principal.user)
+        except Conflict as exc:
+            await _after_rollback(session, principal, exc)
             errors = [_taken(form.name.strip())]
         else:
             return _redirect(f"/admin/bot/flows/{flow_id}")
