@@ -29,6 +29,7 @@ from kefu.bot.schemas import (
     TryOut,
 )
 from kefu.core.deps import CanManageBot, SessionDep, StateDep
+from kefu.core.http import OutboundHttp
 
 router = APIRouter(prefix="/api/v1/bot", tags=["bot"])
 Id = Annotated[int, Path(ge=1, le=2**63 - 1)]
@@ -95,7 +96,14 @@ async def check_flow_action(data: ActionTestIn, state: StateDep, principal: CanM
     """Call a flow's HTTP action with sample slot values, through the same client and address policy the
     bot uses, and render the reply from its answer. Nothing is stored; an action that fails is a 200
     with `ok: false` and the reason."""
-    return action_test_out(await service.check_test_action(get_runtime(state).http, data.definition, data.slots))
+    http = flow_action_http(state, principal.account_id)
+    return action_test_out(await service.check_test_action(http, data.definition, data.slots))
+
+
+def flow_action_http(state: Any, account_id: int) -> OutboundHttp:
+    """The outbound client a flow's action goes through for this account: the bot runtime's own (its address
+    policy), so "Test it" is refused and allowed exactly where the bot would be."""
+    return get_runtime(state).http
 
 
 def action_test_out(test: service.ActionTest) -> ActionTestOut:

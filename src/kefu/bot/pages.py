@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kefu.auth.permissions import Perm
 from kefu.auth.principal import Principal
 from kefu.bot import service
-from kefu.bot.api import try_out
+from kefu.bot.api import flow_action_http, try_out
 from kefu.bot.flow_form import ENTITIES, JSON_KEY, METHODS, N_, SLOT_FIELDS, FieldError, FlowForm, field_errors
 from kefu.bot.flows import validate_definition
 from kefu.bot.policy import Context
@@ -294,7 +294,8 @@ async def flow_test_action(request: Request, state: StateDep, principal: PagePri
         ctx["problems"] = [_labelled(request, form, e) for e in errors]
         return page(request, "bot/_action_test.html", ctx)
     try:
-        ctx["test"] = await service.check_test_action(get_runtime(state).http, valid, form.samples())
+        http = flow_action_http(state, principal.account_id)
+        ctx["test"] = await service.check_test_action(http, valid, form.samples())
     except Unprocessable as exc:
         ctx["problems"] = [_test_problem(request, d) for d in exc.details or [{"field": "", "message": exc.message}]]
     return page(request, "bot/_action_test.html", ctx)
