@@ -12,6 +12,8 @@ from kefu.bot import service
 from kefu.bot.policy import Context
 from kefu.bot.runtime import Thought, get_runtime
 from kefu.bot.schemas import (
+    ActionTestIn,
+    ActionTestOut,
     BotSettingsIn,
     BotSettingsRead,
     ExamplesIn,
@@ -27,6 +29,7 @@ from kefu.bot.schemas import (
     TryOut,
 )
 from kefu.core.deps import CanManageBot, SessionDep, StateDep
+from kefu.core.http import OutboundHttp
 
 router = APIRouter(prefix="/api/v1/bot", tags=["bot"])
 Id = Annotated[int, Path(ge=1, le=2**63 - 1)]
@@ -86,6 +89,35 @@ async def list_flows(session: SessionDep, principal: CanManageBot) -> list[FlowR
 @router.post("/flows", response_model=FlowRead, status_code=201)
 async def create_flow(data: FlowCreate, session: SessionDep, principal: CanManageBot) -> FlowRead:
     return FlowRead.model_validate(await service.check_create_flow(session, principal.account_id, data))
+
+
+@router.post("/flows/test-action", response_model=ActionTestOut)
+async def check_flow_action(data: ActionTestIn, state: StateDep, principal: CanManageBot) -> ActionTestOut:
+    """Call a flow's HTTP action with sample slot values, through the same client and address policy the
+    bot uses, and render the reply from its answer. Nothing is stored; an action that fails is a 200
+    with `ok: false` and the reason."""
+    http = flow_action_http(state, principal.account_id)
+    return action_test_out(await service.check_test_action(http, data.definition, data.slots))
+
+
+def flow_action_http(state: Any, account_id: int) -> OutboundHttp:
+    """The outbound client a flow's action goes through for this account: the bot runtime's own (its address
+    policy), so "Test it" is refused and allowed exactly where the bot would be."""
+    return get_runtime(state).http
+
+
+def action_test_out(test: service.ActionTest) -> ActionTestOut:
+    r = test.result
+    return ActionTestOut(
+        ok=r.ok,
+        status=r.status,
+        error=r.error,
+        message=r.message,
+        url=test.url,
+        json_text=test.json_text,
+        truncated=test.truncated,
+        reply=test.reply,
+    )
 
 
 @router.get("/flows/{flow_id}", response_model=FlowRead)

@@ -1,12 +1,14 @@
-"""/admin/bot — the bot's admin pages: intents and examples, flows (JSON editor), thresholds and handoff
-rules, model versions, and the try-it console. Thin: every write goes through kefu.bot.service.
+"""/admin/bot — the bot's admin pages: intents and examples, flows (a builder form with a JSON view, and
+"Test it" for the HTTP action), thresholds and handoff rules, model versions, and the try-it console.
+Thin: every write goes through kefu.bot.service.
 
 Forms post back with the session's CSRF token and redirect after success; a rejected form is shown
-again with the reason (for flows, each bad field with its path)."""
+again as typed with the reason (for flows, each error next to its field, in the UI language)."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -16,14 +18,17 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.auth.permissions import Perm
+from kefu.auth.principal import Principal
 from kefu.bot import service
-from kefu.bot.api import try_out
+from kefu.bot.api import flow_action_http, try_out
+from kefu.bot.flow_form import ENTITIES, JSON_KEY, METHODS, N_, SLOT_FIELDS, FieldError, FlowForm, field_errors
+from kefu.bot.flows import validate_definition
 from kefu.bot.policy import Context
 from kefu.bot.runtime import get_runtime
 from kefu.bot.schemas import BotSettingsIn, FlowCreate, FlowUpdate, IntentCreate, IntentUpdate
 from kefu.core.deps import SessionDep, StateDep
-from kefu.core.errors import KefuError
-from kefu.web.rendering import PagePrincipal, PageRoute, page, t
+from kefu.core.errors import Conflict, KefuError, Unprocessable
+from kefu.web.rendering import PagePrincipal, PageRoute, is_htmx, page, t
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 Text = Annotated[str, Form()]
@@ -39,6 +44,17 @@ def _errors(exc: Exception) -> list[str]:
     if isinstance(exc, json.JSONDecodeError):
         return [f"JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}"]
     return [getattr(exc, "message", str(exc))]
+
+
+def _status(exc: Exception) -> int:
+    return 422 if isinstance(exc, ValidationError) else getattr(exc, "status_code", 400)
+
+
+async def _after_rollback(session: AsyncSession, principal: Principal, exc: Exception) -> None:
+    """A write refused by the database (a taken name: Conflict) was rolled back, which expired every row
+    the session holds — the logged-in user the page shows included: load it again."""
+    if isinstance(exc, Conflict):
+        await session.refresh(principal.user)
 
 
 def _lines(text: str) -> list[str]:
@@ -114,8 +130,9 @@ async def create_intent(
     try:
         await service.check_create_intent(session, principal.account_id, IntentCreate(**form.fields()), state.jobs)
     except (ValidationError, KefuError) as exc:
+        await _after_rollback(session, principal, exc)
         ctx = await _intents(session, principal.account_id, errors=_errors(exc), form=form.echo())
-        return page(request, "bot/intents.html", ctx, status_code=422 if isinstance(exc, ValidationError) else 409)
+        return page(request, "bot/intents.html", ctx, status_code=_status(exc))
     return _redirect("/admin/bot/intents")
 
 
@@ -141,9 +158,10 @@ async def update_intent(
         data = IntentUpdate(**form.fields())
         await service.check_update_intent(session, principal.account_id, intent_id, data, state.jobs)
     except (ValidationError, KefuError) as exc:
+        await _after_rollback(session, principal, exc)
         intent = await service.get_intent(session, principal.account_id, intent_id)
         ctx = await _intents(session, principal.account_id, intent=intent, errors=_errors(exc))
-        return page(request, "bot/intent.html", ctx, status_code=422)
+        return page(request, "bot/intent.html", ctx, status_code=_status(exc))
     return _redirect(f"/admin/bot/intents/{intent_id}")
 
 
@@ -155,29 +173,73 @@ async def delete_intent(intent_id: int, session: SessionDep, state: StateDep, pr
 
 
 # ---- flows -----------------------------------------------------------------------------------------
-
-FLOW_TEMPLATE = {
-    "slots": [
-        {"name": "order_id", "entity": "order_id", "prompt": {"zh": "请提供您的订单号", "en": "Your order number?"}}
-    ],
-    "action": {"method": "GET", "url": "https://erp.example.com/orders/{order_id}", "timeout_s": 3},
-    "reply": {"zh": "订单 {order_id} 状态：{status}", "en": "Order {order_id}: {status}"},
-}
+# The builder (kefu.bot.flow_form) posts its fields; the server builds the definition, FlowCreate /
+# FlowUpdate validate it exactly as the JSON API does, and errors go back next to their fields.
+# `/editor` switches between the form and the JSON view; `/test-action` calls the HTTP action. Both are
+# declared before `/{flow_id}`, which would otherwise take their paths.
 
 
 async def _flows(session: AsyncSession, account_id: int, **extra: Any) -> dict[str, Any]:
+    return {"section": "bot", "tab": "flows", "flows": await service.list_flows(session, account_id), **extra}
+
+
+def _say(request: Request) -> Callable[..., str]:
+    return lambda message, **variables: t(request, message, **variables)
+
+
+def _editor(request: Request, form: FlowForm, errors: Sequence[FieldError] = ()) -> dict[str, Any]:
+    """The builder's template context: the form as typed, and each error next to its field (in the UI
+    language); errors without a field of their own (and every error of the JSON view but the name's)
+    are listed above the form."""
+    say = _say(request)
+    inline: dict[str, list[str]] = {}
+    general: list[str] = []
+    shown = _inline_keys(form)
+    for err in errors:
+        key = "action.method" if err.key == "action" else err.key
+        if key in shown:
+            inline.setdefault(key, []).append(err.text(say))
+        else:
+            general.append(f"{key}: {err.text(say)}" if key and key != JSON_KEY else err.text(say))
     return {
-        "section": "bot",
-        "tab": "flows",
-        "flows": await service.list_flows(session, account_id),
-        "errors": [],
-        "form": {"definition": json.dumps(FLOW_TEMPLATE, ensure_ascii=False, indent=2)},
-        **extra,
+        "f": form,
+        "field_errors": inline,
+        "editor_errors": general,
+        "has_errors": bool(errors),
+        "entities": ENTITIES,
+        "methods": METHODS,
     }
 
 
-def _flow_data(name: str, definition: str, enabled: bool) -> dict[str, Any]:
-    return {"name": name, "definition": json.loads(definition), "enabled": enabled}
+def _inline_keys(form: FlowForm) -> set[str]:
+    if form.view == "json":
+        return {"name"}
+    rows = {f"slots.{i}.{k}" for i in range(len(form.slots)) for k in (*SLOT_FIELDS, "prompt", "retry_prompt")}
+    top = {"name", "description", "slots", "reply", "not_found_reply", "max_retries"}
+    return top | rows | {f"action.{k}" for k in ("method", "url", "timeout_s", "headers", "body")}
+
+
+def _flow_page(
+    request: Request, ctx: dict[str, Any], form: FlowForm, errors: Sequence[FieldError] = (), status_code: int = 200
+) -> Response:
+    return page(request, "bot/flow.html", {**ctx, **_editor(request, form, errors)}, status_code=status_code)
+
+
+async def _validated(
+    request: Request, model: type[FlowCreate] | type[FlowUpdate]
+) -> tuple[FlowForm, Any, list[FieldError]]:
+    """The posted form, the FlowCreate/FlowUpdate it makes (None when it does not), and the errors."""
+    form = FlowForm.parse(await request.form())
+    definition, errors = form.build()
+    try:
+        data = model.model_validate({"name": form.name, "definition": definition, "enabled": form.enabled})
+    except ValidationError as exc:
+        return form, None, [*errors, *field_errors(exc, definition)]
+    return form, (None if errors else data), errors
+
+
+def _taken(name: str) -> FieldError:
+    return FieldError("name", N_("A flow named %(name)s already exists."), {"name": name})
 
 
 @router.get("/admin/bot/flows")
@@ -186,59 +248,119 @@ async def flows(request: Request, session: SessionDep, principal: PagePrincipal)
     return page(request, "bot/flows.html", await _flows(session, principal.account_id))
 
 
-@router.post("/admin/bot/flows")
-async def create_flow(
-    request: Request,
-    session: SessionDep,
-    principal: PagePrincipal,
-    name: Text = "",
-    definition: Text = "",
-    enabled: Annotated[bool, Form()] = False,
-) -> Response:
+@router.get("/admin/bot/flows/new")
+async def new_flow(request: Request, session: SessionDep, principal: PagePrincipal) -> Response:
     principal.require(Perm.MANAGE_BOT)
+    return _flow_page(request, await _flows(session, principal.account_id, flow=None), FlowForm())
+
+
+@router.post("/admin/bot/flows")
+async def create_flow(request: Request, session: SessionDep, principal: PagePrincipal) -> Response:
+    principal.require(Perm.MANAGE_BOT)
+    form, data, errors = await _validated(request, FlowCreate)
+    if data is not None:
+        try:
+            flow = await service.check_create_flow(session, principal.account_id, data)
+        except Conflict as exc:
+            await _after_rollback(session, principal, exc)
+            errors = [_taken(data.name)]
+        else:
+            return _redirect(f"/admin/bot/flows/{flow.id}")
+    ctx = await _flows(session, principal.account_id, flow=None)
+    return _flow_page(request, ctx, form, errors, 409 if data is not None else 422)
+
+
+@router.post("/admin/bot/flows/editor")
+async def flow_editor(request: Request, principal: PagePrincipal, view: str = "form") -> Response:
+    """The builder's fields in the other view (an HTMX fragment); with the reasons when it cannot switch."""
+    principal.require(Perm.MANAGE_BOT)
+    form, errors = FlowForm.parse(await request.form()).switched(view)
+    return page(request, "bot/_flow_editor.html", _editor(request, form, errors))
+
+
+@router.post("/admin/bot/flows/test-action")
+async def flow_test_action(request: Request, state: StateDep, principal: PagePrincipal) -> Response:
+    """The builder's "Test it": the flow as typed (saved or not), its action called with the sample
+    values through the bot's own client (an HTMX fragment)."""
+    principal.require(Perm.MANAGE_BOT)
+    form = FlowForm.parse(await request.form())
+    definition, errors = form.build()
+    ctx: dict[str, Any] = {"test": None, "problems": []}
     try:
-        flow = await service.check_create_flow(
-            session, principal.account_id, FlowCreate.model_validate(_flow_data(name, definition, enabled))
-        )
-    except (ValidationError, KefuError, json.JSONDecodeError) as exc:
-        form = {"name": name, "definition": definition, "enabled": enabled}
-        ctx = await _flows(session, principal.account_id, errors=_errors(exc), form=form)
-        return page(request, "bot/flows.html", ctx, status_code=422)
-    return _redirect(f"/admin/bot/flows/{flow.id}")
+        valid = validate_definition(definition)
+    except ValidationError as exc:
+        errors = [*errors, *field_errors(exc, definition, prefix=False)]
+    if errors:
+        ctx["problems"] = [_labelled(request, form, e) for e in errors]
+        return page(request, "bot/_action_test.html", ctx)
+    try:
+        http = flow_action_http(state, principal.account_id)
+        ctx["test"] = await service.check_test_action(http, valid, form.samples())
+    except Unprocessable as exc:
+        ctx["problems"] = [_test_problem(request, d) for d in exc.details or [{"field": "", "message": exc.message}]]
+    return page(request, "bot/_action_test.html", ctx)
+
+
+FIELD_NAMES = {
+    "name": N_("Name"),
+    "description": N_("Description"),
+    "slots": N_("Slots"),
+    "action": N_("HTTP action"),
+    "action.method": N_("Method"),
+    "action.url": N_("URL"),
+    "action.timeout_s": N_("Timeout (seconds)"),
+    "action.headers": N_("Headers"),
+    "action.body": N_("POST body"),
+    "reply": N_("Reply"),
+    "not_found_reply": N_("Not-found reply"),
+    "max_retries": N_("Retries before handing off to a human"),
+}
+
+
+def _labelled(request: Request, form: FlowForm, err: FieldError) -> str:
+    """An error of the builder's form, outside the form ("Test it"): with the field's name."""
+    text = err.text(_say(request))
+    if err.key.startswith("slots.") and err.key.split(".")[1].isdigit():
+        i = int(err.key.split(".")[1])
+        name = form.slots[i].name.strip() if i < len(form.slots) else ""
+        return t(request, "Slot %(name)s: %(error)s", name=name or str(i + 1), error=text)
+    if err.key in FIELD_NAMES:
+        return t(request, "%(field)s: %(error)s", field=t(request, FIELD_NAMES[err.key]), error=text)
+    return f"{err.key}: {text}" if err.key and err.key != JSON_KEY else text
+
+
+def _test_problem(request: Request, detail: dict[str, Any]) -> str:
+    where = str(detail.get("field", ""))
+    if where == "definition.action":
+        return t(request, "This flow has no HTTP action: choose GET or POST first.")
+    if where.startswith("slots.") and detail.get("message") == "a value is needed":
+        return t(request, "Type a sample value for the slot %(name)s.", name=where.removeprefix("slots."))
+    return str(detail.get("message", ""))
 
 
 @router.get("/admin/bot/flows/{flow_id}")
 async def flow_detail(request: Request, flow_id: int, session: SessionDep, principal: PagePrincipal) -> Response:
     principal.require(Perm.MANAGE_BOT)
     flow = await service.get_flow(session, principal.account_id, flow_id)
-    form = {
-        "name": flow.name,
-        "enabled": flow.enabled,
-        "definition": json.dumps(flow.definition, ensure_ascii=False, indent=2),
-    }
-    return page(request, "bot/flow.html", await _flows(session, principal.account_id, flow=flow, form=form))
+    form = FlowForm.of_definition(flow.name, flow.enabled, flow.definition)
+    return _flow_page(request, await _flows(session, principal.account_id, flow=flow), form)
 
 
 @router.post("/admin/bot/flows/{flow_id}")
-async def update_flow(
-    request: Request,
-    flow_id: int,
-    session: SessionDep,
-    principal: PagePrincipal,
-    name: Text = "",
-    definition: Text = "",
-    enabled: Annotated[bool, Form()] = False,
-) -> Response:
+async def update_flow(request: Request, flow_id: int, session: SessionDep, principal: PagePrincipal) -> Response:
     principal.require(Perm.MANAGE_BOT)
-    try:
-        data = FlowUpdate.model_validate(_flow_data(name, definition, enabled))
-        await service.check_update_flow(session, principal.account_id, flow_id, data)
-    except (ValidationError, KefuError, json.JSONDecodeError) as exc:
-        flow = await service.get_flow(session, principal.account_id, flow_id)
-        form = {"name": name, "definition": definition, "enabled": enabled}
-        ctx = await _flows(session, principal.account_id, flow=flow, errors=_errors(exc), form=form)
-        return page(request, "bot/flow.html", ctx, status_code=422)
-    return _redirect(f"/admin/bot/flows/{flow_id}")
+    form, data, errors = await _validated(request, FlowUpdate)
+    if data is not None:
+        try:
+            await service.check_update_flow(session, principal.account_id, flow_id, data)
+        except Conflict as exc:
+            await _after_rollback(session, principal, exc)
+            errors = [_taken(form.name.strip())]
+        else:
+            return _redirect(f"/admin/bot/flows/{flow_id}")
+    flow = await service.get_flow(session, principal.account_id, flow_id)
+    return _flow_page(request, await _flows(session, principal.account_id, flow=flow), form, errors,
+                      409 if data is not None else 422)  # fmt: skip
 
 
 @router.post("/admin/bot/flows/{flow_id}/delete")
@@ -320,19 +442,30 @@ async def train(request: Request, session: SessionDep, state: StateDep, principa
 
 
 # ---- try it ----------------------------------------------------------------------------------------
+# The console keeps the conversation's bot state in a hidden field of its form: each answer carries the
+# next state (an HTMX out-of-band swap), and the next message sends it back. Nothing is kept on the server,
+# so any node can answer the next message, and a reload or "Reset" starts a fresh conversation.
+
+FRESH_STATE: dict[str, Any] = {"active": True}
+
+
+def _state(bot_state: dict[str, Any]) -> dict[str, str]:
+    """The hidden field's value and the debugging panel's text."""
+    return {
+        "state_json": json.dumps(bot_state, ensure_ascii=False),
+        "state_pretty": json.dumps(bot_state, ensure_ascii=False, indent=2),
+    }
+
+
+def _try_ctx(**extra: Any) -> dict[str, Any]:
+    base = {"section": "bot", "tab": "try", "errors": [], "turns": [], "contact_tier": "normal", **_state(FRESH_STATE)}
+    return {**base, **extra}
 
 
 @router.get("/admin/bot/try")
 async def try_page(request: Request, principal: PagePrincipal) -> Response:
     principal.require(Perm.MANAGE_BOT)
-    ctx: dict[str, Any] = {
-        "section": "bot",
-        "tab": "try",
-        "errors": [],
-        "form": {"state": '{"active": true}'},
-        "result": None,
-    }
-    return page(request, "bot/try.html", ctx)
+    return page(request, "bot/try.html", _try_ctx())
 
 
 @router.post("/admin/bot/try")
@@ -346,8 +479,7 @@ async def try_run(
     contact_tier: Text = "normal",
 ) -> Response:
     principal.require(Perm.MANAGE_BOT)
-    form = {"text": text, "state": conversation_state, "contact_tier": contact_tier}
-    ctx: dict[str, Any] = {"section": "bot", "tab": "try", "errors": [], "form": form, "result": None}
+    tier = contact_tier.strip()[:20] or "normal"
     try:
         bot_state = json.loads(conversation_state) if conversation_state.strip() else {"active": True}
         if not isinstance(bot_state, dict):
@@ -355,14 +487,15 @@ async def try_run(
         if not text.strip():
             raise ValueError(t(request, "Type a message to try."))
     except (json.JSONDecodeError, ValueError) as exc:
-        ctx["errors"] = _errors(exc)
+        if is_htmx(request):
+            return page(request, "_error_fragment.html", {"message": _errors(exc)[0]}, status_code=422)
+        ctx = _try_ctx(errors=_errors(exc), contact_tier=tier)
         return page(request, "bot/try.html", ctx, status_code=422)
     bot = await service.load_account_bot(session, principal.account_id)
     await session.commit()
-    convo = Context(contact_tier=contact_tier.strip() or "normal", recent_messages=[text])
-    thought = await get_runtime(state).think(principal.account_id, text, bot_state, convo, bot)
-    result = try_out(thought)
-    ctx["result"] = result
-    ctx["result_json"] = json.dumps(result.model_dump(), ensure_ascii=False, indent=2)
-    ctx["form"]["next_state"] = json.dumps(result.state, ensure_ascii=False)
-    return page(request, "bot/try.html", ctx)
+    convo = Context(contact_tier=tier, recent_messages=[text])
+    result = try_out(await get_runtime(state).think(principal.account_id, text, bot_state, convo, bot))
+    turn = {"text": text, "result": result, "json": json.dumps(result.model_dump(), ensure_ascii=False, indent=2)}
+    if is_htmx(request):
+        return page(request, "bot/_try_turn.html", {"turn": turn, "oob": True, **_state(result.state)})
+    return page(request, "bot/try.html", _try_ctx(turns=[turn], contact_tier=tier, **_state(result.state)))

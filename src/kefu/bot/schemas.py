@@ -136,3 +136,29 @@ class TryOut(BaseModel):
     state: dict[str, Any]
     flow: dict[str, Any] | None = None
     timings_ms: dict[str, float]
+
+
+SlotValue = Annotated[str, StringConstraints(max_length=500)]
+
+
+class ActionTestIn(StrictModel):
+    definition: FlowDefinition = Field(description="a flow definition (need not be saved) with an HTTP action")
+    slots: dict[str, SlotValue] = Field(
+        default_factory=dict, description='a sample value for every slot of the flow, e.g. {"order_id": "KF…"}'
+    )
+
+
+class ActionTestOut(BaseModel):
+    ok: bool = Field(description="the action answered 2xx with JSON")
+    status: int | None = Field(description="the HTTP status, when the server answered")
+    error: str | None = Field(
+        description="what went wrong: timeout, denied (address refused by the outbound policy), failed, "
+        "too_large, not_found (404), http_<status>, bad_json"
+    )
+    message: str = Field(description="the error in English, for logs")
+    url: str = Field(description="the URL called, slot values filled in")
+    json_text: str | None = Field(description="the JSON answered, indented, cut at 4,000 characters")
+    truncated: bool
+    reply: dict[str, str] | None = Field(
+        description='the customer\'s reply rendered from the answer, {"zh", "en"}; null: the bot would hand off'
+    )

@@ -5,6 +5,7 @@ Writes end with `commit`; a change to intents enqueues retraining (`bot.train_in
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,13 +14,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.auth.access import get_scoped, restrict
+from kefu.bot import flows
 from kefu.bot.models import BotFlow, BotIntent, BotModel, BotSettings
 from kefu.bot.policy import BotConfig, HandoffRules, IntentRule
 from kefu.bot.schemas import BotSettingsIn, FlowCreate, FlowUpdate, IntentCreate, IntentUpdate
 from kefu.core import clock
 from kefu.core.constants import EventType
-from kefu.core.errors import Conflict
+from kefu.core.errors import Conflict, Unprocessable
 from kefu.core.events import Actor, commit, emit, rollback
+from kefu.core.http import OutboundHttp
 from kefu.core.jobs import JobRunner
 
 TRAIN_JOB = "bot.train_intents"
@@ -149,6 +152,49 @@ async def do_delete_flow(session: AsyncSession, account_id: int, flow_id: int) -
     )
     await session.delete(flow)
     await commit(session)
+
+
+# ---- trying a flow's HTTP action -------------------------------------------------------------------
+
+ACTION_JSON_MAX_CHARS = 4000
+
+
+@dataclass(frozen=True)
+class ActionTest:
+    """What a flow's HTTP action answered for sample slot values, and the reply the customer would get."""
+
+    result: flows.ActionResult
+    url: str  # the URL called, slot values filled in
+    json_text: str | None  # the JSON answered, indented, cut at ACTION_JSON_MAX_CHARS
+    truncated: bool
+    reply: dict[str, str] | None  # {"zh", "en"}; None: the flow fails here and a human takes over
+
+
+async def check_test_action(http: OutboundHttp, definition: flows.FlowDefinition, slots: dict[str, str]) -> ActionTest:
+    """Call the action as the bot would once every slot is filled (`flows.run_action`, through `http` and
+    its address policy), and render the reply from its answer. Nothing is stored."""
+    if definition.action is None:
+        raise Unprocessable(
+            "the flow has no HTTP action to test",
+            details=[{"field": "definition.action", "message": "no HTTP action"}],
+        )
+    names = [s.name for s in definition.slots]
+    unknown = [{"field": f"slots.{n}", "message": "not a slot of this flow"} for n in slots if n not in names]
+    missing = [{"field": f"slots.{n}", "message": "a value is needed"} for n in names if not slots.get(n, "").strip()]
+    if unknown or missing:
+        bad = ", ".join(d["field"].removeprefix("slots.") for d in unknown + missing)
+        raise Unprocessable(f"give a value for each slot of the flow, and no others: {bad}", details=unknown + missing)
+    values = {n: slots[n].strip() for n in names}
+    result = await flows.run_action(http, definition.action, values)
+    text = json.dumps(result.data, ensure_ascii=False, indent=2) if result.ok else None
+    reply = {lang: flows.final_reply(definition, result, values, lang) for lang in ("zh", "en")}
+    return ActionTest(
+        result=result,
+        url=flows.action_url(definition.action, values),
+        json_text=text[:ACTION_JSON_MAX_CHARS] if text is not None else None,
+        truncated=text is not None and len(text) > ACTION_JSON_MAX_CHARS,
+        reply=None if reply["zh"] is None else {k: v or "" for k, v in reply.items()},
+    )
 
 
 # ---- settings --------------------------------------------------------------------------------------
