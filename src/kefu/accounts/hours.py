@@ -5,7 +5,7 @@ datetime, the answer is computed in the schedule's zone. A range whose end is no
 overnight into the next day ("22:00"–"02:00" on Friday is open Friday 22:00 until Saturday 02:00); "24:00"
 ends a range at midnight. `always_open` (the default) ignores the week: nothing changes for an account
 that never set hours. Stored in `Account.settings["business_hours"]` (the week) and `Account.timezone`.
-See docs/accounts.md.
+API: docs/api.md "Business hours"; the bot's use of them: docs/bot.md "Handoff".
 """
 
 from __future__ import annotations
@@ -148,6 +148,24 @@ def _zones() -> frozenset[str]:
     if _ZONES is None:
         _ZONES = frozenset(available_timezones())
     return _ZONES
+
+
+def parse_ranges(day: str, text: str) -> list[dict[str, str]]:
+    """A day's ranges as typed in the admin form — "09:00-12:00, 13:00-18:00" (– or ~ also separate a
+    range; an empty text is a closed day) — as `OpenRange` data; ValueError says which part is wrong."""
+    ranges = []
+    for part in re.split(r"[,，;；\s]+", text.strip()):
+        if not part:
+            continue
+        bounds = re.split(r"[-–~～]", part)
+        if len(bounds) != 2:
+            raise ValueError(f"{day}: {part!r} is not a range like 09:00-18:00")
+        ranges.append({"start": bounds[0].strip(), "end": bounds[1].strip()})
+    return ranges
+
+
+def format_ranges(ranges: list[OpenRange]) -> str:
+    return ", ".join(f"{r.start}-{r.end}" for r in ranges)
 
 
 def hours_of(settings: dict[str, Any] | None, timezone: str | None) -> BusinessHours:

@@ -377,29 +377,34 @@ def summarise(signals: Signals, reason: str, ctx: Context) -> dict[str, Any]:
 
 
 REASON_LABELS = {
-    "explicit_request": {"zh": "客户要求人工", "en": "customer asked for a human"},
-    "anger": {"zh": "客户情绪激动", "en": "customer is angry"},
-    "vip": {"zh": "VIP 客户", "en": "VIP customer"},
-    "intent": {"zh": "需人工处理的意图", "en": "intent handled by people"},
-    "out_of_scope_twice": {"zh": "机器人连续两次无法回答", "en": "bot could not answer twice in a row"},
-    "low_confidence": {"zh": "机器人把握不足", "en": "bot was not confident"},
-    "flow": {"zh": "流程未完成", "en": "flow could not finish"},
+    "explicit_request": {"zh": "客户要求人工", "zh_TW": "客戶要求真人客服", "en": "customer asked for a human"},
+    "anger": {"zh": "客户情绪激动", "zh_TW": "客戶情緒激動", "en": "customer is angry"},
+    "vip": {"zh": "VIP 客户", "zh_TW": "VIP 客戶", "en": "VIP customer"},
+    "intent": {"zh": "需人工处理的意图", "zh_TW": "需真人處理的意圖", "en": "intent handled by people"},
+    "out_of_scope_twice": {
+        "zh": "机器人连续两次无法回答",
+        "zh_TW": "機器人連續兩次無法回答",
+        "en": "bot could not answer twice in a row",
+    },
+    "low_confidence": {"zh": "机器人把握不足", "zh_TW": "機器人把握不足", "en": "bot was not confident"},
+    "flow": {"zh": "流程未完成", "zh_TW": "流程未完成", "en": "flow could not finish"},
 }
 NOTE_LABELS = {
-    "title": {"zh": "【转人工】", "en": "[Handoff] "},
-    "intent": {"zh": "意图：", "en": "Intent: "},
-    "entities": {"zh": "实体：", "en": "Entities: "},
-    "sentiment": {"zh": "情绪：", "en": "Sentiment: "},
-    "flow": {"zh": "流程：", "en": "Flow: "},
-    "last_messages": {"zh": "最近消息：", "en": "Last messages:"},
+    "title": {"zh": "【转人工】", "zh_TW": "【轉真人客服】", "en": "[Handoff] "},
+    "intent": {"zh": "意图：", "zh_TW": "意圖：", "en": "Intent: "},
+    "entities": {"zh": "实体：", "zh_TW": "實體：", "en": "Entities: "},
+    "sentiment": {"zh": "情绪：", "zh_TW": "情緒：", "en": "Sentiment: "},
+    "flow": {"zh": "流程：", "zh_TW": "流程：", "en": "Flow: "},
+    "last_messages": {"zh": "最近消息：", "zh_TW": "最近訊息：", "en": "Last messages:"},
 }
 
 
 def summary_note(summary: dict[str, Any], language: str = "zh") -> str:
-    """The plain text of the agent's handoff note, in one language (the account's: zh or en). The workspace
-    renders the structured summary (the note's `meta.handoff`) in each viewer's own language instead;
-    this text is what other readers (API clients, exports) get. Content stays as the customer wrote it."""
-    key = lang_key(language)
+    """The plain text of the agent's handoff note, in one language (the account's: zh / zh_CN, zh_TW or en).
+    The workspace renders the structured summary (the note's `meta.handoff`) in each viewer's own language
+    instead; this text is what other readers (API clients, exports) get. The customer's words stay as
+    written."""
+    key = "zh_TW" if language == "zh_TW" else lang_key(language)
 
     def label(name: str) -> str:
         return NOTE_LABELS[name][key]

@@ -393,9 +393,7 @@ class BotRuntime:
             else:
                 await commit(session)
             if d.action == "handoff" and d.summary is not None:
-                note = summary_note(d.summary, "en" if note_language == "en" else "zh")
-                if note_language == "zh_TW":
-                    note = nlu.to_traditional(note)
+                note = summary_note(d.summary, note_language)
                 await do_post_bot_message(session, conv, note, kind=MessageKind.NOTE, meta={"handoff": d.summary})
 
 
