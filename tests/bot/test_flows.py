@@ -17,7 +17,9 @@ from kefu.bot.flows import (
     Ready,
     action_url,
     advance,
+    fills_slot,
     final_reply,
+    give_up_text,
     render,
     run_action,
     validate_definition,
@@ -122,6 +124,33 @@ def test_english_prompts_and_retry_then_give_up() -> None:
     assert step(defn, state, "I don't know", "en") == Prompt("order_id", retry, True)
     assert state.retries == 1
     assert step(defn, state, "still no idea", "en") == GiveUp("order_id", 2)
+
+
+def test_fills_slot_looks_only_at_the_awaited_slot() -> None:
+    defn = validate_definition(order_flow())
+    state = FlowState(1, "order", awaiting="order_id")
+    assert fills_slot(defn, state, "订单号 KF20261125001", extract_entities("订单号 KF20261125001"))
+    assert fills_slot(defn, state, "kf20261125001", [])  # the slot's regex, without an entity
+    assert not fills_slot(defn, state, "今天天气怎么样", extract_entities("今天天气怎么样"))
+    assert not fills_slot(defn, FlowState(1, "order"), "KF20261125001", [])  # nothing awaited
+    assert state == FlowState(1, "order", awaiting="order_id")  # not changed
+
+
+def test_give_up_reply_is_the_flows_own_or_a_default_in_the_customers_language() -> None:
+    own = validate_definition({**order_flow(), "give_up_reply": {"zh": "先查到这里，需要帮助请回复转人工"}})
+    assert give_up_text(own, "zh") == "先查到这里，需要帮助请回复转人工"
+    assert give_up_text(own, "en") == "先查到这里，需要帮助请回复转人工"  # only zh given: zh rather than nothing
+    default = validate_definition(order_flow())
+    assert give_up_text(default, "zh") == (
+        "抱歉，还是没能识别到需要的信息，这次查询先结束了。您可以换个说法重新提问，或者回复“转人工”联系人工客服。"
+    )
+    assert give_up_text(default, "en") == (
+        "Sorry, I still could not get what I needed, so I have stopped this request. "
+        "You can ask again in other words, or type “human” to talk to an agent."
+    )
+    assert errors_of({**order_flow(), "give_up_reply": {"fr": "désolé"}}) == [
+        ("give_up_reply", "Value error, texts are keyed by language: zh or en, not fr")
+    ]
 
 
 def test_state_round_trips_through_json() -> None:

@@ -3,8 +3,10 @@ knowledge answer on the widget socket, hands off, the bot goes silent, comes bac
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
+from kefu.core import clock
 from tests.support.factories import Visitor, World, recv_json, recv_until
 
 REFUND_ANSWER = "在订单页点击“申请退款”，款项 1–3 个工作日原路退回。"
@@ -83,16 +85,38 @@ async def test_knowledge_answer_then_explicit_handoff_then_silence(api: World) -
         ("text", "contact"), ("bot", "bot"), ("text", "contact"), ("bot", "bot"), ("note", "system"),
     ]  # fmt: skip
     assert msgs[3]["content"] == "正在为您转接人工客服…"
-    assert msgs[4]["content"].startswith("【转人工 Handoff】 客户要求人工 / customer asked for a human")
+    assert (
+        msgs[4]["content"] == "【转人工】客户要求人工\n情绪：negative\n最近消息：\n- 我想退款\n- 转人工"
+    )  # the account's zh_CN
     assert msgs[4]["meta"]["handoff"]["reason"] == "explicit_request"
     conv = (await api.http.get(f"/api/v1/conversations/{conv_id}")).json()
     assert (conv["bot_active"], conv["assignee_id"], conv["team_id"]) == (False, None, inbox["team_id"])
 
-    await visitor.say("我想退款")  # the bot stays silent: no reply, no decision
+    await visitor.say("我想退款")  # waiting for a person: acknowledged, once within a few minutes
+    await visitor.say("还要多久？")
     after = await messages(api, conv_id)
-    assert [m["kind"] for m in after[len(msgs) :]] == ["text"]
-    assert len(await events(api, conv_id, "bot.decided")) == 2
-    assert (await visitor.messages())["messages"][-2]["content"] == "正在为您转接人工客服…"  # notes stay private
+    assert [(m["kind"], m["content"]) for m in after[len(msgs) :]] == [
+        ("text", "我想退款"), ("bot", "已收到，客服会尽快回复。"), ("text", "还要多久？"),
+    ]  # fmt: skip
+    assert after[len(msgs) + 1]["meta"]["bot"] == {"action": "acknowledge", "reason": "waiting_for_agent"}
+    assert [e["payload"]["action"] for e in await events(api, conv_id, "bot.decided")] == [
+        "answer", "handoff", "acknowledge",
+    ]  # fmt: skip
+    assert (await visitor.messages())["messages"][-2]["content"] == "已收到，客服会尽快回复。"  # notes stay private
+
+    r = await api.http.post(f"/api/v1/conversations/{conv_id}/messages", json={"content": "您好，我来处理"})
+    assert r.status_code == 201, r.text
+    clock.freeze(clock.now() + timedelta(minutes=10))  # past the acknowledgement interval: a person replied
+    try:
+        await visitor.say("好的，谢谢")
+    finally:
+        clock.freeze(None)
+    tail = await messages(api, conv_id)
+    assert [(m["sender_type"], m["content"]) for m in tail[-2:]] == [
+        ("user", "您好，我来处理"),
+        ("contact", "好的，谢谢"),
+    ]
+    assert len(await events(api, conv_id, "bot.decided")) == 3
 
 
 async def test_resolve_brings_the_bot_back_on_the_next_turn(api: World) -> None:
@@ -137,7 +161,7 @@ async def test_anger_hands_off(api: World) -> None:
     assert handed[0]["payload"]["summary"]["anger"] is True
     note = (await messages(api, conv_id))[-1]
     assert note["kind"] == "note"
-    assert "客户情绪激动 / customer is angry" in note["content"]
+    assert note["content"].startswith("【转人工】客户情绪激动\n情绪：negative [anger, urgency] — anger: ")
 
 
 async def test_bot_disabled_inbox_gets_no_bot(api: World) -> None:
@@ -188,7 +212,12 @@ async def test_embedding_starts_on_arrival_only_where_the_bot_will_answer(api: W
     assert await say("我想退款") == (0, 0)  # an inbox this node has not seen yet: no guess
     assert await say("能开发票吗") == (1, 1)  # the bot answers here: embedded on arrival, used by the bot
     assert await say("转人工") == (1, 1)
-    assert await say("还在吗") == (0, 0)  # handed off: the bot is silent, nothing is embedded
+    assert await say("还在吗") == (0, 0)  # handed off: the bot only acknowledges, nothing is embedded
     conv_id = (await visitor.messages())["conversation_id"]
     bot = [m["content"] for m in await messages(api, conv_id) if m["kind"] == "bot"]
-    assert bot == [REFUND_ANSWER, "在订单详情页申请电子发票，1 个工作日内开具。", "正在为您转接人工客服…"]
+    assert bot == [
+        REFUND_ANSWER,
+        "在订单详情页申请电子发票，1 个工作日内开具。",
+        "正在为您转接人工客服…",
+        "已收到，客服会尽快回复。",
+    ]

@@ -79,13 +79,16 @@ async def test_try_console_keeps_the_state_and_shows_codes_in_the_ui_language(ap
         f'<input type="hidden" name="conversation_state" id="try-state" value="{hidden}" hx-swap-oob="true">' in r.text
     )
     assert '<pre class="code" id="try-raw-state" hx-swap-oob="true">' in r.text
-    # the next message, sent with that state: the bot stays silent after the handoff
+    # the next message, sent with that state: acknowledged while the customer waits for a person
     r = await api.http.post(
         "/admin/bot/try?lang=en", data={"text": "hello?", "conversation_state": json.dumps(state)}, headers=HX
     )
-    assert '<strong class="decision-action" title="silent">Stay silent</strong>' in r.text
-    assert '<span class="decision-reason muted" title="handed_off">(already handed off to a human)</span>' in r.text
-    assert '<p class="turn-reply muted">No reply</p>' in r.text
+    assert '<strong class="decision-action" title="acknowledge">Acknowledge while the customer waits</strong>' in r.text
+    assert (
+        '<span class="decision-reason muted" title="waiting_for_agent">(waiting for an agent\'s first reply)</span>'
+        in r.text
+    )
+    assert '<p class="turn-reply muted">No reply</p>' not in r.text
     # without HTMX: the whole page, with that turn and the state in the form
     r = await api.http.post("/admin/bot/try?lang=zh_CN", data={"text": "转人工"})
     assert r.status_code == 200

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
+from kefu.accounts.hours import DAYS, BusinessHours, OpenRange
 from kefu.bot.policy import (
     BotConfig,
     Context,
@@ -75,6 +77,24 @@ def test_close_answers_ask_a_clarifying_question_then_the_number_picks_one() -> 
     assert "clarify" not in picked.state
 
 
+def test_a_choices_title_picks_it_as_a_quick_reply_button_sends_it_in_either_script() -> None:
+    a = Hit("faq", 1, 0.91, "退款多久到账？", "1–3 个工作日。")
+    b = Hit("faq", 2, 0.90, "怎么申请退款？", "在订单页申请。")
+    asked = decide(sig("退款"), ACTIVE, CFG, INTENTS, [a, b])
+    assert asked.choices == [
+        {"kind": "faq", "id": 1, "title": "退款多久到账？", "answer": "1–3 个工作日。", "score": 0.91},
+        {"kind": "faq", "id": 2, "title": "怎么申请退款？", "answer": "在订单页申请。", "score": 0.9},
+    ]
+    for text in ("怎么申请退款？", "怎麼申請退款？", "怎么申请退款"):
+        picked = decide(sig(text), asked.state, CFG, INTENTS, [])
+        assert (picked.action, picked.reason, picked.entry) == ("answer", "clarified", _entry_of(b)), text
+    assert decide(sig("怎么申请退款呢"), asked.state, CFG, INTENTS, []).reason != "clarified"
+
+
+def _entry_of(hit: Hit) -> dict[str, object]:
+    return {"kind": hit.entry_kind, "id": hit.entry_id, "title": hit.title}
+
+
 def test_clarify_in_english_lists_three_choices_at_most() -> None:
     hits = [Hit("faq", i, 0.95 - i * 0.004, f"Q{i}", f"A{i}") for i in range(1, 6)]
     d = decide(sig("refund", "en"), ACTIVE, CFG, INTENTS, hits)
@@ -125,11 +145,28 @@ def test_anger_hands_off_with_the_reasons_in_the_summary() -> None:
         "sentiment_reasons": ["insult: 垃圾", "exclamation"],
         "contact_tier": "normal",
     }
-    note = summary_note(d.summary)
-    assert note.splitlines()[0] == "【转人工 Handoff】 客户情绪激动 / customer is angry"
-    assert "意图 Intent: refund (0.77)" in note
-    assert "情绪 Sentiment: negative [anger] — insult: 垃圾; exclamation" in note
-    assert note.endswith("- 你好\n- 退款呢？\n- " + s.text)
+    assert summary_note(d.summary) == "\n".join(
+        [
+            "【转人工】客户情绪激动",
+            "意图：refund (0.77)",
+            "情绪：negative [anger] — insult: 垃圾; exclamation",
+            "最近消息：",
+            "- 你好",
+            "- 退款呢？",
+            "- " + s.text,
+        ]
+    )
+    assert summary_note(d.summary, "en") == "\n".join(
+        [
+            "[Handoff] customer is angry",
+            "Intent: refund (0.77)",
+            "Sentiment: negative [anger] — insult: 垃圾; exclamation",
+            "Last messages:",
+            "- 你好",
+            "- 退款呢？",
+            "- " + s.text,
+        ]
+    )  # one language, the customer's words as written
 
 
 def test_anger_rule_can_be_switched_off() -> None:
@@ -200,19 +237,111 @@ def test_oos_threshold_override() -> None:
     assert (d.action, d.reason) == ("fallback", "out_of_scope")
 
 
+FLOWING = {"active": True, "flow": {"flow_id": 7, "name": "order", "slots": {}, "awaiting": "order_id", "retries": 0}}
+FILLS = Context(fills_slot=True)
+
+
 def test_a_running_flow_continues_unless_the_customer_asks_for_a_human() -> None:
-    state = {"active": True, "flow": {"flow_id": 7, "name": "order", "slots": {}, "awaiting": "order_id"}}
-    d = decide(sig("KF20261125001"), state, CFG, INTENTS, [REFUND])
+    d = decide(sig("KF20261125001"), FLOWING, CFG, INTENTS, [REFUND], FILLS)
     assert (d.action, d.flow_id, d.reason) == ("flow", 7, "flow_continues")
-    assert decide(sig("转人工"), state, CFG, INTENTS, []).action == "handoff"
+    assert d.state == FLOWING
+    assert decide(sig("转人工"), FLOWING, CFG, INTENTS, [], FILLS).action == "handoff"
 
 
-def test_after_handoff_the_bot_is_silent() -> None:
+def test_a_message_filling_the_slot_continues_the_flow_even_when_it_also_matches_something_else() -> None:
+    s = sig("退款的那个订单 KF20261125001", intent="refund", intent_confidence=0.9)
+    d = decide(s, FLOWING, CFG, INTENTS, [REFUND], FILLS)
+    assert (d.action, d.reason, d.state) == ("flow", "flow_continues", FLOWING)
+
+
+def test_a_knowledge_answer_leaves_the_flow() -> None:
+    d = decide(sig("怎么退款"), FLOWING, CFG, INTENTS, [REFUND, INVOICE])
+    assert (d.action, d.reason, d.entry) == (
+        "answer",
+        "knowledge",
+        {"kind": "faq", "id": 11, "title": "怎么申请退款？"},
+    )
+    assert d.state == {"active": True, "misses": 0}
+    assert d.scores["left_flow"] == {"flow_id": 7, "name": "order"}
+
+
+def test_another_recognised_intent_leaves_the_flow_and_is_handled_as_that_intent() -> None:
+    hello = decide(sig("你好", intent="greeting", intent_confidence=0.9), FLOWING, CFG, INTENTS, [])
+    assert (hello.action, hello.reason, hello.text) == ("reply", "intent:greeting", "您好！")
+    assert hello.state == {"active": True, "misses": 0}
+    human = decide(sig("我要投诉", intent="human", intent_confidence=0.8), FLOWING, CFG, INTENTS, [])
+    assert (human.action, human.handoff_reason) == ("handoff", "intent")
+    other = {**INTENTS, "invoice": IntentRule("invoice", flow_id=8)}
+    invoice = decide(sig("我要开发票", intent="invoice", intent_confidence=0.8), FLOWING, CFG, other, [])
+    assert (invoice.action, invoice.flow_id, invoice.reason, invoice.state) == (
+        "flow", 8, "intent:invoice", {"active": True, "misses": 0},
+    )  # fmt: skip
+    refund = decide(sig("我要退款", intent="refund", intent_confidence=0.9), FLOWING, CFG, INTENTS, [INVOICE])
+    assert (refund.action, refund.reason, refund.state) == ("fallback", "low_confidence", {"active": True, "misses": 1})
+
+
+def test_a_message_that_neither_fills_the_slot_nor_clearly_means_something_else_is_a_failed_try() -> None:
+    weather = sig("今天天气怎么样", intent="greeting", intent_confidence=0.3)  # below the intent floor
+    below_floor = FloorHit("faq", 11, 0.87, "如何申请退货？", "……", relative_score=0.05, answer_floor=0.08)
+    for s, hits in [(weather, [INVOICE, below_floor]), (sig("天气", out_of_scope=True, intent="greeting"), [])]:
+        d = decide(s, FLOWING, CFG, INTENTS, hits)
+        assert (d.action, d.reason, d.flow_id, d.state) == ("flow", "flow_continues", 7, FLOWING), s.text
+    again = sig("我的订单呢", intent="order_status", intent_confidence=0.9)  # the flow's own intent
+    assert decide(again, FLOWING, CFG, INTENTS, []).reason == "flow_continues"
+
+
+def test_after_handoff_the_bot_is_silent_once_a_person_replied() -> None:
     state = {"active": False, "handoff": {"reason": "anger"}}
-    d = decide(sig("还在吗？"), state, CFG, INTENTS, [REFUND])
+    d = decide(sig("还在吗？"), state, CFG, INTENTS, [REFUND], Context(agent_replied=True, now=NOON))
     assert (d.action, d.reason, d.text) == ("silent", "handed_off", "")
     assert d.state == state
     assert decide(sig("hello", "en"), {}, CFG, INTENTS, [REFUND]).reason == "inactive"
+
+
+NOON = datetime(2026, 11, 26, 4, 0, tzinfo=UTC)  # Thursday 12:00 in Asia/Shanghai
+OFFICE = BusinessHours(always_open=False, week={d: [OpenRange(start="09:00", end="18:00")] for d in DAYS[:5]})
+
+
+def test_while_waiting_for_a_person_messages_are_acknowledged_at_most_every_five_minutes() -> None:
+    waiting = {"active": False, "handoff": {"reason": "explicit_request", "intent": None, "message_id": 41}}
+    first = decide(sig("还在吗？"), waiting, CFG, INTENTS, [REFUND], Context(now=NOON))
+    assert (first.action, first.reason, first.text) == ("acknowledge", "waiting_for_agent", "已收到，客服会尽快回复。")
+    assert first.state == {
+        "active": False,
+        "handoff": {"reason": "explicit_request", "intent": None, "message_id": 41, "acked_at": NOON.isoformat()},
+    }
+    soon = decide(sig("hello?", "en"), first.state, CFG, INTENTS, [], Context(now=NOON + timedelta(minutes=4)))
+    assert (soon.action, soon.reason, soon.state) == ("silent", "handed_off", first.state)
+    later = decide(sig("hello?", "en"), first.state, CFG, INTENTS, [], Context(now=NOON + timedelta(minutes=5)))
+    assert (later.action, later.text) == ("acknowledge", "Got it — an agent will reply as soon as possible.")
+    replied = Context(now=NOON + timedelta(hours=1), agent_replied=True)
+    assert decide(sig("谢谢"), first.state, CFG, INTENTS, [], replied).action == "silent"
+
+
+def test_outside_business_hours_the_handoff_and_acknowledgements_say_when_someone_answers() -> None:
+    friday_night = datetime(2026, 11, 27, 12, 30, tzinfo=UTC)  # Friday 20:30 in Shanghai → Monday 09:00
+    ctx = Context(now=friday_night, hours=OFFICE)
+    d = decide(sig("转人工"), ACTIVE, CFG, INTENTS, [], ctx)
+    monday = "11月30日（周一） 09:00（Asia/Shanghai 时间）"
+    assert d.text == f"已为您转接人工客服。现在是非工作时间，客服将于{monday}回复您，您可以先留言。"
+    en = decide(sig("I want a human", "en"), ACTIVE, CFG, INTENTS, [], ctx)
+    assert en.text == (
+        "You are in the queue for a human agent. We are outside business hours: someone will answer "
+        "on Mon 30 Nov at 09:00 (Asia/Shanghai time). Feel free to leave your message here."
+    )
+    ack = decide(sig("在吗"), d.state, CFG, INTENTS, [], Context(now=friday_night, hours=OFFICE))
+    assert ack.text == "已收到。现在是非工作时间，客服将于11月30日（周一） 09:00（Asia/Shanghai 时间）回复您。"
+    early = Context(now=datetime(2026, 11, 26, 0, 0, tzinfo=UTC), hours=OFFICE)  # Thursday 08:00
+    assert decide(sig("在吗"), d.state, CFG, INTENTS, [], early).text == (
+        "已收到。现在是非工作时间，客服将于今天 09:00（Asia/Shanghai 时间）回复您。"
+    )
+    assert (
+        decide(sig("转人工"), ACTIVE, CFG, INTENTS, [], Context(now=NOON, hours=OFFICE)).text == "正在为您转接人工客服…"
+    )
+    closed = BusinessHours(always_open=False)
+    assert decide(sig("转人工"), ACTIVE, CFG, INTENTS, [], Context(now=NOON, hours=closed)).text == (
+        "已为您转接人工客服。现在是非工作时间，客服上班后会尽快回复您，您可以先留言。"
+    )
 
 
 def test_summary_lists_entities() -> None:
@@ -220,7 +349,7 @@ def test_summary_lists_entities() -> None:
     d = decide(sig("订单 KF20261125001 转人工", entities=[ent]), ACTIVE, CFG, INTENTS, [])
     assert d.summary is not None
     assert d.summary["entities"] == [{"type": "order_id", "value": "KF20261125001"}]
-    assert "实体 Entities: order_id=KF20261125001" in summary_note(d.summary)
+    assert "实体：order_id=KF20261125001" in summary_note(d.summary).splitlines()
 
 
 def test_confidence_is_the_cosine_not_the_fused_rank_score() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from kefu.accounts import service
+from kefu.accounts.hours import BusinessHours
 from kefu.accounts.models import Account
 from kefu.accounts.schemas import AccountRead, TeamCreate, TeamRead, TeamUpdate
 from kefu.core.deps import CanManageTeams, CanViewTeam, PrincipalDep, SessionDep
@@ -15,6 +16,19 @@ router = APIRouter(prefix="/api/v1", tags=["teams"])
 @router.get("/account", response_model=AccountRead)
 async def get_account(session: SessionDep, principal: PrincipalDep) -> AccountRead:
     return AccountRead.model_validate(await session.get(Account, principal.account_id))
+
+
+@router.get("/account/business_hours", response_model=BusinessHours)
+async def get_business_hours(session: SessionDep, principal: PrincipalDep) -> BusinessHours:
+    """The account's weekly business hours and their time zone (anyone signed in may read them)."""
+    return await service.get_business_hours(session, principal.account_id)
+
+
+@router.put("/account/business_hours", response_model=BusinessHours)
+async def put_business_hours(data: BusinessHours, session: SessionDep, principal: CanManageTeams) -> BusinessHours:
+    """Replace the business hours (admins and supervisors). The bot tells customers who ask for a human
+    outside them when someone will answer."""
+    return await service.do_put_business_hours(session, principal.account_id, data, principal.actor)
 
 
 @router.get("/teams", response_model=list[TeamRead])

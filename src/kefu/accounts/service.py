@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kefu.accounts.hours import BusinessHours, hours_of
 from kefu.accounts.models import Account, Team, TeamMember
 from kefu.accounts.schemas import TeamCreate, TeamRead, TeamUpdate
 from kefu.auth.access import get_scoped, restrict
@@ -19,6 +20,29 @@ async def do_create_account(session: AsyncSession, name: str, locale: str = "zh_
     session.add(account)
     await session.flush()
     return account
+
+
+async def get_business_hours(session: AsyncSession, account_id: int) -> BusinessHours:
+    account = await session.get(Account, account_id)
+    if account is None:
+        raise NotFound("account", str(account_id))
+    return hours_of(account.settings, account.timezone)
+
+
+async def do_put_business_hours(
+    session: AsyncSession, account_id: int, hours: BusinessHours, actor: Actor
+) -> BusinessHours:
+    """Replace the account's business hours (validated by `BusinessHours`); the time zone is the account's."""
+    account = await session.get(Account, account_id, with_for_update=True)
+    if account is None:
+        raise NotFound("account", str(account_id))
+    stored = hours.model_dump(mode="json", exclude={"timezone"})
+    account.settings = {**(account.settings or {}), "business_hours": stored}
+    account.timezone = hours.timezone
+    await session.flush()
+    emit(session, account_id, EventType.ACCOUNT_UPDATED, {"business_hours": hours.model_dump(mode="json")}, actor=actor)
+    await commit(session)
+    return hours
 
 
 async def list_teams(session: AsyncSession, account_id: int) -> list[TeamRead]:

@@ -73,6 +73,8 @@ class FlowForm:
     reply_en: str = ""
     not_found_zh: str = ""
     not_found_en: str = ""
+    give_up_zh: str = ""
+    give_up_en: str = ""
     max_retries: str = ""
     definition_json: str = ""
 
@@ -110,6 +112,8 @@ class FlowForm:
             reply_en=one("reply_en"),
             not_found_zh=one("not_found_zh"),
             not_found_en=one("not_found_en"),
+            give_up_zh=one("give_up_zh"),
+            give_up_en=one("give_up_en"),
             max_retries=one("max_retries"),
             definition_json=one("definition"),
         )
@@ -129,6 +133,7 @@ class FlowForm:
         )
         form.reply_zh, form.reply_en = _pair(d.get("reply"))
         form.not_found_zh, form.not_found_en = _pair(d.get("not_found_reply"))
+        form.give_up_zh, form.give_up_en = _pair(d.get("give_up_reply"))
         if action is not None:
             form.method = _str(action.get("method")).upper() or "GET"
             form.url = _str(action.get("url"))
@@ -153,6 +158,8 @@ class FlowForm:
         definition["reply"] = _texts(self.reply_zh, self.reply_en)
         if _texts(self.not_found_zh, self.not_found_en):
             definition["not_found_reply"] = _texts(self.not_found_zh, self.not_found_en)
+        if _texts(self.give_up_zh, self.give_up_en):
+            definition["give_up_reply"] = _texts(self.give_up_zh, self.give_up_en)
         if self.max_retries.strip():
             definition["max_retries"] = _number(self.max_retries)
         return definition, problems

@@ -11,6 +11,7 @@ Example (the demo's order-status flow)::
       "reply": {"zh": "订单 {order_id} 状态：{status}，预计 {eta} 送达",
                 "en": "Order {order_id}: {status}, expected {eta}"},
       "not_found_reply": {"zh": "没有找到订单 {order_id}", "en": "No order {order_id} was found"},
+      "give_up_reply": {"zh": "没能识别到订单号，您可以稍后再查，或回复“转人工”", "en": "…"},
       "max_retries": 2
     }
 
@@ -122,6 +123,7 @@ class FlowDefinition(_Strict):
     action: ActionDef | None = None
     reply: Texts
     not_found_reply: Texts | None = None
+    give_up_reply: Texts | None = None  # said when a prompt stays unanswered; GIVE_UP_REPLY when absent
     max_retries: int = Field(2, ge=0, le=5)
 
     @field_validator("reply")
@@ -198,6 +200,24 @@ class FlowState:
             data.get("awaiting"),
             int(data.get("retries", 0)),
         )
+
+
+GIVE_UP_REPLY = {
+    "zh": "抱歉，还是没能识别到需要的信息，这次查询先结束了。您可以换个说法重新提问，或者回复“转人工”联系人工客服。",
+    "en": "Sorry, I still could not get what I needed, so I have stopped this request. You can ask again in "
+    "other words, or type “human” to talk to an agent.",
+}
+
+
+def give_up_text(defn: FlowDefinition, language: str) -> str:
+    """What the customer is told when the flow gives up on an unanswered prompt (the flow ends)."""
+    return pick(defn.give_up_reply or {}, language) or pick(GIVE_UP_REPLY, language)
+
+
+def fills_slot(defn: FlowDefinition, state: FlowState, text: str, entities: list[Entity]) -> bool:
+    """Whether this message carries a value for the slot the running flow is waiting for."""
+    slot = next((s for s in defn.slots if s.name == state.awaiting), None)
+    return slot is not None and extract_slot(slot, text, entities) is not None
 
 
 def pick(texts: dict[str, str], language: str) -> str:

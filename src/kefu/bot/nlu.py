@@ -1,6 +1,10 @@
 """NLU for the bot: kefu.nlp's pipeline (normalise, language, tokens, entities) + the account's trained
 intent model + sentiment → `policy.Signals`. CPU-bound and synchronous: the runtime calls it through
 asyncio.to_thread. The only place that knows the kefu.nlp.intent / kefu.nlp.sentiment APIs.
+
+Every model sees `model_text(message)` — width-folded and 繁→简 — never the message as typed: the query
+embedding (intent model, sentiment, knowledge search), the intent model's features and its training
+examples. So 怎麼退貨 and 怎么退货 get the same decision.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import numpy as np
 from kefu.bot.policy import Signals
 from kefu.nlp.embed import Embedder, get_embedder
 from kefu.nlp.lang import detect_language
-from kefu.nlp.normalise import normalise, to_simplified
+from kefu.nlp.normalise import nfkc, normalise, to_simplified
 from kefu.nlp.pipeline import DEFAULT_PIPELINE, Message, Pipeline
 
 log = logging.getLogger("kefu.bot")
@@ -83,6 +87,12 @@ def queries() -> _QueryMemo:
         return _queries
 
 
+def model_text(text: str) -> str:
+    """What the models are given for a message: NFKC (full-width ＡＢＣ → ABC) and 繁→简, case kept (the
+    embedder is cased). The message itself is kept as typed (shown, quoted in handoff summaries)."""
+    return to_simplified(nfkc(text))
+
+
 def load_intent_model(blob: bytes) -> Any:
     from kefu.nlp.intent import IntentModel
 
@@ -98,7 +108,7 @@ def train_intent_model(examples: list[tuple[str, str]]) -> tuple[bytes, dict[str
 
     started = time.perf_counter()
     oos = OOS_LABEL if any(label == OOS_LABEL for _, label in examples) else None
-    model = IntentModel.train(examples, oos_label=oos)
+    model = IntentModel.train([(model_text(text), label) for text, label in examples], oos_label=oos)
     md = model.metadata
     metrics: dict[str, Any] = {
         "labels": list(md.labels),
@@ -157,12 +167,13 @@ def analyse(text: str, model: Any = None, *, order_patterns: list[str] | None = 
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     msg = base_pipeline()(text)
+    folded = model_text(text)
     t1 = time.perf_counter()
-    vector = queries().vector(text) if model is not None or _sentiment_analyzer() is not None else None
+    vector = queries().vector(folded) if model is not None or _sentiment_analyzer() is not None else None
     t2 = time.perf_counter()
-    intent, conf, ranking, oos = _intent(model, text)
+    intent, conf, ranking, oos = _intent(model, folded)
     t3 = time.perf_counter()
-    label, score, anger, urgency, reasons = _sentiment(text, vector)
+    label, score, anger, urgency, reasons = _sentiment(folded, vector)
     t4 = time.perf_counter()
     timings.update(pipeline=_ms(t1 - t0), embed=_ms(t2 - t1), intent=_ms(t3 - t2), sentiment=_ms(t4 - t3))
     signals = Signals(
@@ -188,8 +199,9 @@ def _ms(seconds: float) -> float:
 
 
 def quick_signals(text: str) -> Signals:
-    """Just the normalised text (microseconds): enough to spot an explicit request for a human."""
-    return Signals(text=text, normalised=normalise(text))
+    """Just the normalised text and the language (microseconds): enough to spot an explicit request for a
+    human, or to acknowledge a message in the customer's language."""
+    return Signals(text=text, language=detect_language(text), normalised=normalise(text))
 
 
 def detect(text: str) -> str:

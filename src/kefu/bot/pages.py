@@ -215,7 +215,7 @@ def _inline_keys(form: FlowForm) -> set[str]:
     if form.view == "json":
         return {"name"}
     rows = {f"slots.{i}.{k}" for i in range(len(form.slots)) for k in (*SLOT_FIELDS, "prompt", "retry_prompt")}
-    top = {"name", "description", "slots", "reply", "not_found_reply", "max_retries"}
+    top = {"name", "description", "slots", "reply", "not_found_reply", "give_up_reply", "max_retries"}
     return top | rows | {f"action.{k}" for k in ("method", "url", "timeout_s", "headers", "body")}
 
 
@@ -313,7 +313,8 @@ FIELD_NAMES = {
     "action.body": N_("POST body"),
     "reply": N_("Reply"),
     "not_found_reply": N_("Not-found reply"),
-    "max_retries": N_("Retries before handing off to a human"),
+    "give_up_reply": N_("Give-up reply"),
+    "max_retries": N_("Failed tries before the flow gives up"),
 }
 
 

@@ -2,11 +2,16 @@
 the account's bot configuration and the knowledge hits to one `Decision`. No I/O, no database.
 
 Order of the rules (first match wins):
- 1. bot inactive (after a handoff, until the conversation is resolved) → silent
+ 1. bot inactive (after a handoff, until the conversation is resolved): while no person has replied since
+    the handoff, acknowledge the customer's message (at most every waiting.ACK_EVERY; outside business
+    hours saying when someone will answer) → acknowledge; else → silent
  2. explicit request for a human (转人工 / 人工客服 / "human" / "agent" …) → handoff
  3. anger (sentiment flag), VIP tier → handoff (when the rule is on)
  4. a pending clarifying question answered ("1", "第二个", or a choice's title) → answer that entry
- 5. a running flow → flow step
+ 5. a running flow: a message that fills the awaited slot → flow step; otherwise a message that clearly
+    means something else — a recognised intent (rule 6's confidence floor) other than the flow's own, or
+    a knowledge answer (rule 7's floors) — ends the flow and is handled by rules 6–8; anything else →
+    flow step (a failed try: the flow asks again, and gives up after max_retries)
  6. a recognised intent: handoff intent → handoff; intent with a flow → start it; canned reply → reply
  7. knowledge: the message is one of an entry's questions (after normalisation) → answer it; otherwise
     the hits that are answerable (cosine ≥ answer_min_score and, with calibrated_answers, a relative
@@ -20,14 +25,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal, Protocol
 
+from kefu.accounts.hours import BusinessHours
+from kefu.bot.waiting import ack_due, handoff_message, waiting_ack
 from kefu.nlp.entities import Entity
 from kefu.nlp.normalise import normalise
 from kefu.nlp.retrieval import ANSWER_MIN_SCORE
 from kefu.nlp.retrieval import answerable as _clears_floors
 
-Action = Literal["answer", "clarify", "flow", "reply", "fallback", "handoff", "silent"]
+Action = Literal["answer", "clarify", "flow", "reply", "fallback", "handoff", "acknowledge", "silent"]
 HandoffReason = Literal["explicit_request", "anger", "vip", "intent", "out_of_scope_twice", "low_confidence", "flow"]
 
 DEFAULT_HANDOFF_WORDS = ["转人工", "人工客服", "人工服务", "找客服", "真人客服", "人工"]
@@ -46,7 +54,6 @@ FALLBACK = {
     "en": "Sorry, I did not understand. Could you rephrase it? You can also type “human” to talk to an agent.",
 }
 CLARIFY = {"zh": "您想问的是哪一个？请回复序号：", "en": "Which of these do you mean? Reply with its number:"}
-HANDOFF_MESSAGE = {"zh": "正在为您转接人工客服…", "en": "Connecting you to a human agent…"}
 
 
 class HitLike(Protocol):
@@ -134,6 +141,10 @@ class IntentRule:
 class Context:
     contact_tier: str = "normal"
     recent_messages: list[str] = field(default_factory=list)  # the customer's latest messages, oldest first
+    fills_slot: bool = False  # the message carries a value for the running flow's awaited slot (flows.fills_slot)
+    now: datetime | None = None  # when the message is handled (aware): business hours, acknowledgements
+    hours: BusinessHours | None = None  # the account's business hours (None: always open)
+    agent_replied: bool = False  # handed off: a person has replied since the handoff
 
 
 @dataclass
@@ -193,7 +204,7 @@ def decide(
     scores = _scores(signals, hits)
     new_state = {k: v for k, v in state.items() if k != "clarify"}
     if not state.get("active"):
-        return Decision("silent", "handed_off" if state.get("handoff") else "inactive", scores=scores, state=state)
+        return _while_handed_off(signals, state, ctx, scores)
     rules = config.handoff
     if asks_for_human(signals, rules.keywords):
         return handoff(signals, new_state, "explicit_request", ctx, scores)
@@ -213,10 +224,15 @@ def decide(
             scores=scores,
             state=new_state,
         )
-    if state.get("flow"):
-        return Decision("flow", "flow_continues", flow_id=int(state["flow"]["flow_id"]), scores=scores, state=new_state)
     recognised = _recognised_intent(signals, config)
     rule = intents.get(recognised) if recognised else None
+    running = state.get("flow")
+    if running:
+        flow_id = int(running["flow_id"])
+        if ctx.fills_slot or not _leaves_flow(flow_id, recognised, rule, signals, hits, config):
+            return Decision("flow", "flow_continues", flow_id=flow_id, scores=scores, state=new_state)
+        del new_state["flow"]
+        scores["left_flow"] = {"flow_id": flow_id, "name": running.get("name", "")}
     if rule is not None:
         decision = _intent_decision(signals, rule, new_state, ctx, scores, config)
         if decision is not None:
@@ -224,11 +240,34 @@ def decide(
     return _from_knowledge(signals, new_state, config, hits, ctx, scores)
 
 
+def _while_handed_off(signals: Signals, state: dict[str, Any], ctx: Context, scores: dict[str, Any]) -> Decision:
+    waiting = state.get("handoff")
+    if not isinstance(waiting, dict):
+        return Decision("silent", "inactive", scores=scores, state=state)
+    if ctx.agent_replied or not ack_due(waiting, ctx.now):
+        return Decision("silent", "handed_off", scores=scores, state=state)
+    acked = ctx.now.isoformat() if ctx.now is not None else None
+    new_state = {**state, "handoff": {**waiting, "acked_at": acked}}
+    text = waiting_ack(signals.language, ctx.hours, ctx.now)
+    return Decision("acknowledge", "waiting_for_agent", text=text, scores=scores, state=new_state)
+
+
 def _recognised_intent(signals: Signals, config: BotConfig) -> str | None:
     if signals.intent is None or signals.out_of_scope:
         return None
     floor = config.oos_threshold if config.oos_threshold is not None else config.intent_min_confidence
     return signals.intent if signals.intent_confidence >= floor else None
+
+
+def _leaves_flow(
+    flow_id: int, recognised: str | None, rule: IntentRule | None, signals: Signals, hits: list[Any], config: BotConfig
+) -> bool:
+    """A message that does not fill the running flow's slot but clearly means something else: an intent
+    recognised as rule 6 would (not out of scope, at the intent confidence floor) that is not the one
+    starting this flow, or a knowledge answer as rule 7 would give one (`_answers`)."""
+    if recognised is not None and (rule is None or rule.flow_id != flow_id):
+        return True
+    return bool(_answers(signals, hits, config))
 
 
 def _is_oos(signals: Signals, config: BotConfig) -> bool:
@@ -264,13 +303,7 @@ def _from_knowledge(
     ctx: Context,
     scores: dict[str, Any],
 ) -> Decision:
-    message = _comparable(signals.text)  # the message is one of an entry's questions: that entry, no doubt
-    exact = next((h for h in hits if message and _comparable(getattr(h, "matched_text", "")) == message), None)
-    good = (
-        [exact]
-        if exact is not None
-        else sorted((h for h in hits if answerable(h, config)), key=confidence, reverse=True)
-    )
+    good = _answers(signals, hits, config)
     if good:
         best = confidence(good[0])
         close = [h for h in good if best - confidence(h) <= config.clarify_margin][:3]
@@ -301,13 +334,23 @@ def _from_knowledge(
     )
 
 
+def _answers(signals: Signals, hits: list[Any], config: BotConfig) -> list[Any]:
+    """The hits rule 7 may answer with, best first: the entry the message is one of the questions of (no
+    doubt, alone), else the answerable hits."""
+    message = _comparable(signals.text)
+    exact = next((h for h in hits if message and _comparable(getattr(h, "matched_text", "")) == message), None)
+    if exact is not None:
+        return [exact]
+    return sorted((h for h in hits if answerable(h, config)), key=confidence, reverse=True)
+
+
 def handoff(signals: Signals, state: dict[str, Any], reason: str, ctx: Context, scores: dict[str, Any]) -> Decision:
     summary = summarise(signals, reason, ctx)
     new_state = {"active": False, "handoff": {"reason": reason, "intent": signals.intent}}
     return Decision(
         "handoff",
         reason,
-        text=say(HANDOFF_MESSAGE, signals.language),
+        text=handoff_message(signals.language, ctx.hours, ctx.now),
         handoff_reason=reason,
         summary=summary,
         scores=scores,
@@ -334,33 +377,53 @@ def summarise(signals: Signals, reason: str, ctx: Context) -> dict[str, Any]:
 
 
 REASON_LABELS = {
-    "explicit_request": ("客户要求人工", "customer asked for a human"),
-    "anger": ("客户情绪激动", "customer is angry"),
-    "vip": ("VIP 客户", "VIP customer"),
-    "intent": ("需人工处理的意图", "intent handled by people"),
-    "out_of_scope_twice": ("机器人连续两次无法回答", "bot could not answer twice in a row"),
-    "low_confidence": ("机器人把握不足", "bot was not confident"),
-    "flow": ("流程未完成", "flow could not finish"),
+    "explicit_request": {"zh": "客户要求人工", "zh_TW": "客戶要求真人客服", "en": "customer asked for a human"},
+    "anger": {"zh": "客户情绪激动", "zh_TW": "客戶情緒激動", "en": "customer is angry"},
+    "vip": {"zh": "VIP 客户", "zh_TW": "VIP 客戶", "en": "VIP customer"},
+    "intent": {"zh": "需人工处理的意图", "zh_TW": "需真人處理的意圖", "en": "intent handled by people"},
+    "out_of_scope_twice": {
+        "zh": "机器人连续两次无法回答",
+        "zh_TW": "機器人連續兩次無法回答",
+        "en": "bot could not answer twice in a row",
+    },
+    "low_confidence": {"zh": "机器人把握不足", "zh_TW": "機器人把握不足", "en": "bot was not confident"},
+    "flow": {"zh": "流程未完成", "zh_TW": "流程未完成", "en": "flow could not finish"},
+}
+NOTE_LABELS = {
+    "title": {"zh": "【转人工】", "zh_TW": "【轉真人客服】", "en": "[Handoff] "},
+    "intent": {"zh": "意图：", "zh_TW": "意圖：", "en": "Intent: "},
+    "entities": {"zh": "实体：", "zh_TW": "實體：", "en": "Entities: "},
+    "sentiment": {"zh": "情绪：", "zh_TW": "情緒：", "en": "Sentiment: "},
+    "flow": {"zh": "流程：", "zh_TW": "流程：", "en": "Flow: "},
+    "last_messages": {"zh": "最近消息：", "zh_TW": "最近訊息：", "en": "Last messages:"},
 }
 
 
-def summary_note(summary: dict[str, Any]) -> str:
-    """The private note for the agent (bilingual labels; content as the customer wrote it)."""
-    zh, en = REASON_LABELS.get(summary["reason"], (summary["reason"], summary["reason"]))
-    lines = [f"【转人工 Handoff】 {zh} / {en}"]
+def summary_note(summary: dict[str, Any], language: str = "zh") -> str:
+    """The plain text of the agent's handoff note, in one language (the account's: zh / zh_CN, zh_TW or en).
+    The workspace renders the structured summary (the note's `meta.handoff`) in each viewer's own language
+    instead; this text is what other readers (API clients, exports) get. The customer's words stay as
+    written."""
+    key = "zh_TW" if language == "zh_TW" else lang_key(language)
+
+    def label(name: str) -> str:
+        return NOTE_LABELS[name][key]
+
+    reason = summary["reason"]
+    lines = [label("title") + REASON_LABELS.get(reason, {}).get(key, reason)]
     if summary.get("intent"):
-        lines.append(f"意图 Intent: {summary['intent']} ({summary.get('intent_confidence', 0):.2f})")
+        lines.append(f"{label('intent')}{summary['intent']} ({summary.get('intent_confidence', 0):.2f})")
     if summary.get("entities"):
-        lines.append("实体 Entities: " + ", ".join(f"{e['type']}={e['value']}" for e in summary["entities"]))
+        lines.append(label("entities") + ", ".join(f"{e['type']}={e['value']}" for e in summary["entities"]))
     flags = [f for f in ("anger", "urgency") if summary.get(f)]
     if summary.get("sentiment") or flags:
         mood = summary.get("sentiment") or ""
         extra = f" [{', '.join(flags)}]" if flags else ""
         why = f" — {'; '.join(summary['sentiment_reasons'])}" if summary.get("sentiment_reasons") else ""
-        lines.append(f"情绪 Sentiment: {mood}{extra}{why}")
+        lines.append(f"{label('sentiment')}{mood}{extra}{why}")
     if summary.get("flow"):
-        lines.append(f"流程 Flow: {summary['flow']}")
-    lines.append("最近消息 Last messages:")
+        lines.append(f"{label('flow')}{summary['flow']}")
+    lines.append(label("last_messages"))
     lines.extend(f"- {m}" for m in summary.get("last_messages", []))
     return "\n".join(lines)
 
@@ -411,7 +474,8 @@ def _clarify_choice(signals: Signals, choices: list[dict[str, Any]] | None) -> d
     idx = _ORDINALS.get(text)
     if idx is not None and idx < len(choices):
         return choices[idx]
+    said = _comparable(signals.text)  # a choice's title, as a quick-reply button sends it (or in 繁體)
     for choice in choices:
-        if text and text == str(choice.get("title", "")).strip().lower():
+        if said and said == _comparable(str(choice.get("title", ""))):
             return choice
     return None

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 import weakref
@@ -32,13 +33,16 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kefu.accounts.hours import hours_of
+from kefu.accounts.models import Account
 from kefu.bot import flows, nlu
-from kefu.bot.policy import Context, Decision, asks_for_human, decide, handoff, summary_note
+from kefu.bot.policy import BotConfig, Context, Decision, asks_for_human, decide, handoff, summary_note
 from kefu.bot.service import AccountBot, bot_version, get_flow, get_model_blob, load_account_bot
 from kefu.channels.models import Inbox
 from kefu.contacts.models import Contact
 from kefu.conversations.models import Conversation, Message
 from kefu.conversations.service import do_post_bot_message
+from kefu.core import clock
 from kefu.core.constants import ActorType, Direction, EventType, MessageKind
 from kefu.core.errors import NotFound
 from kefu.core.events import Actor, bind_bus, commit, emit
@@ -86,7 +90,7 @@ class BotRuntime:
             return
         if text in self._early or not text.strip():
             return
-        self._early[text] = asyncio.ensure_future(asyncio.to_thread(nlu.queries().vector, text))
+        self._early[text] = asyncio.ensure_future(asyncio.to_thread(nlu.queries().vector, nlu.model_text(text)))
         self.early_started += 1
         while len(self._early) > EARLY_MAX:
             self._early.popitem(last=False)
@@ -115,13 +119,35 @@ class BotRuntime:
             turn = await self._read(conversation_id, message_id)
             if turn is None:
                 return None
+            if turn.bot is None or turn.vector is None:  # handed off: no NLU, acknowledge or stay silent
+                return await self._acknowledge(conversation_id, message_id, turn)
             read_ms = _ms(time.perf_counter() - started)
             thought = await self.think(turn.account_id, turn.text, turn.bot_state, turn.ctx, turn.bot, turn.vector)
             thought.timings_ms["read"] = read_ms
             thought.timings_ms["total"] = round((time.perf_counter() - started) * 1000, 2)
-            await self._write(conversation_id, message_id, thought)
+            await self._write(conversation_id, message_id, thought, turn.note_language)
             self._hint(turn.inbox_id, turn.contact_id, thought.decision.action != "handoff")
             return thought.decision
+
+    async def _acknowledge(self, conversation_id: int, message_id: int, turn: _Turn) -> Decision:
+        """A message in a handed-off conversation: the policy's rule 1 (acknowledge while no person has
+        replied, at most every waiting.ACK_EVERY) on the message's language alone."""
+        signals = nlu.quick_signals(turn.text)
+        decision = decide(signals, turn.bot_state, BotConfig(), {}, [], turn.ctx)
+        if decision.action != "acknowledge":
+            return decision
+        if nlu.writes_traditional(turn.text):
+            decision.text = nlu.to_traditional(decision.text)
+        async with self.state.sessionmaker() as session:
+            bind_bus(session, self.state.bus)
+            conv = await _locked_conversation(session, conversation_id)
+            if conv is None or conv.bot_state != turn.bot_state:
+                await session.commit()  # changed meanwhile (acknowledged on another node, resolved, …)
+                return decision
+            conv.bot_state = decision.state
+            _emit(session, conv, EventType.BOT_DECIDED, {**decision.to_json(), "message_id": message_id})
+            await do_post_bot_message(session, conv, decision.text, meta=_message_meta(decision))
+        return decision
 
     # ---- warm-up ---------------------------------------------------------------------------------
 
@@ -167,11 +193,15 @@ class BotRuntime:
                 Message.content,
                 Message.direction,
                 Contact.tier,
+                Account.settings.label("account_settings"),
+                Account.timezone.label("account_timezone"),
+                Account.locale.label("account_locale"),
                 *bot_version(Conversation.account_id),
             )
             .select_from(Message)
             .join(Conversation, Conversation.id == Message.conversation_id)
             .join(Inbox, Inbox.id == Conversation.inbox_id)
+            .join(Account, Account.id == Conversation.account_id)
             .outerjoin(Contact, Contact.id == Conversation.contact_id)
             .where(Message.id == message_id, Conversation.id == conversation_id)
         )
@@ -184,13 +214,24 @@ class BotRuntime:
             self._inbox_has_bot[row.inbox_id] = bool(row.bot_enabled)
             handed_off = bool(row.bot_state) and row.bot_state.get("active") is False
             self._hint(row.inbox_id, row.contact_id, bool(row.bot_enabled) and not handed_off)
-            if not row.bot_enabled or handed_off:
+            if not row.bot_enabled:
                 await session.commit()
-                return None  # no bot here, or handed off: silent until resolved
+                return None  # no bot here
+            hours = hours_of(row.account_settings, row.account_timezone)
+            note_language = "en" if row.account_locale == "en" else row.account_locale or "zh_CN"
+            if handed_off:  # the bot only acknowledges until a person replies
+                since = int((row.bot_state.get("handoff") or {}).get("message_id") or 0)
+                replied = await _agent_replied(session, conversation_id, since)
+                await session.commit()
+                ctx = Context(contact_tier=row.tier or "normal", now=clock.now(), hours=hours, agent_replied=replied)
+                return _Turn(
+                    row.account_id, row.inbox_id, row.contact_id, row.content, dict(row.bot_state), ctx, None, None
+                )
             # the bot will think about this message: embed it now (unless started on arrival), while the
             # rest is read
             self.early_used += early is not None
-            vector = early or asyncio.ensure_future(asyncio.to_thread(nlu.queries().vector, row.content))
+            folded = nlu.model_text(row.content)
+            vector = early or asyncio.ensure_future(asyncio.to_thread(nlu.queries().vector, folded))
             try:
                 version = (row.v_settings, row.v_intents, row.v_intents_at, row.v_model)
                 cached = self._bots.get(row.account_id)
@@ -204,9 +245,9 @@ class BotRuntime:
             except BaseException:
                 vector.cancel()
                 raise
-        ctx = Context(contact_tier=row.tier or "normal", recent_messages=recent)
+        ctx = Context(contact_tier=row.tier or "normal", recent_messages=recent, now=clock.now(), hours=hours)
         state = live_state(row.bot_state)
-        return _Turn(row.account_id, row.inbox_id, row.contact_id, row.content, state, ctx, bot, vector)
+        return _Turn(row.account_id, row.inbox_id, row.contact_id, row.content, state, ctx, bot, vector, note_language)
 
     # ---- 2. think --------------------------------------------------------------------------------
 
@@ -223,17 +264,25 @@ class BotRuntime:
         model = await self._intent_model(account_id, bot.model_id)
         # Embed the message once: the memo serves intent and sentiment, the vector serves knowledge search.
         # `embedding`: the same, already started while the turn was read.
-        vector = await (embedding or asyncio.to_thread(nlu.queries().vector, text))
+        running = bot_state.get("flow") if bot_state.get("active") else None
+        loading = asyncio.ensure_future(self._load_flow(account_id, int(running["flow_id"]))) if running else None
+        vector = await (embedding or asyncio.to_thread(nlu.queries().vector, nlu.model_text(text)))
         analysing = asyncio.ensure_future(asyncio.to_thread(nlu.analyse, text, model))
         searching = asyncio.ensure_future(self._search(account_id, text, bot_state, bot, vector))
         analysis, hits = await asyncio.gather(analysing, searching)
+        loaded = await loading if loading is not None else None
+        if running and loaded is not None and loaded.defn is not None:
+            fstate = flows.FlowState.from_json(running)
+            fills = flows.fills_slot(loaded.defn, fstate, text, analysis.signals.entities)
+            ctx = dataclasses.replace(ctx, fills_slot=fills)
         t1 = time.perf_counter()
         decision = decide(analysis.signals, bot_state, bot.config, bot.intents, hits, ctx)
         flow_info = None
         if decision.action == "flow":
-            decision, flow_info = await self._flow(account_id, decision, analysis, bot_state, ctx)
+            decision, flow_info = await self._flow(account_id, decision, analysis, ctx, loaded)
         if decision.text and nlu.writes_traditional(text):
             decision.text = nlu.to_traditional(decision.text)
+            decision.choices = [{**c, "title": nlu.to_traditional(c["title"])} for c in decision.choices]
         t2 = time.perf_counter()
         timings = {**analysis.timings_ms, "nlu_and_search": _ms(t1 - t0), "policy_and_flow": _ms(t2 - t1)}
         return Thought(analysis, hits, decision, flow_info, timings)
@@ -241,15 +290,16 @@ class BotRuntime:
     async def _search(
         self, account_id: int, text: str, bot_state: dict[str, Any], bot: AccountBot, vector: Any = None
     ) -> list[Any]:
-        if bot_state.get("flow") or not bot_state.get("active"):
+        if not bot_state.get("active"):
             return []  # the policy will not look at knowledge
         if asks_for_human(nlu.quick_signals(text), bot.config.handoff.keywords):
             return []
         from kefu.knowledge.index import search_knowledge
 
         language = nlu.detect(text)
+        query = nlu.model_text(text)  # as embedded: 繁 and 简 search alike
         return await search_knowledge(
-            self.state, account_id, text, k=5, language=language if language in ("zh", "en") else None, vector=vector
+            self.state, account_id, query, k=5, language=language if language in ("zh", "en") else None, vector=vector
         )
 
     async def _intent_model(self, account_id: int, model_id: int | None) -> Any:
@@ -271,32 +321,39 @@ class BotRuntime:
         self._models[account_id] = (model_id, model)
         return model
 
-    async def _flow(
-        self, account_id: int, decision: Decision, analysis: nlu.Analysis, bot_state: dict[str, Any], ctx: Context
-    ) -> tuple[Decision, dict[str, Any] | None]:
-        assert decision.flow_id is not None
-        signals = analysis.signals
+    async def _load_flow(self, account_id: int, flow_id: int) -> _LoadedFlow:
         async with self.state.sessionmaker() as session:
             try:
-                row = await get_flow(session, account_id, decision.flow_id)
+                row = await get_flow(session, account_id, flow_id)
                 name, enabled, raw = row.name, row.enabled, row.definition
             except NotFound:
                 name, enabled, raw = "", False, {}
             await session.commit()
+        defn = flows.FlowDefinition.model_validate(raw) if enabled else None
+        return _LoadedFlow(flow_id, name, defn)
+
+    async def _flow(
+        self, account_id: int, decision: Decision, analysis: nlu.Analysis, ctx: Context, loaded: _LoadedFlow | None
+    ) -> tuple[Decision, dict[str, Any] | None]:
+        assert decision.flow_id is not None
+        signals = analysis.signals
+        if loaded is None or loaded.flow_id != decision.flow_id:
+            loaded = await self._load_flow(account_id, decision.flow_id)
         state = {k: v for k, v in decision.state.items() if k != "flow"}
-        if not enabled:
+        defn, name = loaded.defn, loaded.name
+        if defn is None:
             return handoff(signals, state, "flow", ctx, decision.scores), {"error": "flow missing or disabled"}
-        defn = flows.FlowDefinition.model_validate(raw)
-        running = bot_state.get("flow")
+        running = decision.state.get("flow")  # kept by the policy while the flow continues
         fstate = flows.FlowState.from_json(running) if running else flows.FlowState(decision.flow_id, name)
         step = flows.advance(defn, fstate, signals.text, signals.entities, signals.language)
         info: dict[str, Any] = {"flow_id": fstate.flow_id, "name": name, "slots": dict(fstate.slots)}
         if isinstance(step, flows.Prompt):
             info.update(step="prompt", slot=step.slot, retry=step.retry)
             return _flow_decision(decision, "flow_prompt", step.text, {**state, "flow": fstate.to_json()}), info
-        if isinstance(step, flows.GiveUp):
+        if isinstance(step, flows.GiveUp):  # the flow ends; the customer is told how to go on
             info.update(step="give_up", slot=step.slot, retries=step.retries)
-            return _flow_handoff(signals, state, ctx, decision, info), info
+            text = flows.give_up_text(defn, signals.language)
+            return _flow_decision(decision, "flow_gave_up", text, state), info
         result = await flows.run_action(self.http, defn.action, step.slots) if defn.action else None
         if result is not None:
             info["action"] = {
@@ -314,7 +371,7 @@ class BotRuntime:
 
     # ---- 3. write --------------------------------------------------------------------------------
 
-    async def _write(self, conversation_id: int, message_id: int, thought: Thought) -> None:
+    async def _write(self, conversation_id: int, message_id: int, thought: Thought, note_language: str) -> None:
         d = thought.decision
         async with self.state.sessionmaker() as session:
             bind_bus(session, self.state.bus)
@@ -323,6 +380,8 @@ class BotRuntime:
                 await session.commit()
                 return  # handed off (or the conversation went away) while the bot was thinking
             conv.bot_state = d.state
+            if d.action == "handoff":  # acknowledgements stop once a person replies after this message
+                conv.bot_state = {**d.state, "handoff": {**d.state["handoff"], "message_id": message_id}}
             payload = {**d.to_json(), "message_id": message_id, "timings_ms": thought.timings_ms}
             if thought.flow is not None:
                 payload["flow"] = thought.flow
@@ -334,7 +393,7 @@ class BotRuntime:
             else:
                 await commit(session)
             if d.action == "handoff" and d.summary is not None:
-                note = summary_note(d.summary)
+                note = summary_note(d.summary, note_language)
                 await do_post_bot_message(session, conv, note, kind=MessageKind.NOTE, meta={"handoff": d.summary})
 
 
@@ -345,6 +404,13 @@ def live_state(bot_state: dict[str, Any]) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
+class _LoadedFlow:
+    flow_id: int
+    name: str
+    defn: flows.FlowDefinition | None  # None: the flow is missing or disabled
+
+
+@dataclass(frozen=True)
 class _Turn:
     account_id: int
     inbox_id: int
@@ -352,8 +418,19 @@ class _Turn:
     text: str
     bot_state: dict[str, Any]
     ctx: Context
-    bot: AccountBot
-    vector: asyncio.Future[Any]  # the message's query embedding, started while the turn was read
+    bot: AccountBot | None  # None: handed off (the bot only acknowledges)
+    vector: asyncio.Future[Any] | None  # the message's query embedding, started while the turn was read
+    note_language: str = "zh_CN"  # the account's language: the plain text of handoff notes
+
+
+async def _agent_replied(session: AsyncSession, conversation_id: int, after_message_id: int) -> bool:
+    q = select(Message.id).where(
+        Message.conversation_id == conversation_id,
+        Message.id > after_message_id,
+        Message.sender_type == ActorType.USER,
+        Message.kind == MessageKind.TEXT,
+    )
+    return (await session.execute(q.limit(1))).first() is not None
 
 
 async def _recent_customer_messages(session: AsyncSession, conversation_id: int, n: int = 3) -> list[str]:

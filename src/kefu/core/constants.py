@@ -72,6 +72,7 @@ class EventType(StrEnum):
     MESSAGE_CREATED = "message.created"
     CONTACT_CREATED = "contact.created"
     CONTACT_UPDATED = "contact.updated"
+    ACCOUNT_UPDATED = "account.updated"
     USER_CREATED = "user.created"
     USER_UPDATED = "user.updated"
     USER_LOGGED_IN = "user.logged_in"

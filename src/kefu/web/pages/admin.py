@@ -1,4 +1,4 @@
-"""/admin — inboxes (with the widget embed snippet), agents, teams, API tokens.
+"""/admin — inboxes (with the widget embed snippet), agents, teams, business hours, API tokens.
 
 Each page needs its permission (inboxes, agents and tokens: admins; teams: admins and supervisors);
 anyone else gets the 403 page. Forms post back with the session's CSRF token and redirect after success
@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.accounts import service as accounts
+from kefu.accounts.hours import DAYS, BusinessHours, format_ranges, parse_ranges
 from kefu.accounts.schemas import TeamCreate, TeamUpdate
 from kefu.auth import service as auth
 from kefu.auth.permissions import Perm
@@ -24,7 +25,7 @@ from kefu.channels import service as channels
 from kefu.channels.schemas import InboxCreate
 from kefu.core.constants import Role
 from kefu.core.deps import SessionDep, SettingsDep
-from kefu.core.errors import KefuError
+from kefu.core.errors import KefuError, Unprocessable
 from kefu.web.rendering import PagePrincipal, PageRoute, page, t
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -270,3 +271,41 @@ async def revoke_token(token_id: int, session: SessionDep, principal: PagePrinci
     principal.require(Perm.MANAGE_TOKENS)
     await auth.do_revoke_api_token(session, principal, token_id)
     return _redirect("/admin/tokens")
+
+
+# ---- business hours ----------------------------------------------------------------------------------
+
+
+async def _hours(session: AsyncSession, principal: Principal) -> dict[str, Any]:
+    hours = await accounts.get_business_hours(session, principal.account_id)
+    form = {"timezone": hours.timezone, "always_open": hours.always_open}
+    form.update({day: format_ranges(hours.week[day]) for day in DAYS})
+    return {"section": "hours", "days": DAYS, "form": form, "error": None, "saved": False}
+
+
+@router.get("/admin/hours")
+async def business_hours(request: Request, session: SessionDep, principal: PagePrincipal) -> Response:
+    principal.require(Perm.MANAGE_TEAMS)
+    context = await _hours(session, principal)
+    context["saved"] = request.query_params.get("saved") == "1"
+    return page(request, "admin/hours.html", context)
+
+
+@router.post("/admin/hours")
+async def save_business_hours(request: Request, session: SessionDep, principal: PagePrincipal) -> Response:
+    principal.require(Perm.MANAGE_TEAMS)
+    posted = await request.form()
+    form: dict[str, Any] = {day: str(posted.get(day) or "") for day in DAYS}
+    form.update(timezone=str(posted.get("timezone") or ""), always_open=posted.get("always_open") == "1")
+    try:
+        try:
+            week = {day: parse_ranges(day, form[day]) for day in DAYS}
+        except ValueError as exc:
+            raise Unprocessable(t(request, "Please correct the form: %(details)s", details=str(exc))) from exc
+        data = BusinessHours.model_validate(
+            {"timezone": form["timezone"], "always_open": form["always_open"], "week": week}
+        )
+        await accounts.do_put_business_hours(session, principal.account_id, data, principal.actor)
+    except (ValidationError, KefuError) as exc:
+        return await _form_failed(request, "admin/hours.html", lambda: _hours(session, principal), exc, form)
+    return _redirect("/admin/hours?saved=1")

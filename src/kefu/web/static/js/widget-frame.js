@@ -126,8 +126,66 @@
     } else {
       bubble(el, msg.content, sender, msg.created_at, msg.attachments);
     }
+    retireChoices();
+    addChoices(el, msg);
     scrollToEnd();
     return true;
+  }
+
+  // ---- quick replies: a bot message's `meta.choices` ([{kind, id, title}]) as buttons ----------------
+  // The text keeps its numbered list for channels without buttons; here the list lines give way to the
+  // buttons. A click sends the choice's title as the customer's message (the bot recognises it); the
+  // buttons of a message are disabled once used or once anything newer is shown.
+
+  function choicesOf(msg) {
+    const list = msg.kind === "bot" && msg.meta && Array.isArray(msg.meta.choices) ? msg.meta.choices : [];
+    return list.filter((c) => c && typeof c.title === "string" && c.title.trim());
+  }
+
+  function addChoices(el, msg) {
+    const choices = choicesOf(msg);
+    if (!choices.length) return;
+    const b = el.querySelector(".w-bubble");
+    const listed = new Set(choices.map((c, i) => `${i + 1}. ${c.title}`));
+    if (b) b.textContent = msg.content.split("\n").filter((line) => !listed.has(line.trim())).join("\n");
+    el.insertBefore(choiceButtons(choices), el.querySelector("time"));
+  }
+
+  function choiceButtons(choices) {
+    const wrap = document.createElement("div");
+    wrap.className = "w-choices";
+    wrap.setAttribute("role", "group");
+    choices.forEach((c) => {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "w-choice";
+      button.textContent = c.title;
+      button.addEventListener("click", () => pickChoice(wrap, button, c.title));
+      wrap.appendChild(button);
+    });
+    return wrap;
+  }
+
+  function pickChoice(wrap, button, title) {
+    if (!token || button.disabled) return;
+    button.classList.add("w-chosen");
+    sendText(title);
+  }
+
+  function retireChoices() {
+    box.querySelectorAll(".w-choices button:not([disabled])").forEach((button) => { button.disabled = true; });
+  }
+
+  function sendText(content) {
+    const cmid = uuid();
+    const el = document.createElement("div");
+    el.className = "w-msg w-me";
+    el.dataset.cmid = cmid;
+    bubble(el, content, "", null);
+    retireChoices();
+    box.appendChild(el);
+    scrollToEnd();
+    post(el, content, cmid);
   }
 
   async function call(path, options) {
