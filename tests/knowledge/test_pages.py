@@ -91,11 +91,68 @@ async def test_admin_imports_csv_and_sees_bad_lines(api: World) -> None:
         "/admin/knowledge/import", data={"csrf_token": browser.csrf}, files={"file": ("faq.csv", bad, "text/csv")}
     )
     assert r.status_code == 422
-    assert "Line 3 · answer: Field required" in r.text
+    assert "Line 3 · Answer: required" in r.text
     assert len((await api.http.get("/api/v1/knowledge/faqs")).json()["items"]) == 1
 
     r = await browser.http.post("/admin/knowledge/import", files={"file": ("faq.csv", good, "text/csv")})
     assert r.status_code == 403  # no CSRF token
+
+
+async def test_import_problems_are_shown_in_the_page_language(api: World) -> None:
+    bad_rows = "question,answer,language\nok,ok,zh\nmissing,,zh\n{long},ok,zh\nfine,ok,Chinese\n".format(
+        long="问" * 501
+    )
+    bad_header = b"foo,bar\n1,2\n"
+    expected = {
+        "zh_CN": (
+            "未导入任何条目。请修改以下各行后重新导入文件。",
+            [
+                "第 3 行 · 答案: 必填",
+                "第 4 行 · 问题: 最多 500 个字符",
+                "第 5 行 · 语言: 不是语言代码（如 zh、en 或 zh-TW）",
+            ],
+            "CSV 表头须包含列 question, answer, variants, category, tags, language；缺少：question, answer。",
+        ),
+        "zh_TW": (
+            "未匯入任何條目。請修改以下各行後重新匯入檔案。",
+            [
+                "第 3 行 · 答案: 必填",
+                "第 4 行 · 問題: 最多 500 個字元",
+                "第 5 行 · 語言: 不是語言代碼（如 zh、en 或 zh-TW）",
+            ],
+            "CSV 標題列須包含欄 question, answer, variants, category, tags, language；缺少：question, answer。",
+        ),
+        "en": (
+            "Nothing was imported. Correct the lines below and import the file again.",
+            [
+                "Line 3 · Answer: required",
+                "Line 4 · Question: at most 500 characters",
+                "Line 5 · Language: not a language code such as zh, en or zh-TW",
+            ],
+            "The CSV header must name the columns question, answer, variants, category, tags, language; "
+            "missing: question, answer.",
+        ),
+    }
+    for lang, (headline, lines, header_problem) in expected.items():
+        browser = await login(api, api.admin, cookies={"kefu_locale": lang})
+        r = await browser.http.post(
+            "/admin/knowledge/import",
+            data={"csrf_token": browser.csrf},
+            files={"file": ("faq.csv", bad_rows.encode(), "text/csv")},
+        )
+        assert r.status_code == 422
+        assert f'<p class="alert error" role="alert" id="form-error">{headline}</p>' in r.text, lang
+        shown = r.text.split('id="import-errors">')[1].split("</ul>")[0]
+        assert [li.split("</li>")[0] for li in shown.split("<li>")[1:]] == lines, lang
+        r = await browser.http.post(
+            "/admin/knowledge/import",
+            data={"csrf_token": browser.csrf},
+            files={"file": ("faq.csv", bad_header, "text/csv")},
+        )
+        assert r.status_code == 400
+        assert f'id="form-error">{header_problem}</p>' in r.text, lang
+        assert 'id="import-errors"' not in r.text
+    assert (await api.http.get("/api/v1/knowledge/faqs")).json()["items"] == []
 
 
 async def test_agents_cannot_open_the_knowledge_admin(api: World) -> None:

@@ -18,6 +18,7 @@ from kefu.core.deps import SessionDep, StateDep
 from kefu.core.errors import BadRequest, KefuError
 from kefu.core.pagination import Cursor
 from kefu.knowledge import service, suggestions
+from kefu.knowledge.import_text import import_problem
 from kefu.knowledge.importing import parse_import
 from kefu.knowledge.schemas import (
     ArticleCreate,
@@ -136,8 +137,8 @@ async def knowledge_import(
         )
     except KefuError as exc:  # raised before anything is written
         context = await _list_context(request, session, principal, EntryKind.FAQ, {})
-        details = exc.details if isinstance(exc.details, list) else []
-        context.update(error=exc.message, error_details=details[:20])
+        headline, bad_rows = import_problem(request_locale(request), exc)
+        context.update(error=headline, error_details=bad_rows[:20])
         return page(request, "knowledge/list.html", context, status_code=exc.status_code)
     finally:
         await file.close()
