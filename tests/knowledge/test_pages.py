@@ -186,3 +186,46 @@ async def test_workspace_fragment_and_public_help_centre(api: World) -> None:
     assert "How can I track my package?" not in r.text.split('id="help-faqs"')[1]  # zh visitors see zh FAQ
     r = await anonymous.get("/help/unknown-key")
     assert r.status_code == 404
+
+
+async def test_help_centre_in_traditional_chinese_shows_traditional_text(api: World) -> None:
+    """A 繁體 page shows simplified entries converted (OpenCC s2tw: Taiwan character forms, the shop's own
+    words); entries already traditional or in English are shown as written; the stored text is unchanged."""
+    faqs = await create_faqs(api)
+    r = await api.http.post(
+        "/api/v1/knowledge/faqs",
+        json={"question": "門市營業時間？", "answer": "每天 10:00–22:00。", "category": "門市", "language": "zh-TW",
+              "status": "published"},
+    )  # fmt: skip
+    assert r.status_code == 201, r.text
+    inbox = await api.inbox()
+    visitor = api.client(cookies={"kefu_locale": "zh_TW"})
+    r = await visitor.get(f"/help/{inbox['public_key']}")
+    assert r.status_code == 200
+    faqs_html = r.text.split('id="help-faqs"')[1]
+    for text in (
+        "<h2>退換貨</h2>",
+        "<summary>如何申請退貨？</summary>",
+        "<p>在“我的訂單”中找到商品，點擊“申請退貨”，填寫原因後寄回即可，簽收後 3 個工作日內審核。</p>",
+        "<h2>退款</h2>",
+        "<summary>退款多久到賬？</summary>",
+        "<h2>門市</h2>",
+        "<summary>門市營業時間？</summary>",
+    ):
+        assert text in faqs_html, text
+    for simplified in ("退换货", "如何申请退货", "我的订单"):
+        assert simplified not in r.text
+    r = await visitor.get(f"/help/{inbox['public_key']}", params={"q": "退款多久能到账"})
+    results = r.text.split('id="help-results"')[1].split("</section>")[0]
+    assert (
+        "<summary><strong>退款多久到賬？</strong></summary><p>退貨審核通過後，退款原路返回，一般 1-5 個工作日到賬。</p>"
+        in results
+    )
+    # Simplified pages and the stored entries are unchanged.
+    r = await api.client(cookies={"kefu_locale": "zh_CN"}).get(f"/help/{inbox['public_key']}")
+    assert "<summary>如何申请退货？</summary>" in r.text and "<h2>退换货</h2>" in r.text
+    stored = (await api.http.get(f"/api/v1/knowledge/faqs/{faqs[0]['id']}")).json()
+    assert (stored["question"], stored["category"]) == ("如何申请退货？", "退换货")
+    # English visitors see the English entries, untouched.
+    r = await api.client(cookies={"kefu_locale": "en"}).get(f"/help/{inbox['public_key']}")
+    assert "<summary>How do I return an item?</summary>" in r.text
