@@ -57,7 +57,8 @@ async def new_context(browser: Any) -> AsyncIterator[NewContext]:
     made: list[Any] = []
 
     async def make(locale: str = "zh-CN", **kw: Any) -> Any:
-        ctx = await browser.new_context(locale=locale, viewport={"width": 1280, "height": 800}, **kw)
+        kw.setdefault("viewport", {"width": 1280, "height": 800})
+        ctx = await browser.new_context(locale=locale, **kw)
         ctx.set_default_timeout(10_000)
         made.append(ctx)
         return ctx

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from kefu.core.constants import Role
 from tests.support.factories import World
 
@@ -147,3 +149,38 @@ async def test_cursor_pagination_walks_every_conversation_once(api: World) -> No
         if not cursor:
             break
     assert seen == list(reversed(made))
+
+
+async def test_unknown_assignee_filters_are_a_422(api: World) -> None:
+    """The list names what it accepts instead of failing inside: words it does not know, and ids no user can
+    have (0, past the 64-bit id range) are refused with the field named."""
+    for value in ("mine", "ME", "-1", "1.5"):
+        r = await api.http.get("/api/v1/conversations", params={"assignee": value})
+        assert r.status_code == 422, (value, r.text)
+        assert r.json()["error"]["details"][0]["field"] == "query.assignee", value
+    expected = "must be one of me, unassigned, all or a user id"
+    for value in ("0", str(2**63), "99999999999999999999999999"):
+        r = await api.http.get("/api/v1/conversations", params={"assignee": value})
+        assert r.status_code == 422, (value, r.text)
+        assert r.json()["error"] == {
+            "code": "validation_error",
+            "message": f"assignee: {expected}",
+            "details": [{"field": "assignee", "message": expected, "type": "value_error"}],
+        }
+    r = await api.http.get("/api/v1/conversations", params={"assignee": str(2**63 - 1)})
+    assert (r.status_code, r.json()["items"]) == (200, [])
+
+
+async def test_the_service_refuses_an_unknown_assignee(api: World) -> None:
+    """Callers other than the API (the workspace pages) get the same refusal, not a ValueError."""
+    from kefu.conversations.service import list_conversations
+    from kefu.core.errors import Unprocessable
+
+    filters = {"status": None, "team_id": None, "label": None, "inbox_id": None, "contact_id": None}
+    async with api.server.state.sessionmaker() as session:
+        for value in ("mine", "x1", "١٢", "0"):
+            with pytest.raises(Unprocessable) as caught:
+                await list_conversations(
+                    session, api.account_id, assignee=value, me_id=api.admin.id, cursor=None, limit=5, **filters
+                )
+            assert caught.value.message == "assignee: must be one of me, unassigned, all or a user id", value

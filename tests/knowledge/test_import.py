@@ -85,11 +85,13 @@ async def test_bad_rows_are_named_and_nothing_is_written(api: World) -> None:
     err = r.json()["error"]
     assert err["message"] == "line 4: answer: Field required (and 1 more)"
     assert err["details"] == [
-        {"line": 4, "field": "answer", "message": "Field required"},
+        {"line": 4, "field": "answer", "message": "Field required", "code": "missing", "params": {}},
         {
             "line": 6,
             "field": "language",
             "message": "String should match pattern '^[a-z]{2,3}(-[A-Za-z0-9]{2,8}){0,2}$'",
+            "code": "string_pattern_mismatch",
+            "params": {},
         },
     ]
     # A quoted field spanning lines: the line named is where the bad record starts.
@@ -101,55 +103,105 @@ async def test_bad_rows_are_named_and_nothing_is_written(api: World) -> None:
     assert (r.status_code, r.json()["error"]["message"]) == (422, "line 2: answer: Field required")
     r = await api.http.post("/api/v1/knowledge/import", json=[{"question": "ok", "answer": "ok", "colour": "red"}])
     assert (r.status_code, r.json()["error"]["message"]) == (422, "line 1: colour: unknown column")
+    assert r.json()["error"]["details"] == [
+        {"line": 1, "field": "colour", "message": "unknown column", "code": "unknown_column", "params": {}}
+    ]
+    r = await api.http.post("/api/v1/knowledge/import", json=[{"question": "q" * 501, "answer": "ok"}])
+    assert r.json()["error"]["details"] == [
+        {
+            "line": 1,
+            "field": "question",
+            "message": "String should have at most 500 characters",
+            "code": "string_too_long",
+            "params": {"max_length": 500},
+        }
+    ]
     assert await faqs(api) == []
     r = await api.http.get("/api/v1/events?type=knowledge.entry_created")
     assert r.json() == []
 
 
 async def test_malformed_imports_are_clear_4xx(api: World) -> None:
-    cases: list[tuple[dict[str, Any], int, str]] = [
+    cases: list[tuple[dict[str, Any], int, str, dict[str, Any] | None]] = [
         (
             {"files": {"file": ("f.csv", b"foo,bar\n1,2\n", "text/csv")}},
             400,
             "CSV header must name the columns question, answer, variants, category, tags, language; "
             "missing: question, answer",
+            {
+                "code": "csv_missing_columns",
+                "params": {
+                    "expected": "question, answer, variants, category, tags, language",
+                    "missing": "question, answer",
+                },
+            },
         ),
         (
             {"files": {"file": ("f.csv", b"question,answer,colour\nq,a,red\n", "text/csv")}},
             400,
             "CSV header has unknown column(s): colour",
+            {"code": "csv_unknown_columns", "params": {"unknown": "colour"}},
         ),
         (
             {"files": {"file": ("f.csv", b"question,answer\nq,a,extra\n", "text/csv")}},
             400,
             "line 2: more fields than the header has columns",
+            {"code": "csv_extra_fields", "params": {"line": 2}},
         ),
-        ({"files": {"file": ("f.csv", b"question,answer\n", "text/csv")}}, 400, "import file has no entries"),
+        (
+            {"files": {"file": ("f.csv", b"question,answer\n", "text/csv")}},
+            400,
+            "import file has no entries",
+            {"code": "no_entries", "params": {}},
+        ),
         (
             {"files": {"file": ("f.csv", "question,answer\nq,a\n".encode("utf-16"), "text/csv")}},
             400,
             "import file is not UTF-8 text",
+            {"code": "not_utf8", "params": {}},
         ),
         (
             {"files": {"file": ("f.json", b"[{", "application/json")}},
             400,
             "import is not valid JSON (line 1, column 3: Expecting property name enclosed in double quotes)",
+            {
+                "code": "json_invalid",
+                "params": {"line": 1, "column": 3, "reason": "Expecting property name enclosed in double quotes"},
+            },
         ),
-        ({"json": {"question": "q"}}, 400, 'JSON import must be a list of entries (or {"entries": [...]})'),
-        ({"json": ["q"]}, 400, "line 1: each entry must be a JSON object"),
-        ({"files": {"other": ("f.csv", b"x", "text/csv")}}, 400, "send the import file in the multipart field 'file'"),
+        (
+            {"json": {"question": "q"}},
+            400,
+            'JSON import must be a list of entries (or {"entries": [...]})',
+            {"code": "json_not_a_list", "params": {}},
+        ),
+        (
+            {"json": ["q"]},
+            400,
+            "line 1: each entry must be a JSON object",
+            {"code": "json_entry_not_an_object", "params": {"line": 1}},
+        ),
+        (
+            {"files": {"other": ("f.csv", b"x", "text/csv")}},
+            400,
+            "send the import file in the multipart field 'file'",
+            None,
+        ),
         (
             {"content": b"<xml/>", "headers": {"content-type": "application/xml"}},
             400,
             "send a file (multipart/form-data, field 'file'), a JSON list or a text/csv body",
+            None,
         ),
         (
             {"files": {"file": ("f.csv", b"question,answer\n" + b"q,a\n" * 700_000, "text/csv")}},
             413,
             "import file is larger than 2 MB",
+            {"code": "file_too_large", "params": {"max_mb": 2}},
         ),
     ]
-    for kwargs, status, message in cases:
+    for kwargs, status, message, details in cases:
         r = await api.http.post("/api/v1/knowledge/import", **kwargs)
         assert (r.status_code, r.json()["error"]["message"]) == (status, message), kwargs.keys()
+        assert r.json()["error"].get("details") == details, message
     assert await faqs(api) == []

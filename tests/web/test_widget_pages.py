@@ -42,3 +42,21 @@ async def test_demo_embeds_the_widget(api: World) -> None:
     zh = await api.client().get(f"/demo?inbox={inbox['public_key']}&lang=zh_CN")
     assert "<h1>K 商城</h1>" in zh.text
     assert (await api.client().get("/demo?inbox=nope")).status_code == 404
+
+
+async def test_favicon_is_served_and_linked_from_every_page(api: World) -> None:
+    from kefu.web.templating import STATIC
+
+    http = api.client()
+    r = await http.get("/favicon.ico")
+    assert r.status_code == 200
+    assert r.headers["content-type"] == "image/x-icon"
+    assert r.headers["cache-control"] == "public, max-age=86400"
+    assert r.content == (STATIC / "favicon.ico").read_bytes()
+    assert r.content[:6] == b"\x00\x00\x01\x00\x01\x00"  # an icon file holding one image
+    assert r.content[22:30] == b"\x89PNG\r\n\x1a\n"  # a 32x32 PNG inside
+    inbox = await api.inbox()
+    for path in ("/login", f"/demo?inbox={inbox['public_key']}", f"/widget/frame?inbox={inbox['public_key']}"):
+        page = await http.get(path)
+        assert page.status_code == 200, path
+        assert '<link rel="icon" href="/favicon.ico" sizes="32x32">' in page.text, path

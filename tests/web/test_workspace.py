@@ -39,11 +39,38 @@ async def test_list_filters(api: World, admin_browser: Browser) -> None:
     mine = await admin_browser.http.get("/app/list?view=mine&status=open", headers=HX)
     unassigned = await admin_browser.http.get("/app/list?view=unassigned&status=open", headers=HX)
     everything = await admin_browser.http.get("/app/list?view=all&status=all", headers=HX)
+    assert (mine.status_code, unassigned.status_code, everything.status_code) == (200, 200, 200)
+    assert '<li class="empty">' in mine.text  # the admin has none
     assert f'id="ci-{conv["id"]}"' not in mine.text and f'id="ci-{other["id"]}"' not in mine.text
     assert f'id="ci-{other["id"]}"' in unassigned.text and f'id="ci-{conv["id"]}"' not in unassigned.text
     assert f'id="ci-{other["id"]}"' in everything.text and f'id="ci-{conv["id"]}"' in everything.text
     resolved = await admin_browser.http.get("/app/list?view=all&status=resolved", headers=HX)
     assert f'id="ci-{conv["id"]}"' not in resolved.text
+
+
+async def test_mine_tab_lists_the_agents_own_conversations_in_every_language(api: World) -> None:
+    agent = await api.user(Role.AGENT, name="小李")
+    browser = await login(api, agent)
+    _, own = await api.conversation("我的")
+    _, someone_elses = await api.conversation("别人的")
+    _, unassigned = await api.conversation("没人的")
+    r = await api.http.post(f"/api/v1/conversations/{own['id']}/assignment", json={"assignee_id": agent.id})
+    assert r.status_code == 200
+    r = await api.http.post(
+        f"/api/v1/conversations/{someone_elses['id']}/assignment", json={"assignee_id": api.admin.id}
+    )
+    assert r.status_code == 200
+    tab = {"zh_CN": "我的", "zh_TW": "我的", "en": "Mine"}
+    for lang, label in tab.items():
+        full = await browser.http.get(f"/app?view=mine&status=open&lang={lang}")
+        part = await browser.http.get(f"/app/list?view=mine&status=open&lang={lang}", headers=HX)
+        for r in (full, part):
+            assert r.status_code == 200, (lang, r.status_code, r.text[:200])
+            assert f'id="ci-{own["id"]}"' in r.text
+            assert f'id="ci-{someone_elses["id"]}"' not in r.text and f'id="ci-{unassigned["id"]}"' not in r.text
+        assert f'class="active" aria-current="true">{label}</a>' in full.text
+    r = await browser.http.get("/app/list?view=me&status=open", headers=HX)
+    assert r.status_code == 422
 
 
 async def test_reply_note_assign_labels_status_change_what_the_api_returns(api: World) -> None:

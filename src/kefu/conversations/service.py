@@ -30,11 +30,13 @@ from kefu.core.constants import (
     EventType,
     MessageKind,
 )
-from kefu.core.errors import BadRequest, NotFound, TooLarge
+from kefu.core.errors import BadRequest, NotFound, TooLarge, Unprocessable
 from kefu.core.events import Actor, commit, emit, rollback
 from kefu.core.jobs import JobRunner
 
 WAKE_JOB = "conversations.wake"
+ASSIGNEE_FILTERS = ("me", "unassigned", "all")  # or a user id
+MAX_ID = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -458,6 +460,15 @@ async def do_set_labels(
     return sorted(target)
 
 
+def _assignee_id(assignee: str) -> int:
+    """The user id an `assignee` filter names; anything but me / unassigned / all / an id is a 422."""
+    if assignee.isascii() and assignee.isdigit() and 1 <= int(assignee) <= MAX_ID:
+        return int(assignee)
+    message = f"must be one of {', '.join(ASSIGNEE_FILTERS)} or a user id"
+    detail = {"field": "assignee", "message": message, "type": "value_error"}
+    raise Unprocessable(f"assignee: {message}", details=[detail])
+
+
 async def list_conversations(
     session: AsyncSession,
     account_id: int,
@@ -482,7 +493,7 @@ async def list_conversations(
     elif assignee == "unassigned":
         q = q.where(Conversation.assignee_id.is_(None))
     elif assignee and assignee != "all":
-        q = q.where(Conversation.assignee_id == int(assignee))
+        q = q.where(Conversation.assignee_id == _assignee_id(assignee))
     if team_id is not None:
         q = q.where(Conversation.team_id == team_id)
     if inbox_id is not None:

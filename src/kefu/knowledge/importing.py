@@ -3,6 +3,9 @@
 CSV columns (header row required): question, answer, variants, category, tags, language[, status];
 variants and tags are separated by `|`. JSON: a list of objects with the same keys (variants and tags
 as lists or `|`-separated strings), or {"entries": [...]}.
+
+A refused file is a BadRequest / TooLarge whose message is English for programs and whose details are
+`{"code": ImportProblem, "params": {...}}`, so a page can say the same in its own language.
 """
 
 from __future__ import annotations
@@ -11,15 +14,37 @@ import csv
 import io
 import json
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
-from kefu.core.errors import BadRequest, TooLarge
+from kefu.core.errors import BadRequest, KefuError, TooLarge
 
 MAX_IMPORT_BYTES = 2 * 1024 * 1024
 MAX_IMPORT_ROWS = 5000
 CSV_COLUMNS = ("question", "answer", "variants", "category", "tags", "language", "status")
 REQUIRED_COLUMNS = ("question", "answer")
 LIST_FIELDS = ("variants", "tags")
+
+
+class ImportProblem(StrEnum):
+    """Why a whole file is refused (the `code` in the error's details)."""
+
+    TOO_LARGE = "file_too_large"  # params: max_mb
+    NOT_UTF8 = "not_utf8"
+    NO_ENTRIES = "no_entries"
+    TOO_MANY_ROWS = "too_many_rows"  # params: rows, limit
+    MISSING_COLUMNS = "csv_missing_columns"  # params: expected, missing
+    UNKNOWN_COLUMNS = "csv_unknown_columns"  # params: unknown
+    EXTRA_FIELDS = "csv_extra_fields"  # params: line
+    MALFORMED_CSV = "csv_malformed"  # params: line, reason
+    INVALID_JSON = "json_invalid"  # params: line, column, reason
+    NOT_A_LIST = "json_not_a_list"
+    NOT_AN_OBJECT = "json_entry_not_an_object"  # params: line
+
+
+def refuse(problem: ImportProblem, message: str, *, too_large: bool = False, **params: Any) -> KefuError:
+    error = TooLarge if too_large else BadRequest
+    return error(message, details={"code": str(problem), "params": params})
 
 
 @dataclass(frozen=True)
@@ -30,16 +55,18 @@ class ImportRow:
 
 def parse_import(raw: bytes, fmt: str) -> list[ImportRow]:
     if len(raw) > MAX_IMPORT_BYTES:
-        raise TooLarge(f"import file is larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MB")
+        max_mb = MAX_IMPORT_BYTES // (1024 * 1024)
+        raise refuse(ImportProblem.TOO_LARGE, f"import file is larger than {max_mb} MB", too_large=True, max_mb=max_mb)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise BadRequest("import file is not UTF-8 text") from exc
+        raise refuse(ImportProblem.NOT_UTF8, "import file is not UTF-8 text") from exc
     rows = parse_csv(text) if fmt == "csv" else parse_json(text)
     if not rows:
-        raise BadRequest("import file has no entries")
+        raise refuse(ImportProblem.NO_ENTRIES, "import file has no entries")
     if len(rows) > MAX_IMPORT_ROWS:
-        raise TooLarge(f"import has {len(rows)} entries; the limit is {MAX_IMPORT_ROWS} per file")
+        message = f"import has {len(rows)} entries; the limit is {MAX_IMPORT_ROWS} per file"
+        raise refuse(ImportProblem.TOO_MANY_ROWS, message, too_large=True, rows=len(rows), limit=MAX_IMPORT_ROWS)
     return rows
 
 
@@ -48,11 +75,13 @@ def parse_csv(text: str) -> list[ImportRow]:
     header = [h.strip().lower() for h in reader.fieldnames or []]
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if missing:
-        expected = ", ".join(CSV_COLUMNS[:6])
-        raise BadRequest(f"CSV header must name the columns {expected}; missing: {', '.join(missing)}")
+        expected, absent = ", ".join(CSV_COLUMNS[:6]), ", ".join(missing)
+        message = f"CSV header must name the columns {expected}; missing: {absent}"
+        raise refuse(ImportProblem.MISSING_COLUMNS, message, expected=expected, missing=absent)
     unknown = [h for h in header if h and h not in CSV_COLUMNS]
     if unknown:
-        raise BadRequest(f"CSV header has unknown column(s): {', '.join(unknown)}")
+        names = ", ".join(unknown)
+        raise refuse(ImportProblem.UNKNOWN_COLUMNS, f"CSV header has unknown column(s): {names}", unknown=names)
     reader.fieldnames = header
     rows: list[ImportRow] = []
     line = reader.line_num
@@ -62,10 +91,13 @@ def parse_csv(text: str) -> list[ImportRow]:
             if not any((v or "").strip() for k, v in record.items() if k is not None):
                 continue
             if None in record:
-                raise BadRequest(f"line {start}: more fields than the header has columns")
+                message = f"line {start}: more fields than the header has columns"
+                raise refuse(ImportProblem.EXTRA_FIELDS, message, line=start)
             rows.append(ImportRow(start, _clean({k: v for k, v in record.items() if v is not None and v != ""})))
     except csv.Error as exc:
-        raise BadRequest(f"line {reader.line_num}: CSV is malformed: {exc}") from exc
+        line = reader.line_num
+        message = f"line {line}: CSV is malformed: {exc}"
+        raise refuse(ImportProblem.MALFORMED_CSV, message, line=line, reason=str(exc)) from exc
     return rows
 
 
@@ -73,7 +105,8 @@ def parse_json(text: str) -> list[ImportRow]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise BadRequest(f"import is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from exc
+        message = f"import is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+        raise refuse(ImportProblem.INVALID_JSON, message, line=exc.lineno, column=exc.colno, reason=exc.msg) from exc
     return rows_from_json(data)
 
 
@@ -81,11 +114,12 @@ def rows_from_json(data: Any) -> list[ImportRow]:
     if isinstance(data, dict) and isinstance(data.get("entries"), list):
         data = data["entries"]
     if not isinstance(data, list):
-        raise BadRequest('JSON import must be a list of entries (or {"entries": [...]})')
+        raise refuse(ImportProblem.NOT_A_LIST, 'JSON import must be a list of entries (or {"entries": [...]})')
     rows = []
     for number, item in enumerate(data, start=1):
         if not isinstance(item, dict):
-            raise BadRequest(f"line {number}: each entry must be a JSON object")
+            message = f"line {number}: each entry must be a JSON object"
+            raise refuse(ImportProblem.NOT_AN_OBJECT, message, line=number)
         rows.append(ImportRow(number, _clean(item)))
     return rows
 

@@ -18,6 +18,8 @@ from kefu.core.deps import SessionDep, StateDep
 from kefu.core.errors import BadRequest, KefuError
 from kefu.core.pagination import Cursor
 from kefu.knowledge import service, suggestions
+from kefu.knowledge.display import shown_as
+from kefu.knowledge.import_text import import_problem
 from kefu.knowledge.importing import parse_import
 from kefu.knowledge.schemas import (
     ArticleCreate,
@@ -136,8 +138,8 @@ async def knowledge_import(
         )
     except KefuError as exc:  # raised before anything is written
         context = await _list_context(request, session, principal, EntryKind.FAQ, {})
-        details = exc.details if isinstance(exc.details, list) else []
-        context.update(error=exc.message, error_details=details[:20])
+        headline, bad_rows = import_problem(request_locale(request), exc)
+        context.update(error=headline, error_details=bad_rows[:20])
         return page(request, "knowledge/list.html", context, status_code=exc.status_code)
     finally:
         await file.close()
@@ -368,16 +370,19 @@ async def help_centre(
     q: Annotated[str, Query(max_length=500)] = "",
 ) -> Response:
     account_id = await service.get_help_account_id(session, inbox_public_key)
-    language = HELP_LANG.get(request_locale(request))
+    locale = request_locale(request)
+    language, show = HELP_LANG.get(locale), shown_as(locale)
     hits = []
     if q.strip():
         client = request.client.host if request.client else "?"
-        hits = await service.search_help(session, state, inbox_public_key, q, 5, None, client=client)
+        found = await service.search_help(session, state, inbox_public_key, q, 5, None, client=client)
+        hits = [{"title": show(h.title, h.language), "answer": show(h.answer, h.language)} for h in found]
     filters = service.EntryFilters(status=EntryStatus.PUBLISHED, language=None)
     faqs, _ = await service.list_entries(session, account_id, EntryKind.FAQ, filters, None, 100)
     preferred = [f for f in faqs if (f.language.split("-")[0] == language)] or faqs
-    groups: dict[str, list[Any]] = {}
+    groups: dict[str, list[dict[str, str]]] = {}
     for faq in preferred:
-        groups.setdefault(faq.category, []).append(faq)
+        shown = {"question": show(faq.question, faq.language), "answer": show(faq.answer, faq.language)}
+        groups.setdefault(show(faq.category, faq.language), []).append(shown)
     context = {"key": inbox_public_key, "q": q, "hits": hits, "groups": groups}
     return page(request, "knowledge/help.html", context)

@@ -345,11 +345,22 @@ def _user_id(actor: Actor) -> int | None:
 
 
 def _row_errors(line: int, exc: ValidationError) -> list[dict[str, Any]]:
+    """One {line, field, message, code, params} per problem: `code` is pydantic's error type (or
+    `unknown_column`) and `params` its numbers and words (max_length, expected…) for pages to translate."""
     out = []
     for err in exc.errors():
         field = ".".join(str(p) for p in err.get("loc", ())) or "entry"
-        message = "unknown column" if err.get("type") == "extra_forbidden" else err.get("msg", "invalid")
-        out.append({"line": line, "field": field, "message": message})
+        unknown = err.get("type") == "extra_forbidden"
+        params = {k: v for k, v in (err.get("ctx") or {}).items() if isinstance(v, int | str) and k != "pattern"}
+        out.append(
+            {
+                "line": line,
+                "field": field,
+                "message": "unknown column" if unknown else err.get("msg", "invalid"),
+                "code": "unknown_column" if unknown else err.get("type", "invalid"),
+                "params": params,
+            }
+        )
     return out
 
 

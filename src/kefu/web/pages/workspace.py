@@ -29,7 +29,8 @@ from kefu.web.rendering import PagePrincipal, PageRoute, is_htmx, page, t
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
-VIEWS = ("mine", "unassigned", "all")
+# The list's tabs and the conversations service's assignee filter for each.
+VIEWS = {"mine": "me", "unassigned": "unassigned", "all": "all"}
 STATUSES = ("open", "pending", "snoozed", "resolved", "all")
 SNOOZE_PRESETS = {"1h": timedelta(hours=1), "4h": timedelta(hours=4), "1d": timedelta(days=1), "7d": timedelta(days=7)}
 ViewQ = Annotated[str, Query(pattern="^(mine|unassigned|all)$")]
@@ -47,7 +48,7 @@ async def _list(session: AsyncSession, principal: Principal, view: str, status: 
         session,
         principal.account_id,
         status=status,
-        assignee=view,
+        assignee=VIEWS[view],
         team_id=None,
         label=None,
         inbox_id=None,

@@ -362,7 +362,13 @@
     e.target.value = "";
     if (file) sendFile(file);
   });
-  $("w-close").addEventListener("click", () => { window.parent.postMessage({ kefu: "close" }, "*"); });
+  // The × button and Esc (not while an input method is composing: there Esc cancels the composition) close
+  // the chat; the loader hides the frame and gives the focus back to the bubble.
+  const close = () => { window.parent.postMessage({ kefu: "close" }, "*"); };
+  $("w-close").addEventListener("click", close);
+  document.addEventListener("keydown", (e) => {
+    if (e.key === "Escape" && !e.isComposing && e.keyCode !== 229 && !e.defaultPrevented) close();
+  });
   window.addEventListener("message", (e) => {
     if (e.data && e.data.kefu === "opened") { scrollToEnd(); input.focus(); }
   });

@@ -66,10 +66,18 @@
       if (open) bubble.classList.remove("kefu-w-unread");
       if (frame.contentWindow) frame.contentWindow.postMessage({ kefu: open ? "opened" : "closed" }, origin);
     }
+    function close() {
+      setOpen(false);
+      bubble.focus();
+    }
     bubble.addEventListener("click", function () { setOpen(!frame.classList.contains("kefu-w-open")); });
+    // Esc closes the chat: inside the frame (the frame asks us, below) and on the host page (e.g. on the bubble).
+    document.addEventListener("keydown", function (e) {
+      if ((e.key === "Escape" || e.key === "Esc") && !e.defaultPrevented && frame.classList.contains("kefu-w-open")) close();
+    });
     window.addEventListener("message", function (e) {
       if (e.origin !== origin || e.source !== frame.contentWindow || !e.data) return;
-      if (e.data.kefu === "close") setOpen(false);
+      if (e.data.kefu === "close") close();
       if (e.data.kefu === "message" && !frame.classList.contains("kefu-w-open")) bubble.classList.add("kefu-w-unread");
     });
     document.body.appendChild(frame);
