@@ -16,6 +16,7 @@ from tests.support.factories import Visitor, World
 
 PROMPT = "请提供您的订单号（例如 KF20261125001）。"
 RETRY = "没有识别到订单号，请再发一次，例如 KF20261125001。"
+OFF_TOPIC = "这个问题我暂时回答不了（可以回复“转人工”联系人工客服）。"
 GREETING = "您好！我是智能客服，可以帮您查订单、解答退款等问题。"
 RETURNS = "登录后进入“我的订单”，找到要退的商品，点击“申请退货”"  # the start of 如何申请退货？'s answer
 
@@ -52,9 +53,10 @@ async def test_a_change_of_topic_leaves_the_flow_and_unfilled_prompts_give_up(ap
     assert said(hello) == ("bot", {"action": "reply", "reason": "intent:greeting"}, GREETING)
 
     assert (await turn(api, visitor, "我的订单什么时候到"))["content"] == PROMPT
-    tries = [said(await turn(api, visitor, "今天天气怎么样")) for _ in range(3)]  # neither: failed tries
+    # neither: failed tries; an out-of-scope one is told so and asked the slot's own question again
+    tries = [said(await turn(api, visitor, text)) for text in ("今天天气怎么样", "KF12", "讲个笑话")]
     assert tries == [
-        ("bot", {"action": "flow", "reason": "flow_prompt"}, RETRY),
+        ("bot", {"action": "flow", "reason": "flow_prompt"}, OFF_TOPIC + PROMPT),
         ("bot", {"action": "flow", "reason": "flow_prompt"}, RETRY),
         (
             "bot",

@@ -126,6 +126,22 @@ def test_english_prompts_and_retry_then_give_up() -> None:
     assert step(defn, state, "still no idea", "en") == GiveUp("order_id", 2)
 
 
+def test_an_off_topic_failed_try_says_so_and_asks_the_slots_own_question() -> None:
+    defn = validate_definition(order_flow())
+    state = FlowState(1, "order")
+    step(defn, state, "查订单")
+    weather = "今天天气怎么样"
+    off = advance(defn, state, weather, extract_entities(weather), "zh", off_topic=True)
+    assert off == Prompt("order_id", "这个问题我暂时回答不了（可以回复“转人工”联系人工客服）。请提供您的订单号", True)
+    assert state.retries == 1  # still a failed try
+    joke = "tell me a joke"
+    assert advance(defn, state, joke, [], "en", off_topic=True) == GiveUp("order_id", 2)
+    state = FlowState(1, "order")
+    step(defn, state, "where is my order", "en")
+    off = advance(defn, state, joke, [], "en", off_topic=True)
+    assert off.text == "I can't help with that one here (type “human” to talk to an agent). What is your order number?"
+
+
 def test_fills_slot_looks_only_at_the_awaited_slot() -> None:
     defn = validate_definition(order_flow())
     state = FlowState(1, "order", awaiting="order_id")

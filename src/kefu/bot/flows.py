@@ -209,6 +209,12 @@ GIVE_UP_REPLY = {
 }
 
 
+OFF_TOPIC_NOTE = {
+    "zh": "这个问题我暂时回答不了（可以回复“转人工”联系人工客服）。",
+    "en": "I can't help with that one here (type “human” to talk to an agent).",
+}
+
+
 def give_up_text(defn: FlowDefinition, language: str) -> str:
     """What the customer is told when the flow gives up on an unanswered prompt (the flow ends)."""
     return pick(defn.give_up_reply or {}, language) or pick(GIVE_UP_REPLY, language)
@@ -245,8 +251,20 @@ def extract_slot(slot: SlotDef, text: str, entities: list[Entity]) -> str | None
     return None
 
 
-def advance(defn: FlowDefinition, state: FlowState, text: str, entities: list[Entity], language: str) -> Step:
+def advance(
+    defn: FlowDefinition,
+    state: FlowState,
+    text: str,
+    entities: list[Entity],
+    language: str,
+    *,
+    off_topic: bool = False,
+) -> Step:
     """Fill slots from this message; say what comes next. Mutates `state` (slots, awaiting, retries).
+
+    `off_topic`: the message is out of the bot's scope (neither the slot's value nor anything the bot knows);
+    a failed try without a digit or an entity of the slot's type (so not a mistyped value) then says so and asks the slot's own question again instead of "not recognised, send it
+    again", which reads as if the customer had tried to answer.
 
     On the first turn (state.awaiting is None) every slot the message already carries is taken, so
     "我的订单 KF20261125001 到哪了" needs no question. Free-text slots are only filled when asked for."""
@@ -271,6 +289,11 @@ def advance(defn: FlowDefinition, state: FlowState, text: str, entities: list[En
         state.retries += 1
         if state.retries > defn.max_retries:
             return GiveUp(missing.name, state.retries)
+        kind = SLOT_ENTITIES[missing.entity]
+        attempt = any(ch.isdigit() for ch in text) or any(e.type == kind for e in entities)
+        if off_topic and not attempt:  # not a mistyped value: say the bot cannot help with that, ask again
+            gap = " " if language == "en" else ""
+            return Prompt(missing.name, pick(OFF_TOPIC_NOTE, language) + gap + pick(missing.prompt, language), True)
         return Prompt(missing.name, pick(missing.retry_prompt or missing.prompt, language), retry=True)
     state.awaiting = missing.name
     state.retries = 0

@@ -345,7 +345,9 @@ class BotRuntime:
             return handoff(signals, state, "flow", ctx, decision.scores), {"error": "flow missing or disabled"}
         running = decision.state.get("flow")  # kept by the policy while the flow continues
         fstate = flows.FlowState.from_json(running) if running else flows.FlowState(decision.flow_id, name)
-        step = flows.advance(defn, fstate, signals.text, signals.entities, signals.language)
+        step = flows.advance(
+            defn, fstate, signals.text, signals.entities, signals.language, off_topic=signals.out_of_scope
+        )
         info: dict[str, Any] = {"flow_id": fstate.flow_id, "name": name, "slots": dict(fstate.slots)}
         if isinstance(step, flows.Prompt):
             info.update(step="prompt", slot=step.slot, retry=step.retry)
