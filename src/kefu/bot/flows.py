@@ -262,9 +262,9 @@ def advance(
 ) -> Step:
     """Fill slots from this message; say what comes next. Mutates `state` (slots, awaiting, retries).
 
-    `off_topic`: the message is out of the bot's scope (neither the slot's value nor anything the bot knows);
-    a failed try without a digit or an entity of the slot's type (so not a mistyped value) then says so and asks the slot's own question again instead of "not recognised, send it
-    again", which reads as if the customer had tried to answer.
+    `off_topic`: the message is out of the bot's scope. A failed try without a digit or an entity of the
+    slot's type (so not a mistyped value) then says so and asks the slot's own question again, instead of
+    "not recognised, send it again", which reads as if the customer had tried to answer.
 
     On the first turn (state.awaiting is None) every slot the message already carries is taken, so
     "我的订单 KF20261125001 到哪了" needs no question. Free-text slots are only filled when asked for."""
