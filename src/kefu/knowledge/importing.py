@@ -17,6 +17,7 @@ from kefu.core.errors import BadRequest, TooLarge
 
 MAX_IMPORT_BYTES = 2 * 1024 * 1024
 MAX_IMPORT_ROWS = 5000
+MAX_JSON_DEPTH = 8  # {"entries": [{"variants": ["…"]}]} nests 4 deep
 CSV_COLUMNS = ("question", "answer", "variants", "category", "tags", "language", "status")
 REQUIRED_COLUMNS = ("question", "answer")
 LIST_FIELDS = ("variants", "tags")
@@ -70,11 +71,29 @@ def parse_csv(text: str) -> list[ImportRow]:
 
 
 def parse_json(text: str) -> list[ImportRow]:
+    too_deep = BadRequest(f"import nests deeper than {MAX_JSON_DEPTH} levels; entries are flat objects")
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise BadRequest(f"import is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from exc
+    except RecursionError:  # nested beyond what the parser's stack allows
+        raise too_deep from None
+    if json_depth(data) > MAX_JSON_DEPTH:
+        raise too_deep
     return rows_from_json(data)
+
+
+def json_depth(value: Any) -> int:
+    """How deep a parsed JSON value nests (a scalar is 0), counted without recursion."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return deepest
 
 
 def rows_from_json(data: Any) -> list[ImportRow]:

@@ -24,7 +24,7 @@ from kefu.conversations.schemas import AttachmentIn, ConversationRead, LabelIn, 
 from kefu.core import clock
 from kefu.core.constants import ConversationStatus
 from kefu.core.deps import SessionDep, StateDep
-from kefu.core.errors import BadRequest
+from kefu.core.errors import BadRequest, Unprocessable
 from kefu.web.rendering import PagePrincipal, PageRoute, is_htmx, page, t
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -237,9 +237,12 @@ def snooze_until(preset: str, custom: str, tz_offset_min: int) -> datetime:
         local = datetime.fromisoformat(custom)
     except ValueError:
         raise BadRequest("choose when the snooze ends") from None
-    if local.tzinfo is not None:
-        return local.astimezone(UTC)
-    return local.replace(tzinfo=UTC) + timedelta(minutes=tz_offset_min)
+    try:
+        if local.tzinfo is not None:
+            return local.astimezone(UTC)
+        return local.replace(tzinfo=UTC) + timedelta(minutes=tz_offset_min)
+    except OverflowError:  # e.g. 9999-12-31T23:59 west of UTC
+        raise Unprocessable("the snooze end is out of range") from None
 
 
 @router.post("/app/c/{conv_id}/status")
