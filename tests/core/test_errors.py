@@ -100,5 +100,6 @@ async def test_api_docs_are_served_without_a_cdn(api: World) -> None:
     assert r.status_code == 200
     assert "/static/docs/redoc.standalone.js" in r.text and "cdn" not in r.text.lower()
     assert "fonts.googleapis" not in r.text
+    assert "img-src 'self' data:" in r.headers["content-security-policy"]  # ReDoc's footer logo stays home
     spec = (await api.http.get("/api/v1/openapi.json")).json()
     assert spec["info"]["title"] == "kefu API" and "/api/v1/conversations" in spec["paths"]
