@@ -214,3 +214,12 @@ async def test_login_with_the_user_left_as_it_was(api: World) -> None:
     c = api.client()
     r = await c.post("/api/v1/auth/login", json={"email": agent.email, "password": PASSWORD})
     assert r.status_code == 200
+
+
+async def test_a_page_given_an_id_beyond_64_bits_is_422_not_500(api: World) -> None:
+    """The workspace's own routes take plain ints; the error handlers' net turns the database driver's
+    overflow into a 422."""
+    browser = await login(api, api.admin)
+    r = await browser.http.get(f"/app/c/{HUGE}/head")
+    assert r.status_code == 422
+    assert r.json() == {"error": {"code": "validation_error", "message": "a number in the request is out of range"}}

@@ -11,7 +11,7 @@ import fastapi.routing
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
@@ -107,6 +107,24 @@ async def out_of_range(request: Request, exc: Exception) -> Response:
     return JSONResponse(_body(ErrorCode.VALIDATION, "a number in the request is out of range"), status_code=422)
 
 
+def _caused_by_overflow(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    for _ in range(10):
+        if seen is None:
+            return False
+        if isinstance(seen, OverflowError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+async def database_error(request: Request, exc: Exception) -> Response:
+    """asyncpg reports an integer beyond int64 as a DataError caused by an OverflowError: the same net."""
+    if _caused_by_overflow(exc):
+        return await out_of_range(request, exc)
+    return await unexpected_error(request, exc)
+
+
 async def unexpected_error(request: Request, exc: Exception) -> Response:
     log.exception("unexpected error on %s %s", request.method, request.url.path)
     return JSONResponse(_body("internal_error", "unexpected server error; it has been logged"), status_code=500)
@@ -119,4 +137,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(IntegrityError, integrity_error)
     app.add_exception_handler(RecursionError, too_deep)
     app.add_exception_handler(OverflowError, out_of_range)
+    app.add_exception_handler(DBAPIError, database_error)
     app.add_exception_handler(Exception, unexpected_error)
