@@ -8,11 +8,11 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
-from swagger_ui_bundle import swagger_ui_path
 
 from kefu import __version__
 from kefu.bot.runtime import install_bot
-from kefu.core import errorhandlers
+from kefu.core import errorhandlers, openapi
+from kefu.core.api import DOCS_STATIC
 from kefu.core.state import AppState
 from kefu.settings import Settings, get_settings
 from kefu.web import errors as web_errors
@@ -47,7 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="kefu API",
         version=__version__,
         lifespan=lifespan,
-        docs_url=None,  # served by core/api.py from the swagger-ui-bundle package (no CDN)
+        docs_url=None,  # /docs and /redoc are served by core/api.py from the fastapi-offline package (no CDN)
         redoc_url=None,
         openapi_url="/api/v1/openapi.json",
         description="kefu (客服) REST API. Authenticate with `Authorization: Bearer <API token>`.",
@@ -56,7 +56,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errorhandlers.install(app)
     web_errors.install(app)  # HTML 404 for unknown pages, JSON elsewhere
     _include_routers(app)
-    app.mount("/static/swagger", StaticFiles(directory=swagger_ui_path), name="swagger")
+    openapi.install(app)
+    app.mount("/static/docs", StaticFiles(directory=DOCS_STATIC), name="docs")
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
 

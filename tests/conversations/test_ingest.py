@@ -129,7 +129,9 @@ async def test_widget_post_errors_are_precise_and_store_nothing(api: World) -> N
     assert (r.status_code, r.json()["error"]["message"]) == (413, "message is 10,001 characters; the limit is 10,000")
     r = await visitor.client.post(url, json={"content": "   "}, headers=visitor.headers)
     assert (r.status_code, r.json()["error"]["details"][0]["field"]) == (422, "content")
-    assert r.json()["error"]["message"] == "content: Value error, content must not be blank"
+    assert r.json()["error"]["message"] == (
+        "content: Value error, must contain visible text (not only spaces, control or zero-width characters)"
+    )
     r = await visitor.client.post(
         url, content=b'{"content": "x",', headers={**visitor.headers, "Content-Type": "application/json"}
     )

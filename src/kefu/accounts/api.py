@@ -9,6 +9,7 @@ from kefu.accounts.hours import BusinessHours
 from kefu.accounts.models import Account
 from kefu.accounts.schemas import AccountRead, TeamCreate, TeamRead, TeamUpdate
 from kefu.core.deps import CanManageTeams, CanViewTeam, PrincipalDep, SessionDep
+from kefu.core.schemas import Id
 
 router = APIRouter(prefix="/api/v1", tags=["teams"])
 
@@ -42,10 +43,10 @@ async def create_team(data: TeamCreate, session: SessionDep, principal: CanManag
 
 
 @router.get("/teams/{team_id}", response_model=TeamRead)
-async def get_team(team_id: int, session: SessionDep, principal: CanViewTeam) -> TeamRead:
+async def get_team(team_id: Id, session: SessionDep, principal: CanViewTeam) -> TeamRead:
     return await service.get_team(session, principal.account_id, team_id)
 
 
 @router.patch("/teams/{team_id}", response_model=TeamRead)
-async def update_team(team_id: int, data: TeamUpdate, session: SessionDep, principal: CanManageTeams) -> TeamRead:
+async def update_team(team_id: Id, data: TeamUpdate, session: SessionDep, principal: CanManageTeams) -> TeamRead:
     return await service.check_update_team(session, principal.account_id, team_id, data, principal.actor)

@@ -4,7 +4,7 @@ from datetime import datetime
 
 from pydantic import Field
 
-from kefu.core.schemas import Name, ReadModel, ShortName, StrictModel
+from kefu.core.schemas import Id, Name, PatchModel, ReadModel, ShortName, StrictModel
 
 
 class AccountRead(ReadModel):
@@ -17,13 +17,13 @@ class AccountRead(ReadModel):
 class TeamCreate(StrictModel):
     name: ShortName
     description: str = Field("", max_length=2000)
-    member_ids: list[int] = Field(default_factory=list, max_length=500)
+    member_ids: list[Id] = Field(default_factory=list, max_length=500)
 
 
-class TeamUpdate(StrictModel):
+class TeamUpdate(PatchModel):
     name: ShortName | None = None
     description: str | None = Field(None, max_length=2000)
-    member_ids: list[int] | None = Field(None, max_length=500)
+    member_ids: list[Id] | None = Field(None, max_length=500)
 
 
 class TeamRead(ReadModel):

@@ -12,6 +12,8 @@ from kefu.attachments.files import IMAGE_TYPES
 from kefu.attachments.models import Attachment
 from kefu.attachments.schemas import AttachmentRead
 from kefu.core.deps import CanHandle, SessionDep, StateDep
+from kefu.core.openapi import errors
+from kefu.core.schemas import Id
 
 router = APIRouter(prefix="/api/v1", tags=["attachments"])
 UploadField = Annotated[UploadFile, File(description="the file: PNG, JPEG, GIF, WebP, PDF or UTF-8 text")]
@@ -23,7 +25,7 @@ async def read_upload(file: UploadFile, limit: int) -> bytes:
     return await file.read(limit + 1)
 
 
-@router.post("/attachments", response_model=AttachmentRead, status_code=201)
+@router.post("/attachments", response_model=AttachmentRead, status_code=201, responses=errors(413, 415))
 async def upload(file: UploadField, session: SessionDep, state: StateDep, principal: CanHandle) -> AttachmentRead:
     """Upload a file, then send it by putting `{"id": …}` in a message's `attachments`. 413 over
     KEFU_MAX_ATTACHMENT_BYTES, 415 for other types (or content that does not match the type), 422 empty."""
@@ -53,7 +55,7 @@ def content_disposition(att: Attachment) -> str:
     response_class=Response,
     responses={200: {"description": "the file's bytes with its stored content type"}},
 )
-async def download(attachment_id: int, signature: str, session: SessionDep, state: StateDep) -> Response:
+async def download(attachment_id: Id, signature: str, session: SessionDep, state: StateDep) -> Response:
     """The file of a signed URL from an upload's answer or a message's attachments; 404 when the
     signature is not this attachment's."""
     att = await service.get_download(session, attachment_id, signature, state.settings.secret_key)

@@ -24,6 +24,8 @@ from kefu.core.deps import (
     SessionDep,
     StateDep,
 )
+from kefu.core.openapi import errors
+from kefu.core.schemas import Id
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
 
@@ -32,7 +34,7 @@ def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-@router.post("/auth/login", response_model=MeRead)
+@router.post("/auth/login", response_model=MeRead, responses=errors(401, 429))
 async def login(data: LoginIn, request: Request, response: Response, session: SessionDep, state: StateDep) -> MeRead:
     s = state.settings
     user = await service.check_login(
@@ -79,12 +81,12 @@ async def create_user(data: UserCreate, session: SessionDep, principal: CanManag
 
 
 @router.get("/users/{user_id}", response_model=UserRead)
-async def get_user(user_id: int, session: SessionDep, principal: CanViewTeam) -> UserRead:
+async def get_user(user_id: Id, session: SessionDep, principal: CanViewTeam) -> UserRead:
     return UserRead.model_validate(await service.get_user(session, principal.account_id, user_id))
 
 
 @router.patch("/users/{user_id}", response_model=UserRead)
-async def update_user(user_id: int, data: UserUpdate, session: SessionDep, principal: CanManageUsers) -> UserRead:
+async def update_user(user_id: Id, data: UserUpdate, session: SessionDep, principal: CanManageUsers) -> UserRead:
     user = await service.get_user(session, principal.account_id, user_id)
     return UserRead.model_validate(await service.do_update_user(session, user, data, principal.actor))
 
@@ -101,5 +103,5 @@ async def create_token(data: ApiTokenCreate, session: SessionDep, principal: Can
 
 
 @router.delete("/api_tokens/{token_id}", response_model=ApiTokenRead)
-async def revoke_token(token_id: int, session: SessionDep, principal: CanManageTokens) -> ApiTokenRead:
+async def revoke_token(token_id: Id, session: SessionDep, principal: CanManageTokens) -> ApiTokenRead:
     return ApiTokenRead.model_validate(await service.do_revoke_api_token(session, principal, token_id))

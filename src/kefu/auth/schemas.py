@@ -5,7 +5,7 @@ from datetime import datetime
 from pydantic import EmailStr, Field
 
 from kefu.core.constants import Role
-from kefu.core.schemas import Name, ReadModel, ShortName, StrictModel
+from kefu.core.schemas import Name, PatchModel, ReadModel, ShortName, StrictModel
 
 
 class LoginIn(StrictModel):
@@ -32,7 +32,8 @@ class UserCreate(StrictModel):
     locale: str | None = Field(None, pattern=r"^(zh_CN|zh_TW|en)$")
 
 
-class UserUpdate(StrictModel):
+class UserUpdate(PatchModel):
+    NULLABLE = frozenset({"locale"})  # null: the account's language
     name: Name | None = None
     role: Role | None = None
     is_active: bool | None = None

@@ -4,9 +4,9 @@ Everyone here needs Perm.MANAGE_BOT (admins and supervisors)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Response
 
 from kefu.bot import service
 from kefu.bot.policy import Context
@@ -30,9 +30,9 @@ from kefu.bot.schemas import (
 )
 from kefu.core.deps import CanManageBot, SessionDep, StateDep
 from kefu.core.http import OutboundHttp
+from kefu.core.schemas import Id
 
 router = APIRouter(prefix="/api/v1/bot", tags=["bot"])
-Id = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 # ---- intents ---------------------------------------------------------------------------------------

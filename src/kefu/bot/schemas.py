@@ -8,12 +8,12 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
 from kefu.bot.flows import FlowDefinition, Texts
-from kefu.core.schemas import ReadModel, StrictModel
+from kefu.core.schemas import VISIBLE, Id, PatchModel, ReadModel, StrictModel
 from kefu.nlp.retrieval import ANSWER_MIN_SCORE
 
 IntentName = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[a-z][a-z0-9_]{0,63}$")]
-FlowName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
-Example = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+FlowName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64), VISIBLE]
+Example = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), VISIBLE]
 MAX_EXAMPLES = 500
 
 
@@ -31,16 +31,17 @@ class IntentCreate(StrictModel):
     description: str = Field("", max_length=1000)
     examples: Examples = Field(default_factory=list, description="zh and en example messages")
     handoff: bool = False
-    flow_id: int | None = None
+    flow_id: Id | None = None
     reply: Texts = Field(default_factory=dict, description='canned answer, e.g. {"zh": "您好！", "en": "Hello!"}')
 
 
-class IntentUpdate(StrictModel):
+class IntentUpdate(PatchModel):
+    NULLABLE = frozenset({"flow_id"})  # null: no flow
     name: IntentName | None = None
     description: str | None = Field(None, max_length=1000)
     examples: Examples | None = None
     handoff: bool | None = None
-    flow_id: int | None = None
+    flow_id: Id | None = None
     reply: Texts | None = None
 
 
@@ -66,7 +67,7 @@ class FlowCreate(StrictModel):
     enabled: bool = True
 
 
-class FlowUpdate(StrictModel):
+class FlowUpdate(PatchModel):
     name: FlowName | None = None
     definition: FlowDefinition | None = None
     enabled: bool | None = None
@@ -120,7 +121,7 @@ class TrainQueued(BaseModel):
 
 
 class TryIn(StrictModel):
-    text: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+    text: Annotated[str, StringConstraints(min_length=1, max_length=2000), VISIBLE]
     conversation_state: dict[str, Any] | None = Field(None, description='bot_state, default {"active": true}')
     contact_tier: str = Field("normal", max_length=20)
 

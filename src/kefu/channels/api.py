@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from kefu.channels import service
 from kefu.channels.schemas import EmbedSnippet, InboxCreate, InboxRead, InboxUpdate
 from kefu.core.deps import CanManageInboxes, CanViewTeam, SessionDep, SettingsDep
+from kefu.core.schemas import Id
 
 router = APIRouter(prefix="/api/v1", tags=["inboxes"])
 
@@ -24,19 +25,19 @@ async def create_inbox(data: InboxCreate, session: SessionDep, principal: CanMan
 
 
 @router.get("/inboxes/{inbox_id}", response_model=InboxRead)
-async def get_inbox(inbox_id: int, session: SessionDep, principal: CanViewTeam) -> InboxRead:
+async def get_inbox(inbox_id: Id, session: SessionDep, principal: CanViewTeam) -> InboxRead:
     return InboxRead.model_validate(await service.get_inbox(session, principal.account_id, inbox_id))
 
 
 @router.patch("/inboxes/{inbox_id}", response_model=InboxRead)
-async def update_inbox(inbox_id: int, data: InboxUpdate, session: SessionDep, principal: CanManageInboxes) -> InboxRead:
+async def update_inbox(inbox_id: Id, data: InboxUpdate, session: SessionDep, principal: CanManageInboxes) -> InboxRead:
     return InboxRead.model_validate(
         await service.check_update_inbox(session, principal.account_id, inbox_id, data, principal.actor)
     )
 
 
 @router.get("/inboxes/{inbox_id}/embed", response_model=EmbedSnippet)
-async def embed(inbox_id: int, session: SessionDep, settings: SettingsDep, principal: CanManageInboxes) -> EmbedSnippet:
+async def embed(inbox_id: Id, session: SessionDep, settings: SettingsDep, principal: CanManageInboxes) -> EmbedSnippet:
     inbox = await service.get_inbox(session, principal.account_id, inbox_id)
     snippet, src = service.embed_snippet(settings.base_url, inbox)
     return EmbedSnippet(inbox_id=inbox.id, snippet=snippet, script_url=src)

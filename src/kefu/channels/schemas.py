@@ -6,7 +6,7 @@ from typing import Any
 from pydantic import Field
 
 from kefu.core.constants import ChannelType
-from kefu.core.schemas import ReadModel, ShortName, StrictModel
+from kefu.core.schemas import Id, PatchModel, ReadModel, ShortName, StrictModel
 
 
 class InboxCreate(StrictModel):
@@ -14,15 +14,16 @@ class InboxCreate(StrictModel):
     channel_type: ChannelType = ChannelType.WEB_WIDGET
     greeting: str = Field("", max_length=1000)
     bot_enabled: bool = False
-    team_id: int | None = None
+    team_id: Id | None = None
     config: dict[str, Any] = Field(default_factory=dict)
 
 
-class InboxUpdate(StrictModel):
+class InboxUpdate(PatchModel):
+    NULLABLE = frozenset({"team_id"})  # null: no team
     name: ShortName | None = None
     greeting: str | None = Field(None, max_length=1000)
     bot_enabled: bool | None = None
-    team_id: int | None = None
+    team_id: Id | None = None
     config: dict[str, Any] | None = None
 
 

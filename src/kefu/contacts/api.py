@@ -9,8 +9,8 @@ from fastapi import APIRouter, Query
 from kefu.contacts import service
 from kefu.contacts.schemas import ContactCreate, ContactDetail, ContactRead, ContactUpdate, IdentityRead
 from kefu.core.deps import CanManageContacts, SessionDep
-from kefu.core.pagination import MAX_LIMIT, Cursor
-from kefu.core.schemas import Page
+from kefu.core.pagination import MAX_LIMIT, Cursor, CursorParam
+from kefu.core.schemas import Id, Page
 
 router = APIRouter(prefix="/api/v1", tags=["contacts"])
 
@@ -20,7 +20,7 @@ async def list_contacts(
     session: SessionDep,
     principal: CanManageContacts,
     q: Annotated[str | None, Query(max_length=100)] = None,
-    cursor: str | None = None,
+    cursor: CursorParam = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 25,
 ) -> Page[ContactRead]:
     rows, nxt = await service.list_contacts(
@@ -37,7 +37,7 @@ async def create_contact(data: ContactCreate, session: SessionDep, principal: Ca
 
 
 @router.get("/contacts/{contact_id}", response_model=ContactDetail)
-async def get_contact(contact_id: int, session: SessionDep, principal: CanManageContacts) -> ContactDetail:
+async def get_contact(contact_id: Id, session: SessionDep, principal: CanManageContacts) -> ContactDetail:
     contact = await service.get_contact(session, principal.account_id, contact_id)
     idents = await service.list_identities(session, contact)
     return ContactDetail(
@@ -47,7 +47,7 @@ async def get_contact(contact_id: int, session: SessionDep, principal: CanManage
 
 @router.patch("/contacts/{contact_id}", response_model=ContactRead)
 async def update_contact(
-    contact_id: int, data: ContactUpdate, session: SessionDep, principal: CanManageContacts
+    contact_id: Id, data: ContactUpdate, session: SessionDep, principal: CanManageContacts
 ) -> ContactRead:
     contact = await service.get_contact(session, principal.account_id, contact_id)
     return ContactRead.model_validate(await service.do_update_contact(session, contact, data, principal.actor))

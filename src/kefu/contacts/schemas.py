@@ -6,7 +6,7 @@ from typing import Any
 from pydantic import EmailStr, Field
 
 from kefu.core.constants import IdentityKind
-from kefu.core.schemas import ReadModel, StrictModel
+from kefu.core.schemas import PatchModel, ReadModel, StrictModel
 
 
 class IdentityRead(ReadModel):
@@ -38,7 +38,8 @@ class ContactCreate(StrictModel):
     attributes: dict[str, Any] = Field(default_factory=dict)
 
 
-class ContactUpdate(StrictModel):
+class ContactUpdate(PatchModel):
+    NULLABLE = frozenset({"email", "phone"})  # null: forget it
     name: str | None = Field(None, max_length=200)
     email: EmailStr | None = None
     phone: str | None = Field(None, max_length=40, pattern=r"^\+?[0-9 ()-]{3,40}$")

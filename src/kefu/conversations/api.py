@@ -21,8 +21,9 @@ from kefu.conversations.schemas import (
 from kefu.core.constants import ConversationStatus
 from kefu.core.deps import CanHandle, SessionDep, StateDep
 from kefu.core.errors import BadRequest
-from kefu.core.pagination import MAX_LIMIT, Cursor
-from kefu.core.schemas import Page
+from kefu.core.openapi import errors
+from kefu.core.pagination import MAX_LIMIT, Cursor, TimeCursorParam
+from kefu.core.schemas import AfterId, Id, Page
 from kefu.realtime.typing import publish_typing
 
 router = APIRouter(prefix="/api/v1", tags=["conversations"])
@@ -39,11 +40,11 @@ async def list_conversations(
     principal: CanHandle,
     status: StatusFilter = None,
     assignee: AssigneeFilter = None,
-    team_id: int | None = None,
+    team_id: Id | None = None,
     label: Annotated[str | None, Query(max_length=64)] = None,
-    inbox_id: int | None = None,
-    contact_id: int | None = None,
-    cursor: str | None = None,
+    inbox_id: Id | None = None,
+    contact_id: Id | None = None,
+    cursor: TimeCursorParam = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 25,
 ) -> Page[ConversationRead]:
     rows, nxt = await service.list_conversations(
@@ -64,14 +65,14 @@ async def list_conversations(
 
 
 @router.get("/conversations/{conv_id}", response_model=ConversationRead)
-async def get_conversation(conv_id: int, session: SessionDep, principal: CanHandle) -> ConversationRead:
+async def get_conversation(conv_id: Id, session: SessionDep, principal: CanHandle) -> ConversationRead:
     conv = await service.get_conversation(session, principal.account_id, conv_id)
     return await service.read_conversation(session, conv)
 
 
 @router.patch("/conversations/{conv_id}", response_model=ConversationRead)
 async def update_conversation(
-    conv_id: int, data: ConversationUpdate, session: SessionDep, principal: CanHandle
+    conv_id: Id, data: ConversationUpdate, session: SessionDep, principal: CanHandle
 ) -> ConversationRead:
     changes = data.model_dump(exclude_unset=True)
     if not changes:
@@ -82,10 +83,10 @@ async def update_conversation(
 
 @router.get("/conversations/{conv_id}/messages", response_model=list[MessageRead])
 async def list_messages(
-    conv_id: int,
+    conv_id: Id,
     session: SessionDep,
     principal: CanHandle,
-    after_id: int | None = None,
+    after_id: AfterId | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 200,
 ) -> list[MessageRead]:
     conv = await service.get_conversation(session, principal.account_id, conv_id)
@@ -97,10 +98,10 @@ async def list_messages(
     "/conversations/{conv_id}/messages",
     response_model=MessageRead,
     status_code=201,
-    responses={200: {"description": "a retry: the message stored the first time"}},
+    responses={200: {"model": MessageRead, "description": "a retry: the message stored the first time"}, **errors(413)},
 )
 async def post_message(
-    conv_id: int,
+    conv_id: Id,
     data: MessageCreate,
     response: Response,
     session: SessionDep,
@@ -122,14 +123,14 @@ async def post_message(
 
 
 @router.post("/conversations/{conv_id}/assignment", response_model=ConversationRead)
-async def assign(conv_id: int, data: AssignIn, session: SessionDep, principal: CanHandle) -> ConversationRead:
+async def assign(conv_id: Id, data: AssignIn, session: SessionDep, principal: CanHandle) -> ConversationRead:
     conv = await service.do_assign(session, principal.account_id, conv_id, data.assignee_id, principal.actor)
     return await service.read_conversation(session, conv)
 
 
 @router.post("/conversations/{conv_id}/status", response_model=ConversationRead)
 async def change_status(
-    conv_id: int, data: StatusIn, session: SessionDep, state: StateDep, principal: CanHandle
+    conv_id: Id, data: StatusIn, session: SessionDep, state: StateDep, principal: CanHandle
 ) -> ConversationRead:
     conv = await service.do_change_status(
         session, principal.account_id, conv_id, data.status, data.snoozed_until, principal.actor, jobs=state.jobs
@@ -138,7 +139,7 @@ async def change_status(
 
 
 @router.post("/conversations/{conv_id}/resolve", response_model=ConversationRead)
-async def resolve(conv_id: int, session: SessionDep, principal: CanHandle) -> ConversationRead:
+async def resolve(conv_id: Id, session: SessionDep, principal: CanHandle) -> ConversationRead:
     conv = await service.do_change_status(
         session, principal.account_id, conv_id, ConversationStatus.RESOLVED, None, principal.actor
     )
@@ -146,24 +147,24 @@ async def resolve(conv_id: int, session: SessionDep, principal: CanHandle) -> Co
 
 
 @router.put("/conversations/{conv_id}/labels", response_model=list[str])
-async def set_labels(conv_id: int, data: LabelsIn, session: SessionDep, principal: CanHandle) -> list[str]:
+async def set_labels(conv_id: Id, data: LabelsIn, session: SessionDep, principal: CanHandle) -> list[str]:
     return await service.do_set_labels(session, principal.account_id, conv_id, data.labels, principal.actor)
 
 
 @router.post("/conversations/{conv_id}/labels", response_model=list[str])
-async def add_label(conv_id: int, data: LabelIn, session: SessionDep, principal: CanHandle) -> list[str]:
+async def add_label(conv_id: Id, data: LabelIn, session: SessionDep, principal: CanHandle) -> list[str]:
     return await service.do_set_labels(
         session, principal.account_id, conv_id, [data.label], principal.actor, mode="add"
     )
 
 
 @router.delete("/conversations/{conv_id}/labels/{label}", response_model=list[str])
-async def remove_label(conv_id: int, label: str, session: SessionDep, principal: CanHandle) -> list[str]:
+async def remove_label(conv_id: Id, label: str, session: SessionDep, principal: CanHandle) -> list[str]:
     return await service.do_set_labels(session, principal.account_id, conv_id, [label], principal.actor, mode="remove")
 
 
 @router.post("/conversations/{conv_id}/typing", status_code=204)
-async def typing(conv_id: int, data: TypingIn, session: SessionDep, state: StateDep, principal: CanHandle) -> None:
+async def typing(conv_id: Id, data: TypingIn, session: SessionDep, state: StateDep, principal: CanHandle) -> None:
     conv = await service.get_conversation(session, principal.account_id, conv_id)
     await publish_typing(
         state.bus,

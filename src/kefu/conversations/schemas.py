@@ -1,22 +1,22 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from kefu.core.constants import ConversationStatus, Direction, MessageKind, Priority
-from kefu.core.schemas import Label, ReadModel, StrictModel
+from kefu.core.schemas import VISIBLE, Id, Label, PatchModel, ReadModel, StrictModel, UtcDateTime
 
 
 class AttachmentIn(StrictModel):
     """A reference to an upload (POST /attachments or /widget/{key}/attachments): its `id` — the upload's
     answer may be sent as it is. Name, type, size and URL are always taken from the stored upload."""
 
-    id: int | None = Field(None, ge=1)
+    id: Id | None = None
     name: str | None = Field(None, max_length=255)
     content_type: str | None = Field(None, max_length=100)
-    size: int | None = Field(None, ge=0)
+    size: int | None = Field(None, ge=0, lt=2**63)  # a hint only: the stored upload's size is used
     url: str | None = Field(None, max_length=2000)
 
     @model_validator(mode="after")
@@ -27,16 +27,9 @@ class AttachmentIn(StrictModel):
 
 
 class ContactMessageCreate(StrictModel):
-    content: str = Field(min_length=1)
+    content: Annotated[str, Field(min_length=1), VISIBLE]
     client_message_id: str | None = Field(None, min_length=1, max_length=100)
     attachments: list[AttachmentIn] = Field(default_factory=list, max_length=10)
-
-    @field_validator("content")
-    @classmethod
-    def _not_blank(cls, v: str) -> str:
-        if not v.strip():
-            raise ValueError("content must not be blank")
-        return v
 
 
 class MessageCreate(ContactMessageCreate):
@@ -83,19 +76,22 @@ class ConversationRead(ReadModel):
     bot_active: bool = False
 
 
-class ConversationUpdate(StrictModel):
+class ConversationUpdate(PatchModel):
+    NULLABLE = frozenset({"team_id"})  # null: no team
     priority: Priority | None = None
-    team_id: int | None = None
+    team_id: Id | None = None
     subject: str | None = Field(None, max_length=300)
 
 
 class AssignIn(StrictModel):
-    assignee_id: int | None = Field(description="a user id, or null to unassign")
+    assignee_id: Id | None = Field(description="a user id, or null to unassign")
 
 
 class StatusIn(StrictModel):
     status: ConversationStatus
-    snoozed_until: datetime | None = Field(None, description="required when status is snoozed")
+    snoozed_until: UtcDateTime | None = Field(
+        None, description="required when status is snoozed: a time in the future, at most 365 days ahead"
+    )
 
 
 class LabelsIn(StrictModel):

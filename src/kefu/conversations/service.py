@@ -7,7 +7,7 @@ after the commit succeeds). A retried message with the same client_message_id is
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, select
@@ -37,6 +37,7 @@ from kefu.core.jobs import JobRunner
 WAKE_JOB = "conversations.wake"
 ASSIGNEE_FILTERS = ("me", "unassigned", "all")  # or a user id
 MAX_ID = 2**63 - 1
+MAX_SNOOZE = timedelta(days=365)
 
 
 @dataclass(frozen=True)
@@ -390,6 +391,8 @@ async def do_change_status(
         until = clock.ensure_utc(until)
         if until <= clock.now():
             raise BadRequest("snoozed_until must be in the future")
+        if until - clock.now() > MAX_SNOOZE:
+            raise Unprocessable(f"snoozed_until must be at most {MAX_SNOOZE.days} days ahead")
     elif until is not None:
         raise BadRequest("snoozed_until is only allowed with status snoozed")
     if conv.status != status or conv.snoozed_until != until:

@@ -4,13 +4,17 @@ page. Browser pages (outside /api) that need a login are redirected to /login.""
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from typing import Any
 
+import fastapi.routing
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from starlette.applications import Starlette
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from kefu.core.errors import ErrorCode, KefuError, RateLimited, Unauthorized, Unavailable
 
@@ -55,16 +59,70 @@ async def validation_error(request: Request, exc: Exception) -> Response:
     return JSONResponse(_body(ErrorCode.VALIDATION, summary, fields), status_code=422)
 
 
+def routes(app: Starlette) -> Iterator[Any]:
+    """Every route of the app with its full path, including those of included routers (newer FastAPI
+    keeps those as one route per router; `iter_route_contexts` yields the routes inside)."""
+    contexts = getattr(fastapi.routing, "iter_route_contexts", None)
+    yield from contexts(app.routes) if contexts is not None else app.routes
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this path. The router's 405 names only the first route that
+    matched the path, and GET /x and POST /x are two routes."""
+    methods: set[str] = set()
+    for route in routes(request.app):
+        if getattr(route, "methods", None) and route.matches(request.scope)[0] != Match.NONE:
+            methods |= route.methods
+    return sorted(methods)
+
+
 async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
-    code = {404: ErrorCode.NOT_FOUND, 405: ErrorCode.BAD_REQUEST}.get(exc.status_code, ErrorCode.BAD_REQUEST)
-    message = "no such endpoint" if exc.status_code == 404 else str(exc.detail)
-    return JSONResponse(_body(code, message), status_code=exc.status_code, headers=getattr(exc, "headers", None))
+    headers = dict(getattr(exc, "headers", None) or {})
+    if exc.status_code == 404:
+        code, message = ErrorCode.NOT_FOUND, "no such endpoint"
+    elif exc.status_code == 405:
+        headers["Allow"] = ", ".join(allowed_methods(request))
+        code, message = ErrorCode.METHOD_NOT_ALLOWED, f"{request.method} is not allowed here; use {headers['Allow']}"
+    else:
+        code, message = ErrorCode.BAD_REQUEST, str(exc.detail)
+    return JSONResponse(_body(code, message), status_code=exc.status_code, headers=headers or None)
 
 
 async def integrity_error(request: Request, exc: Exception) -> Response:
     log.warning("integrity error on %s %s: %s", request.method, request.url.path, exc)
     return JSONResponse(_body(ErrorCode.CONFLICT, "the change conflicts with existing data"), status_code=409)
+
+
+async def too_deep(request: Request, exc: Exception) -> Response:
+    """Input nested so deeply that handling it ran out of stack (a JSON body parsed before any limit could
+    look at it): the client's fault, never a 500."""
+    log.warning("input nested too deeply on %s %s", request.method, request.url.path)
+    return JSONResponse(_body(ErrorCode.BAD_REQUEST, "the request is nested too deeply"), status_code=400)
+
+
+async def out_of_range(request: Request, exc: Exception) -> Response:
+    """A number too large for the database (ids are bounded where they are declared; this is the net)."""
+    log.warning("number out of range on %s %s: %s", request.method, request.url.path, exc)
+    return JSONResponse(_body(ErrorCode.VALIDATION, "a number in the request is out of range"), status_code=422)
+
+
+def _caused_by_overflow(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    for _ in range(10):
+        if seen is None:
+            return False
+        if isinstance(seen, OverflowError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+async def database_error(request: Request, exc: Exception) -> Response:
+    """asyncpg reports an integer beyond int64 as a DataError caused by an OverflowError: the same net."""
+    if _caused_by_overflow(exc):
+        return await out_of_range(request, exc)
+    return await unexpected_error(request, exc)
 
 
 async def unexpected_error(request: Request, exc: Exception) -> Response:
@@ -77,4 +135,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(IntegrityError, integrity_error)
+    app.add_exception_handler(RecursionError, too_deep)
+    app.add_exception_handler(OverflowError, out_of_range)
+    app.add_exception_handler(DBAPIError, database_error)
     app.add_exception_handler(Exception, unexpected_error)

@@ -11,6 +11,7 @@ class ErrorCode(StrEnum):
     INVALID_JSON = "invalid_json"
     VALIDATION = "validation_error"
     NOT_FOUND = "not_found"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
     UNAUTHORIZED = "unauthorized"
     FORBIDDEN = "forbidden"
     CONFLICT = "conflict"

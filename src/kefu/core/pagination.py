@@ -1,21 +1,34 @@
-"""Opaque keyset cursors. A cursor names the last row of the previous page; it never skips or repeats
-rows when new ones arrive between pages."""
+"""Keyset cursors. A cursor names the last row of the previous page; it never skips or repeats rows when
+new ones arrive between pages. A cursor is `<id>` (lists by id) or `<microseconds since 1970>_<id>` (lists
+by time, then id); every string of that form is a valid cursor, so the OpenAPI pattern is the whole rule."""
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
+import re
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
 
+from fastapi import Query
 from sqlalchemy import Select, and_, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.core.errors import BadRequest
 
 MAX_LIMIT = 100
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND = timedelta(microseconds=1)
+ID_CURSOR = r"^[1-9][0-9]{0,17}$"  # below 10^18, inside the 64-bit id range
+TIME_CURSOR = r"^[0-9]{1,16}_[1-9][0-9]{0,17}$"  # up to the year 2286
+
+CursorParam = Annotated[
+    str | None,
+    Query(pattern=ID_CURSOR, description="the `next_cursor` of the previous page (omit it for the first page)"),
+]
+TimeCursorParam = Annotated[
+    str | None,
+    Query(pattern=TIME_CURSOR, description="the `next_cursor` of the previous page (omit it for the first page)"),
+]
 
 
 @dataclass(frozen=True)
@@ -24,21 +37,20 @@ class Cursor:
     ts: datetime | None = None
 
     def encode(self) -> str:
-        data: dict[str, Any] = {"id": self.id}
-        if self.ts is not None:
-            data["ts"] = self.ts.isoformat()
-        return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+        if self.ts is None:
+            return str(self.id)
+        return f"{(self.ts - EPOCH) // MICROSECOND}_{self.id}"
 
     @classmethod
     def decode(cls, raw: str | None) -> Cursor | None:
         if not raw:
             return None
-        try:
-            data = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
-            ts = datetime.fromisoformat(data["ts"]) if "ts" in data else None
-            return cls(id=int(data["id"]), ts=ts)
-        except (binascii.Error, ValueError, KeyError, TypeError, json.JSONDecodeError) as exc:
-            raise BadRequest("invalid cursor") from exc
+        if re.fullmatch(ID_CURSOR, raw):
+            return cls(id=int(raw))
+        if re.fullmatch(TIME_CURSOR, raw):
+            micros, ident = raw.split("_")
+            return cls(id=int(ident), ts=EPOCH + int(micros) * MICROSECOND)
+        raise BadRequest("invalid cursor")
 
 
 async def page_by_id(

@@ -10,7 +10,9 @@ from starlette.datastructures import UploadFile
 
 from kefu.core.deps import CanHandle, CanManageKnowledge, SessionDep, StateDep
 from kefu.core.errors import BadRequest
-from kefu.core.pagination import MAX_LIMIT, Cursor
+from kefu.core.openapi import errors
+from kefu.core.pagination import MAX_LIMIT, Cursor, CursorParam
+from kefu.core.schemas import Id, Version
 from kefu.knowledge import service, suggestions
 from kefu.knowledge.importing import parse_import
 from kefu.knowledge.index import KnowledgeHit
@@ -37,8 +39,6 @@ from kefu.knowledge.schemas import (
 
 router = APIRouter(prefix="/api/v1", tags=["knowledge"])
 
-EntryId = Annotated[int, Path(ge=1, le=2**63 - 1)]
-VersionNo = Annotated[int, Path(ge=1, le=2**31 - 1)]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 SearchText = Annotated[str, Query(min_length=1, max_length=500, description="what the customer asked")]
 TopK = Annotated[int, Query(ge=1, le=20)]
@@ -66,7 +66,7 @@ async def list_faqs(
     category: Annotated[str | None, Query(max_length=100)] = None,
     language: Lang = None,
     q: Annotated[str | None, Query(max_length=200)] = None,
-    cursor: str | None = None,
+    cursor: CursorParam = None,
     limit: Limit = 50,
 ) -> FaqPage:
     rows, nxt = await service.list_entries(
@@ -86,24 +86,24 @@ async def create_faq(data: FaqCreate, session: SessionDep, principal: CanManageK
 
 
 @router.get("/knowledge/faqs/{faq_id}", response_model=FaqRead)
-async def get_faq(faq_id: EntryId, session: SessionDep, principal: CanHandle) -> FaqRead:
+async def get_faq(faq_id: Id, session: SessionDep, principal: CanHandle) -> FaqRead:
     return FaqRead.model_validate(await service.get_faq(session, principal.account_id, faq_id))
 
 
 @router.patch("/knowledge/faqs/{faq_id}", response_model=FaqRead)
-async def update_faq(faq_id: EntryId, data: FaqUpdate, session: SessionDep, principal: CanManageKnowledge) -> FaqRead:
+async def update_faq(faq_id: Id, data: FaqUpdate, session: SessionDep, principal: CanManageKnowledge) -> FaqRead:
     entry = await service.check_update_faq(session, principal.account_id, faq_id, data, principal.actor)
     return FaqRead.model_validate(entry)
 
 
 @router.delete("/knowledge/faqs/{faq_id}", status_code=204)
-async def delete_faq(faq_id: EntryId, session: SessionDep, principal: CanManageKnowledge) -> Response:
+async def delete_faq(faq_id: Id, session: SessionDep, principal: CanManageKnowledge) -> Response:
     await service.do_delete_entry(session, principal.account_id, EntryKind.FAQ, faq_id, principal.actor)
     return Response(status_code=204)
 
 
 @router.post("/knowledge/faqs/{faq_id}/publish", response_model=FaqRead)
-async def publish_faq(faq_id: EntryId, session: SessionDep, principal: CanManageKnowledge) -> FaqRead:
+async def publish_faq(faq_id: Id, session: SessionDep, principal: CanManageKnowledge) -> FaqRead:
     entry = await service.do_set_status(
         session, principal.account_id, EntryKind.FAQ, faq_id, EntryStatus.PUBLISHED, principal.actor
     )
@@ -111,7 +111,7 @@ async def publish_faq(faq_id: EntryId, session: SessionDep, principal: CanManage
 
 
 @router.post("/knowledge/faqs/{faq_id}/unpublish", response_model=FaqRead)
-async def unpublish_faq(faq_id: EntryId, session: SessionDep, principal: CanManageKnowledge) -> FaqRead:
+async def unpublish_faq(faq_id: Id, session: SessionDep, principal: CanManageKnowledge) -> FaqRead:
     entry = await service.do_set_status(
         session, principal.account_id, EntryKind.FAQ, faq_id, EntryStatus.DRAFT, principal.actor
     )
@@ -119,15 +119,13 @@ async def unpublish_faq(faq_id: EntryId, session: SessionDep, principal: CanMana
 
 
 @router.get("/knowledge/faqs/{faq_id}/history", response_model=list[VersionRead])
-async def faq_history(faq_id: EntryId, session: SessionDep, principal: CanHandle) -> list[VersionRead]:
+async def faq_history(faq_id: Id, session: SessionDep, principal: CanHandle) -> list[VersionRead]:
     versions = await service.get_history(session, principal.account_id, EntryKind.FAQ, faq_id)
     return [VersionRead.model_validate(v) for v in versions]
 
 
 @router.post("/knowledge/faqs/{faq_id}/history/{version}/restore", response_model=FaqRead)
-async def restore_faq(
-    faq_id: EntryId, version: VersionNo, session: SessionDep, principal: CanManageKnowledge
-) -> FaqRead:
+async def restore_faq(faq_id: Id, version: Version, session: SessionDep, principal: CanManageKnowledge) -> FaqRead:
     """Bring back version `version`'s question, variants, answer, category, tags and language as a new
     version; the publish status is kept."""
     entry = await service.check_restore_version(
@@ -147,7 +145,7 @@ async def list_articles(
     category: Annotated[str | None, Query(max_length=100)] = None,
     language: Lang = None,
     q: Annotated[str | None, Query(max_length=200)] = None,
-    cursor: str | None = None,
+    cursor: CursorParam = None,
     limit: Limit = 50,
 ) -> ArticlePage:
     rows, nxt = await service.list_entries(
@@ -168,26 +166,26 @@ async def create_article(data: ArticleCreate, session: SessionDep, principal: Ca
 
 
 @router.get("/knowledge/articles/{article_id}", response_model=ArticleRead)
-async def get_article(article_id: EntryId, session: SessionDep, principal: CanHandle) -> ArticleRead:
+async def get_article(article_id: Id, session: SessionDep, principal: CanHandle) -> ArticleRead:
     return ArticleRead.model_validate(await service.get_article(session, principal.account_id, article_id))
 
 
 @router.patch("/knowledge/articles/{article_id}", response_model=ArticleRead)
 async def update_article(
-    article_id: EntryId, data: ArticleUpdate, session: SessionDep, principal: CanManageKnowledge
+    article_id: Id, data: ArticleUpdate, session: SessionDep, principal: CanManageKnowledge
 ) -> ArticleRead:
     entry = await service.check_update_article(session, principal.account_id, article_id, data, principal.actor)
     return ArticleRead.model_validate(entry)
 
 
 @router.delete("/knowledge/articles/{article_id}", status_code=204)
-async def delete_article(article_id: EntryId, session: SessionDep, principal: CanManageKnowledge) -> Response:
+async def delete_article(article_id: Id, session: SessionDep, principal: CanManageKnowledge) -> Response:
     await service.do_delete_entry(session, principal.account_id, EntryKind.ARTICLE, article_id, principal.actor)
     return Response(status_code=204)
 
 
 @router.post("/knowledge/articles/{article_id}/publish", response_model=ArticleRead)
-async def publish_article(article_id: EntryId, session: SessionDep, principal: CanManageKnowledge) -> ArticleRead:
+async def publish_article(article_id: Id, session: SessionDep, principal: CanManageKnowledge) -> ArticleRead:
     entry = await service.do_set_status(
         session, principal.account_id, EntryKind.ARTICLE, article_id, EntryStatus.PUBLISHED, principal.actor
     )
@@ -195,7 +193,7 @@ async def publish_article(article_id: EntryId, session: SessionDep, principal: C
 
 
 @router.post("/knowledge/articles/{article_id}/unpublish", response_model=ArticleRead)
-async def unpublish_article(article_id: EntryId, session: SessionDep, principal: CanManageKnowledge) -> ArticleRead:
+async def unpublish_article(article_id: Id, session: SessionDep, principal: CanManageKnowledge) -> ArticleRead:
     entry = await service.do_set_status(
         session, principal.account_id, EntryKind.ARTICLE, article_id, EntryStatus.DRAFT, principal.actor
     )
@@ -203,14 +201,14 @@ async def unpublish_article(article_id: EntryId, session: SessionDep, principal:
 
 
 @router.get("/knowledge/articles/{article_id}/history", response_model=list[VersionRead])
-async def article_history(article_id: EntryId, session: SessionDep, principal: CanHandle) -> list[VersionRead]:
+async def article_history(article_id: Id, session: SessionDep, principal: CanHandle) -> list[VersionRead]:
     versions = await service.get_history(session, principal.account_id, EntryKind.ARTICLE, article_id)
     return [VersionRead.model_validate(v) for v in versions]
 
 
 @router.post("/knowledge/articles/{article_id}/history/{version}/restore", response_model=ArticleRead)
 async def restore_article(
-    article_id: EntryId, version: VersionNo, session: SessionDep, principal: CanManageKnowledge
+    article_id: Id, version: Version, session: SessionDep, principal: CanManageKnowledge
 ) -> ArticleRead:
     """Bring back version `version`'s title, body, category, tags and language as a new version; the
     publish status is kept."""
@@ -259,7 +257,13 @@ _IMPORT_DOC: dict[str, Any] = {
 }
 
 
-@router.post("/knowledge/import", response_model=ImportResult, status_code=201, openapi_extra=_IMPORT_DOC)
+@router.post(
+    "/knowledge/import",
+    response_model=ImportResult,
+    status_code=201,
+    openapi_extra=_IMPORT_DOC,
+    responses=errors(400, 413),
+)
 async def import_faqs(
     request: Request,
     session: SessionDep,
@@ -315,7 +319,12 @@ async def categories(session: SessionDep, principal: CanHandle) -> list[str]:
 # -- public help centre ------------------------------------------------------------------------------
 
 
-@router.get("/help/{inbox_public_key}/search", response_model=list[KnowledgeHitRead], tags=["help centre"])
+@router.get(
+    "/help/{inbox_public_key}/search",
+    response_model=list[KnowledgeHitRead],
+    tags=["help centre"],
+    responses=errors(429),
+)
 async def help_search(
     inbox_public_key: Annotated[str, Path(max_length=40)],
     request: Request,
@@ -337,7 +346,7 @@ async def help_faqs(
     category: Annotated[str | None, Query(max_length=100)] = None,
     language: Lang = None,
     q: Annotated[str | None, Query(max_length=200)] = None,
-    cursor: str | None = None,
+    cursor: CursorParam = None,
     limit: Limit = 50,
 ) -> PublicFaqPage:
     account_id = await service.get_help_account_id(session, inbox_public_key)

@@ -30,6 +30,7 @@ FILE_PROBLEMS = {
     "json_invalid": N_("The file is not valid JSON (line %(line)s, column %(column)s: %(reason)s)."),
     "json_not_a_list": N_("The JSON file must be a list of entries."),
     "json_entry_not_an_object": N_("Entry %(line)s of the JSON file is not an object."),
+    "json_too_deep": N_("The JSON file nests deeper than %(max_depth)s levels; entries are flat objects."),
 }
 
 ROW_PROBLEMS = {

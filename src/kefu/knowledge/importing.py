@@ -21,6 +21,7 @@ from kefu.core.errors import BadRequest, KefuError, TooLarge
 
 MAX_IMPORT_BYTES = 2 * 1024 * 1024
 MAX_IMPORT_ROWS = 5000
+MAX_JSON_DEPTH = 8  # {"entries": [{"variants": ["…"]}]} nests 4 deep
 CSV_COLUMNS = ("question", "answer", "variants", "category", "tags", "language", "status")
 REQUIRED_COLUMNS = ("question", "answer")
 LIST_FIELDS = ("variants", "tags")
@@ -40,6 +41,7 @@ class ImportProblem(StrEnum):
     INVALID_JSON = "json_invalid"  # params: line, column, reason
     NOT_A_LIST = "json_not_a_list"
     NOT_AN_OBJECT = "json_entry_not_an_object"  # params: line
+    TOO_DEEP = "json_too_deep"  # params: max_depth
 
 
 def refuse(problem: ImportProblem, message: str, *, too_large: bool = False, **params: Any) -> KefuError:
@@ -102,12 +104,31 @@ def parse_csv(text: str) -> list[ImportRow]:
 
 
 def parse_json(text: str) -> list[ImportRow]:
+    message = f"import nests deeper than {MAX_JSON_DEPTH} levels; entries are flat objects"
+    too_deep = refuse(ImportProblem.TOO_DEEP, message, max_depth=MAX_JSON_DEPTH)
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         message = f"import is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
         raise refuse(ImportProblem.INVALID_JSON, message, line=exc.lineno, column=exc.colno, reason=exc.msg) from exc
+    except RecursionError:  # nested beyond what the parser's stack allows
+        raise too_deep from None
+    if json_depth(data) > MAX_JSON_DEPTH:
+        raise too_deep
     return rows_from_json(data)
+
+
+def json_depth(value: Any) -> int:
+    """How deep a parsed JSON value nests (a scalar is 0), counted without recursion."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return deepest
 
 
 def rows_from_json(data: Any) -> list[ImportRow]:

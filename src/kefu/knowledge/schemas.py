@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field, StringConstraints
 
-from kefu.core.schemas import Label, Page, ReadModel, StrictModel
+from kefu.core.schemas import VISIBLE, Id, Label, Page, PatchModel, ReadModel, StrictModel, Version
 
 
 class EntryKind(StrEnum):
@@ -33,10 +33,10 @@ MAX_TAGS = 20
 Language = Annotated[
     str, StringConstraints(strip_whitespace=True, pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8}){0,2}$", max_length=16)
 ]
-Question = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
-Answer = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
-Body = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200_000)]
+Question = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), VISIBLE]
+Answer = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000), VISIBLE]
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300), VISIBLE]
+Body = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200_000), VISIBLE]
 Category = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)]
 
 
@@ -58,14 +58,15 @@ class FaqCreate(StrictModel):
     status: EntryStatus = EntryStatus.DRAFT
 
 
-class FaqUpdate(StrictModel):
+class FaqUpdate(PatchModel):
+    NULLABLE = frozenset({"expected_version"})  # null: no check
     question: Question | None = None
     variants: Variants | None = None
     answer: Answer | None = None
     category: Category | None = None
     tags: Tags | None = None
     language: Language | None = None
-    expected_version: int | None = Field(None, description="refuse the edit (409) if the entry moved on")
+    expected_version: Version | None = Field(None, description="refuse the edit (409) if the entry moved on")
 
 
 class ArticleCreate(StrictModel):
@@ -78,14 +79,15 @@ class ArticleCreate(StrictModel):
     status: EntryStatus = EntryStatus.DRAFT
 
 
-class ArticleUpdate(StrictModel):
+class ArticleUpdate(PatchModel):
+    NULLABLE = frozenset({"expected_version"})  # null: no check
     title: Title | None = None
     body: Body | None = None
     body_format: BodyFormat | None = None
     category: Category | None = None
     tags: Tags | None = None
     language: Language | None = None
-    expected_version: int | None = Field(None, description="refuse the edit (409) if the entry moved on")
+    expected_version: Version | None = Field(None, description="refuse the edit (409) if the entry moved on")
 
 
 class _EntryRead(ReadModel):
@@ -168,7 +170,7 @@ class SuggestionRead(ReadModel):
 
 
 class DismissIn(StrictModel):
-    message_ids: list[Annotated[int, Field(ge=1, le=2**63 - 1)]] = Field(min_length=1, max_length=500)
+    message_ids: list[Id] = Field(min_length=1, max_length=500)
 
 
 class DismissResult(ReadModel):

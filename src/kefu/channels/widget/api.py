@@ -21,7 +21,8 @@ from kefu.conversations.service import check_size, list_messages
 from kefu.core.constants import ActorType
 from kefu.core.deps import SessionDep, StateDep
 from kefu.core.events import Actor
-from kefu.core.schemas import StrictModel
+from kefu.core.openapi import errors
+from kefu.core.schemas import AfterId, StrictModel
 from kefu.core.state import AppState
 from kefu.realtime.typing import publish_typing
 
@@ -78,7 +79,7 @@ async def messages(
     session: SessionDep,
     state: StateDep,
     token: ContactToken = None,
-    after_id: int | None = None,
+    after_id: AfterId | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 200,
 ) -> WidgetMessages:
     inbox = await service.get_widget_inbox(session, inbox_key)
@@ -133,6 +134,10 @@ async def _accept(state: AppState, inbox_key: str, token: str | None, data: Cont
     response_model=MessageRead,
     status_code=201,
     openapi_extra={"parameters": [_CONTACT_TOKEN_DOC]},
+    responses={
+        200: {"model": MessageRead, "description": "a retry: the message stored the first time"},
+        **errors(413, 503),
+    },
 )
 async def post_message(inbox_key: str, data: ContactMessageCreate, request: Request) -> Response:
     """201 with the stored message; 200 with the message stored the first time when the same
@@ -168,7 +173,7 @@ async def typing(
         )
 
 
-@router.post("/{inbox_key}/attachments", response_model=AttachmentRead, status_code=201)
+@router.post("/{inbox_key}/attachments", response_model=AttachmentRead, status_code=201, responses=errors(413, 415))
 async def upload_attachment(
     inbox_key: str, file: UploadField, session: SessionDep, state: StateDep, token: ContactToken = None
 ) -> AttachmentRead:

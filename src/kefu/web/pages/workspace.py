@@ -24,7 +24,7 @@ from kefu.conversations.schemas import AttachmentIn, ConversationRead, LabelIn, 
 from kefu.core import clock
 from kefu.core.constants import ConversationStatus
 from kefu.core.deps import SessionDep, StateDep
-from kefu.core.errors import BadRequest
+from kefu.core.errors import BadRequest, Unprocessable
 from kefu.web.rendering import PagePrincipal, PageRoute, is_htmx, page, t
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -229,18 +229,25 @@ async def assign(
     return await _pane(request, session, principal, conv_id, "app/_head.html")
 
 
-def snooze_until(preset: str, custom: str, tz_offset_min: int) -> datetime:
+def snooze_until(request: Request, preset: str, custom: str, tz_offset_min: int) -> datetime:
     """The snooze end: a preset duration from now, or a browser-local datetime-local value.
-    tz_offset_min is JavaScript's getTimezoneOffset() (UTC minus local, in minutes)."""
+    tz_offset_min is JavaScript's getTimezoneOffset() (UTC minus local, in minutes). Refusals are
+    worded in the page's language."""
     if preset in SNOOZE_PRESETS:
         return clock.now() + SNOOZE_PRESETS[preset]
     try:
         local = datetime.fromisoformat(custom)
     except ValueError:
-        raise BadRequest("choose when the snooze ends") from None
-    if local.tzinfo is not None:
-        return local.astimezone(UTC)
-    return local.replace(tzinfo=UTC) + timedelta(minutes=tz_offset_min)
+        raise BadRequest(t(request, "Choose when the snooze ends.")) from None
+    try:
+        until = local.astimezone(UTC) if local.tzinfo is not None else local.replace(tzinfo=UTC) + timedelta(
+            minutes=tz_offset_min
+        )
+    except OverflowError:  # e.g. 9999-12-31T23:59 west of UTC
+        until = None
+    if until is None or until - clock.now() > convs.MAX_SNOOZE:
+        raise Unprocessable(t(request, "A snooze ends at most %(days)s days from now.", days=convs.MAX_SNOOZE.days))
+    return until
 
 
 @router.post("/app/c/{conv_id}/status")
@@ -256,7 +263,7 @@ async def change_status(
     tz_offset: Annotated[int, Form(ge=-24 * 60, le=24 * 60)] = 0,
 ) -> Response:
     _handler(principal)
-    when = snooze_until(preset, until, tz_offset) if status == ConversationStatus.SNOOZED else None
+    when = snooze_until(request, preset, until, tz_offset) if status == ConversationStatus.SNOOZED else None
     await convs.do_change_status(session, principal.account_id, conv_id, status, when, principal.actor, jobs=state.jobs)
     return await _pane(request, session, principal, conv_id, "app/_head.html")
 
