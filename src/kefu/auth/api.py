@@ -41,8 +41,7 @@ async def login(data: LoginIn, request: Request, response: Response, session: Se
         email=data.email,
         password=data.password,
         client_ip=client_ip(request),
-        max_attempts=s.login_max_attempts,
-        window_s=s.login_window_s,
+        limits=service.LoginLimits.from_settings(s),
     )
     token, row = await service.do_start_session(session, user, s.session_max_age_s)
     set_session_cookie(response, token, s.session_max_age_s, s.cookie_secure)

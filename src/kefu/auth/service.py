@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.auth.access import get_scoped, restrict
 from kefu.auth.models import ApiToken, User, UserSession
-from kefu.auth.passwords import hash_password, verify_password
+from kefu.auth.passwords import check_password, make_password_hash
 from kefu.auth.principal import Principal
 from kefu.auth.schemas import UserCreate, UserRead, UserUpdate
 from kefu.auth.tokens import API_TOKEN_PREFIX, new_token, token_hash
@@ -17,35 +19,59 @@ from kefu.core import clock
 from kefu.core.constants import ActorType, EventType
 from kefu.core.errors import Conflict, RateLimited, Unauthorized
 from kefu.core.events import Actor, commit, emit
-from kefu.core.ratelimit import RateLimiter
+from kefu.core.ratelimit import RateLimiter, Window
+
+
+@dataclass(frozen=True)
+class LoginLimits:
+    """How many login attempts may fail in `window_s`: per (account email, client address) — the main
+    guard, so one attacker locks out neither the owner elsewhere nor the rest of an office — and per client
+    address over every account (high enough for an office behind one address). Past a limit every further
+    attempt doubles the wait, up to `max_lock_s`."""
+
+    per_account_ip: int = 5
+    per_ip: int = 100
+    window_s: int = 300
+    max_lock_s: int = 3600
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> LoginLimits:
+        return cls(
+            settings.login_max_attempts,
+            settings.login_ip_max_attempts,
+            settings.login_window_s,
+            settings.login_max_lock_s,
+        )
+
+    def back_off(self, window: Window, limit: int) -> int:
+        """Seconds to wait after `window` went over `limit`: the window, doubled for each attempt past it."""
+        excess = window.count - limit
+        return max(window.reset_s, min(self.window_s * 2 ** min(excess - 1, 20), self.max_lock_s))
 
 
 async def check_login(
-    session: AsyncSession,
-    limiter: RateLimiter,
-    *,
-    email: str,
-    password: str,
-    client_ip: str,
-    max_attempts: int,
-    window_s: int,
+    session: AsyncSession, limiter: RateLimiter, *, email: str, password: str, client_ip: str, limits: LoginLimits
 ) -> User:
-    """Verify credentials. Failed attempts are counted per email and per client address (4× as many);
-    over the limit, even a right password gets RateLimited until the window ends."""
+    """Verify credentials. Every attempt is counted *before* the password is checked (atomically, so a
+    burst of parallel attempts cannot slip past the limit), per (email, client address) and per client
+    address; over either limit the attempt — even with the right password — gets RateLimited. A right
+    password gives its attempt back."""
     email = email.strip().lower()
-    limits = {f"login:email:{email}": max_attempts, f"login:ip:{client_ip}": max_attempts * 4}
-    for key, limit in limits.items():
-        retry = await limiter.retry_after(key, limit)
-        if retry:
+    pair, ip = f"login:pair:{email}:{client_ip}", f"login:ip:{client_ip}"
+    for key, limit in ((pair, limits.per_account_ip), (ip, limits.per_ip)):
+        window = await limiter.hit(key, limits.window_s)
+        if window.over(limit):
+            retry = limits.back_off(window, limit)
+            await limiter.lock(key, retry)
             raise RateLimited(f"too many failed logins; try again in {retry} s", retry_after=retry)
     user = (await session.execute(select(User).where(func.lower(User.email) == email))).scalar_one_or_none()
-    if not verify_password(user.password_hash if user else None, password) or user is None:
-        for key in limits:
-            await limiter.hit(key, window_s)
+    await session.commit()  # end the read: the connection is not held while the hash is computed
+    if not await check_password(user.password_hash if user else None, password) or user is None:
         raise Unauthorized("wrong email or password")
+    await limiter.reset(pair)
+    await limiter.undo(ip)
     if not user.is_active:
         raise Unauthorized("this user is deactivated")
-    await limiter.reset(f"login:email:{email}")
     return user
 
 
@@ -118,7 +144,7 @@ async def check_create_user(session: AsyncSession, account_id: int, data: UserCr
         account_id=account_id,
         email=email,
         name=data.name,
-        password_hash=hash_password(data.password),
+        password_hash=await make_password_hash(data.password),
         role=str(data.role),
         locale=data.locale,
         is_active=True,
@@ -133,7 +159,7 @@ async def check_create_user(session: AsyncSession, account_id: int, data: UserCr
 async def do_update_user(session: AsyncSession, user: User, data: UserUpdate, actor: Actor) -> User:
     changes = data.model_dump(exclude_unset=True)
     if "password" in changes:
-        user.password_hash = hash_password(changes.pop("password"))
+        user.password_hash = await make_password_hash(changes.pop("password"))
     for field, value in changes.items():
         if value is None and field != "locale":
             continue

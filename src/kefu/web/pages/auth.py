@@ -58,8 +58,7 @@ async def login(
             email=email,
             password=password,
             client_ip=client_ip(request),
-            max_attempts=s.login_max_attempts,
-            window_s=s.login_window_s,
+            limits=service.LoginLimits.from_settings(s),
         )
     except RateLimited as exc:
         error = t(request, "Too many login attempts. Try again in %(seconds)s seconds.", seconds=exc.retry_after)
