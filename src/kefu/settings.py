@@ -48,7 +48,7 @@ class Settings(BaseSettings):
     )
     widget_visitors_per_ip: int = Field(60, description="new widget visitors per client address per window")
     widget_visitor_window_s: int = 600
-    max_body_bytes: int = Field(1024 * 1024, description="largest request body, except uploads")
+    max_body_bytes: int = Field(2 * 1024 * 1024, description="largest request body, except uploads")
     demo: bool = Field(False, description="serve the demo's order API (/api/v1/demo/…); `make run` sets it")
     auto_resolve_idle_hours: float = 0  # 0 disables auto-resolve
     default_locale: str = "zh_CN"

@@ -31,20 +31,20 @@ class LiveServer:
 
 
 def test_settings(backend: dict[str, Any], port: int, redis_prefix: str, **extra: Any) -> Settings:
-    return Settings(
-        env="test",
-        database_url=backend["database_url"],
-        redis_url=backend["redis_url"],
-        redis_prefix=redis_prefix,
-        secret_key="test-secret-" + redis_prefix,
-        base_url=f"http://127.0.0.1:{port}",
-        port=port,
-        login_max_attempts=5,
-        trusted_proxies="127.0.0.1",  # tests name their client with X-Forwarded-For
-        widget_visitors_per_ip=100_000,  # every test's visitors come from 127.0.0.1
-        demo=True,
-        **extra,
-    )
+    values: dict[str, Any] = {
+        "env": "test",
+        "database_url": backend["database_url"],
+        "redis_url": backend["redis_url"],
+        "redis_prefix": redis_prefix,
+        "secret_key": "test-secret-" + redis_prefix,
+        "base_url": f"http://127.0.0.1:{port}",
+        "port": port,
+        "login_max_attempts": 5,
+        "trusted_proxies": "127.0.0.1",  # tests name their client with X-Forwarded-For
+        "widget_visitors_per_ip": 100_000,  # every test's visitors come from 127.0.0.1
+        "demo": True,
+    }
+    return Settings(**{**values, **extra})
 
 
 @contextlib.asynccontextmanager

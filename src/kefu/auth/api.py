@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from fastapi import APIRouter, Request, Response
 
 from kefu.auth import service
@@ -24,17 +26,33 @@ from kefu.core.deps import (
     SessionDep,
     StateDep,
 )
+from kefu.core.errors import CsrfFailed
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
 
 
 def client_ip(request: Request) -> str:
+    """The client's address (from X-Forwarded-For only behind a trusted proxy: core/guards.py)."""
     return request.client.host if request.client else "unknown"
+
+
+def check_same_origin(request: Request, base_url: str) -> None:
+    """Login CSRF: a browser posting a login form from another site sends that site as Origin (or at
+    least Referer). A login is accepted from kefu's own pages, or from clients that send neither header
+    (scripts, curl)."""
+    sent = request.headers.get("origin") or request.headers.get("referer")
+    if sent is None:
+        return
+    parts = urlsplit(sent)
+    ours = {urlsplit(base_url).netloc.lower(), (request.headers.get("host") or "").lower()}
+    if sent == "null" or parts.scheme not in ("http", "https") or parts.netloc.lower() not in ours:
+        raise CsrfFailed("log in from kefu's own login page (this request came from another site)")
 
 
 @router.post("/auth/login", response_model=MeRead)
 async def login(data: LoginIn, request: Request, response: Response, session: SessionDep, state: StateDep) -> MeRead:
     s = state.settings
+    check_same_origin(request, s.base_url)
     user = await service.check_login(
         session,
         state.limiter,
@@ -44,7 +62,7 @@ async def login(data: LoginIn, request: Request, response: Response, session: Se
         limits=service.LoginLimits.from_settings(s),
     )
     token, row = await service.do_start_session(session, user, s.session_max_age_s)
-    set_session_cookie(response, token, s.session_max_age_s, s.cookie_secure)
+    set_session_cookie(response, token, s.session_max_age_s, s.secure_cookies)
     return MeRead.model_validate(user).model_copy(update={"csrf_token": row.csrf_token})
 
 

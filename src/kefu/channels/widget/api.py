@@ -14,6 +14,7 @@ from kefu.attachments.api import UploadField, read_upload
 from kefu.attachments.schemas import AttachmentRead
 from kefu.attachments.service import check_store_upload, resolve_references
 from kefu.attachments.service import read as read_attachment
+from kefu.auth.api import client_ip
 from kefu.channels.widget import service
 from kefu.conversations.ingest import get_ingest
 from kefu.conversations.schemas import ContactMessageCreate, MessageRead, TypingIn
@@ -59,8 +60,13 @@ async def config(inbox_key: str, session: SessionDep) -> WidgetConfig:
 
 
 @router.post("/{inbox_key}/contacts", response_model=VisitorOut, status_code=201)
-async def start_visitor(inbox_key: str, data: VisitorIn, session: SessionDep, state: StateDep) -> VisitorOut:
+async def start_visitor(
+    inbox_key: str, data: VisitorIn, request: Request, session: SessionDep, state: StateDep
+) -> VisitorOut:
+    """A new visitor (contact) and its token. 429 with Retry-After past KEFU_WIDGET_VISITORS_PER_IP new
+    visitors from one address in KEFU_WIDGET_VISITOR_WINDOW_S."""
     inbox = await service.get_widget_inbox(session, inbox_key)
+    await service.check_visitor_rate(state, client_ip(request))
     contact, token = await service.do_start_visitor(
         session,
         inbox,

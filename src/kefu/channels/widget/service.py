@@ -17,7 +17,7 @@ from kefu.contacts.service import do_add_identity, do_create_contact
 from kefu.conversations.ingest import InboxRef
 from kefu.conversations.models import Conversation
 from kefu.core.constants import ActorType, ChannelType, IdentityKind
-from kefu.core.errors import Unauthorized
+from kefu.core.errors import RateLimited, Unauthorized
 from kefu.core.events import Actor, commit
 
 
@@ -52,6 +52,16 @@ def widget_inboxes(state: Any) -> WidgetInboxes:
     if cache is None:
         cache = state.extras["channels.widget.inboxes"] = WidgetInboxes(state.sessionmaker)
     return cache
+
+
+async def check_visitor_rate(state: Any, client_ip: str) -> None:
+    """Count a new visitor from `client_ip` (first, so a burst cannot slip past) and refuse it over the limit."""
+    s = state.settings
+    window = await state.limiter.hit(f"widget-visitor:{client_ip}", s.widget_visitor_window_s)
+    if window.over(s.widget_visitors_per_ip):
+        raise RateLimited(
+            f"too many new chats from your address; try again in {window.reset_s} s", retry_after=window.reset_s
+        )
 
 
 async def do_start_visitor(
