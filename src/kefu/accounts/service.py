@@ -12,6 +12,9 @@ from kefu.auth.models import User
 from kefu.core.constants import EventType
 from kefu.core.errors import Conflict, NotFound
 from kefu.core.events import Actor, commit, emit
+from kefu.core.http import AllowedHost, HttpPolicy, parse_hosts
+
+OUTBOUND_HOSTS = "outbound_hosts"  # key in Account.settings
 
 
 async def do_create_account(session: AsyncSession, name: str, locale: str = "zh_CN") -> Account:
@@ -19,6 +22,36 @@ async def do_create_account(session: AsyncSession, name: str, locale: str = "zh_
     session.add(account)
     await session.flush()
     return account
+
+
+async def get_outbound_hosts(session: AsyncSession, account_id: int) -> list[str]:
+    account = await session.get(Account, account_id)
+    return list((account.settings or {}).get(OUTBOUND_HOSTS, [])) if account else []
+
+
+async def get_outbound_policy(session: AsyncSession, account_id: int) -> HttpPolicy:
+    """What the account's flow actions may call (kefu.core.http)."""
+    return HttpPolicy.of(await get_outbound_hosts(session, account_id))
+
+
+async def do_set_outbound_hosts(session: AsyncSession, account_id: int, hosts: list[str], actor: Actor) -> list[str]:
+    """Replace the account's outbound list (entries already validated: OutboundHosts)."""
+    account = await session.get(Account, account_id, with_for_update=True)
+    if account is None:
+        raise NotFound("account", account_id)
+    clean = [str(h) for h in parse_hosts(hosts)]
+    account.settings = {**(account.settings or {}), OUTBOUND_HOSTS: clean}
+    emit(session, account_id, EventType.ACCOUNT_UPDATED, {OUTBOUND_HOSTS: clean}, actor=actor)
+    await commit(session)
+    return clean
+
+
+async def do_add_outbound_host(session: AsyncSession, account_id: int, entry: AllowedHost, actor: Actor) -> list[str]:
+    """Add one entry unless it is there already (the demo adds its own order API)."""
+    hosts = await get_outbound_hosts(session, account_id)
+    if str(entry) in hosts:
+        return hosts
+    return await do_set_outbound_hosts(session, account_id, [*hosts, str(entry)], actor)
 
 
 async def list_teams(session: AsyncSession, account_id: int) -> list[TeamRead]:

@@ -32,6 +32,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kefu.accounts.service import get_outbound_policy
 from kefu.bot import flows, nlu
 from kefu.bot.policy import Context, Decision, asks_for_human, decide, handoff, summary_note
 from kefu.bot.service import AccountBot, bot_version, get_flow, get_model_blob, load_account_bot
@@ -282,6 +283,7 @@ class BotRuntime:
                 name, enabled, raw = row.name, row.enabled, row.definition
             except NotFound:
                 name, enabled, raw = "", False, {}
+            outbound = await get_outbound_policy(session, account_id)
             await session.commit()
         state = {k: v for k, v in decision.state.items() if k != "flow"}
         if not enabled:
@@ -297,7 +299,7 @@ class BotRuntime:
         if isinstance(step, flows.GiveUp):
             info.update(step="give_up", slot=step.slot, retries=step.retries)
             return _flow_handoff(signals, state, ctx, decision, info), info
-        result = await flows.run_action(self.http, defn.action, step.slots) if defn.action else None
+        result = await flows.run_action(self.http, defn.action, step.slots, outbound) if defn.action else None
         if result is not None:
             info["action"] = {
                 "ok": result.ok,
