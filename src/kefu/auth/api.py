@@ -103,7 +103,10 @@ async def get_user(user_id: int, session: SessionDep, principal: CanViewTeam) ->
 @router.patch("/users/{user_id}", response_model=UserRead)
 async def update_user(user_id: int, data: UserUpdate, session: SessionDep, principal: CanManageUsers) -> UserRead:
     user = await service.get_user(session, principal.account_id, user_id)
-    return UserRead.model_validate(await service.do_update_user(session, user, data, principal.actor))
+    keep = principal.session_id if user.id == principal.user.id else None  # changing one's own password
+    return UserRead.model_validate(
+        await service.do_update_user(session, user, data, principal.actor, keep_session=keep)
+    )
 
 
 @router.get("/api_tokens", response_model=list[ApiTokenRead])

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.auth.access import get_scoped, restrict
@@ -98,7 +98,9 @@ async def do_end_session(session: AsyncSession, token: str) -> None:
         await commit(session)
 
 
-async def get_principal_by_session(session: AsyncSession, token: str) -> Principal | None:
+async def get_principal_by_session(session: AsyncSession, token: str, idle_s: int) -> Principal | None:
+    """The session's user, unless the session ended: past its absolute end (`expires_at`), idle for more
+    than `idle_s` (the last request is remembered to the minute), or the user is deactivated."""
     q = (
         select(UserSession, User)
         .join(User, User.id == UserSession.user_id)
@@ -108,9 +110,14 @@ async def get_principal_by_session(session: AsyncSession, token: str) -> Princip
     if found is None:
         return None
     sess, user = found
-    if sess.expires_at <= clock.now() or not user.is_active:
+    now = clock.now()
+    idle = now - (sess.last_seen_at or sess.created_at)
+    if sess.expires_at <= now or idle > timedelta(seconds=idle_s) or not user.is_active:
         return None
-    return Principal(user=user, via="session", csrf_token=sess.csrf_token)
+    if sess.last_seen_at is None or idle > timedelta(minutes=1):
+        sess.last_seen_at = now
+        await session.commit()
+    return Principal(user=user, via="session", csrf_token=sess.csrf_token, session_id=sess.id)
 
 
 async def get_principal_by_api_token(session: AsyncSession, token: str) -> Principal:
@@ -156,17 +163,42 @@ async def check_create_user(session: AsyncSession, account_id: int, data: UserCr
     return user
 
 
-async def do_update_user(session: AsyncSession, user: User, data: UserUpdate, actor: Actor) -> User:
+async def do_update_user(
+    session: AsyncSession, user: User, data: UserUpdate, actor: Actor, *, keep_session: int | None = None
+) -> User:
+    """Apply the changes. A new password ends every login session of the user (except `keep_session`,
+    the one the user changed it from); deactivation ends them all and revokes the user's API tokens —
+    reactivating brings neither back."""
     changes = data.model_dump(exclude_unset=True)
-    if "password" in changes:
+    new_password = "password" in changes
+    deactivated = changes.get("is_active") is False and user.is_active
+    if new_password:
         user.password_hash = await make_password_hash(changes.pop("password"))
     for field, value in changes.items():
         if value is None and field != "locale":
             continue
         setattr(user, field, str(value) if field == "role" else value)
+    if new_password or deactivated:
+        ended = delete(UserSession).where(UserSession.user_id == user.id)
+        if keep_session is not None and not deactivated:
+            ended = ended.where(UserSession.id != keep_session)
+        await session.execute(ended)
+    if deactivated:
+        await _revoke_tokens_of(session, user, actor)
     emit(session, user.account_id, EventType.USER_UPDATED, _user_payload(user), actor=actor)
     await commit(session)
     return user
+
+
+async def _revoke_tokens_of(session: AsyncSession, user: User, actor: Actor) -> None:
+    revoked = await session.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=clock.now())
+        .returning(ApiToken.id)
+    )
+    for token_id in sorted(revoked.scalars()):
+        emit(session, user.account_id, EventType.API_TOKEN_REVOKED, {"id": token_id}, actor=actor)
 
 
 def _user_payload(user: User) -> dict[str, object]:

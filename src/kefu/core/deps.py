@@ -52,7 +52,7 @@ async def resolve_principal(request: Request, session: AsyncSession) -> Principa
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         return None
-    return await get_principal_by_session(session, token)
+    return await get_principal_by_session(session, token, request.app.state.kefu.settings.session_idle_s)
 
 
 async def get_principal(request: Request, session: SessionDep) -> Principal:
