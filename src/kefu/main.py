@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from swagger_ui_bundle import swagger_ui_path
 
 from kefu import __version__
+from kefu.attachments.urls import AttachmentUrls
 from kefu.bot.runtime import install_bot
 from kefu.core import errorhandlers
 from kefu.core.accesslog import install_access_log_filter
@@ -70,10 +71,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def _install_guards(app: FastAPI, settings: Settings) -> None:
-    """Outermost first: the client's address, then the body limit, then the response headers."""
+    """Outermost first: the client's address, the body limit, the response headers, the URL signer."""
     from kefu.knowledge.importing import MAX_IMPORT_BYTES
 
     uploads = max(settings.max_attachment_bytes, MAX_IMPORT_BYTES) + MULTIPART_SLACK
+    app.add_middleware(AttachmentUrls, secret=settings.secret_key, max_age_s=settings.attachment_url_max_age_s)
     app.add_middleware(SecurityHeaders, https=settings.https)
     app.add_middleware(BodyLimit, default=settings.max_body_bytes, uploads=uploads, upload_paths=UPLOAD_PATHS)
     app.add_middleware(ClientAddress, trusted=settings.trusted_proxies)
@@ -89,6 +91,7 @@ def _include_routers(app: FastAPI, *, demo: bool) -> None:
     from kefu.bot.pages import router as bot_pages
     from kefu.channels.api import router as inboxes
     from kefu.channels.widget.api import FAST_ROUTES
+    from kefu.channels.widget.api import agents as widget_agents
     from kefu.channels.widget.api import router as widget
     from kefu.contacts.api import router as contacts
     from kefu.conversations.api import router as conversations
@@ -102,7 +105,7 @@ def _include_routers(app: FastAPI, *, demo: bool) -> None:
     for route in FAST_ROUTES:
         app.router.routes.append(route)
     routers = (widget, core, auth, accounts, inboxes, contacts, conversations, knowledge, bot, ws, web)
-    for router in (*routers, attachments, knowledge_pages, bot_pages):
+    for router in (*routers, widget_agents, attachments, knowledge_pages, bot_pages):
         app.include_router(router)
     if demo:  # the demo's order API: only where the demo runs (KEFU_DEMO=1), never in the OpenAPI document
         app.include_router(bot_demo, include_in_schema=False)

@@ -20,13 +20,14 @@ from kefu.conversations.ingest import get_ingest
 from kefu.conversations.schemas import ContactMessageCreate, MessageRead, TypingIn
 from kefu.conversations.service import check_size, list_messages
 from kefu.core.constants import ActorType
-from kefu.core.deps import SessionDep, StateDep
+from kefu.core.deps import CanManageContacts, SessionDep, StateDep
 from kefu.core.events import Actor
 from kefu.core.schemas import StrictModel
 from kefu.core.state import AppState
 from kefu.realtime.typing import publish_typing
 
 router = APIRouter(prefix="/api/v1/widget", tags=["widget"])
+agents = APIRouter(prefix="/api/v1", tags=["contacts"])  # what agents do with widget visitors
 ContactToken = Annotated[str | None, Header(alias="X-Contact-Token")]
 
 
@@ -45,6 +46,11 @@ class VisitorIn(StrictModel):
 class VisitorOut(BaseModel):
     contact_id: int
     token: str
+
+
+class SocketTicket(BaseModel):
+    ticket: str = Field(description="open /ws/widget?inbox=KEY&ticket=… with it, once, within expires_in s")
+    expires_in: int
 
 
 class WidgetMessages(BaseModel):
@@ -88,7 +94,7 @@ async def messages(
     limit: Annotated[int, Query(ge=1, le=500)] = 200,
 ) -> WidgetMessages:
     inbox = await service.get_widget_inbox(session, inbox_key)
-    contact = await service.authenticate_visitor(session, inbox, state.settings.secret_key, token)
+    contact = await service.authenticate_visitor(session, inbox, state.settings, token)
     conv = await service.latest_conversation(session, inbox, contact)
     if conv is None:
         return WidgetMessages(conversation_id=None, status=None, messages=[])
@@ -96,6 +102,17 @@ async def messages(
     return WidgetMessages(
         conversation_id=conv.id, status=conv.status, messages=[MessageRead.model_validate(m) for m in rows]
     )
+
+
+@router.post("/{inbox_key}/socket_ticket", response_model=SocketTicket, status_code=201)
+async def socket_ticket(
+    inbox_key: str, session: SessionDep, state: StateDep, token: ContactToken = None
+) -> SocketTicket:
+    """A one-time ticket for the widget socket, so the contact token (a long-lived secret) never goes into
+    a URL (URLs end up in access logs). 401 for a missing, forged, expired or signed-out token."""
+    inbox = await service.get_widget_inbox(session, inbox_key)
+    ticket = await service.do_issue_ticket(session, inbox, state.settings, token)
+    return SocketTicket(ticket=ticket, expires_in=service.TICKET_MAX_AGE_S)
 
 
 # The hottest route: every customer message. FastAPI's per-request machinery (dependency solving, the
@@ -113,7 +130,7 @@ _CONTACT_TOKEN_DOC = {
 
 async def _accept(state: AppState, inbox_key: str, token: str | None, data: ContactMessageCreate) -> Response:
     inbox = await service.widget_inboxes(state).get(inbox_key)
-    contact_id = service.visitor_contact_id(inbox, state.settings.secret_key, token)
+    contact_id = await service.visitor_contact_id(state, inbox, token)
     check_size(data.content, state.settings.max_message_chars)
     if data.attachments:
         async with state.sessionmaker() as session:
@@ -166,7 +183,7 @@ async def typing(
     inbox_key: str, data: TypingIn, session: SessionDep, state: StateDep, token: ContactToken = None
 ) -> None:
     inbox = await service.get_widget_inbox(session, inbox_key)
-    contact = await service.authenticate_visitor(session, inbox, state.settings.secret_key, token)
+    contact = await service.authenticate_visitor(session, inbox, state.settings, token)
     conv = await service.latest_conversation(session, inbox, contact)
     if conv is not None:
         await publish_typing(
@@ -181,7 +198,7 @@ async def upload_attachment(
     """The customer uploads a file, then sends it with `{"id": …}` in a message's `attachments`.
     413 over the size limit, 415 for a type that is not allowed, 422 for an empty file."""
     inbox = await service.get_widget_inbox(session, inbox_key)
-    contact = await service.authenticate_visitor(session, inbox, state.settings.secret_key, token)
+    contact = await service.authenticate_visitor(session, inbox, state.settings, token)
     limit = state.settings.max_attachment_bytes
     att = await check_store_upload(
         session,
@@ -193,3 +210,18 @@ async def upload_attachment(
         limit=limit,
     )
     return read_attachment(att, state.settings.secret_key)
+
+
+class SignedOut(BaseModel):
+    contact_id: int
+    token_version: int
+
+
+@agents.post("/contacts/{contact_id}/sign_out", response_model=SignedOut)
+async def sign_out_visitor(
+    contact_id: int, session: SessionDep, state: StateDep, principal: CanManageContacts
+) -> SignedOut:
+    """Sign this visitor out: every widget token issued to them so far stops working (401) and their open
+    chat sockets close; the next visit starts a new visitor. 404 for another account's contact."""
+    version = await service.do_sign_out_visitor(session, state, principal.account_id, contact_id, principal.actor)
+    return SignedOut(contact_id=contact_id, token_version=version)
