@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.auth.access import get_scoped, restrict
@@ -18,7 +19,7 @@ from kefu.auth.tokens import API_TOKEN_PREFIX, new_token, token_hash
 from kefu.core import clock
 from kefu.core.constants import ActorType, EventType
 from kefu.core.errors import Conflict, RateLimited, Unauthorized
-from kefu.core.events import Actor, commit, emit
+from kefu.core.events import Actor, commit, emit, rollback
 from kefu.core.ratelimit import RateLimiter, Window
 
 
@@ -156,10 +157,14 @@ async def check_create_user(session: AsyncSession, account_id: int, data: UserCr
         locale=data.locale,
         is_active=True,
     )
-    session.add(user)
-    await session.flush()
-    emit(session, account_id, EventType.USER_CREATED, _user_payload(user), actor=actor)
-    await commit(session)
+    try:
+        session.add(user)
+        await session.flush()
+        emit(session, account_id, EventType.USER_CREATED, _user_payload(user), actor=actor)
+        await commit(session)
+    except IntegrityError as exc:  # the same email, created by a concurrent request since the check
+        await rollback(session)
+        raise Conflict(f"a user with email {email} already exists") from exc
     return user
 
 
@@ -229,9 +234,17 @@ async def list_api_tokens(session: AsyncSession, account_id: int) -> list[ApiTok
 
 
 async def do_revoke_api_token(session: AsyncSession, principal: Principal, token_id: int) -> ApiToken:
+    """Revoke once: of concurrent revocations one sets revoked_at (and emits the event); all answer it."""
     row = await get_scoped(session, ApiToken, token_id, principal.account_id, "API token")
     if row.revoked_at is None:
-        row.revoked_at = clock.now()
-        emit(session, principal.account_id, EventType.API_TOKEN_REVOKED, {"id": row.id}, actor=principal.actor)
+        done = await session.execute(
+            update(ApiToken)
+            .where(ApiToken.id == row.id, ApiToken.revoked_at.is_(None))
+            .values(revoked_at=clock.now())
+            .returning(ApiToken.id)
+        )
+        if done.scalar_one_or_none() is not None:
+            emit(session, principal.account_id, EventType.API_TOKEN_REVOKED, {"id": row.id}, actor=principal.actor)
         await commit(session)
+        await session.refresh(row)
     return row
