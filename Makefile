@@ -23,6 +23,8 @@ $(VENV)/.installed: pyproject.toml
 
 # The public URL the demo is seeded with (widget snippet, the demo order flow's HTTP action).
 run: export KEFU_BASE_URL ?= http://$(HOST):$(PORT)
+# Serve the demo's order API (/api/v1/demo/orders/…), which the seeded order flow calls.
+run: export KEFU_DEMO ?= 1
 
 run: install
 	mkdir -p var

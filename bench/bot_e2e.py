@@ -124,7 +124,9 @@ async def measure_bot(http: httpx.AsyncClient, ws_base: str, key: str, n: int, a
     for i in range(n):
         if i % 20 == 0 or not token:  # a fresh customer now and then (and after a handoff)
             token = await visitor(http, key)
-        async with websockets.connect(f"{ws_base}/ws/widget?inbox={key}&token={token}") as ws:
+        r = await http.post(f"/api/v1/widget/{key}/socket_ticket", headers={"X-Contact-Token": token})
+        ticket = r.json()["ticket"]
+        async with websockets.connect(f"{ws_base}/ws/widget?inbox={key}&ticket={ticket}") as ws:
             await ws.recv()  # hello
             body = {"content": QUESTIONS[i % len(QUESTIONS)], "client_message_id": uuid.uuid4().hex}
             started = time.perf_counter()
@@ -141,7 +143,9 @@ async def measure_bot(http: httpx.AsyncClient, ws_base: str, key: str, n: int, a
 async def measure_baseline(http: httpx.AsyncClient, ws_base: str, api_token: str, key: str, n: int) -> list[float]:
     out: list[float] = []
     token = await visitor(http, key)
-    async with websockets.connect(f"{ws_base}/ws/agent?token={api_token}") as ws:
+    async with websockets.connect(
+        f"{ws_base}/ws/agent", additional_headers={"Authorization": f"Bearer {api_token}"}
+    ) as ws:
         await ws.recv()
         for i in range(n):
             text = QUESTIONS[i % len(QUESTIONS)]
@@ -169,7 +173,13 @@ async def main(args: argparse.Namespace) -> None:
     url = args.database_url
     base = f"http://127.0.0.1:{args.port}"
     settings = Settings(
-        env="test", database_url=url, base_url=base, port=args.port, secret_key="bench-" + uuid.uuid4().hex
+        env="test",
+        database_url=url,
+        base_url=base,
+        port=args.port,
+        secret_key="bench-" + uuid.uuid4().hex,
+        demo=True,  # the order flow calls kefu's own demo order API
+        widget_visitors_per_ip=1_000_000,  # every visitor comes from 127.0.0.1
     )
     app = create_app(settings)
     server = uvicorn.Server(

@@ -10,14 +10,22 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from kefu import __version__
+from kefu.attachments.urls import AttachmentUrls
 from kefu.bot.runtime import install_bot
 from kefu.core import errorhandlers, openapi
+from kefu.core.accesslog import install_access_log_filter
 from kefu.core.api import DOCS_STATIC
+from kefu.core.guards import BodyLimit, ClientAddress, SecurityHeaders
 from kefu.core.state import AppState
 from kefu.settings import Settings, get_settings
 from kefu.web import errors as web_errors
 
 STATIC = Path(__file__).parent / "web" / "static"
+# Bodies that may be files: attachments (KEFU_MAX_ATTACHMENT_BYTES) and knowledge imports (2 MiB).
+UPLOAD_PATHS = (
+    r"^(/api/v1/attachments|/api/v1/widget/[^/]+/attachments|/api/v1/knowledge/import|/admin/knowledge/import)$"
+)
+MULTIPART_SLACK = 64 * 1024
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -55,14 +63,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.kefu = state
     errorhandlers.install(app)
     web_errors.install(app)  # HTML 404 for unknown pages, JSON elsewhere
-    _include_routers(app)
+    _include_routers(app, demo=settings.demo)
     openapi.install(app)
+    _install_guards(app, settings)
     app.mount("/static/docs", StaticFiles(directory=DOCS_STATIC), name="docs")
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
 
 
-def _include_routers(app: FastAPI) -> None:
+def _install_guards(app: FastAPI, settings: Settings) -> None:
+    """Outermost first: the client's address, the body limit, the response headers, the URL signer."""
+    from kefu.knowledge.importing import MAX_IMPORT_BYTES
+
+    uploads = max(settings.max_attachment_bytes, MAX_IMPORT_BYTES) + MULTIPART_SLACK
+    app.add_middleware(AttachmentUrls, secret=settings.secret_key, max_age_s=settings.attachment_url_max_age_s)
+    app.add_middleware(SecurityHeaders, https=settings.https)
+    app.add_middleware(BodyLimit, default=settings.max_body_bytes, uploads=uploads, upload_paths=UPLOAD_PATHS)
+    app.add_middleware(ClientAddress, trusted=settings.trusted_proxies)
+    install_access_log_filter()
+
+
+def _include_routers(app: FastAPI, *, demo: bool) -> None:
     from kefu.accounts.api import router as accounts
     from kefu.attachments.api import router as attachments
     from kefu.auth.api import router as auth
@@ -71,6 +92,7 @@ def _include_routers(app: FastAPI) -> None:
     from kefu.bot.pages import router as bot_pages
     from kefu.channels.api import router as inboxes
     from kefu.channels.widget.api import FAST_ROUTES
+    from kefu.channels.widget.api import agents as widget_agents
     from kefu.channels.widget.api import router as widget
     from kefu.contacts.api import router as contacts
     from kefu.conversations.api import router as conversations
@@ -83,6 +105,8 @@ def _include_routers(app: FastAPI) -> None:
     # Routes are matched in order: the customer-message fast route, then the widget's.
     for route in FAST_ROUTES:
         app.router.routes.append(route)
-    routers = (widget, core, auth, accounts, inboxes, contacts, conversations, knowledge, bot, bot_demo, ws, web)
-    for router in (*routers, attachments, knowledge_pages, bot_pages):
+    routers = (widget, core, auth, accounts, inboxes, contacts, conversations, knowledge, bot, ws, web)
+    for router in (*routers, widget_agents, attachments, knowledge_pages, bot_pages):
         app.include_router(router)
+    if demo:  # the demo's order API: only where the demo runs (KEFU_DEMO=1), never in the OpenAPI document
+        app.include_router(bot_demo, include_in_schema=False)

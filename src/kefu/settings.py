@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import math
+import os
+import secrets
+from collections import Counter
 from functools import lru_cache
 from pathlib import Path
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEV_SECRET = "dev-insecure-secret-change-me"
+DEV_SECRET = "dev-insecure-secret-change-me"  # the old built-in default: refused everywhere now
+SECRET_FILE = "secret_key"
+MIN_SECRET_CHARS = 32
 
 
 class Settings(BaseSettings):
@@ -18,15 +24,32 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///./var/kefu.db"
     redis_url: str | None = Field(None, description="unset = embedded mode (in-process bus and jobs)")
     redis_prefix: str = Field("kefu:", description="namespace for pub/sub channels, queue and rate-limit keys")
-    secret_key: str = DEV_SECRET
+    secret_key: str = Field(
+        "", description="signs contact tokens and attachment URLs; unset = generated once into the data directory"
+    )
+    data_dir: Path | None = Field(
+        None, description="where the generated secret key is kept; default: the SQLite file's directory or ./var"
+    )
     base_url: str = "http://127.0.0.1:8000"
     host: str = "127.0.0.1"
     port: int = 8000
     max_message_chars: int = 10_000
     max_attachment_bytes: int = Field(10 * 1024 * 1024, description="largest upload (bytes)")
-    session_max_age_s: int = 14 * 24 * 3600
-    login_max_attempts: int = 5
+    session_max_age_s: int = Field(14 * 24 * 3600, description="a login session ends this long after it began")
+    session_idle_s: int = Field(24 * 3600, description="... or after this long without a request")
+    contact_token_max_age_s: int = Field(180 * 24 * 3600, description="a widget visitor's token lifetime")
+    attachment_url_max_age_s: int = Field(24 * 3600, description="a signed attachment URL's lifetime")
+    login_max_attempts: int = Field(5, description="failed logins per account and client address per window")
     login_window_s: int = 300
+    login_ip_max_attempts: int = Field(100, description="failed logins per client address (any account) per window")
+    login_max_lock_s: int = Field(3600, description="the longest back-off after repeated attempts over the limit")
+    trusted_proxies: str = Field(
+        "", description="comma-separated proxy addresses/networks whose X-Forwarded-For names the client"
+    )
+    widget_visitors_per_ip: int = Field(60, description="new widget visitors per client address per window")
+    widget_visitor_window_s: int = 600
+    max_body_bytes: int = Field(2 * 1024 * 1024, description="largest request body, except uploads")
+    demo: bool = Field(False, description="serve the demo's order API (/api/v1/demo/…); `make run` sets it")
     auto_resolve_idle_hours: float = 0  # 0 disables auto-resolve
     default_locale: str = "zh_CN"
     cookie_secure: bool = False
@@ -37,14 +60,36 @@ class Settings(BaseSettings):
     embedder_model: str = "text-embedding"
     bot_enabled: bool = True
     knowledge_warmup: bool = Field(True, description="build the busiest accounts' search indexes at start")
-    # Outbound HTTP (kefu.core.http): hosts allowed even when they resolve to private/loopback addresses
-    http_allow_hosts: str = Field("", description="comma-separated host names or IPs, e.g. 127.0.0.1,erp.lan")
 
     @model_validator(mode="after")
-    def _refuse_default_secret(self) -> Settings:
-        if self.env == "prod" and self.secret_key == DEV_SECRET:
-            raise ValueError("KEFU_SECRET_KEY must be set to a non-default value when KEFU_ENV=prod")
+    def _secret(self) -> Settings:
+        if self.secret_key:
+            problem = weak_secret(self.secret_key)
+            if problem and (self.env == "prod" or self.secret_key == DEV_SECRET):
+                raise ValueError(f"KEFU_SECRET_KEY {problem}")
+        elif self.env == "test":
+            self.secret_key = secrets.token_urlsafe(32)  # never written anywhere
+        else:
+            if self.env == "prod" and not self.is_sqlite and self.data_dir is None:
+                raise ValueError(
+                    "set KEFU_SECRET_KEY (the same on every node) or KEFU_DATA_DIR when the database is not SQLite"
+                )
+            self.secret_key = load_or_create_secret(self.secret_dir() / SECRET_FILE)
         return self
+
+    def secret_dir(self) -> Path:
+        if self.data_dir is not None:
+            return self.data_dir
+        db = self.sqlite_path()
+        return db.parent if db is not None else Path("var")
+
+    @property
+    def https(self) -> bool:
+        return self.base_url.lower().startswith("https://")
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.cookie_secure or self.https or self.env == "prod"
 
     @property
     def embedded(self) -> bool:
@@ -59,6 +104,43 @@ class Settings(BaseSettings):
             return None
         tail = self.database_url.split(":///", 1)[-1]
         return None if tail in ("", ":memory:") else Path(tail)
+
+
+def weak_secret(secret: str) -> str | None:
+    """Why a secret is too weak to sign with, or None: the old built-in value, fewer than 32 characters, or
+    too little variety (a repeated or sequential pattern: under 10 distinct characters or 3 bits/char)."""
+    if secret == DEV_SECRET:
+        return "is the published development value; set a random one (e.g. `openssl rand -hex 32`)"
+    if len(secret) < MIN_SECRET_CHARS:
+        return f"must be at least {MIN_SECRET_CHARS} characters (it has {len(secret)})"
+    counts = Counter(secret)
+    bits = -sum(n / len(secret) * math.log2(n / len(secret)) for n in counts.values())
+    if len(counts) < 10 or bits < 3.0:
+        return "looks like a pattern, not a random value; set a random one (e.g. `openssl rand -hex 32`)"
+    return None
+
+
+def load_or_create_secret(path: Path) -> str:
+    """The secret kept at `path`, created (random, mode 0600) on first use. Two processes starting at once
+    both end up with the first one's value: the file is written aside and linked into place."""
+    try:
+        return path.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.write(fd, (secrets.token_urlsafe(48) + "\n").encode("ascii"))
+    finally:
+        os.close(fd)
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink()
+    return path.read_text(encoding="ascii").strip()
 
 
 @lru_cache

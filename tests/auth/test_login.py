@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
+import random
+
 from kefu.core.constants import Role
-from tests.support.factories import PASSWORD, World
+from tests.support.factories import PASSWORD, World, uniq
 
 
-async def _login(api: World, email: str, password: str = PASSWORD) -> tuple[int, dict]:
+async def _login(
+    api: World, email: str, password: str = PASSWORD, headers: dict[str, str] | None = None
+) -> tuple[int, dict]:
     c = api.client()
-    r = await c.post("/api/v1/auth/login", json={"email": email, "password": password})
+    r = await c.post("/api/v1/auth/login", json={"email": email, "password": password}, headers=headers)
     return r.status_code, r.json()
+
+
+def fake_ip() -> str:
+    """A client address of its own (the test server trusts X-Forwarded-For from 127.0.0.1)."""
+    n = random.randrange(1, 2**24 - 1)
+    return f"10.{n >> 16}.{(n >> 8) & 255}.{n & 255}"
 
 
 async def test_login_sets_session_cookie_and_csrf_protects_writes(api: World) -> None:
@@ -55,15 +66,60 @@ async def test_wrong_password_and_unknown_email_get_the_same_401(api: World) -> 
     )
 
 
-async def test_login_is_rate_limited_per_email(api: World) -> None:
+async def test_login_is_rate_limited_per_email_and_address_not_for_everyone(api: World) -> None:
     agent = await api.user(Role.AGENT)
+    attacker, owner = {"X-Forwarded-For": fake_ip()}, {"X-Forwarded-For": fake_ip()}
     for _ in range(5):
-        assert (await _login(api, agent.email, "bad"))[0] == 401
-    c = api.client()
-    r = await c.post("/api/v1/auth/login", json={"email": agent.email, "password": PASSWORD})
+        assert (await _login(api, agent.email, "bad", attacker))[0] == 401
+    r = await api.client().post(
+        "/api/v1/auth/login", json={"email": agent.email, "password": PASSWORD}, headers=attacker
+    )
     assert r.status_code == 429
-    assert r.json()["error"]["code"] == "rate_limited"
-    assert int(r.headers["Retry-After"]) > 0
+    assert r.json()["error"] == {"code": "rate_limited", "message": "too many failed logins; try again in 300 s"}
+    assert r.headers["Retry-After"] == "300"
+    # Each further attempt doubles the wait.
+    r = await api.client().post("/api/v1/auth/login", json={"email": agent.email, "password": "x"}, headers=attacker)
+    assert (r.status_code, r.headers["Retry-After"]) == (429, "600")
+    # The owner, from another address, is not locked out.
+    assert (await _login(api, agent.email, PASSWORD, owner))[0] == 200
+
+
+async def test_parallel_login_attempts_are_counted_before_the_password_is_checked(api: World) -> None:
+    """30 wrong passwords at once, then the right one: only the limit's worth is checked (401), the rest
+    429; the right password stays refused from that address and works from another one."""
+    agent = await api.user(Role.AGENT)
+    burst, other = {"X-Forwarded-For": fake_ip()}, {"X-Forwarded-For": fake_ip()}
+    results = await asyncio.gather(*(_login(api, agent.email, f"guess {i}", burst) for i in range(30)))
+    assert sorted(code for code, _ in results) == [401] * 5 + [429] * 25
+    assert (await _login(api, agent.email, PASSWORD, burst))[0] == 429
+    status, body = await _login(api, agent.email, PASSWORD, other)
+    assert (status, body["id"]) == (200, agent.id)
+
+
+async def test_one_address_is_limited_over_all_accounts_but_high_enough_for_an_office(api: World) -> None:
+    office = {"X-Forwarded-For": fake_ip()}
+    limit = api.server.settings.login_ip_max_attempts
+    assert limit == 100
+    users = [await api.user(Role.AGENT) for _ in range(3)]
+    emails = [f"{uniq('nobody')}@test.kefu" for _ in range(limit - 1)]
+    results = await asyncio.gather(*(_login(api, e, "wrong", office) for e in emails))
+    assert {code for code, _ in results} == {401}
+    # Right passwords give their attempt back: colleagues still log in.
+    for user in users:
+        assert (await _login(api, user.email, PASSWORD, office))[0] == 200
+    assert (await _login(api, emails[0], "wrong", office))[0] == 401  # the 100th failure
+    assert (await _login(api, users[0].email, PASSWORD, office))[0] == 429
+    assert (await _login(api, users[0].email, PASSWORD, {"X-Forwarded-For": fake_ip()}))[0] == 200
+
+
+async def test_x_forwarded_for_is_ignored_from_untrusted_peers() -> None:
+    from kefu.core.guards import ClientAddress
+
+    trusting = ClientAddress(None, "127.0.0.1, 10.0.0.0/8")
+    assert trusting.client_of("127.0.0.1", "198.51.100.7, 10.1.2.3") == "198.51.100.7"
+    assert trusting.client_of("127.0.0.1", "garbage") == "127.0.0.1"
+    assert trusting.client_of("203.0.113.9", "198.51.100.7") == "203.0.113.9"
+    assert ClientAddress(None, "").client_of("127.0.0.1", "198.51.100.7") == "127.0.0.1"
 
 
 async def test_deactivated_user_cannot_log_in_or_use_tokens(api: World) -> None:

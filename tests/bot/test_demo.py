@@ -26,6 +26,9 @@ async def test_seed_bot_then_a_customer_asks_for_an_order_by_number(api: World) 
         assert await seed_bot(session, api.account_id, api.server.base_url) is True
     async with api.server.state.sessionmaker() as session:
         assert await seed_bot(session, api.account_id, api.server.base_url) is False
+    # The flow may call kefu's own order API: exactly that host:port is listed, nothing else on the host.
+    hosts = (await api.http.get("/api/v1/account/outbound_hosts")).json()
+    assert hosts == {"hosts": [api.server.base_url.removeprefix("http://")]}
     intents = (await api.http.get("/api/v1/bot/intents")).json()
     assert [i["name"] for i in intents] == ["greeting", "human", "order_status", "refund"]
     models = (await api.http.get("/api/v1/bot/models")).json()

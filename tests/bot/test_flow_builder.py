@@ -8,6 +8,7 @@ import html
 import json
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -20,10 +21,18 @@ HX = {"HX-Request": "true"}
 
 
 @pytest.fixture(scope="module")
-def orders() -> Iterator[str]:
-    """A real order API on a loopback port (the test server's policy allows 127.0.0.1: its own host)."""
+def order_api() -> Iterator[str]:
+    """A real order API on a loopback port."""
     with serve() as (base, _):
         yield base
+
+
+@pytest.fixture
+async def orders(api: World, order_api: str) -> str:
+    """The order API, listed (host:port) in the account's outbound hosts as an admin would."""
+    r = await api.http.put("/api/v1/account/outbound_hosts", json={"hosts": [urlsplit(order_api).netloc]})
+    assert r.status_code == 200, r.text
+    return order_api
 
 
 def demo_form(base_url: str, **over: Any) -> dict[str, Any]:
@@ -316,7 +325,7 @@ async def test_test_it_explains_failures_in_the_ui_language(api: World, orders: 
         (orders + "/text?o={order_id}", "KF1", "动作返回的不是 JSON。", "bad_json"),
         (orders + "/boom?o={order_id}", "KF1", "动作返回了 HTTP 状态码 500。", "http_500"),
         ("http://10.255.255.1/orders/{order_id}", "KF1",
-         "地址被拒绝：kefu 不能调用此主机（未获允许的内网或回环地址）。", "denied"),
+         "地址被拒绝：该主机不在本账户的外部接口列表中（管理 → 外部接口），或是未连同端口列出的内网或回环地址。", "denied"),
     ]  # fmt: skip
     for url, sample, message, code in cases:
         r = await api.http.post("/admin/bot/flows/test-action", data=action_form(url, sample), headers=HX)
@@ -392,7 +401,9 @@ async def test_the_test_action_api(api: World, orders: str) -> None:
         None,
         None,
     )
-    assert r.json()["message"].startswith("host '169.254.169.254' resolves to the non-public address 169.254.169.254")
+    assert r.json()["message"] == (
+        "169.254.169.254:80 is not on this account's list of outbound hosts (Admin → Outbound hosts)"
+    )
 
     r = await api.http.post(B + "/flows/test-action", json={"definition": definition, "slots": {}})
     assert r.status_code == 422

@@ -211,14 +211,19 @@ def local() -> Iterator[tuple[str, list[tuple[str, str, bytes]]]]:
         yield srv
 
 
-HTTP = OutboundHttp(HttpPolicy(frozenset({"127.0.0.1"})))
+HTTP = OutboundHttp()
+
+
+def listed(base: str) -> HttpPolicy:
+    """The local test server's host:port, as an admin would list it."""
+    return HttpPolicy.of([base.removeprefix("http://")])
 
 
 async def test_action_json_fills_the_reply_template(local: Any) -> None:
     base, seen = local
     defn = validate_definition(order_flow(base))
     assert defn.action is not None
-    result = await run_action(HTTP, defn.action, {"order_id": "KF20261125001"})
+    result = await run_action(HTTP, defn.action, {"order_id": "KF20261125001"}, listed(base))
     assert (result.ok, result.status) == (True, 200)
     slots = {"order_id": "KF20261125001"}
     assert final_reply(defn, result, slots, "zh") == "订单 KF20261125001 状态：已发货，预计 11月28日 送达"
@@ -229,7 +234,7 @@ async def test_action_json_fills_the_reply_template(local: Any) -> None:
 async def test_unknown_order_gets_the_not_found_reply(local: Any) -> None:
     defn = validate_definition(order_flow(local[0]))
     assert defn.action is not None
-    result = await run_action(HTTP, defn.action, {"order_id": "KF404"})
+    result = await run_action(HTTP, defn.action, {"order_id": "KF404"}, listed(local[0]))
     assert (result.ok, result.error, result.status) == (False, "not_found", 404)
     assert final_reply(defn, result, {"order_id": "KF404"}, "zh") == "没有找到订单 KF404，请核对订单号。"
 
@@ -238,13 +243,13 @@ async def test_timeout_and_server_errors_leave_no_reply_so_a_human_takes_over(lo
     base = local[0]
     defn = validate_definition(order_flow(base, url=base + "/slow/{order_id}", timeout_s=0.3))
     assert defn.action is not None
-    result = await run_action(HTTP, defn.action, {"order_id": "KF1"})
+    result = await run_action(HTTP, defn.action, {"order_id": "KF1"}, listed(base))
     assert (result.ok, result.error) == (False, "timeout")
     assert result.message == f"GET {base}/slow/KF1 timed out after 0.3 s"
     assert final_reply(defn, result, {"order_id": "KF1"}, "zh") is None
     defn = validate_definition(order_flow(base, url=base + "/boom?o={order_id}"))
     assert defn.action is not None
-    result = await run_action(HTTP, defn.action, {"order_id": "KF1"})
+    result = await run_action(HTTP, defn.action, {"order_id": "KF1"}, listed(base))
     assert (result.ok, result.error, result.status) == (False, "http_500", 500)
 
 
@@ -253,8 +258,15 @@ async def test_denied_host_is_a_clear_error(local: Any) -> None:
     assert defn.action is not None
     result = await run_action(OutboundHttp(), defn.action, {"order_id": "KF20261125001"})
     assert (result.ok, result.error, result.status) == (False, "denied", None)
+    port = local[0].rsplit(":", 1)[1]
     assert result.message == (
-        "host '127.0.0.1' resolves to the non-public address 127.0.0.1; add it to KEFU_HTTP_ALLOW_HOSTS to allow it"
+        f"127.0.0.1:{port} is not on this account's list of outbound hosts (Admin → Outbound hosts)"
+    )
+    host_only = HttpPolicy.of(["127.0.0.1"])  # listed without its port: public addresses only
+    result = await run_action(OutboundHttp(), defn.action, {"order_id": "KF20261125001"}, host_only)
+    assert result.message == (
+        f"host '127.0.0.1' resolves to the non-public address 127.0.0.1; list it with its port (127.0.0.1:{port}) "
+        "to allow it"
     )
 
 
@@ -268,6 +280,6 @@ async def test_post_action_sends_slots_in_the_body(local: Any) -> None:
         }
     )
     assert defn.action is not None
-    result = await run_action(HTTP, defn.action, {"order_id": "KF9"})
+    result = await run_action(HTTP, defn.action, {"order_id": "KF9"}, listed(base))
     assert final_reply(defn, result, {"order_id": "KF9"}, "zh") == "已提交 KF9"
     assert ("POST", "/tickets", b'{"order":"KF9","n":1}') in seen

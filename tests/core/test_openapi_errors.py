@@ -27,7 +27,7 @@ def test_error_answers_follow_from_the_routes_dependencies(spec: dict[str, Any])
     assert codes(spec, "/api/v1/teams", "post") == ["201", "400", "401", "403", "404", "409", "422"]
     assert codes(spec, "/api/v1/me", "get") == ["200", "401"]
     assert codes(spec, "/api/v1/users/{user_id}", "patch") == ["200", "400", "401", "403", "404", "409", "422"]
-    assert codes(spec, "/api/v1/auth/login", "post") == ["200", "400", "401", "409", "422", "429"]
+    assert codes(spec, "/api/v1/auth/login", "post") == ["200", "400", "401", "403", "409", "422", "429"]
     assert codes(spec, "/api/v1/attachments", "post") == ["201", "400", "401", "403", "409", "413", "415", "422"]
     assert codes(spec, "/api/v1/widget/{inbox_key}/messages", "post") == [
         "200", "201", "400", "401", "404", "409", "413", "422", "503",

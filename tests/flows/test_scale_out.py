@@ -89,7 +89,7 @@ async def test_two_nodes_share_realtime_and_jobs(cluster: tuple[Settings, str, s
     auth = {"Authorization": f"Bearer {token}"}
     async with (
         httpx.AsyncClient(base_url=f"http://{node_a}", headers=auth) as a,
-        websockets.connect(f"ws://{node_b}/ws/agent?token={token}") as ws_b,
+        websockets.connect(f"ws://{node_b}/ws/agent", additional_headers=auth) as ws_b,
     ):
         assert (await recv_until(ws_b, "hello"))["type"] == "hello"
         inbox = (await a.post("/api/v1/inboxes", json={"name": "site"})).json()

@@ -78,10 +78,10 @@ class World:
         return visitor, r.json()
 
     def agent_ws(self, token: str | None = None, last_event_id: int | None = None) -> Any:
-        url = f"{self.server.ws_url}/ws/agent?token={token or self.admin.token}"
+        url = f"{self.server.ws_url}/ws/agent"
         if last_event_id is not None:
-            url += f"&last_event_id={last_event_id}"
-        return websockets.connect(url)
+            url += f"?last_event_id={last_event_id}"
+        return websockets.connect(url, additional_headers={"Authorization": f"Bearer {token or self.admin.token}"})
 
 
 @dataclass
@@ -107,11 +107,31 @@ class Visitor:
         assert r.status_code == 200, r.text
         return r.json()  # type: ignore[no-any-return]
 
+    async def ticket(self) -> str:
+        r = await self.client.post(f"/api/v1/widget/{self.inbox_key}/socket_ticket", headers=self.headers)
+        assert r.status_code == 201, r.text
+        return r.json()["ticket"]  # type: ignore[no-any-return]
+
     def ws(self, last_event_id: int | None = None) -> Any:
-        url = f"{self.world.server.ws_url}/ws/widget?inbox={self.inbox_key}&token={self.token}"
-        if last_event_id is not None:
-            url += f"&last_event_id={last_event_id}"
-        return websockets.connect(url)
+        """The widget socket, opened as the widget does: with a one-time ticket fetched over HTTP."""
+        return _WidgetSocket(self, last_event_id)
+
+
+class _WidgetSocket:
+    def __init__(self, visitor: Visitor, last_event_id: int | None) -> None:
+        self.visitor, self.last_event_id, self._cm = visitor, last_event_id, None
+
+    async def __aenter__(self) -> Any:
+        v = self.visitor
+        url = f"{v.world.server.ws_url}/ws/widget?inbox={v.inbox_key}&ticket={await v.ticket()}"
+        if self.last_event_id is not None:
+            url += f"&last_event_id={self.last_event_id}"
+        self._cm = websockets.connect(url)
+        return await self._cm.__aenter__()
+
+    async def __aexit__(self, *exc: Any) -> Any:
+        assert self._cm is not None
+        return await self._cm.__aexit__(*exc)
 
 
 async def recv_json(ws: Any, timeout: float = 5.0) -> dict[str, Any]:

@@ -31,17 +31,20 @@ class LiveServer:
 
 
 def test_settings(backend: dict[str, Any], port: int, redis_prefix: str, **extra: Any) -> Settings:
-    return Settings(
-        env="test",
-        database_url=backend["database_url"],
-        redis_url=backend["redis_url"],
-        redis_prefix=redis_prefix,
-        secret_key="test-secret-" + redis_prefix,
-        base_url=f"http://127.0.0.1:{port}",
-        port=port,
-        login_max_attempts=5,
-        **extra,
-    )
+    values: dict[str, Any] = {
+        "env": "test",
+        "database_url": backend["database_url"],
+        "redis_url": backend["redis_url"],
+        "redis_prefix": redis_prefix,
+        "secret_key": "test-secret-" + redis_prefix,
+        "base_url": f"http://127.0.0.1:{port}",
+        "port": port,
+        "login_max_attempts": 5,
+        "trusted_proxies": "127.0.0.1",  # tests name their client with X-Forwarded-For
+        "widget_visitors_per_ip": 100_000,  # every test's visitors come from 127.0.0.1
+        "demo": True,
+    }
+    return Settings(**{**values, **extra})
 
 
 @contextlib.asynccontextmanager
@@ -51,7 +54,13 @@ async def start_server(
     settings = test_settings(backend, port, redis_prefix, **extra)
     app = create_app(settings)
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", ws="websockets-sansio"
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="on",
+        ws="websockets-sansio",
+        proxy_headers=False,
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
@@ -81,6 +90,8 @@ def settings_env(settings: Settings) -> dict[str, str]:
             "KEFU_REDIS_PREFIX": settings.redis_prefix,
             "KEFU_SECRET_KEY": settings.secret_key,
             "KEFU_BASE_URL": settings.base_url,
+            "KEFU_TRUSTED_PROXIES": settings.trusted_proxies,
+            "KEFU_DEMO": "1" if settings.demo else "0",
         }
     )
     return env

@@ -7,8 +7,8 @@ from fastapi import APIRouter
 from kefu.accounts import service
 from kefu.accounts.hours import BusinessHours
 from kefu.accounts.models import Account
-from kefu.accounts.schemas import AccountRead, TeamCreate, TeamRead, TeamUpdate
-from kefu.core.deps import CanManageTeams, CanViewTeam, PrincipalDep, SessionDep
+from kefu.accounts.schemas import AccountRead, OutboundHosts, TeamCreate, TeamRead, TeamUpdate
+from kefu.core.deps import CanManageOutbound, CanManageTeams, CanViewTeam, PrincipalDep, SessionDep
 from kefu.core.schemas import Id
 
 router = APIRouter(prefix="/api/v1", tags=["teams"])
@@ -30,6 +30,18 @@ async def put_business_hours(data: BusinessHours, session: SessionDep, principal
     """Replace the business hours (admins and supervisors). The bot tells customers who ask for a human
     outside them when someone will answer."""
     return await service.do_put_business_hours(session, principal.account_id, data, principal.actor)
+@router.get("/account/outbound_hosts", response_model=OutboundHosts)
+async def get_outbound_hosts(session: SessionDep, principal: CanManageOutbound) -> OutboundHosts:
+    """The hosts the bot's flow actions may call (admins). See docs/bot.md#outbound-hosts."""
+    return OutboundHosts(hosts=await service.get_outbound_hosts(session, principal.account_id))
+
+
+@router.put("/account/outbound_hosts", response_model=OutboundHosts)
+async def put_outbound_hosts(data: OutboundHosts, session: SessionDep, principal: CanManageOutbound) -> OutboundHosts:
+    """Replace the list: `host` (any port, public addresses only) or `host:port` (that port, private and
+    loopback addresses allowed). 422 names a malformed entry."""
+    hosts = await service.do_set_outbound_hosts(session, principal.account_id, data.hosts, principal.actor)
+    return OutboundHosts(hosts=hosts)
 
 
 @router.get("/teams", response_model=list[TeamRead])

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
+from kefu.core.http import MAX_ALLOWED_HOSTS, parse_hosts
 from kefu.core.schemas import Id, Name, PatchModel, ReadModel, ShortName, StrictModel
 
 
@@ -37,3 +38,17 @@ class TeamRead(ReadModel):
 class AccountCreate(StrictModel):
     name: Name
     locale: str = Field("zh_CN", pattern=r"^(zh_CN|zh_TW|en)$")
+
+
+class OutboundHosts(StrictModel):
+    """The hosts the bot's flow actions may call: `host` (any port, public addresses only) or `host:port`
+    (that port; allowed even on a private or loopback address — the admin's explicit choice)."""
+
+    hosts: list[str] = Field(
+        default_factory=list, max_length=MAX_ALLOWED_HOSTS, examples=[["api.shop.example:443", "erp.lan:8080"]]
+    )
+
+    @field_validator("hosts")
+    @classmethod
+    def _parse(cls, hosts: list[str]) -> list[str]:
+        return [str(h) for h in parse_hosts(hosts)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.accounts.hours import BusinessHours, hours_of
@@ -12,7 +13,10 @@ from kefu.auth.access import get_scoped, restrict
 from kefu.auth.models import User
 from kefu.core.constants import EventType
 from kefu.core.errors import Conflict, NotFound
-from kefu.core.events import Actor, commit, emit
+from kefu.core.events import Actor, commit, emit, rollback
+from kefu.core.http import AllowedHost, HttpPolicy, parse_hosts
+
+OUTBOUND_HOSTS = "outbound_hosts"  # key in Account.settings
 
 
 async def do_create_account(session: AsyncSession, name: str, locale: str = "zh_CN") -> Account:
@@ -43,6 +47,34 @@ async def do_put_business_hours(
     emit(session, account_id, EventType.ACCOUNT_UPDATED, {"business_hours": hours.model_dump(mode="json")}, actor=actor)
     await commit(session)
     return hours
+async def get_outbound_hosts(session: AsyncSession, account_id: int) -> list[str]:
+    account = await session.get(Account, account_id)
+    return list((account.settings or {}).get(OUTBOUND_HOSTS, [])) if account else []
+
+
+async def get_outbound_policy(session: AsyncSession, account_id: int) -> HttpPolicy:
+    """What the account's flow actions may call (kefu.core.http)."""
+    return HttpPolicy.of(await get_outbound_hosts(session, account_id))
+
+
+async def do_set_outbound_hosts(session: AsyncSession, account_id: int, hosts: list[str], actor: Actor) -> list[str]:
+    """Replace the account's outbound list (entries already validated: OutboundHosts)."""
+    account = await session.get(Account, account_id, with_for_update=True)
+    if account is None:
+        raise NotFound("account", account_id)
+    clean = [str(h) for h in parse_hosts(hosts)]
+    account.settings = {**(account.settings or {}), OUTBOUND_HOSTS: clean}
+    emit(session, account_id, EventType.ACCOUNT_UPDATED, {OUTBOUND_HOSTS: clean}, actor=actor)
+    await commit(session)
+    return clean
+
+
+async def do_add_outbound_host(session: AsyncSession, account_id: int, entry: AllowedHost, actor: Actor) -> list[str]:
+    """Add one entry unless it is there already (the demo adds its own order API)."""
+    hosts = await get_outbound_hosts(session, account_id)
+    if str(entry) in hosts:
+        return hosts
+    return await do_set_outbound_hosts(session, account_id, [*hosts, str(entry)], actor)
 
 
 async def list_teams(session: AsyncSession, account_id: int) -> list[TeamRead]:
@@ -60,13 +92,17 @@ async def get_team(session: AsyncSession, account_id: int, team_id: int) -> Team
 async def check_create_team(session: AsyncSession, account_id: int, data: TeamCreate, actor: Actor) -> TeamRead:
     await _check_name_free(session, account_id, data.name)
     await _check_users(session, account_id, data.member_ids)
-    team = Team(account_id=account_id, name=data.name, description=data.description)
-    session.add(team)
-    await session.flush()
-    _set_members(session, team, data.member_ids)
-    read = _team_read(team, sorted(set(data.member_ids)))
-    emit(session, account_id, EventType.TEAM_CREATED, read.model_dump(mode="json"), actor=actor)
-    await commit(session)
+    try:
+        team = Team(account_id=account_id, name=data.name, description=data.description)
+        session.add(team)
+        await session.flush()
+        _set_members(session, team, data.member_ids)
+        read = _team_read(team, sorted(set(data.member_ids)))
+        emit(session, account_id, EventType.TEAM_CREATED, read.model_dump(mode="json"), actor=actor)
+        await commit(session)
+    except IntegrityError as exc:  # the same name, created by a concurrent request since the check
+        await rollback(session)
+        raise Conflict(f"a team named {data.name!r} already exists") from exc
     return read
 
 
@@ -74,6 +110,9 @@ async def check_update_team(
     session: AsyncSession, account_id: int, team_id: int, data: TeamUpdate, actor: Actor
 ) -> TeamRead:
     team = await get_scoped(session, Team, team_id, account_id, "team")
+    # One update of a team at a time (PostgreSQL; SQLite writes are serial): two member lists replaced at
+    # once would insert the same (team, user) rows twice.
+    await session.execute(select(Team.id).where(Team.id == team.id).with_for_update())
     if data.name is not None and data.name != team.name:
         await _check_name_free(session, account_id, data.name)
         team.name = data.name
@@ -83,11 +122,15 @@ async def check_update_team(
         await _check_users(session, account_id, data.member_ids)
         await session.execute(delete(TeamMember).where(TeamMember.team_id == team.id))
         _set_members(session, team, data.member_ids)
-    await session.flush()
-    members = await _members_by_team(session, account_id, team.id)
-    read = _team_read(team, members.get(team.id, []))
-    emit(session, account_id, EventType.TEAM_UPDATED, read.model_dump(mode="json"), actor=actor)
-    await commit(session)
+    try:
+        await session.flush()
+        members = await _members_by_team(session, account_id, team.id)
+        read = _team_read(team, members.get(team.id, []))
+        emit(session, account_id, EventType.TEAM_UPDATED, read.model_dump(mode="json"), actor=actor)
+        await commit(session)
+    except IntegrityError as exc:  # renamed to a name another team took concurrently
+        await rollback(session)
+        raise Conflict(f"a team named {data.name!r} already exists") from exc
     return read
 
 

@@ -17,7 +17,6 @@ from kefu.core.schemas import Id
 
 router = APIRouter(prefix="/api/v1", tags=["attachments"])
 UploadField = Annotated[UploadFile, File(description="the file: PNG, JPEG, GIF, WebP, PDF or UTF-8 text")]
-CACHE = "private, max-age=31536000, immutable"  # the URL names one unchangeable file
 
 
 async def read_upload(file: UploadFile, limit: int) -> bytes:
@@ -57,12 +56,12 @@ def content_disposition(att: Attachment) -> str:
 )
 async def download(attachment_id: Id, signature: str, session: SessionDep, state: StateDep) -> Response:
     """The file of a signed URL from an upload's answer or a message's attachments; 404 when the
-    signature is not this attachment's."""
-    att = await service.get_download(session, attachment_id, signature, state.settings.secret_key)
+    signature is not this attachment's or has expired (fetch the message again for a fresh URL)."""
+    att, left = await service.get_download(session, attachment_id, signature, state.settings.secret_key)
     media_type = "text/plain; charset=utf-8" if att.content_type == "text/plain" else att.content_type
     headers = {
         "Content-Disposition": content_disposition(att),
         "X-Content-Type-Options": "nosniff",
-        "Cache-Control": CACHE,
+        "Cache-Control": f"private, max-age={left}",  # the file never changes; the URL expires
     }
     return Response(att.data, media_type=media_type, headers=headers)

@@ -13,18 +13,17 @@ from sqlalchemy.orm import undefer
 from kefu.attachments.files import check_file, clean_name
 from kefu.attachments.models import Attachment
 from kefu.attachments.schemas import AttachmentRead
-from kefu.auth.tokens import attachment_signature_ok, sign_attachment
+from kefu.attachments.urls import signer_for
 from kefu.conversations.schemas import AttachmentIn
 from kefu.core.constants import ActorType
 from kefu.core.errors import NotFound
 from kefu.core.events import Actor
 
-DOWNLOAD_PREFIX = "/api/v1/attachments/"
 _URL_ID = re.compile(r"^/api/v1/attachments/(\d+)/")
 
 
 def url_of(att: Attachment, secret: str) -> str:
-    return f"{DOWNLOAD_PREFIX}{att.id}/{sign_attachment(secret, att.account_id, att.id)}"
+    return signer_for(secret).url(att.id)
 
 
 def read(att: Attachment, secret: str) -> AttachmentRead:
@@ -60,15 +59,21 @@ async def check_store_upload(
     return att
 
 
-async def get_download(session: AsyncSession, attachment_id: int, signature: str, secret: str) -> Attachment:
-    """The attachment with its bytes when the signature is its own; otherwise 404 (never 403, so a
-    wrong signature does not tell whether the id exists)."""
+async def get_download(
+    session: AsyncSession, attachment_id: int, signature: str, secret: str
+) -> tuple[Attachment, int]:
+    """The attachment with its bytes and the seconds its URL stays valid, when the signature is its own
+    and unexpired; otherwise 404 (never 403, so a wrong or old signature does not tell whether the id
+    exists). The signature is checked before the database is read."""
+    left = signer_for(secret).valid(attachment_id, signature)
+    if left is None:
+        raise NotFound("attachment", attachment_id)
     att = await session.scalar(
         select(Attachment).where(Attachment.id == attachment_id).options(undefer(Attachment.data))
     )
-    if att is None or not attachment_signature_ok(secret, att.account_id, att.id, signature):
+    if att is None:
         raise NotFound("attachment", attachment_id)
-    return att
+    return att, left
 
 
 def _referenced_id(item: AttachmentIn) -> int:

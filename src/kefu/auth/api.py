@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from fastapi import APIRouter, Request, Response
 
 from kefu.auth import service
@@ -24,6 +26,7 @@ from kefu.core.deps import (
     SessionDep,
     StateDep,
 )
+from kefu.core.errors import CsrfFailed
 from kefu.core.openapi import errors
 from kefu.core.schemas import Id
 
@@ -31,23 +34,37 @@ router = APIRouter(prefix="/api/v1", tags=["auth"])
 
 
 def client_ip(request: Request) -> str:
+    """The client's address (from X-Forwarded-For only behind a trusted proxy: core/guards.py)."""
     return request.client.host if request.client else "unknown"
 
 
-@router.post("/auth/login", response_model=MeRead, responses=errors(401, 429))
+def check_same_origin(request: Request, base_url: str) -> None:
+    """Login CSRF: a browser posting a login form from another site sends that site as Origin (or at
+    least Referer). A login is accepted from kefu's own pages, or from clients that send neither header
+    (scripts, curl)."""
+    sent = request.headers.get("origin") or request.headers.get("referer")
+    if sent is None:
+        return
+    parts = urlsplit(sent)
+    ours = {urlsplit(base_url).netloc.lower(), (request.headers.get("host") or "").lower()}
+    if sent == "null" or parts.scheme not in ("http", "https") or parts.netloc.lower() not in ours:
+        raise CsrfFailed("log in from kefu's own login page (this request came from another site)")
+
+
+@router.post("/auth/login", response_model=MeRead, responses=errors(401, 403, 429))
 async def login(data: LoginIn, request: Request, response: Response, session: SessionDep, state: StateDep) -> MeRead:
     s = state.settings
+    check_same_origin(request, s.base_url)
     user = await service.check_login(
         session,
         state.limiter,
         email=data.email,
         password=data.password,
         client_ip=client_ip(request),
-        max_attempts=s.login_max_attempts,
-        window_s=s.login_window_s,
+        limits=service.LoginLimits.from_settings(s),
     )
     token, row = await service.do_start_session(session, user, s.session_max_age_s)
-    set_session_cookie(response, token, s.session_max_age_s, s.cookie_secure)
+    set_session_cookie(response, token, s.session_max_age_s, s.secure_cookies)
     return MeRead.model_validate(user).model_copy(update={"csrf_token": row.csrf_token})
 
 
@@ -88,7 +105,10 @@ async def get_user(user_id: Id, session: SessionDep, principal: CanViewTeam) -> 
 @router.patch("/users/{user_id}", response_model=UserRead)
 async def update_user(user_id: Id, data: UserUpdate, session: SessionDep, principal: CanManageUsers) -> UserRead:
     user = await service.get_user(session, principal.account_id, user_id)
-    return UserRead.model_validate(await service.do_update_user(session, user, data, principal.actor))
+    keep = principal.session_id if user.id == principal.user.id else None  # changing one's own password
+    return UserRead.model_validate(
+        await service.do_update_user(session, user, data, principal.actor, keep_session=keep)
+    )
 
 
 @router.get("/api_tokens", response_model=list[ApiTokenRead])

@@ -32,7 +32,8 @@ class UserSession(IdMixin, TimestampMixin, Base):
     user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"), index=True)
     account_id: Mapped[int] = mapped_column(BigId, ForeignKey("accounts.id", ondelete="CASCADE"))
     csrf_token: Mapped[str] = mapped_column(String(64))
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)  # the absolute end (KEFU_SESSION_MAX_AGE_S)
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)  # for the idle end
 
 
 class ApiToken(IdMixin, TimestampMixin, Base):

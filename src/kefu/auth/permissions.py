@@ -18,11 +18,12 @@ class Perm(StrEnum):
     MANAGE_TOKENS = "manage_tokens"
     MANAGE_KNOWLEDGE = "manage_knowledge"
     MANAGE_BOT = "manage_bot"
+    MANAGE_OUTBOUND = "manage_outbound"  # the hosts the bot's flow actions may call (SSRF guard)
 
 
 _AGENT = {Perm.HANDLE_CONVERSATIONS, Perm.MANAGE_CONTACTS, Perm.VIEW_TEAM}
 _SUPERVISOR = _AGENT | {Perm.VIEW_EVENTS, Perm.MANAGE_TEAMS, Perm.MANAGE_KNOWLEDGE, Perm.MANAGE_BOT}
-_ADMIN = _SUPERVISOR | {Perm.MANAGE_INBOXES, Perm.MANAGE_USERS, Perm.MANAGE_TOKENS}
+_ADMIN = _SUPERVISOR | {Perm.MANAGE_INBOXES, Perm.MANAGE_USERS, Perm.MANAGE_TOKENS, Perm.MANAGE_OUTBOUND}
 
 ROLE_PERMS: dict[Role, frozenset[Perm]] = {
     Role.AGENT: frozenset(_AGENT),

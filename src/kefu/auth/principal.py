@@ -16,6 +16,7 @@ class Principal:
     user: User
     via: str  # "session" | "token"
     csrf_token: str | None = None
+    session_id: int | None = None  # the login session (via="session")
 
     @property
     def account_id(self) -> int:

@@ -92,17 +92,20 @@ async def create_flow(data: FlowCreate, session: SessionDep, principal: CanManag
 
 
 @router.post("/flows/test-action", response_model=ActionTestOut)
-async def check_flow_action(data: ActionTestIn, state: StateDep, principal: CanManageBot) -> ActionTestOut:
+async def check_flow_action(
+    data: ActionTestIn, session: SessionDep, state: StateDep, principal: CanManageBot
+) -> ActionTestOut:
     """Call a flow's HTTP action with sample slot values, through the same client and address policy the
     bot uses, and render the reply from its answer. Nothing is stored; an action that fails is a 200
     with `ok: false` and the reason."""
     http = flow_action_http(state, principal.account_id)
-    return action_test_out(await service.check_test_action(http, data.definition, data.slots))
+    test = await service.check_test_action(session, http, principal.account_id, data.definition, data.slots)
+    return action_test_out(test)
 
 
 def flow_action_http(state: Any, account_id: int) -> OutboundHttp:
-    """The outbound client a flow's action goes through for this account: the bot runtime's own (its address
-    policy), so "Test it" is refused and allowed exactly where the bot would be."""
+    """The outbound client a flow's action goes through for this account: the bot runtime's own; with the
+    account's outbound hosts as its policy, "Test it" is refused and allowed exactly where the bot would be."""
     return get_runtime(state).http
 
 

@@ -1,7 +1,9 @@
 """The demo's bot: intents (zh + en examples), an order-status flow, and the order API it calls —
-`GET /api/v1/demo/orders/{order_id}`, served by kefu itself so the demo needs no other system.
+`GET /api/v1/demo/orders/{order_id}`, served by kefu itself so the demo needs no other system. The API is
+mounted only where the demo runs (`KEFU_DEMO=1`, set by `make run`) and is not in the OpenAPI document.
 
-`seed_bot(session, account_id, base_url)` is idempotent (called by `kefu seed-demo`).
+`seed_bot(session, account_id, base_url)` is idempotent (called by `kefu seed-demo`); it puts the base
+URL's exact host:port on the account's outbound hosts, so the flow may call kefu's own order API.
 """
 
 from __future__ import annotations
@@ -10,11 +12,13 @@ import asyncio
 import copy
 import hashlib
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kefu.accounts.service import do_add_outbound_host
 from kefu.bot import nlu
 from kefu.bot.models import BotFlow, BotIntent
 from kefu.bot.schemas import BotSettingsIn, FlowCreate, IntentCreate
@@ -26,7 +30,10 @@ from kefu.bot.service import (
     training_examples,
 )
 from kefu.bot.tasks import examples_hash
+from kefu.core.constants import ActorType
 from kefu.core.errors import NotFound
+from kefu.core.events import Actor
+from kefu.core.http import AllowedHost
 
 router = APIRouter(prefix="/api/v1/demo", tags=["demo"])
 
@@ -127,8 +134,19 @@ def order_flow_definition(base_url: str) -> dict[str, Any]:
     return definition
 
 
+def demo_api_host(base_url: str) -> AllowedHost:
+    """The exact host:port of kefu's own demo API (the port made explicit: allowed on loopback too)."""
+    parts = urlsplit(base_url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return AllowedHost.parse(
+        f"{parts.hostname}:{port}" if ":" not in (parts.hostname or "") else f"[{parts.hostname}]:{port}"
+    )
+
+
 async def seed_bot(session: AsyncSession, account_id: int, base_url: str, *, train: bool = True) -> bool:
-    """Create the demo intents, flow and settings unless the account already has intents."""
+    """Create the demo intents, flow and settings unless the account already has intents; list the demo
+    API's host:port as an outbound host of the account either way."""
+    await do_add_outbound_host(session, account_id, demo_api_host(base_url), Actor(ActorType.SYSTEM))
     existing = await session.execute(select(BotIntent.id).where(BotIntent.account_id == account_id).limit(1))
     if existing.scalar_one_or_none() is not None:
         return False

@@ -29,7 +29,7 @@ from urllib.parse import quote, urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from kefu.core.http import OutboundError, OutboundHttp
+from kefu.core.http import HttpPolicy, OutboundError, OutboundHttp
 from kefu.nlp.entities import Entity
 from kefu.nlp.normalise import nfkc
 
@@ -344,7 +344,11 @@ def _body(value: Any, slots: dict[str, str]) -> Any:
     return value
 
 
-async def run_action(http: OutboundHttp, action: ActionDef, slots: dict[str, str]) -> ActionResult:
+async def run_action(
+    http: OutboundHttp, action: ActionDef, slots: dict[str, str], policy: HttpPolicy | None = None
+) -> ActionResult:
+    """Call the action's URL under `policy` — the account's outbound hosts
+    (`kefu.accounts.service.get_outbound_policy`); without one nothing may be called."""
     url = action_url(action, slots)
     try:
         resp = await http.request(
@@ -353,6 +357,7 @@ async def run_action(http: OutboundHttp, action: ActionDef, slots: dict[str, str
             json_body=_body(action.body, slots) if action.method == "POST" else None,
             headers=action.headers,
             timeout_s=action.timeout_s,
+            policy=policy or HttpPolicy(),
         )
     except OutboundError as exc:
         return ActionResult(False, error=exc.code, message=str(exc))

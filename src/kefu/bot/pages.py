@@ -279,7 +279,9 @@ async def flow_editor(request: Request, principal: PagePrincipal, view: str = "f
 
 
 @router.post("/admin/bot/flows/test-action")
-async def flow_test_action(request: Request, state: StateDep, principal: PagePrincipal) -> Response:
+async def flow_test_action(
+    request: Request, session: SessionDep, state: StateDep, principal: PagePrincipal
+) -> Response:
     """The builder's "Test it": the flow as typed (saved or not), its action called with the sample
     values through the bot's own client (an HTMX fragment)."""
     principal.require(Perm.MANAGE_BOT)
@@ -295,7 +297,7 @@ async def flow_test_action(request: Request, state: StateDep, principal: PagePri
         return page(request, "bot/_action_test.html", ctx)
     try:
         http = flow_action_http(state, principal.account_id)
-        ctx["test"] = await service.check_test_action(http, valid, form.samples())
+        ctx["test"] = await service.check_test_action(session, http, principal.account_id, valid, form.samples())
     except Unprocessable as exc:
         ctx["problems"] = [_test_problem(request, d) for d in exc.details or [{"field": "", "message": exc.message}]]
     return page(request, "bot/_action_test.html", ctx)

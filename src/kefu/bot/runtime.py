@@ -35,6 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.accounts.hours import hours_of
 from kefu.accounts.models import Account
+from kefu.accounts.service import get_outbound_policy
 from kefu.bot import flows, nlu
 from kefu.bot.policy import BotConfig, Context, Decision, asks_for_human, decide, handoff, summary_note
 from kefu.bot.service import AccountBot, bot_version, get_flow, get_model_blob, load_account_bot
@@ -46,7 +47,7 @@ from kefu.core import clock
 from kefu.core.constants import ActorType, Direction, EventType, MessageKind
 from kefu.core.errors import NotFound
 from kefu.core.events import Actor, bind_bus, commit, emit
-from kefu.core.http import OutboundHttp, make_http
+from kefu.core.http import HttpPolicy, OutboundHttp, make_http
 
 log = logging.getLogger("kefu.bot")
 EXTRAS_KEY = "bot"
@@ -328,9 +329,10 @@ class BotRuntime:
                 name, enabled, raw = row.name, row.enabled, row.definition
             except NotFound:
                 name, enabled, raw = "", False, {}
+            outbound = await get_outbound_policy(session, account_id)
             await session.commit()
         defn = flows.FlowDefinition.model_validate(raw) if enabled else None
-        return _LoadedFlow(flow_id, name, defn)
+        return _LoadedFlow(flow_id, name, defn, outbound)
 
     async def _flow(
         self, account_id: int, decision: Decision, analysis: nlu.Analysis, ctx: Context, loaded: _LoadedFlow | None
@@ -356,7 +358,8 @@ class BotRuntime:
             info.update(step="give_up", slot=step.slot, retries=step.retries)
             text = flows.give_up_text(defn, signals.language)
             return _flow_decision(decision, "flow_gave_up", text, state), info
-        result = await flows.run_action(self.http, defn.action, step.slots) if defn.action else None
+        action = defn.action
+        result = await flows.run_action(self.http, action, step.slots, loaded.outbound) if action else None
         if result is not None:
             info["action"] = {
                 "ok": result.ok,
@@ -410,6 +413,7 @@ class _LoadedFlow:
     flow_id: int
     name: str
     defn: flows.FlowDefinition | None  # None: the flow is missing or disabled
+    outbound: HttpPolicy  # what the account's flow actions may call
 
 
 @dataclass(frozen=True)

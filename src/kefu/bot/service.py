@@ -13,6 +13,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kefu.accounts.service import get_outbound_policy
 from kefu.auth.access import get_scoped, restrict
 from kefu.bot import flows
 from kefu.bot.models import BotFlow, BotIntent, BotModel, BotSettings
@@ -170,9 +171,11 @@ class ActionTest:
     reply: dict[str, str] | None  # {"zh", "en"}; None: the flow fails here and a human takes over
 
 
-async def check_test_action(http: OutboundHttp, definition: flows.FlowDefinition, slots: dict[str, str]) -> ActionTest:
-    """Call the action as the bot would once every slot is filled (`flows.run_action`, through `http` and
-    its address policy), and render the reply from its answer. Nothing is stored."""
+async def check_test_action(
+    session: AsyncSession, http: OutboundHttp, account_id: int, definition: flows.FlowDefinition, slots: dict[str, str]
+) -> ActionTest:
+    """Call the action as the bot would once every slot is filled (`flows.run_action`, through `http` under
+    the account's outbound hosts), and render the reply from its answer. Nothing is stored."""
     if definition.action is None:
         raise Unprocessable(
             "the flow has no HTTP action to test",
@@ -185,7 +188,9 @@ async def check_test_action(http: OutboundHttp, definition: flows.FlowDefinition
         bad = ", ".join(d["field"].removeprefix("slots.") for d in unknown + missing)
         raise Unprocessable(f"give a value for each slot of the flow, and no others: {bad}", details=unknown + missing)
     values = {n: slots[n].strip() for n in names}
-    result = await flows.run_action(http, definition.action, values)
+    policy = await get_outbound_policy(session, account_id)
+    await session.commit()  # the read ends before the call: no transaction is held across it
+    result = await flows.run_action(http, definition.action, values, policy)
     text = json.dumps(result.data, ensure_ascii=False, indent=2) if result.ok else None
     reply = {lang: flows.final_reply(definition, result, values, lang) for lang in ("zh", "en")}
     return ActionTest(

@@ -9,9 +9,32 @@ import typer
 
 from kefu.cli.bench import bench_app
 from kefu.cli.eval import eval_app
-from kefu.settings import get_settings
+from kefu.settings import Settings
+from kefu.settings import get_settings as _load_settings
 
 app = typer.Typer(help="kefu (客服) — AI customer-service platform.", no_args_is_help=True)
+
+
+def get_settings() -> Settings:
+    """The settings, or one line on stderr and exit code 2 when the environment is not acceptable (e.g. a
+    weak KEFU_SECRET_KEY in production) — not a validation traceback."""
+    from pydantic import ValidationError
+
+    try:
+        return _load_settings()
+    except ValidationError as exc:
+        problems = "; ".join(_problem(e) for e in exc.errors())
+        typer.echo(f"error: {problems}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _problem(error: object) -> str:
+    err = dict(error)  # type: ignore[call-overload]
+    msg = str(err.get("msg", "")).removeprefix("Value error, ")
+    loc = ".".join(str(p) for p in err.get("loc", ()))
+    return f"KEFU_{loc.upper()}: {msg}" if loc else msg
+
+
 app.add_typer(eval_app, name="eval")
 app.add_typer(bench_app, name="bench")
 
@@ -49,7 +72,7 @@ def serve(
         port=port or settings.port,
         workers=workers,
         log_level=log_level,
-        proxy_headers=True,
+        proxy_headers=False,  # kefu reads X-Forwarded-For itself, from KEFU_TRUSTED_PROXIES only
         ws="websockets-sansio",
     )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kefu.core import clock
@@ -23,6 +23,8 @@ class Contact(IdMixin, TimestampMixin, Base):
     locale: Mapped[str | None] = mapped_column(String(16), nullable=True)
     attributes: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, onupdate=clock.now)
+    # Widget tokens carry the version they were signed with; bumping it signs the visitor out.
+    token_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class ContactIdentity(IdMixin, TimestampMixin, Base):

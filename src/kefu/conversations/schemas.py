@@ -3,8 +3,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, field_serializer, model_validator
 
+from kefu.attachments.urls import fresh_urls
 from kefu.core.constants import ConversationStatus, Direction, MessageKind, Priority
 from kefu.core.schemas import VISIBLE, Id, Label, PatchModel, ReadModel, StrictModel, UtcDateTime
 
@@ -48,6 +49,10 @@ class MessageRead(ReadModel):
     client_message_id: str | None
     meta: dict[str, Any]
     created_at: datetime
+
+    @field_serializer("attachments")
+    def _fresh_urls(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return fresh_urls(items)  # stored URLs expire: every answer signs them again
 
 
 class ContactBrief(BaseModel):

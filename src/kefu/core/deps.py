@@ -52,7 +52,7 @@ async def resolve_principal(request: Request, session: AsyncSession) -> Principa
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         return None
-    return await get_principal_by_session(session, token)
+    return await get_principal_by_session(session, token, request.app.state.kefu.settings.session_idle_s)
 
 
 async def get_principal(request: Request, session: SessionDep) -> Principal:
@@ -93,3 +93,4 @@ CanManageUsers = Annotated[Principal, Depends(require(Perm.MANAGE_USERS))]
 CanManageTokens = Annotated[Principal, Depends(require(Perm.MANAGE_TOKENS))]
 CanManageKnowledge = Annotated[Principal, Depends(require(Perm.MANAGE_KNOWLEDGE))]
 CanManageBot = Annotated[Principal, Depends(require(Perm.MANAGE_BOT))]
+CanManageOutbound = Annotated[Principal, Depends(require(Perm.MANAGE_OUTBOUND))]

@@ -12,6 +12,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader
 
 from kefu import __version__
+from kefu.attachments.urls import fresh_urls
 from kefu.web.i18n import HTML_LANG, LOCALE_NAMES, LOCALES, translations
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -40,6 +41,7 @@ def environment(locale: str) -> Environment:
         html_lang=HTML_LANG[locale],
         locales=LOCALES,
         locale_names=LOCALE_NAMES,
+        fresh_urls=fresh_urls,
     )
     return env
 

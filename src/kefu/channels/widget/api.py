@@ -14,12 +14,13 @@ from kefu.attachments.api import UploadField, read_upload
 from kefu.attachments.schemas import AttachmentRead
 from kefu.attachments.service import check_store_upload, resolve_references
 from kefu.attachments.service import read as read_attachment
+from kefu.auth.api import client_ip
 from kefu.channels.widget import service
 from kefu.conversations.ingest import get_ingest
 from kefu.conversations.schemas import ContactMessageCreate, MessageRead, TypingIn
 from kefu.conversations.service import check_size, list_messages
 from kefu.core.constants import ActorType
-from kefu.core.deps import SessionDep, StateDep
+from kefu.core.deps import CanManageContacts, SessionDep, StateDep
 from kefu.core.events import Actor
 from kefu.core.openapi import errors
 from kefu.core.schemas import AfterId, StrictModel
@@ -27,6 +28,7 @@ from kefu.core.state import AppState
 from kefu.realtime.typing import publish_typing
 
 router = APIRouter(prefix="/api/v1/widget", tags=["widget"])
+agents = APIRouter(prefix="/api/v1", tags=["contacts"])  # what agents do with widget visitors
 ContactToken = Annotated[str | None, Header(alias="X-Contact-Token")]
 
 
@@ -47,6 +49,11 @@ class VisitorOut(BaseModel):
     token: str
 
 
+class SocketTicket(BaseModel):
+    ticket: str = Field(description="open /ws/widget?inbox=KEY&ticket=… with it, once, within expires_in s")
+    expires_in: int
+
+
 class WidgetMessages(BaseModel):
     conversation_id: int | None
     status: str | None
@@ -60,8 +67,13 @@ async def config(inbox_key: str, session: SessionDep) -> WidgetConfig:
 
 
 @router.post("/{inbox_key}/contacts", response_model=VisitorOut, status_code=201)
-async def start_visitor(inbox_key: str, data: VisitorIn, session: SessionDep, state: StateDep) -> VisitorOut:
+async def start_visitor(
+    inbox_key: str, data: VisitorIn, request: Request, session: SessionDep, state: StateDep
+) -> VisitorOut:
+    """A new visitor (contact) and its token. 429 with Retry-After past KEFU_WIDGET_VISITORS_PER_IP new
+    visitors from one address in KEFU_WIDGET_VISITOR_WINDOW_S."""
     inbox = await service.get_widget_inbox(session, inbox_key)
+    await service.check_visitor_rate(state, client_ip(request))
     contact, token = await service.do_start_visitor(
         session,
         inbox,
@@ -83,7 +95,7 @@ async def messages(
     limit: Annotated[int, Query(ge=1, le=500)] = 200,
 ) -> WidgetMessages:
     inbox = await service.get_widget_inbox(session, inbox_key)
-    contact = await service.authenticate_visitor(session, inbox, state.settings.secret_key, token)
+    contact = await service.authenticate_visitor(session, inbox, state.settings, token)
     conv = await service.latest_conversation(session, inbox, contact)
     if conv is None:
         return WidgetMessages(conversation_id=None, status=None, messages=[])
@@ -91,6 +103,17 @@ async def messages(
     return WidgetMessages(
         conversation_id=conv.id, status=conv.status, messages=[MessageRead.model_validate(m) for m in rows]
     )
+
+
+@router.post("/{inbox_key}/socket_ticket", response_model=SocketTicket, status_code=201)
+async def socket_ticket(
+    inbox_key: str, session: SessionDep, state: StateDep, token: ContactToken = None
+) -> SocketTicket:
+    """A one-time ticket for the widget socket, so the contact token (a long-lived secret) never goes into
+    a URL (URLs end up in access logs). 401 for a missing, forged, expired or signed-out token."""
+    inbox = await service.get_widget_inbox(session, inbox_key)
+    ticket = await service.do_issue_ticket(session, inbox, state.settings, token)
+    return SocketTicket(ticket=ticket, expires_in=service.TICKET_MAX_AGE_S)
 
 
 # The hottest route: every customer message. FastAPI's per-request machinery (dependency solving, the
@@ -108,7 +131,7 @@ _CONTACT_TOKEN_DOC = {
 
 async def _accept(state: AppState, inbox_key: str, token: str | None, data: ContactMessageCreate) -> Response:
     inbox = await service.widget_inboxes(state).get(inbox_key)
-    contact_id = service.visitor_contact_id(inbox, state.settings.secret_key, token)
+    contact_id = await service.visitor_contact_id(state, inbox, token)
     check_size(data.content, state.settings.max_message_chars)
     if data.attachments:
         async with state.sessionmaker() as session:
@@ -165,7 +188,7 @@ async def typing(
     inbox_key: str, data: TypingIn, session: SessionDep, state: StateDep, token: ContactToken = None
 ) -> None:
     inbox = await service.get_widget_inbox(session, inbox_key)
-    contact = await service.authenticate_visitor(session, inbox, state.settings.secret_key, token)
+    contact = await service.authenticate_visitor(session, inbox, state.settings, token)
     conv = await service.latest_conversation(session, inbox, contact)
     if conv is not None:
         await publish_typing(
@@ -180,7 +203,7 @@ async def upload_attachment(
     """The customer uploads a file, then sends it with `{"id": …}` in a message's `attachments`.
     413 over the size limit, 415 for a type that is not allowed, 422 for an empty file."""
     inbox = await service.get_widget_inbox(session, inbox_key)
-    contact = await service.authenticate_visitor(session, inbox, state.settings.secret_key, token)
+    contact = await service.authenticate_visitor(session, inbox, state.settings, token)
     limit = state.settings.max_attachment_bytes
     att = await check_store_upload(
         session,
@@ -192,3 +215,18 @@ async def upload_attachment(
         limit=limit,
     )
     return read_attachment(att, state.settings.secret_key)
+
+
+class SignedOut(BaseModel):
+    contact_id: int
+    token_version: int
+
+
+@agents.post("/contacts/{contact_id}/sign_out", response_model=SignedOut)
+async def sign_out_visitor(
+    contact_id: int, session: SessionDep, state: StateDep, principal: CanManageContacts
+) -> SignedOut:
+    """Sign this visitor out: every widget token issued to them so far stops working (401) and their open
+    chat sockets close; the next visit starts a new visitor. 404 for another account's contact."""
+    version = await service.do_sign_out_visitor(session, state, principal.account_id, contact_id, principal.actor)
+    return SignedOut(contact_id=contact_id, token_version=version)

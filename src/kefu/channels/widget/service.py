@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import secrets
+import time
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from kefu.auth.tokens import read_contact, sign_contact
+from kefu.auth.tokens import ContactClaims, read_contact, read_ticket, sign_contact, sign_ticket
 from kefu.channels.models import Inbox
 from kefu.channels.service import get_inbox_by_key
 from kefu.contacts.models import Contact
@@ -16,9 +17,14 @@ from kefu.contacts.schemas import ContactCreate
 from kefu.contacts.service import do_add_identity, do_create_contact
 from kefu.conversations.ingest import InboxRef
 from kefu.conversations.models import Conversation
-from kefu.core.constants import ActorType, ChannelType, IdentityKind
-from kefu.core.errors import Unauthorized
-from kefu.core.events import Actor, commit
+from kefu.core.constants import ActorType, ChannelType, EventType, IdentityKind
+from kefu.core.errors import NotFound, RateLimited, Unauthorized
+from kefu.core.events import Actor, commit, emit
+from kefu.settings import Settings
+
+TICKET_MAX_AGE_S = 60
+VERSIONS_TTL_S = 30.0
+SIGNED_OUT = "this visitor was signed out; start a new chat"
 
 
 async def get_widget_inbox(session: AsyncSession, key: str) -> Inbox:
@@ -54,6 +60,16 @@ def widget_inboxes(state: Any) -> WidgetInboxes:
     return cache
 
 
+async def check_visitor_rate(state: Any, client_ip: str) -> None:
+    """Count a new visitor from `client_ip` (first, so a burst cannot slip past) and refuse it over the limit."""
+    s = state.settings
+    window = await state.limiter.hit(f"widget-visitor:{client_ip}", s.widget_visitor_window_s)
+    if window.over(s.widget_visitors_per_ip):
+        raise RateLimited(
+            f"too many new chats from your address; try again in {window.reset_s} s", retry_after=window.reset_s
+        )
+
+
 async def do_start_visitor(
     session: AsyncSession, inbox: Inbox, secret: str, *, name: str, email: str | None, locale: str | None
 ) -> tuple[Contact, str]:
@@ -64,25 +80,111 @@ async def do_start_visitor(
         contact.email = email
     await do_add_identity(session, contact, IdentityKind.WIDGET_VISITOR, secrets.token_hex(16), inbox.id)
     await commit(session)
-    return contact, sign_contact(secret, inbox.account_id, inbox.id, contact.id)
+    return contact, sign_contact(secret, inbox.account_id, inbox.id, contact.id, contact.token_version or 0)
 
 
-def visitor_contact_id(inbox: Inbox | InboxRef, secret: str, token: str | None) -> int:
-    """The contact id a widget token was signed for, if it belongs to this inbox (no database read)."""
+def visitor_claims(inbox: Inbox | InboxRef, settings: Settings, token: str | None) -> ContactClaims:
+    """What a widget token says, if it is genuine, unexpired and of this inbox (no database read)."""
     if not token:
         raise Unauthorized("missing X-Contact-Token")
-    account_id, inbox_id, contact_id = read_contact(secret, token)
-    if inbox_id != inbox.id or account_id != inbox.account_id:
+    claims = read_contact(settings.secret_key, token, settings.contact_token_max_age_s)
+    if claims.inbox_id != inbox.id or claims.account_id != inbox.account_id:
         raise Unauthorized("this contact token belongs to another inbox")
-    return contact_id
+    return claims
 
 
-async def authenticate_visitor(session: AsyncSession, inbox: Inbox, secret: str, token: str | None) -> Contact:
-    contact_id = visitor_contact_id(inbox, secret, token)
-    contact = await session.get(Contact, contact_id)
+async def authenticate_visitor(session: AsyncSession, inbox: Inbox, settings: Settings, token: str | None) -> Contact:
+    claims = visitor_claims(inbox, settings, token)
+    return await _contact_of(session, inbox, claims)
+
+
+async def _contact_of(session: AsyncSession, inbox: Inbox, claims: ContactClaims) -> Contact:
+    contact = await session.get(Contact, claims.contact_id)
     if contact is None or contact.account_id != inbox.account_id:
         raise Unauthorized("unknown contact")
+    if contact.token_version != claims.version:
+        raise Unauthorized(SIGNED_OUT)
     return contact
+
+
+class TokenVersions:
+    """contact id → its token version, read at most every 30 s per contact and process, for the message
+    fast path (which reads nothing else). A sign-out is seen at once on the node that did it (and on every
+    other path, which reads the contact), within 30 s on the fast path of other nodes."""
+
+    MAX_ENTRIES = 100_000
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        self.sessionmaker = sessionmaker
+        self._versions: dict[int, tuple[int | None, float]] = {}
+
+    async def get(self, contact_id: int) -> int | None:
+        found = self._versions.get(contact_id)
+        if found is not None and time.monotonic() - found[1] < VERSIONS_TTL_S:
+            return found[0]
+        async with self.sessionmaker() as session:
+            version = await session.scalar(select(Contact.token_version).where(Contact.id == contact_id))
+        self.put(contact_id, version)
+        return version
+
+    def put(self, contact_id: int, version: int | None) -> None:
+        if len(self._versions) >= self.MAX_ENTRIES:
+            self._versions.clear()
+        self._versions[contact_id] = (version, time.monotonic())
+
+
+def token_versions(state: Any) -> TokenVersions:
+    cache: TokenVersions | None = state.extras.get("channels.widget.token_versions")
+    if cache is None:
+        cache = state.extras["channels.widget.token_versions"] = TokenVersions(state.sessionmaker)
+    return cache
+
+
+async def visitor_contact_id(state: Any, inbox: InboxRef, token: str | None) -> int:
+    """The contact a widget token names, for the message fast path: the signature and age are checked
+    without the database, the version against `TokenVersions`."""
+    claims = visitor_claims(inbox, state.settings, token)
+    if await token_versions(state).get(claims.contact_id) != claims.version:
+        raise Unauthorized(SIGNED_OUT)
+    return claims.contact_id
+
+
+async def do_issue_ticket(session: AsyncSession, inbox: Inbox, settings: Settings, token: str | None) -> str:
+    """A one-time ticket (valid 60 s) to open the widget socket with, for a genuine, current token."""
+    claims = visitor_claims(inbox, settings, token)
+    await _contact_of(session, inbox, claims)
+    return sign_ticket(settings.secret_key, claims)
+
+
+async def check_ticket(session: AsyncSession, state: Any, inbox: Inbox, ticket: str | None) -> Contact:
+    """The contact a socket ticket was issued to — once: a ticket seen before is refused (the limiter's
+    counters are shared by every node, so this holds across nodes too)."""
+    if not ticket:
+        raise Unauthorized("missing ticket")
+    claims = read_ticket(state.settings.secret_key, ticket, TICKET_MAX_AGE_S)
+    if claims.inbox_id != inbox.id or claims.account_id != inbox.account_id:
+        raise Unauthorized("this ticket belongs to another inbox")
+    if (await state.limiter.hit(f"ws-ticket:{claims.nonce}", TICKET_MAX_AGE_S * 2)).count != 1:
+        raise Unauthorized("this ticket was used already")
+    return await _contact_of(session, inbox, claims)
+
+
+async def do_sign_out_visitor(session: AsyncSession, state: Any, account_id: int, contact_id: int, actor: Actor) -> int:
+    """Invalidate every widget token of a contact (bump its version); its open sockets are closed by the
+    `contact.signed_out` event. Returns the new version."""
+    bumped = await session.execute(
+        update(Contact)
+        .where(Contact.id == contact_id, Contact.account_id == account_id)
+        .values(token_version=Contact.token_version + 1)
+        .returning(Contact.token_version)
+    )
+    version = bumped.scalar_one_or_none()
+    if version is None:
+        raise NotFound("contact", contact_id)
+    emit(session, account_id, EventType.CONTACT_SIGNED_OUT, {"id": contact_id}, actor=actor, contact_id=contact_id)
+    await commit(session)
+    token_versions(state).put(contact_id, version)
+    return int(version)
 
 
 async def latest_conversation(session: AsyncSession, inbox: Inbox, contact: Contact) -> Conversation | None:

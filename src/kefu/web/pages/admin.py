@@ -1,8 +1,9 @@
-"""/admin — inboxes (with the widget embed snippet), agents, teams, business hours, API tokens.
+"""/admin — inboxes (with the widget embed snippet), agents, teams, business hours, API tokens, outbound
+hosts.
 
-Each page needs its permission (inboxes, agents and tokens: admins; teams: admins and supervisors);
-anyone else gets the 403 page. Forms post back with the session's CSRF token and redirect after success
-(POST/redirect/GET); a rejected form is shown again with the reason."""
+Each page needs its permission (inboxes, agents, tokens and outbound hosts: admins; teams and business
+hours: admins and supervisors); anyone else gets the 403 page. Forms post back with the session's CSRF
+token and redirect after success (POST/redirect/GET); a rejected form is shown again with the reason."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.accounts import service as accounts
 from kefu.accounts.hours import DAYS, BusinessHours, format_ranges, parse_ranges
-from kefu.accounts.schemas import TeamCreate, TeamUpdate
+from kefu.accounts.schemas import OutboundHosts, TeamCreate, TeamUpdate
 from kefu.auth import service as auth
 from kefu.auth.permissions import Perm
 from kefu.auth.principal import Principal
@@ -309,3 +310,31 @@ async def save_business_hours(request: Request, session: SessionDep, principal: 
     except (ValidationError, KefuError) as exc:
         return await _form_failed(request, "admin/hours.html", lambda: _hours(session, principal), exc, form)
     return _redirect("/admin/hours?saved=1")
+
+
+# ---- outbound hosts ----------------------------------------------------------------------------------
+
+
+async def _outbound(session: AsyncSession, principal: Principal) -> dict[str, Any]:
+    hosts = await accounts.get_outbound_hosts(session, principal.account_id)
+    return {"section": "outbound", "hosts": hosts, "error": None, "form": {"hosts": "\n".join(hosts)}}
+
+
+@router.get("/admin/outbound")
+async def outbound(request: Request, session: SessionDep, principal: PagePrincipal) -> Response:
+    principal.require(Perm.MANAGE_OUTBOUND)
+    return page(request, "admin/outbound.html", await _outbound(session, principal))
+
+
+@router.post("/admin/outbound")
+async def save_outbound(
+    request: Request, session: SessionDep, principal: PagePrincipal, hosts: Annotated[str, Form()] = ""
+) -> Response:
+    principal.require(Perm.MANAGE_OUTBOUND)
+    try:
+        data = OutboundHosts(hosts=[h for h in hosts.replace(",", "\n").split() if h])
+        await accounts.do_set_outbound_hosts(session, principal.account_id, data.hosts, principal.actor)
+    except (ValidationError, KefuError) as exc:
+        form = {"hosts": hosts}
+        return await _form_failed(request, "admin/outbound.html", lambda: _outbound(session, principal), exc, form)
+    return _redirect("/admin/outbound")

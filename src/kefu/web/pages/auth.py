@@ -8,9 +8,9 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from kefu.auth import service
-from kefu.auth.api import client_ip, set_session_cookie
+from kefu.auth.api import check_same_origin, client_ip, set_session_cookie
 from kefu.core.deps import SESSION_COOKIE, SessionDep, StateDep, resolve_principal
-from kefu.core.errors import RateLimited, Unauthorized
+from kefu.core.errors import CsrfFailed, RateLimited, Unauthorized
 from kefu.web.rendering import PagePrincipal, PageRoute, page, t
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -52,14 +52,18 @@ async def login(
             request, "login.html", {**context, "error": t(request, "Enter your email and password.")}, status_code=400
         )
     try:
+        check_same_origin(request, s.base_url)
+    except CsrfFailed:
+        error = t(request, "Log in from this page: the form was sent from another site.")
+        return page(request, "login.html", {**context, "error": error}, status_code=403)
+    try:
         user = await service.check_login(
             session,
             state.limiter,
             email=email,
             password=password,
             client_ip=client_ip(request),
-            max_attempts=s.login_max_attempts,
-            window_s=s.login_window_s,
+            limits=service.LoginLimits.from_settings(s),
         )
     except RateLimited as exc:
         error = t(request, "Too many login attempts. Try again in %(seconds)s seconds.", seconds=exc.retry_after)
@@ -75,7 +79,7 @@ async def login(
         return page(request, "login.html", {**context, "error": error}, status_code=401)
     token, _ = await service.do_start_session(session, user, s.session_max_age_s)
     redirect = RedirectResponse(safe_next(next), status_code=303)
-    set_session_cookie(redirect, token, s.session_max_age_s, s.cookie_secure)
+    set_session_cookie(redirect, token, s.session_max_age_s, s.secure_cookies)
     return redirect
 
 

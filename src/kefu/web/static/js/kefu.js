@@ -1,5 +1,6 @@
 /* kefu — small helpers shared by every page: local times, auto-submitting selects, copy buttons,
-   error toasts for HTMX requests, and the browser's time-zone offset for snooze forms. */
+   forms that ask for confirmation (data-confirm), error toasts for HTMX requests, and the browser's
+   time-zone offset for snooze forms. */
 (function () {
   "use strict";
 
@@ -52,6 +53,13 @@
   document.addEventListener("change", (e) => {
     const el = e.target;
     if (el instanceof HTMLSelectElement && el.hasAttribute("data-autosubmit") && el.form) el.form.submit();
+  });
+  // Forms that ask first (data-confirm="question"): no inline handlers, the CSP allows no inline script.
+  document.addEventListener("submit", (e) => {
+    const form = e.target;
+    if (form instanceof HTMLFormElement && form.dataset.confirm && !window.confirm(form.dataset.confirm)) {
+      e.preventDefault();
+    }
   });
   document.addEventListener("click", (e) => {
     const btn = e.target instanceof Element ? e.target.closest("[data-copy-target]") : null;

@@ -1,5 +1,6 @@
 /* The chat inside the widget iframe. A visitor is created once per inbox (token kept in localStorage),
-   history is loaded over HTTP, new messages arrive over /ws/widget (resuming with last_event_id), and
+   history is loaded over HTTP, new messages arrive over /ws/widget (opened with a one-time ticket,
+   resuming with last_event_id), and
    each message is posted with a random client_message_id so a retry is stored once. Messages are
    de-duplicated by id and rendered with textContent only. Files are uploaded first, then sent by id. */
 (function () {
@@ -224,9 +225,24 @@
     body.dataset.ws = online ? "open" : "closed";
   }
 
-  function connect() {
+  // The socket opens with a one-time ticket fetched over HTTP (the contact token in a header), so the
+  // token never appears in a URL. A refused ticket (401: the token expired or the visitor was signed out)
+  // starts a new visitor.
+  async function connect() {
+    let ticket = null;
+    try {
+      const r = await call("/socket_ticket", { method: "POST" });
+      if (r.status === 401) await ensureVisitor(true);
+      else if (r.ok) ticket = (await r.json()).ticket;
+    } catch (err) { /* offline: retry below */ }
+    if (!ticket) {
+      setConn(false);
+      retries++;
+      setTimeout(connect, Math.min(10000, 500 * 2 ** Math.min(retries, 5)));
+      return;
+    }
     const proto = location.protocol === "https:" ? "wss:" : "ws:";
-    let url = `${proto}//${location.host}/ws/widget?inbox=${encodeURIComponent(KEY)}&token=${encodeURIComponent(token)}`;
+    let url = `${proto}//${location.host}/ws/widget?inbox=${encodeURIComponent(KEY)}&ticket=${encodeURIComponent(ticket)}`;
     if (lastEventId !== null) url += `&last_event_id=${lastEventId}`;
     socket = new WebSocket(url);
     socket.onmessage = (e) => {
