@@ -325,7 +325,8 @@ async def test_test_it_explains_failures_in_the_ui_language(api: World, orders: 
         (orders + "/text?o={order_id}", "KF1", "动作返回的不是 JSON。", "bad_json"),
         (orders + "/boom?o={order_id}", "KF1", "动作返回了 HTTP 状态码 500。", "http_500"),
         ("http://10.255.255.1/orders/{order_id}", "KF1",
-         "地址被拒绝：该主机不在本账户的外部接口列表中（管理 → 外部接口），或是未连同端口列出的内网或回环地址。", "denied"),
+         "地址被拒绝：该主机不在本账户的外部接口列表中（管理 → 外部接口），"
+         "或是未连同端口列出的内网或回环地址。", "denied"),
     ]  # fmt: skip
     for url, sample, message, code in cases:
         r = await api.http.post("/admin/bot/flows/test-action", data=action_form(url, sample), headers=HX)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from playwright.async_api import expect
@@ -115,7 +116,10 @@ async def test_test_it_shows_the_json_the_action_answered(api: World, new_contex
     base = api.server.base_url
     r = await api.http.post("/api/v1/bot/flows", json={"name": "orders", "definition": order_flow_definition(base)})
     assert r.status_code == 201, r.text
-    page = await admin_page(api, await new_context("en-US"), f"/admin/bot/flows/{r.json()['id']}?lang=en")
+    flow_id = r.json()["id"]
+    r = await api.http.put("/api/v1/account/outbound_hosts", json={"hosts": [urlsplit(base).netloc]})
+    assert r.status_code == 200, r.text  # the demo order API is listed as an outbound host, as an admin would
+    page = await admin_page(api, await new_context("en-US"), f"/admin/bot/flows/{flow_id}?lang=en")
     await page.locator("#slot-rows input[name=slot_sample]").fill("KF20261125001")
     await page.locator("#test-action").click()
     shown = page.locator("#action-test-json")
@@ -131,7 +135,8 @@ async def test_test_it_shows_the_json_the_action_answered(api: World, new_contex
     await page.locator("input[name=action_url]").fill("http://10.255.255.1/orders/{order_id}")
     await page.locator("#test-action").click()
     await expect(page.locator("#action-test-error span")).to_have_text(
-        "The address was refused: kefu may not call this host (a private or loopback address that is not allowed)."
+        "The address was refused: the host is not in this account's outbound hosts (Admin → Outbound hosts), or it "
+        "is a private or loopback address that is not listed with its port."
     )
     await screenshot(page, "bot-flow-test-it")
 

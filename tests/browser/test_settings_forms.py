@@ -19,7 +19,8 @@ FORMS = {
     "/admin/knowledge/faqs/new": "form.stack",
     "/admin/knowledge": "#kb-import",
     "/admin/bot/settings": "#bot-settings",
-    "/admin/bot/flows": "#new-flow",
+    "/admin/bot/flows/new": "#flow-form",
+    "/admin/hours": "#hours-form",
     "/admin/bot/intents": "#new-intent",
 }
 
@@ -77,4 +78,4 @@ async def test_checkboxes_sit_next_to_their_labels_on_one_line(api: World, new_c
         if path == "/admin/bot/settings":
             await screenshot(page, f"bot-settings-checkboxes-{lang}")
     assert problems == []
-    assert measured >= 9  # inbox 1, team members ≥ 1, FAQ 1, import 1, bot settings 4, flow 1, intent 1
+    assert measured >= 10  # inbox 1, team members ≥ 1, FAQ 1, import 1, bot settings 4, flow 1, hours 1, intent 1
