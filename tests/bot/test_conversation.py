@@ -31,6 +31,7 @@ async def demo(api: World) -> Visitor:
 async def turn(api: World, visitor: Visitor, text: str) -> dict[str, Any]:
     """Say `text`; the bot's reply (or the customer's own message when the bot said nothing)."""
     conv_id = (await visitor.say(text))["conversation_id"]
+    await api.server.state.hooks.drain(timeout=120)  # the bot's turn may outlast the POST on a loaded machine
     return (await messages(api, conv_id))[-1]
 
 

@@ -89,7 +89,7 @@ async def test_two_nodes_share_realtime_and_jobs(cluster: tuple[Settings, str, s
     auth = {"Authorization": f"Bearer {token}"}
     async with (
         httpx.AsyncClient(base_url=f"http://{node_a}", headers=auth) as a,
-        websockets.connect(f"ws://{node_b}/ws/agent", additional_headers=auth) as ws_b,
+        websockets.connect(f"ws://{node_b}/ws/agent", additional_headers=auth, open_timeout=60) as ws_b,
     ):
         assert (await recv_until(ws_b, "hello"))["type"] == "hello"
         inbox = (await a.post("/api/v1/inboxes", json={"name": "site"})).json()
@@ -104,12 +104,13 @@ async def test_two_nodes_share_realtime_and_jobs(cluster: tuple[Settings, str, s
         assert got["payload"]["content"] == "经由节点A" and got["payload"]["id"] == r.json()["id"]
 
         cid = r.json()["conversation_id"]
-        until = (datetime.now(UTC) + timedelta(seconds=1)).isoformat()
+        until = (datetime.now(UTC) + timedelta(seconds=5)).isoformat()  # still future on a loaded machine
         r = await a.post(f"/api/v1/conversations/{cid}/status", json={"status": "snoozed", "snoozed_until": until})
+        assert r.status_code == 200, r.text
         assert r.json()["status"] == "snoozed"
         first = await recv_until(ws_b, "conversation.status_changed", timeout=10)
         assert first["payload"]["status"] == "snoozed"
-        woke = await recv_until(ws_b, "conversation.status_changed", timeout=15)
+        woke = await recv_until(ws_b, "conversation.status_changed", timeout=60)
         assert woke["payload"]["status"] == "open" and woke["actor"]["type"] == "system"
 
         photo = png()

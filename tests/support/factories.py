@@ -81,7 +81,9 @@ class World:
         url = f"{self.server.ws_url}/ws/agent"
         if last_event_id is not None:
             url += f"?last_event_id={last_event_id}"
-        return websockets.connect(url, additional_headers={"Authorization": f"Bearer {token or self.admin.token}"})
+        return websockets.connect(
+            url, additional_headers={"Authorization": f"Bearer {token or self.admin.token}"}, open_timeout=60
+        )
 
 
 @dataclass
@@ -126,7 +128,7 @@ class _WidgetSocket:
         url = f"{v.world.server.ws_url}/ws/widget?inbox={v.inbox_key}&ticket={await v.ticket()}"
         if self.last_event_id is not None:
             url += f"&last_event_id={self.last_event_id}"
-        self._cm = websockets.connect(url)
+        self._cm = websockets.connect(url, open_timeout=60)
         return await self._cm.__aenter__()
 
     async def __aexit__(self, *exc: Any) -> Any:
