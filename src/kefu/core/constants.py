@@ -26,6 +26,19 @@ class ConversationStatus(StrEnum):
     RESOLVED = "resolved"
 
 
+class ContactTier(StrEnum):
+    """A contact's customer tier — a closed set (routing and the bot's handoff rules read it); unknown
+    values were normalised to NORMAL by migration 0011."""
+
+    NORMAL = "normal"
+    VIP = "vip"
+    GOLD = "gold"
+    STRATEGIC = "strategic"
+    VALUE = "value"
+    POTENTIAL = "potential"
+    CHURN_RISK = "churn_risk"
+
+
 class Priority(StrEnum):
     P1 = "p1"
     P2 = "p2"
