@@ -21,8 +21,8 @@ from kefu.auth.models import User
 from kefu.channels.models import Inbox
 from kefu.contacts.models import Contact
 from kefu.conversations.models import Conversation, ConversationLabel, Message
-from kefu.conversations.status import can_transition, check_transition
 from kefu.conversations.schemas import ContactBrief, ContactMessageCreate, ConversationRead, MessageCreate, MessageRead
+from kefu.conversations.status import can_transition, check_transition
 from kefu.core import clock
 from kefu.core.constants import (
     ActorType,

@@ -27,8 +27,9 @@ class ConversationStatus(StrEnum):
 
 
 class ContactTier(StrEnum):
-    """A contact's customer tier — a closed set (routing and the bot's handoff rules read it); unknown
-    values were normalised to NORMAL by migration 0011."""
+    """A contact's customer tier: a closed set, read by routing and the bot's handoff rules."""
+
+    # Stored as its value in contacts.tier; migration 0011 turned any other stored value into NORMAL.
 
     NORMAL = "normal"
     VIP = "vip"

@@ -26,9 +26,7 @@ TIERS = ("normal", "vip", "gold", "strategic", "value", "potential", "churn_risk
 def upgrade() -> None:
     contacts = sa.table("contacts", sa.column("tier", sa.String(20)))
     op.execute(
-        contacts.update()
-        .where(sa.or_(contacts.c.tier.is_(None), contacts.c.tier.not_in(TIERS)))
-        .values(tier="normal")
+        contacts.update().where(sa.or_(contacts.c.tier.is_(None), contacts.c.tier.not_in(TIERS))).values(tier="normal")
     )
 
 
