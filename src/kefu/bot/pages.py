@@ -17,7 +17,6 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kefu.auth.permissions import Perm
 from kefu.auth.principal import Principal
 from kefu.bot import service
 from kefu.bot.api import flow_action_http, try_out
@@ -26,9 +25,9 @@ from kefu.bot.flows import validate_definition
 from kefu.bot.policy import Context
 from kefu.bot.runtime import get_runtime
 from kefu.bot.schemas import BotSettingsIn, FlowCreate, FlowUpdate, IntentCreate, IntentUpdate
-from kefu.core.deps import SessionDep, StateDep
+from kefu.core.deps import CanManageBot, SessionDep, StateDep
 from kefu.core.errors import Conflict, KefuError, Unprocessable
-from kefu.web.rendering import PagePrincipal, PageRoute, is_htmx, page, t
+from kefu.web.rendering import PageRoute, is_htmx, page, t
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 Text = Annotated[str, Form()]
@@ -66,8 +65,7 @@ def _texts(zh: str, en: str) -> dict[str, str]:
 
 
 @router.get("/admin/bot")
-async def bot_home(principal: PagePrincipal) -> Response:
-    principal.require(Perm.MANAGE_BOT)
+async def bot_home(principal: CanManageBot) -> Response:
     return _redirect("/admin/bot/intents")
 
 
@@ -87,8 +85,7 @@ async def _intents(session: AsyncSession, account_id: int, **extra: Any) -> dict
 
 
 @router.get("/admin/bot/intents")
-async def intents(request: Request, session: SessionDep, principal: PagePrincipal) -> Response:
-    principal.require(Perm.MANAGE_BOT)
+async def intents(request: Request, session: SessionDep, principal: CanManageBot) -> Response:
     return page(request, "bot/intents.html", await _intents(session, principal.account_id))
 
 
@@ -124,9 +121,8 @@ IntentFormDep = Annotated[IntentForm, Depends()]
 
 @router.post("/admin/bot/intents")
 async def create_intent(
-    request: Request, form: IntentFormDep, session: SessionDep, state: StateDep, principal: PagePrincipal
+    request: Request, form: IntentFormDep, session: SessionDep, state: StateDep, principal: CanManageBot
 ) -> Response:
-    principal.require(Perm.MANAGE_BOT)
     try:
         await service.check_create_intent(session, principal.account_id, IntentCreate(**form.fields()), state.jobs)
     except (ValidationError, KefuError) as exc:
@@ -137,8 +133,7 @@ async def create_intent(
 
 
 @router.get("/admin/bot/intents/{intent_id}")
-async def intent_detail(request: Request, intent_id: int, session: SessionDep, principal: PagePrincipal) -> Response:
-    principal.require(Perm.MANAGE_BOT)
+async def intent_detail(request: Request, intent_id: int, session: SessionDep, principal: CanManageBot) -> Response:
     intent = await service.get_intent(session, principal.account_id, intent_id)
     ctx = await _intents(session, principal.account_id, intent=intent)
     return page(request, "bot/intent.html", ctx)
@@ -151,9 +146,8 @@ async def update_intent(
     form: IntentFormDep,
     session: SessionDep,
     state: StateDep,
-    principal: PagePrincipal,
+    principal: CanManageBot,
 ) -> Response:
-    principal.require(Perm.MANAGE_BOT)
     try:
         data = IntentUpdate(**form.fields())
         await service.check_update_intent(session, principal.account_id, intent_id, data, state.jobs)
@@ -166,8 +160,7 @@ async def update_intent(
 
 
 @router.post("/admin/bot/intents/{intent_id}/delete")
-async def delete_intent(intent_id: int, session: SessionDep, state: StateDep, principal: PagePrincipal) -> Response:
-    principal.require(Perm.MANAGE_BOT)
+async def delete_intent(intent_id: int, session: SessionDep, state: StateDep, principal: CanManageBot) -> Response:
     await service.do_delete_intent(session, principal.account_id, intent_id, state.jobs)
     return _redirect("/admin/bot/intents")
 
@@ -243,20 +236,17 @@ def _taken(name: str) -> FieldError:
 
 
 @router.get("/admin/bot/flows")
-async def flows(request: Request, session: SessionDep, principal: PagePrincipal) -> Response:
-    principal.require(Perm.MANAGE_BOT)
+async def flows(request: Request, session: SessionDep, principal: CanManageBot) -> Response:
     return page(request, "bot/flows.html", await _flows(session, principal.account_id))
 
 
 @router.get("/admin/bot/flows/new")
-async def new_flow(request: Request, session: SessionDep, principal: PagePrincipal) -> Response:
-    principal.require(Perm.MANAGE_BOT)
+async def new_flow(request: Request, session: SessionDep, principal: CanManageBot) -> Response:
     return _flow_page(request, await _flows(session, principal.account_id, flow=None), FlowForm())
 
 
 @router.post("/admin/bot/flows")
-async def create_flow(request: Request, session: SessionDep, principal: PagePrincipal) -> Response:
-    principal.require(Perm.MANAGE_BOT)
+async def create_flow(request: Request, session: SessionDep, principal: CanManageBot) -> Response:
     form, data, errors = await _validated(request, FlowCreate)
     if data is not None:
         try:
@@ -271,20 +261,16 @@ async def create_flow(request: Request, session: SessionDep, principal: PagePrin
 
 
 @router.post("/admin/bot/flows/editor")
-async def flow_editor(request: Request, principal: PagePrincipal, view: str = "form") -> Response:
+async def flow_editor(request: Request, principal: CanManageBot, view: str = "form") -> Response:
     """The builder's fields in the other view (an HTMX fragment); with the reasons when it cannot switch."""
-    principal.require(Perm.MANAGE_BOT)
     form, errors = FlowForm.parse(await request.form()).switched(view)
     return page(request, "bot/_flow_editor.html", _editor(request, form, errors))
 
 
 @router.post("/admin/bot/flows/test-action")
-async def flow_test_action(
-    request: Request, session: SessionDep, state: StateDep, principal: PagePrincipal
-) -> Response:
+async def flow_test_action(request: Request, session: SessionDep, state: StateDep, principal: CanManageBot) -> Response:
     """The builder's "Test it": the flow as typed (saved or not), its action called with the sample
     values through the bot's own client (an HTMX fragment)."""
-    principal.require(Perm.MANAGE_BOT)
     form = FlowForm.parse(await request.form())
     definition, errors = form.build()
     ctx: dict[str, Any] = {"test": None, "problems": []}
@@ -342,16 +328,14 @@ def _test_problem(request: Request, detail: dict[str, Any]) -> str:
 
 
 @router.get("/admin/bot/flows/{flow_id}")
-async def flow_detail(request: Request, flow_id: int, session: SessionDep, principal: PagePrincipal) -> Response:
-    principal.require(Perm.MANAGE_BOT)
+async def flow_detail(request: Request, flow_id: int, session: SessionDep, principal: CanManageBot) -> Response:
     flow = await service.get_flow(session, principal.account_id, flow_id)
     form = FlowForm.of_definition(flow.name, flow.enabled, flow.definition)
     return _flow_page(request, await _flows(session, principal.account_id, flow=flow), form)
 
 
 @router.post("/admin/bot/flows/{flow_id}")
-async def update_flow(request: Request, flow_id: int, session: SessionDep, principal: PagePrincipal) -> Response:
-    principal.require(Perm.MANAGE_BOT)
+async def update_flow(request: Request, flow_id: int, session: SessionDep, principal: CanManageBot) -> Response:
     form, data, errors = await _validated(request, FlowUpdate)
     if data is not None:
         try:
@@ -367,8 +351,7 @@ async def update_flow(request: Request, flow_id: int, session: SessionDep, princ
 
 
 @router.post("/admin/bot/flows/{flow_id}/delete")
-async def delete_flow(flow_id: int, session: SessionDep, principal: PagePrincipal) -> Response:
-    principal.require(Perm.MANAGE_BOT)
+async def delete_flow(flow_id: int, session: SessionDep, principal: CanManageBot) -> Response:
     await service.do_delete_flow(session, principal.account_id, flow_id)
     return _redirect("/admin/bot/flows")
 
@@ -390,8 +373,7 @@ async def _settings(session: AsyncSession, account_id: int, **extra: Any) -> dic
 
 
 @router.get("/admin/bot/settings")
-async def settings_page(request: Request, session: SessionDep, principal: PagePrincipal) -> Response:
-    principal.require(Perm.MANAGE_BOT)
+async def settings_page(request: Request, session: SessionDep, principal: CanManageBot) -> Response:
     return page(request, "bot/settings.html", await _settings(session, principal.account_id))
 
 
@@ -399,7 +381,7 @@ async def settings_page(request: Request, session: SessionDep, principal: PagePr
 async def save_settings(
     request: Request,
     session: SessionDep,
-    principal: PagePrincipal,
+    principal: CanManageBot,
     answer_min_score: Text = "",
     clarify_margin: Text = "",
     calibrated_answers: Annotated[bool, Form()] = False,
@@ -412,7 +394,6 @@ async def save_settings(
     greeting_zh: Text = "",
     greeting_en: Text = "",
 ) -> Response:
-    principal.require(Perm.MANAGE_BOT)
     raw = {
         "answer_min_score": answer_min_score.strip() or None,
         "clarify_margin": clarify_margin.strip() or None,
@@ -437,8 +418,7 @@ async def save_settings(
 
 
 @router.post("/admin/bot/train")
-async def train(request: Request, session: SessionDep, state: StateDep, principal: PagePrincipal) -> Response:
-    principal.require(Perm.MANAGE_BOT)
+async def train(request: Request, session: SessionDep, state: StateDep, principal: CanManageBot) -> Response:
     await service.enqueue_training(state.jobs, principal.account_id)
     notice = t(request, "Training started. Reload in a few seconds to see the new version.")
     return page(request, "bot/settings.html", await _settings(session, principal.account_id, notice=notice))
@@ -466,8 +446,7 @@ def _try_ctx(**extra: Any) -> dict[str, Any]:
 
 
 @router.get("/admin/bot/try")
-async def try_page(request: Request, principal: PagePrincipal) -> Response:
-    principal.require(Perm.MANAGE_BOT)
+async def try_page(request: Request, principal: CanManageBot) -> Response:
     return page(request, "bot/try.html", _try_ctx())
 
 
@@ -476,12 +455,11 @@ async def try_run(
     request: Request,
     session: SessionDep,
     state: StateDep,
-    principal: PagePrincipal,
+    principal: CanManageBot,
     text: Text = "",
     conversation_state: Text = "",
     contact_tier: Text = "normal",
 ) -> Response:
-    principal.require(Perm.MANAGE_BOT)
     tier = contact_tier.strip()[:20] or "normal"
     try:
         bot_state = json.loads(conversation_state) if conversation_state.strip() else {"active": True}

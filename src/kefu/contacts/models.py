@@ -9,6 +9,7 @@ from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kefu.core import clock
+from kefu.core.constants import ContactTier
 from kefu.core.db import Base, BigId, IdMixin, JsonType, TimestampMixin, UTCDateTime
 
 
@@ -19,7 +20,7 @@ class Contact(IdMixin, TimestampMixin, Base):
     name: Mapped[str] = mapped_column(String(200), default="")
     email: Mapped[str | None] = mapped_column(String(254), nullable=True)
     phone: Mapped[str | None] = mapped_column(String(40), nullable=True)
-    tier: Mapped[str] = mapped_column(String(20), default="normal")
+    tier: Mapped[str] = mapped_column(String(20), default=ContactTier.NORMAL)  # a ContactTier
     locale: Mapped[str | None] = mapped_column(String(16), nullable=True)
     attributes: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, onupdate=clock.now)

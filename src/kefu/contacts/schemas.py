@@ -5,7 +5,7 @@ from typing import Any
 
 from pydantic import EmailStr, Field
 
-from kefu.core.constants import IdentityKind
+from kefu.core.constants import ContactTier, IdentityKind
 from kefu.core.schemas import PatchModel, ReadModel, StrictModel
 
 
@@ -20,7 +20,7 @@ class ContactRead(ReadModel):
     name: str
     email: str | None
     phone: str | None
-    tier: str
+    tier: ContactTier
     locale: str | None
     attributes: dict[str, Any]
     created_at: datetime
@@ -34,7 +34,7 @@ class ContactCreate(StrictModel):
     name: str = Field("", max_length=200)
     email: EmailStr | None = None
     phone: str | None = Field(None, max_length=40, pattern=r"^\+?[0-9 ()-]{3,40}$")
-    tier: str = Field("normal", pattern=r"^(vip|gold|normal|strategic|value|potential|churn_risk)$")
+    tier: ContactTier = ContactTier.NORMAL
     attributes: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -43,5 +43,5 @@ class ContactUpdate(PatchModel):
     name: str | None = Field(None, max_length=200)
     email: EmailStr | None = None
     phone: str | None = Field(None, max_length=40, pattern=r"^\+?[0-9 ()-]{3,40}$")
-    tier: str | None = Field(None, pattern=r"^(vip|gold|normal|strategic|value|potential|churn_risk)$")
+    tier: ContactTier | None = None
     attributes: dict[str, Any] | None = None

@@ -51,7 +51,7 @@ async def do_create_contact(
         name=data.name,
         email=str(data.email) if data.email else None,
         phone=data.phone,
-        tier=data.tier,
+        tier=str(data.tier),
         attributes=data.attributes,
     )
     session.add(contact)
@@ -72,7 +72,7 @@ async def do_update_contact(session: AsyncSession, contact: Contact, data: Conta
     for field, value in data.model_dump(exclude_unset=True).items():
         if value is None and field in ("name", "tier", "attributes"):
             continue
-        setattr(contact, field, str(value) if field == "email" and value else value)
+        setattr(contact, field, str(value) if field in ("email", "tier") and value else value)
     await session.flush()
     emit(session, contact.account_id, EventType.CONTACT_UPDATED, _payload(contact), actor=actor)
     await commit(session)

@@ -22,6 +22,7 @@ from kefu.channels.models import Inbox
 from kefu.contacts.models import Contact
 from kefu.conversations.models import Conversation, ConversationLabel, Message
 from kefu.conversations.schemas import ContactBrief, ContactMessageCreate, ConversationRead, MessageCreate, MessageRead
+from kefu.conversations.status import can_transition, check_transition
 from kefu.core import clock
 from kefu.core.constants import (
     ActorType,
@@ -363,6 +364,7 @@ def _set_status(
     session: AsyncSession, conv: Conversation, status: ConversationStatus, until: datetime | None, actor: Actor
 ) -> None:
     previous = conv.status
+    check_transition(previous, status)
     conv.status = str(status)
     conv.snoozed_until = until if status == ConversationStatus.SNOOZED else None
     if status == ConversationStatus.RESOLVED:
@@ -385,6 +387,7 @@ async def do_change_status(
     jobs: JobRunner | None = None,
 ) -> Conversation:
     conv = await get_conversation(session, account_id, conv_id)
+    check_transition(conv.status, status)
     if status == ConversationStatus.SNOOZED:
         if until is None:
             raise BadRequest("snoozed_until is required to snooze a conversation")
@@ -517,9 +520,10 @@ async def list_conversations(
 async def do_change_status_system(
     session: AsyncSession, conv_id: int, status: ConversationStatus, *, reason: str
 ) -> bool:
-    """A status change made by kefu itself (auto-resolve), with a system message saying why."""
+    """A status change made by kefu itself (auto-resolve), with a system message saying why. A change the
+    transition table does not allow from the conversation's status now is skipped (False), not forced."""
     conv = await session.get(Conversation, conv_id)
-    if conv is None or conv.status == status:
+    if conv is None or conv.status == status or not can_transition(conv.status, status):
         return False
     _set_status(session, conv, status, None, Actor.system())
     msg = _add_message(

@@ -26,6 +26,20 @@ class ConversationStatus(StrEnum):
     RESOLVED = "resolved"
 
 
+class ContactTier(StrEnum):
+    """A contact's customer tier: a closed set, read by routing and the bot's handoff rules."""
+
+    # Stored as its value in contacts.tier; migration 0011 turned any other stored value into NORMAL.
+
+    NORMAL = "normal"
+    VIP = "vip"
+    GOLD = "gold"
+    STRATEGIC = "strategic"
+    VALUE = "value"
+    POTENTIAL = "potential"
+    CHURN_RISK = "churn_risk"
+
+
 class Priority(StrEnum):
     P1 = "p1"
     P2 = "p2"

@@ -69,6 +69,7 @@ async def get_principal(request: Request, session: SessionDep) -> Principal:
             raise CsrfFailed("missing or wrong CSRF token (send the X-CSRF-Token header)")
     # Release the auth read transaction so later writes start fresh.
     await session.commit()
+    request.state.principal = principal  # pages render the menu and locale of whoever is asking
     return principal
 
 

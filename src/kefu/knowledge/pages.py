@@ -12,9 +12,8 @@ from fastapi import APIRouter, Form, Path, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
-from kefu.auth.permissions import Perm
 from kefu.auth.principal import Principal
-from kefu.core.deps import SessionDep, StateDep
+from kefu.core.deps import CanHandle, CanManageKnowledge, SessionDep, StateDep
 from kefu.core.errors import BadRequest, KefuError
 from kefu.core.pagination import Cursor
 from kefu.knowledge import service, suggestions
@@ -29,7 +28,7 @@ from kefu.knowledge.schemas import (
     FaqCreate,
     FaqUpdate,
 )
-from kefu.web.rendering import PagePrincipal, PageRoute, page, request_locale, t
+from kefu.web.rendering import PageRoute, page, request_locale, t
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -42,11 +41,6 @@ HELP_LANG = {"zh_CN": "zh", "zh_TW": "zh", "en": "en"}
 
 def _redirect(url: str) -> Response:
     return RedirectResponse(url, status_code=303)
-
-
-def _manager(principal: Principal) -> Principal:
-    principal.require(Perm.MANAGE_KNOWLEDGE)
-    return principal
 
 
 def _problem(request: Request, exc: Exception) -> str:
@@ -98,7 +92,7 @@ async def _list_context(
 async def knowledge_list(
     request: Request,
     session: SessionDep,
-    principal: PagePrincipal,
+    principal: CanManageKnowledge,
     kind: Annotated[str, Query(pattern="^(faqs|articles)$")] = "faqs",
     status: Annotated[str, Query(pattern="^(draft|published)?$")] = "",
     category: Annotated[str, Query(max_length=100)] = "",
@@ -107,7 +101,6 @@ async def knowledge_list(
     cursor: str = "",
     imported: str = "",
 ) -> Response:
-    _manager(principal)
     params = {
         "status": status,
         "category": category,
@@ -124,11 +117,10 @@ async def knowledge_list(
 async def knowledge_import(
     request: Request,
     session: SessionDep,
-    principal: PagePrincipal,
+    principal: CanManageKnowledge,
     file: UploadFile,
     publish: Annotated[bool, Form()] = False,
 ) -> Response:
-    _manager(principal)
     try:
         name = (file.filename or "").lower()
         rows = parse_import(await file.read(), "json" if name.endswith(".json") else "csv")
@@ -154,11 +146,10 @@ async def suggestions_page(
     request: Request,
     session: SessionDep,
     state: StateDep,
-    principal: PagePrincipal,
+    principal: CanManageKnowledge,
     days: Annotated[int, Query(ge=1, le=365)] = 30,
     min_count: Annotated[int, Query(ge=1, le=100)] = 2,
 ) -> Response:
-    _manager(principal)
     found = await suggestions.list_suggestions(session, state, principal.account_id, days=days, min_count=min_count)
     context = {
         "section": "knowledge",
@@ -172,9 +163,8 @@ async def suggestions_page(
 
 @router.post("/admin/knowledge/suggestions/dismiss")
 async def dismiss_suggestion(
-    message_ids: Annotated[str, Form(max_length=10_000)], session: SessionDep, principal: PagePrincipal
+    message_ids: Annotated[str, Form(max_length=10_000)], session: SessionDep, principal: CanManageKnowledge
 ) -> Response:
-    _manager(principal)
     try:
         ids = [int(x) for x in message_ids.split(",") if x.strip()]
     except ValueError:
@@ -222,13 +212,12 @@ async def new_entry(
     request: Request,
     kind: KindP,
     session: SessionDep,
-    principal: PagePrincipal,
+    principal: CanManageKnowledge,
     question: Annotated[str, Query(max_length=500)] = "",
     variants: Annotated[str, Query(max_length=5000)] = "",
     answer: Annotated[str, Query(max_length=10_000)] = "",
 ) -> Response:
     """The new-entry form; an FAQ form can come prefilled (from a suggestion)."""
-    _manager(principal)
     form = _empty_form(KINDS[kind])
     if KINDS[kind] == EntryKind.FAQ:
         form.update({k: v for k, v in (("question", question), ("variants", variants), ("answer", answer)) if v})
@@ -238,24 +227,23 @@ async def new_entry(
 
 @router.get("/admin/knowledge/{kind}/{entry_id}")
 async def edit_entry(
-    request: Request, kind: KindP, entry_id: EntryIdP, session: SessionDep, principal: PagePrincipal
+    request: Request, kind: KindP, entry_id: EntryIdP, session: SessionDep, principal: CanManageKnowledge
 ) -> Response:
-    _manager(principal)
     entry = await service.get_entry(session, principal.account_id, KINDS[kind], entry_id)
     context = await _edit_context(session, principal, KINDS[kind], entry_id, _form_of(entry))
     return page(request, "knowledge/edit.html", context)
 
 
 @router.post("/admin/knowledge/{kind}")
-async def create_entry(request: Request, kind: KindP, session: SessionDep, principal: PagePrincipal) -> Response:
-    return await _save(request, KINDS[kind], None, session, _manager(principal))
+async def create_entry(request: Request, kind: KindP, session: SessionDep, principal: CanManageKnowledge) -> Response:
+    return await _save(request, KINDS[kind], None, session, principal)
 
 
 @router.post("/admin/knowledge/{kind}/{entry_id}")
 async def update_entry(
-    request: Request, kind: KindP, entry_id: EntryIdP, session: SessionDep, principal: PagePrincipal
+    request: Request, kind: KindP, entry_id: EntryIdP, session: SessionDep, principal: CanManageKnowledge
 ) -> Response:
-    return await _save(request, KINDS[kind], entry_id, session, _manager(principal))
+    return await _save(request, KINDS[kind], entry_id, session, principal)
 
 
 async def _save(
@@ -320,9 +308,8 @@ async def entry_action(
     entry_id: EntryIdP,
     action: Annotated[str, Path(pattern="^(publish|unpublish|delete)$")],
     session: SessionDep,
-    principal: PagePrincipal,
+    principal: CanManageKnowledge,
 ) -> Response:
-    _manager(principal)
     if action == "delete":
         await service.do_delete_entry(session, principal.account_id, KINDS[kind], entry_id, principal.actor)
         return _redirect(f"/admin/knowledge?kind={kind}")
@@ -339,9 +326,8 @@ async def restore_version(
     entry_id: EntryIdP,
     version: Annotated[int, Path(ge=1, le=2**31 - 1)],
     session: SessionDep,
-    principal: PagePrincipal,
+    principal: CanManageKnowledge,
 ) -> Response:
-    _manager(principal)
     await service.check_restore_version(session, principal.account_id, KINDS[kind], entry_id, version, principal.actor)
     return _redirect(f"/admin/knowledge/{kind}/{entry_id}")
 
@@ -353,10 +339,9 @@ async def restore_version(
 async def workspace_search(
     request: Request,
     state: StateDep,
-    principal: PagePrincipal,
+    principal: CanHandle,
     q: Annotated[str, Query(max_length=500)] = "",
 ) -> Response:
-    principal.require(Perm.HANDLE_CONVERSATIONS)
     hits = await service.search(state, principal.account_id, q, 5) if q.strip() else []
     return page(request, "knowledge/_results.html", {"hits": hits, "q": q})
 

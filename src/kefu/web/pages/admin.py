@@ -19,15 +19,22 @@ from kefu.accounts import service as accounts
 from kefu.accounts.hours import DAYS, BusinessHours, format_ranges, parse_ranges
 from kefu.accounts.schemas import OutboundHosts, TeamCreate, TeamUpdate
 from kefu.auth import service as auth
-from kefu.auth.permissions import Perm
 from kefu.auth.principal import Principal
 from kefu.auth.schemas import ApiTokenCreate, UserCreate, UserUpdate
 from kefu.channels import service as channels
 from kefu.channels.schemas import InboxCreate
 from kefu.core.constants import Role
-from kefu.core.deps import SessionDep, SettingsDep
+from kefu.core.deps import (
+    CanManageInboxes,
+    CanManageOutbound,
+    CanManageTeams,
+    CanManageTokens,
+    CanManageUsers,
+    SessionDep,
+    SettingsDep,
+)
 from kefu.core.errors import KefuError, Unprocessable
-from kefu.web.rendering import PagePrincipal, PageRoute, page, t
+from kefu.web.rendering import PageRoute, page, t
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 Context = Callable[[], Awaitable[dict[str, Any]]]
@@ -55,8 +62,7 @@ async def _form_failed(
 
 
 @router.get("/admin")
-async def admin_home(principal: PagePrincipal) -> Response:
-    principal.require(Perm.MANAGE_TEAMS)
+async def admin_home(principal: CanManageTeams) -> Response:
     return _redirect("/admin/inboxes" if principal.user.role == Role.ADMIN else "/admin/teams")
 
 
@@ -73,8 +79,7 @@ async def _inboxes(session: AsyncSession, principal: Principal) -> dict[str, Any
 
 
 @router.get("/admin/inboxes")
-async def inboxes(request: Request, session: SessionDep, principal: PagePrincipal) -> Response:
-    principal.require(Perm.MANAGE_INBOXES)
+async def inboxes(request: Request, session: SessionDep, principal: CanManageInboxes) -> Response:
     return page(request, "admin/inboxes.html", await _inboxes(session, principal))
 
 
@@ -82,12 +87,11 @@ async def inboxes(request: Request, session: SessionDep, principal: PagePrincipa
 async def create_inbox(
     request: Request,
     session: SessionDep,
-    principal: PagePrincipal,
+    principal: CanManageInboxes,
     name: Annotated[str, Form()] = "",
     greeting: Annotated[str, Form()] = "",
     bot_enabled: Annotated[bool, Form()] = False,
 ) -> Response:
-    principal.require(Perm.MANAGE_INBOXES)
     try:
         data = InboxCreate(name=name, greeting=greeting, bot_enabled=bot_enabled)
         inbox = await channels.check_create_inbox(session, principal.account_id, data, principal.actor)
@@ -99,9 +103,8 @@ async def create_inbox(
 
 @router.get("/admin/inboxes/{inbox_id}")
 async def inbox_detail(
-    request: Request, inbox_id: int, session: SessionDep, settings: SettingsDep, principal: PagePrincipal
+    request: Request, inbox_id: int, session: SessionDep, settings: SettingsDep, principal: CanManageInboxes
 ) -> Response:
-    principal.require(Perm.MANAGE_INBOXES)
     inbox = await channels.get_inbox(session, principal.account_id, inbox_id)
     snippet, src = channels.embed_snippet(settings.base_url, inbox)
     context = {"section": "inboxes", "inbox": inbox, "snippet": snippet, "script_url": src}
@@ -117,8 +120,7 @@ async def _agents(session: AsyncSession, principal: Principal) -> dict[str, Any]
 
 
 @router.get("/admin/agents")
-async def agents(request: Request, session: SessionDep, principal: PagePrincipal) -> Response:
-    principal.require(Perm.MANAGE_USERS)
+async def agents(request: Request, session: SessionDep, principal: CanManageUsers) -> Response:
     return page(request, "admin/agents.html", await _agents(session, principal))
 
 
@@ -126,14 +128,13 @@ async def agents(request: Request, session: SessionDep, principal: PagePrincipal
 async def create_agent(
     request: Request,
     session: SessionDep,
-    principal: PagePrincipal,
+    principal: CanManageUsers,
     email: Annotated[str, Form()] = "",
     name: Annotated[str, Form()] = "",
     password: Annotated[str, Form()] = "",
     role: Annotated[str, Form()] = "agent",
     locale: Annotated[str, Form()] = "",
 ) -> Response:
-    principal.require(Perm.MANAGE_USERS)
     try:
         data = UserCreate(email=email, name=name, password=password, role=role, locale=locale or None)
         await auth.check_create_user(session, principal.account_id, data, principal.actor)
@@ -148,11 +149,10 @@ async def update_agent(
     request: Request,
     user_id: int,
     session: SessionDep,
-    principal: PagePrincipal,
+    principal: CanManageUsers,
     role: Annotated[str | None, Form()] = None,
     active: Annotated[str | None, Form(pattern="^(0|1)$")] = None,
 ) -> Response:
-    principal.require(Perm.MANAGE_USERS)
     user = await auth.get_user(session, principal.account_id, user_id)
     changes: dict[str, Any] = {}
     if role is not None:
@@ -186,8 +186,7 @@ async def _teams(session: AsyncSession, principal: Principal) -> dict[str, Any]:
 
 
 @router.get("/admin/teams")
-async def teams(request: Request, session: SessionDep, principal: PagePrincipal) -> Response:
-    principal.require(Perm.MANAGE_TEAMS)
+async def teams(request: Request, session: SessionDep, principal: CanManageTeams) -> Response:
     return page(request, "admin/teams.html", await _teams(session, principal))
 
 
@@ -195,12 +194,11 @@ async def teams(request: Request, session: SessionDep, principal: PagePrincipal)
 async def create_team(
     request: Request,
     session: SessionDep,
-    principal: PagePrincipal,
+    principal: CanManageTeams,
     name: Annotated[str, Form()] = "",
     description: Annotated[str, Form()] = "",
     member_ids: Annotated[list[int] | None, Form()] = None,
 ) -> Response:
-    principal.require(Perm.MANAGE_TEAMS)
     try:
         data = TeamCreate(name=name, description=description, member_ids=member_ids or [])
         await accounts.check_create_team(session, principal.account_id, data, principal.actor)
@@ -215,10 +213,9 @@ async def team_members(
     request: Request,
     team_id: int,
     session: SessionDep,
-    principal: PagePrincipal,
+    principal: CanManageTeams,
     member_ids: Annotated[list[int] | None, Form()] = None,
 ) -> Response:
-    principal.require(Perm.MANAGE_TEAMS)
     try:
         data = TeamUpdate(member_ids=member_ids or [])
         await accounts.check_update_team(session, principal.account_id, team_id, data, principal.actor)
@@ -243,16 +240,14 @@ async def _tokens(session: AsyncSession, principal: Principal) -> dict[str, Any]
 
 
 @router.get("/admin/tokens")
-async def tokens(request: Request, session: SessionDep, principal: PagePrincipal) -> Response:
-    principal.require(Perm.MANAGE_TOKENS)
+async def tokens(request: Request, session: SessionDep, principal: CanManageTokens) -> Response:
     return page(request, "admin/tokens.html", await _tokens(session, principal))
 
 
 @router.post("/admin/tokens")
 async def create_token(
-    request: Request, session: SessionDep, principal: PagePrincipal, name: Annotated[str, Form()] = ""
+    request: Request, session: SessionDep, principal: CanManageTokens, name: Annotated[str, Form()] = ""
 ) -> Response:
-    principal.require(Perm.MANAGE_TOKENS)
     try:
         data = ApiTokenCreate(name=name)
         _, token = await auth.do_create_api_token(session, principal, data.name)
@@ -268,8 +263,7 @@ async def create_token(
 
 
 @router.post("/admin/tokens/{token_id}/revoke")
-async def revoke_token(token_id: int, session: SessionDep, principal: PagePrincipal) -> Response:
-    principal.require(Perm.MANAGE_TOKENS)
+async def revoke_token(token_id: int, session: SessionDep, principal: CanManageTokens) -> Response:
     await auth.do_revoke_api_token(session, principal, token_id)
     return _redirect("/admin/tokens")
 
@@ -285,16 +279,14 @@ async def _hours(session: AsyncSession, principal: Principal) -> dict[str, Any]:
 
 
 @router.get("/admin/hours")
-async def business_hours(request: Request, session: SessionDep, principal: PagePrincipal) -> Response:
-    principal.require(Perm.MANAGE_TEAMS)
+async def business_hours(request: Request, session: SessionDep, principal: CanManageTeams) -> Response:
     context = await _hours(session, principal)
     context["saved"] = request.query_params.get("saved") == "1"
     return page(request, "admin/hours.html", context)
 
 
 @router.post("/admin/hours")
-async def save_business_hours(request: Request, session: SessionDep, principal: PagePrincipal) -> Response:
-    principal.require(Perm.MANAGE_TEAMS)
+async def save_business_hours(request: Request, session: SessionDep, principal: CanManageTeams) -> Response:
     posted = await request.form()
     form: dict[str, Any] = {day: str(posted.get(day) or "") for day in DAYS}
     form.update(timezone=str(posted.get("timezone") or ""), always_open=posted.get("always_open") == "1")
@@ -321,16 +313,14 @@ async def _outbound(session: AsyncSession, principal: Principal) -> dict[str, An
 
 
 @router.get("/admin/outbound")
-async def outbound(request: Request, session: SessionDep, principal: PagePrincipal) -> Response:
-    principal.require(Perm.MANAGE_OUTBOUND)
+async def outbound(request: Request, session: SessionDep, principal: CanManageOutbound) -> Response:
     return page(request, "admin/outbound.html", await _outbound(session, principal))
 
 
 @router.post("/admin/outbound")
 async def save_outbound(
-    request: Request, session: SessionDep, principal: PagePrincipal, hosts: Annotated[str, Form()] = ""
+    request: Request, session: SessionDep, principal: CanManageOutbound, hosts: Annotated[str, Form()] = ""
 ) -> Response:
-    principal.require(Perm.MANAGE_OUTBOUND)
     try:
         data = OutboundHosts(hosts=[h for h in hosts.replace(",", "\n").split() if h])
         await accounts.do_set_outbound_hosts(session, principal.account_id, data.hosts, principal.actor)

@@ -14,18 +14,18 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.attachments.files import attachment_limits
-from kefu.auth.permissions import Perm
 from kefu.auth.principal import Principal
 from kefu.auth.service import list_users
 from kefu.channels.service import list_inboxes
 from kefu.contacts.service import get_contact, list_identities
 from kefu.conversations import service as convs
 from kefu.conversations.schemas import AttachmentIn, ConversationRead, LabelIn, MessageCreate
+from kefu.conversations.status import InvalidTransition, check_transition, next_statuses
 from kefu.core import clock
 from kefu.core.constants import ConversationStatus
-from kefu.core.deps import SessionDep, StateDep
-from kefu.core.errors import BadRequest, Unprocessable
-from kefu.web.rendering import PagePrincipal, PageRoute, is_htmx, page, t
+from kefu.core.deps import CanHandle, SessionDep, StateDep
+from kefu.core.errors import BadRequest, Conflict, Unprocessable
+from kefu.web.rendering import PageRoute, is_htmx, page, t
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -36,11 +36,6 @@ SNOOZE_PRESETS = {"1h": timedelta(hours=1), "4h": timedelta(hours=4), "1d": time
 ViewQ = Annotated[str, Query(pattern="^(mine|unassigned|all)$")]
 StatusQ = Annotated[str, Query(pattern="^(open|pending|snoozed|resolved|all)$")]
 LIST_LIMIT = 50
-
-
-def _handler(principal: Principal) -> Principal:
-    principal.require(Perm.HANDLE_CONVERSATIONS)
-    return principal
 
 
 async def _list(session: AsyncSession, principal: Principal, view: str, status: str) -> list[ConversationRead]:
@@ -91,6 +86,7 @@ async def _conversation(session: AsyncSession, principal: Principal, conv_id: in
     )
     return {
         "conv": read,
+        "next_statuses": next_statuses(conv.status),
         "messages": messages,
         "contact": contact,
         "identities": identities,
@@ -103,12 +99,11 @@ async def workspace(
     request: Request,
     session: SessionDep,
     state: StateDep,
-    principal: PagePrincipal,
+    principal: CanHandle,
     view: ViewQ = "all",
     status: StatusQ = "open",
     c: int | None = None,
 ) -> Response:
-    _handler(principal)
     context: dict[str, Any] = {"view": view, "status": status, "selected": c, "conv": None}
     context.update(attachment_limits(state.settings))
     context["conversations"] = await _list(session, principal, view, status)
@@ -123,12 +118,11 @@ async def conversation_list(
     request: Request,
     session: SessionDep,
     state: StateDep,
-    principal: PagePrincipal,
+    principal: CanHandle,
     view: ViewQ = "all",
     status: StatusQ = "open",
     c: int | None = None,
 ) -> Response:
-    _handler(principal)
     context = {
         "view": view,
         "status": status,
@@ -146,30 +140,26 @@ async def _pane(request: Request, session: AsyncSession, principal: Principal, c
 
 
 @router.get("/app/c/{conv_id}")
-async def conversation(request: Request, conv_id: int, session: SessionDep, principal: PagePrincipal) -> Response:
-    _handler(principal)
+async def conversation(request: Request, conv_id: int, session: SessionDep, principal: CanHandle) -> Response:
     if not is_htmx(request):
         return RedirectResponse(f"/app?c={conv_id}", status_code=303)
     return await _pane(request, session, principal, conv_id, "app/_conversation.html")
 
 
 @router.get("/app/c/{conv_id}/head")
-async def conversation_head(request: Request, conv_id: int, session: SessionDep, principal: PagePrincipal) -> Response:
-    _handler(principal)
+async def conversation_head(request: Request, conv_id: int, session: SessionDep, principal: CanHandle) -> Response:
     return await _pane(request, session, principal, conv_id, "app/_head.html")
 
 
 @router.get("/app/c/{conv_id}/side")
-async def conversation_side(request: Request, conv_id: int, session: SessionDep, principal: PagePrincipal) -> Response:
-    _handler(principal)
+async def conversation_side(request: Request, conv_id: int, session: SessionDep, principal: CanHandle) -> Response:
     return await _pane(request, session, principal, conv_id, "app/_side.html")
 
 
 @router.get("/app/c/{conv_id}/messages")
 async def conversation_messages(
-    request: Request, conv_id: int, session: SessionDep, principal: PagePrincipal, after_id: int | None = None
+    request: Request, conv_id: int, session: SessionDep, principal: CanHandle, after_id: int | None = None
 ) -> Response:
-    _handler(principal)
     conv = await convs.get_conversation(session, principal.account_id, conv_id)
     read = await convs.read_conversation(session, conv)
     messages = await convs.list_messages(session, conv, after_id=after_id, limit=500, include_notes=True)
@@ -188,13 +178,12 @@ async def post_message(
     conv_id: int,
     session: SessionDep,
     state: StateDep,
-    principal: PagePrincipal,
+    principal: CanHandle,
     content: Annotated[str, Form()] = "",
     kind: Annotated[str, Form(pattern="^(text|note)$")] = "text",
     client_message_id: Annotated[str | None, Form(max_length=100)] = None,
     attachment_id: Annotated[list[int] | None, Form(description="ids of uploads to send")] = None,
 ) -> Response:
-    _handler(principal)
     files = [AttachmentIn(id=i) for i in attachment_id or []]
     try:
         data = MessageCreate(content=content, kind=kind, client_message_id=client_message_id or None, attachments=files)
@@ -220,10 +209,9 @@ async def assign(
     request: Request,
     conv_id: int,
     session: SessionDep,
-    principal: PagePrincipal,
+    principal: CanHandle,
     assignee: Annotated[str, Form(pattern=r"^(me|none|\d+)$")] = "none",
 ) -> Response:
-    _handler(principal)
     target = principal.user.id if assignee == "me" else (None if assignee == "none" else int(assignee))
     await convs.do_assign(session, principal.account_id, conv_id, target, principal.actor)
     return await _pane(request, session, principal, conv_id, "app/_head.html")
@@ -240,8 +228,10 @@ def snooze_until(request: Request, preset: str, custom: str, tz_offset_min: int)
     except ValueError:
         raise BadRequest(t(request, "Choose when the snooze ends.")) from None
     try:
-        until = local.astimezone(UTC) if local.tzinfo is not None else local.replace(tzinfo=UTC) + timedelta(
-            minutes=tz_offset_min
+        until = (
+            local.astimezone(UTC)
+            if local.tzinfo is not None
+            else local.replace(tzinfo=UTC) + timedelta(minutes=tz_offset_min)
         )
     except OverflowError:  # e.g. 9999-12-31T23:59 west of UTC
         until = None
@@ -250,29 +240,49 @@ def snooze_until(request: Request, preset: str, custom: str, tz_offset_min: int)
     return until
 
 
+def _refused_transition(request: Request, exc: InvalidTransition) -> str:
+    names = {
+        ConversationStatus.OPEN: t(request, "Open"),
+        ConversationStatus.PENDING: t(request, "Pending"),
+        ConversationStatus.SNOOZED: t(request, "Snoozed"),
+        ConversationStatus.RESOLVED: t(request, "Resolved"),
+    }
+    current, wanted = ConversationStatus(exc.details["from"]), ConversationStatus(exc.details["to"])
+    return t(
+        request,
+        "This conversation is %(current)s and cannot be changed to %(wanted)s.",
+        current=names[current],
+        wanted=names[wanted],
+    )
+
+
 @router.post("/app/c/{conv_id}/status")
 async def change_status(
     request: Request,
     conv_id: int,
     session: SessionDep,
     state: StateDep,
-    principal: PagePrincipal,
+    principal: CanHandle,
     status: Annotated[ConversationStatus, Form()],
     preset: Annotated[str, Form(max_length=10)] = "",
     until: Annotated[str, Form(max_length=40)] = "",
     tz_offset: Annotated[int, Form(ge=-24 * 60, le=24 * 60)] = 0,
 ) -> Response:
-    _handler(principal)
-    when = snooze_until(request, preset, until, tz_offset) if status == ConversationStatus.SNOOZED else None
-    await convs.do_change_status(session, principal.account_id, conv_id, status, when, principal.actor, jobs=state.jobs)
+    try:
+        check_transition((await convs.get_conversation(session, principal.account_id, conv_id)).status, status)
+        when = snooze_until(request, preset, until, tz_offset) if status == ConversationStatus.SNOOZED else None
+        await convs.do_change_status(
+            session, principal.account_id, conv_id, status, when, principal.actor, jobs=state.jobs
+        )
+    except InvalidTransition as exc:
+        raise Conflict(_refused_transition(request, exc)) from None
     return await _pane(request, session, principal, conv_id, "app/_head.html")
 
 
 @router.post("/app/c/{conv_id}/labels")
 async def add_label(
-    request: Request, conv_id: int, session: SessionDep, principal: PagePrincipal, label: Annotated[str, Form()] = ""
+    request: Request, conv_id: int, session: SessionDep, principal: CanHandle, label: Annotated[str, Form()] = ""
 ) -> Response:
-    _handler(principal)
     try:
         data = LabelIn(label=label)
     except ValidationError:
@@ -283,8 +293,7 @@ async def add_label(
 
 @router.post("/app/c/{conv_id}/labels/remove")
 async def remove_label(
-    request: Request, conv_id: int, session: SessionDep, principal: PagePrincipal, label: Annotated[str, Form()] = ""
+    request: Request, conv_id: int, session: SessionDep, principal: CanHandle, label: Annotated[str, Form()] = ""
 ) -> Response:
-    _handler(principal)
     await convs.do_set_labels(session, principal.account_id, conv_id, [label], principal.actor, mode="remove")
     return await _pane(request, session, principal, conv_id, "app/_head.html")
