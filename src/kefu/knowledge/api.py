@@ -15,7 +15,6 @@ from kefu.core.pagination import MAX_LIMIT, Cursor, CursorParam
 from kefu.core.schemas import Id, Version
 from kefu.knowledge import service, suggestions
 from kefu.knowledge.importing import parse_import
-from kefu.knowledge.index import KnowledgeHit
 from kefu.knowledge.schemas import (
     ArticleCreate,
     ArticlePage,
@@ -36,6 +35,7 @@ from kefu.knowledge.schemas import (
     SuggestionRead,
     VersionRead,
 )
+from kefu.knowledge.search import KnowledgeHit
 
 router = APIRouter(prefix="/api/v1", tags=["knowledge"])
 
