@@ -46,16 +46,17 @@ def search_backend(host: _Host) -> SearchBackend:
     return backend if backend is not None else start_search(host)
 
 
-def start_search(host: _Host) -> SearchBackend:
-    """Create (once) the node's backend and bind it to the node's sessions. Cheap: indexes are built on
-    first use."""
+def start_search(host: _Host, backend: SearchBackend | None = None) -> SearchBackend:
+    """Create (once) the node's backend — `backend`, or the in-process one — and bind it to the node's
+    sessions. Cheap: indexes are built on first use."""
     existing = _held(host)
     if existing is not None:
         return existing
-    settings = host.settings
-    backend = InProcessSearch(
-        host.sessionmaker, host.bus, lambda: _embedder_for(settings.embedder, settings.embedder_model)
-    )
+    if backend is None:
+        settings = host.settings
+        backend = InProcessSearch(
+            host.sessionmaker, host.bus, lambda: _embedder_for(settings.embedder, settings.embedder_model)
+        )
     host.extras[EXTRAS_KEY] = backend
     _bind(host.sessionmaker, backend)
     return backend
