@@ -36,10 +36,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         from kefu.conversations.ingest import stop_ingest
-        from kefu.knowledge.index import start_knowledge, stop_knowledge
+        from kefu.knowledge.search_node import start_search, stop_search
 
         await state.start()
-        knowledge = start_knowledge(state)
+        knowledge = start_search(state)
         if settings.knowledge_warmup:
             knowledge.warm_up()
             install_bot(state).warm_up()
@@ -48,7 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             await stop_ingest(state)
             await install_bot(state).stop()
-            await stop_knowledge(state)
+            await stop_search(state)
             await state.stop()
 
     app = FastAPI(

@@ -1,5 +1,5 @@
 """Two app nodes: an edit on node A is searchable on node B (PostgreSQL + Redis: over the bus;
-SQLite: two processes cannot share the in-process bus, so node B catches up by reconciling)."""
+SQLite: two processes cannot share the in-process bus, so node B catches up on the knowledge version)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from typing import Any
 
 import httpx
 
-from kefu.knowledge.index import EXTRAS_KEY
 from tests.conftest import free_port
 from tests.knowledge.data import create_faqs
 from tests.support.factories import World
@@ -37,8 +36,6 @@ async def test_edit_on_node_a_is_searchable_on_node_b(api: World) -> None:
             base_url=node_b.base_url, headers={"Authorization": f"Bearer {api.admin.token}"}, timeout=20
         )
         try:
-            if server.backend == "sqlite":
-                node_b.state.extras[EXTRAS_KEY].reconcile_every_s = 0.0  # no shared bus: reconcile on use
 
             async def ids_on_b(q: str) -> list[int]:
                 r = await b.get("/api/v1/knowledge/search", params={"q": q, "k": 10})

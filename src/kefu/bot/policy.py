@@ -57,7 +57,7 @@ CLARIFY = {"zh": "您想问的是哪一个？请回复序号：", "en": "Which o
 
 
 class HitLike(Protocol):
-    """What the policy reads of a kefu.knowledge.index.KnowledgeHit."""
+    """What the policy reads of a kefu.knowledge.search.KnowledgeHit."""
 
     @property
     def entry_kind(self) -> str: ...

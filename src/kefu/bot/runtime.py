@@ -295,7 +295,7 @@ class BotRuntime:
             return []  # the policy will not look at knowledge
         if asks_for_human(nlu.quick_signals(text), bot.config.handoff.keywords):
             return []
-        from kefu.knowledge.index import search_knowledge
+        from kefu.knowledge.search_node import search_knowledge
 
         language = nlu.detect(text)
         query = nlu.model_text(text)  # as embedded: 繁 and 简 search alike

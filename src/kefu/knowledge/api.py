@@ -3,11 +3,16 @@
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import UploadFile
 
+from kefu.auth.principal import Principal
 from kefu.core.deps import CanHandle, CanManageKnowledge, SessionDep, StateDep
 from kefu.core.errors import BadRequest
 from kefu.core.openapi import errors
@@ -15,7 +20,6 @@ from kefu.core.pagination import MAX_LIMIT, Cursor, CursorParam
 from kefu.core.schemas import Id, Version
 from kefu.knowledge import service, suggestions
 from kefu.knowledge.importing import parse_import
-from kefu.knowledge.index import KnowledgeHit
 from kefu.knowledge.schemas import (
     ArticleCreate,
     ArticlePage,
@@ -36,6 +40,7 @@ from kefu.knowledge.schemas import (
     SuggestionRead,
     VersionRead,
 )
+from kefu.knowledge.search import KnowledgeHit
 
 router = APIRouter(prefix="/api/v1", tags=["knowledge"])
 
@@ -45,177 +50,162 @@ TopK = Annotated[int, Query(ge=1, le=20)]
 Lang = Annotated[str | None, Query(max_length=16, pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8}){0,2}$")]
 
 
-def _filters(
-    status: EntryStatus | None, category: str | None, language: str | None, q: str | None
-) -> service.EntryFilters:
-    return service.EntryFilters(status=status, category=category, language=language, q=q)
-
-
 def _hits(hits: list[KnowledgeHit]) -> list[KnowledgeHitRead]:
     return [KnowledgeHitRead.model_validate(h) for h in hits]
 
 
-# -- FAQ entries -------------------------------------------------------------------------------------
+# -- FAQ entries and articles: the same routes, built once per kind ----------------------------------
 
 
-@router.get("/knowledge/faqs", response_model=FaqPage)
-async def list_faqs(
-    session: SessionDep,
-    principal: CanHandle,
-    status: EntryStatus | None = None,
-    category: Annotated[str | None, Query(max_length=100)] = None,
-    language: Lang = None,
-    q: Annotated[str | None, Query(max_length=200)] = None,
-    cursor: CursorParam = None,
-    limit: Limit = 50,
-) -> FaqPage:
-    rows, nxt = await service.list_entries(
+@dataclass(frozen=True)
+class _EntryApi:
+    """What differs between /knowledge/faqs and /knowledge/articles: names, schemas, two service calls."""
+
+    kind: EntryKind
+    one: str  # "faq" | "article": route names, the path parameter `{one}_id`
+    many: str  # "faqs" | "articles": the path, the list route's name
+    read: type[FaqRead] | type[ArticleRead]
+    page: type[FaqPage] | type[ArticlePage]
+    create_model: type[FaqCreate] | type[ArticleCreate]
+    update_model: type[FaqUpdate] | type[ArticleUpdate]
+    create: Callable[..., Awaitable[Any]]  # service.check_create_<kind>(session, account_id, data, actor)
+    update: Callable[..., Awaitable[Any]]  # service.check_update_<kind>(session, account_id, id, data, actor)
+    restore_doc: str
+
+
+def _param(name: str, annotation: Any, default: Any = inspect.Parameter.empty) -> inspect.Parameter:
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default)
+
+
+def _route(
+    method: str,
+    path: str,
+    name: str,
+    params: list[inspect.Parameter],
+    handler: Callable[..., Awaitable[Any]],
+    doc: str | None = None,
+    **options: Any,
+) -> None:
+    """Register `handler` under `name` with the signature `params` (what FastAPI reads for parameters,
+    dependencies and the OpenAPI document); a path parameter named `<kind>_id` reaches it as `entry_id`."""
+
+    async def endpoint(**kwargs: Any) -> Any:
+        ids = [k for k in kwargs if k.endswith("_id")]
+        for key in ids:
+            kwargs["entry_id"] = kwargs.pop(key)
+        return await handler(**kwargs)
+
+    endpoint.__name__ = endpoint.__qualname__ = name
+    endpoint.__doc__ = doc
+    endpoint.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    router.add_api_route(path, endpoint, methods=[method], name=name, **options)
+
+
+def _entry_routes(api: _EntryApi) -> None:
+    kind, read = api.kind, api.read
+    base, one_path = f"/knowledge/{api.many}", f"/knowledge/{api.many}/{{{api.one}_id}}"
+    entry_id = _param(f"{api.one}_id", Id)
+    session, reader, editor = (
+        _param("session", SessionDep),
+        _param("principal", CanHandle),
+        _param("principal", CanManageKnowledge),
+    )
+
+    async def list_(session: AsyncSession, principal: Principal, cursor: str | None, limit: int, **f: Any) -> Any:
+        filters = service.EntryFilters(**f)
+        rows, nxt = await service.list_entries(
+            session, principal.account_id, kind, filters, Cursor.decode(cursor), limit
+        )
+        return api.page(items=[read.model_validate(r) for r in rows], next_cursor=nxt.encode() if nxt else None)
+
+    async def create(data: Any, session: AsyncSession, principal: Principal) -> Any:
+        return read.model_validate(await api.create(session, principal.account_id, data, principal.actor))
+
+    async def get(entry_id: int, session: AsyncSession, principal: Principal) -> Any:
+        return read.model_validate(await service.get_entry(session, principal.account_id, kind, entry_id))
+
+    async def update(entry_id: int, data: Any, session: AsyncSession, principal: Principal) -> Any:
+        return read.model_validate(await api.update(session, principal.account_id, entry_id, data, principal.actor))
+
+    async def delete(entry_id: int, session: AsyncSession, principal: Principal) -> Response:
+        await service.do_delete_entry(session, principal.account_id, kind, entry_id, principal.actor)
+        return Response(status_code=204)
+
+    def set_status(status: EntryStatus) -> Callable[..., Awaitable[Any]]:
+        async def handler(entry_id: int, session: AsyncSession, principal: Principal) -> Any:
+            entry = await service.do_set_status(session, principal.account_id, kind, entry_id, status, principal.actor)
+            return read.model_validate(entry)
+
+        return handler
+
+    async def history(entry_id: int, session: AsyncSession, principal: Principal) -> list[VersionRead]:
+        versions = await service.get_history(session, principal.account_id, kind, entry_id)
+        return [VersionRead.model_validate(v) for v in versions]
+
+    async def restore(entry_id: int, version: int, session: AsyncSession, principal: Principal) -> Any:
+        entry = await service.check_restore_version(
+            session, principal.account_id, kind, entry_id, version, principal.actor
+        )
+        return read.model_validate(entry)
+
+    list_params = [
         session,
-        principal.account_id,
+        reader,
+        _param("status", EntryStatus | None, None),
+        _param("category", Annotated[str | None, Query(max_length=100)], None),
+        _param("language", Lang, None),
+        _param("q", Annotated[str | None, Query(max_length=200)], None),
+        _param("cursor", CursorParam, None),
+        _param("limit", Limit, 50),
+    ]
+    _route("GET", base, f"list_{api.many}", list_params, list_, response_model=api.page)
+    create_params = [_param("data", api.create_model), session, editor]
+    _route("POST", base, f"create_{api.one}", create_params, create, response_model=read, status_code=201)
+    _route("GET", one_path, f"get_{api.one}", [entry_id, session, reader], get, response_model=read)
+    update_params = [entry_id, _param("data", api.update_model), session, editor]
+    _route("PATCH", one_path, f"update_{api.one}", update_params, update, response_model=read)
+    _route("DELETE", one_path, f"delete_{api.one}", [entry_id, session, editor], delete, status_code=204)
+    for verb, status in (("publish", EntryStatus.PUBLISHED), ("unpublish", EntryStatus.DRAFT)):
+        path, name = f"{one_path}/{verb}", f"{verb}_{api.one}"
+        _route("POST", path, name, [entry_id, session, editor], set_status(status), response_model=read)
+    history_path = f"{one_path}/history"
+    history_params = [entry_id, session, reader]
+    _route("GET", history_path, f"{api.one}_history", history_params, history, response_model=list[VersionRead])
+    restore_params = [entry_id, _param("version", Version), session, editor]
+    restore_path = f"{history_path}/{{version}}/restore"
+    _route("POST", restore_path, f"restore_{api.one}", restore_params, restore, api.restore_doc, response_model=read)
+
+
+_entry_routes(
+    _EntryApi(
         EntryKind.FAQ,
-        _filters(status, category, language, q),
-        Cursor.decode(cursor),
-        limit,
+        "faq",
+        "faqs",
+        FaqRead,
+        FaqPage,
+        FaqCreate,
+        FaqUpdate,
+        service.check_create_faq,
+        service.check_update_faq,
+        """Bring back version `version`'s question, variants, answer, category, tags and language as a new
+    version; the publish status is kept.""",
     )
-    return FaqPage(items=[FaqRead.model_validate(r) for r in rows], next_cursor=nxt.encode() if nxt else None)
-
-
-@router.post("/knowledge/faqs", response_model=FaqRead, status_code=201)
-async def create_faq(data: FaqCreate, session: SessionDep, principal: CanManageKnowledge) -> FaqRead:
-    return FaqRead.model_validate(await service.check_create_faq(session, principal.account_id, data, principal.actor))
-
-
-@router.get("/knowledge/faqs/{faq_id}", response_model=FaqRead)
-async def get_faq(faq_id: Id, session: SessionDep, principal: CanHandle) -> FaqRead:
-    return FaqRead.model_validate(await service.get_faq(session, principal.account_id, faq_id))
-
-
-@router.patch("/knowledge/faqs/{faq_id}", response_model=FaqRead)
-async def update_faq(faq_id: Id, data: FaqUpdate, session: SessionDep, principal: CanManageKnowledge) -> FaqRead:
-    entry = await service.check_update_faq(session, principal.account_id, faq_id, data, principal.actor)
-    return FaqRead.model_validate(entry)
-
-
-@router.delete("/knowledge/faqs/{faq_id}", status_code=204)
-async def delete_faq(faq_id: Id, session: SessionDep, principal: CanManageKnowledge) -> Response:
-    await service.do_delete_entry(session, principal.account_id, EntryKind.FAQ, faq_id, principal.actor)
-    return Response(status_code=204)
-
-
-@router.post("/knowledge/faqs/{faq_id}/publish", response_model=FaqRead)
-async def publish_faq(faq_id: Id, session: SessionDep, principal: CanManageKnowledge) -> FaqRead:
-    entry = await service.do_set_status(
-        session, principal.account_id, EntryKind.FAQ, faq_id, EntryStatus.PUBLISHED, principal.actor
-    )
-    return FaqRead.model_validate(entry)
-
-
-@router.post("/knowledge/faqs/{faq_id}/unpublish", response_model=FaqRead)
-async def unpublish_faq(faq_id: Id, session: SessionDep, principal: CanManageKnowledge) -> FaqRead:
-    entry = await service.do_set_status(
-        session, principal.account_id, EntryKind.FAQ, faq_id, EntryStatus.DRAFT, principal.actor
-    )
-    return FaqRead.model_validate(entry)
-
-
-@router.get("/knowledge/faqs/{faq_id}/history", response_model=list[VersionRead])
-async def faq_history(faq_id: Id, session: SessionDep, principal: CanHandle) -> list[VersionRead]:
-    versions = await service.get_history(session, principal.account_id, EntryKind.FAQ, faq_id)
-    return [VersionRead.model_validate(v) for v in versions]
-
-
-@router.post("/knowledge/faqs/{faq_id}/history/{version}/restore", response_model=FaqRead)
-async def restore_faq(faq_id: Id, version: Version, session: SessionDep, principal: CanManageKnowledge) -> FaqRead:
-    """Bring back version `version`'s question, variants, answer, category, tags and language as a new
-    version; the publish status is kept."""
-    entry = await service.check_restore_version(
-        session, principal.account_id, EntryKind.FAQ, faq_id, version, principal.actor
-    )
-    return FaqRead.model_validate(entry)
-
-
-# -- articles ----------------------------------------------------------------------------------------
-
-
-@router.get("/knowledge/articles", response_model=ArticlePage)
-async def list_articles(
-    session: SessionDep,
-    principal: CanHandle,
-    status: EntryStatus | None = None,
-    category: Annotated[str | None, Query(max_length=100)] = None,
-    language: Lang = None,
-    q: Annotated[str | None, Query(max_length=200)] = None,
-    cursor: CursorParam = None,
-    limit: Limit = 50,
-) -> ArticlePage:
-    rows, nxt = await service.list_entries(
-        session,
-        principal.account_id,
+)
+_entry_routes(
+    _EntryApi(
         EntryKind.ARTICLE,
-        _filters(status, category, language, q),
-        Cursor.decode(cursor),
-        limit,
+        "article",
+        "articles",
+        ArticleRead,
+        ArticlePage,
+        ArticleCreate,
+        ArticleUpdate,
+        service.check_create_article,
+        service.check_update_article,
+        """Bring back version `version`'s title, body, category, tags and language as a new version; the
+    publish status is kept.""",
     )
-    return ArticlePage(items=[ArticleRead.model_validate(r) for r in rows], next_cursor=nxt.encode() if nxt else None)
-
-
-@router.post("/knowledge/articles", response_model=ArticleRead, status_code=201)
-async def create_article(data: ArticleCreate, session: SessionDep, principal: CanManageKnowledge) -> ArticleRead:
-    entry = await service.check_create_article(session, principal.account_id, data, principal.actor)
-    return ArticleRead.model_validate(entry)
-
-
-@router.get("/knowledge/articles/{article_id}", response_model=ArticleRead)
-async def get_article(article_id: Id, session: SessionDep, principal: CanHandle) -> ArticleRead:
-    return ArticleRead.model_validate(await service.get_article(session, principal.account_id, article_id))
-
-
-@router.patch("/knowledge/articles/{article_id}", response_model=ArticleRead)
-async def update_article(
-    article_id: Id, data: ArticleUpdate, session: SessionDep, principal: CanManageKnowledge
-) -> ArticleRead:
-    entry = await service.check_update_article(session, principal.account_id, article_id, data, principal.actor)
-    return ArticleRead.model_validate(entry)
-
-
-@router.delete("/knowledge/articles/{article_id}", status_code=204)
-async def delete_article(article_id: Id, session: SessionDep, principal: CanManageKnowledge) -> Response:
-    await service.do_delete_entry(session, principal.account_id, EntryKind.ARTICLE, article_id, principal.actor)
-    return Response(status_code=204)
-
-
-@router.post("/knowledge/articles/{article_id}/publish", response_model=ArticleRead)
-async def publish_article(article_id: Id, session: SessionDep, principal: CanManageKnowledge) -> ArticleRead:
-    entry = await service.do_set_status(
-        session, principal.account_id, EntryKind.ARTICLE, article_id, EntryStatus.PUBLISHED, principal.actor
-    )
-    return ArticleRead.model_validate(entry)
-
-
-@router.post("/knowledge/articles/{article_id}/unpublish", response_model=ArticleRead)
-async def unpublish_article(article_id: Id, session: SessionDep, principal: CanManageKnowledge) -> ArticleRead:
-    entry = await service.do_set_status(
-        session, principal.account_id, EntryKind.ARTICLE, article_id, EntryStatus.DRAFT, principal.actor
-    )
-    return ArticleRead.model_validate(entry)
-
-
-@router.get("/knowledge/articles/{article_id}/history", response_model=list[VersionRead])
-async def article_history(article_id: Id, session: SessionDep, principal: CanHandle) -> list[VersionRead]:
-    versions = await service.get_history(session, principal.account_id, EntryKind.ARTICLE, article_id)
-    return [VersionRead.model_validate(v) for v in versions]
-
-
-@router.post("/knowledge/articles/{article_id}/history/{version}/restore", response_model=ArticleRead)
-async def restore_article(
-    article_id: Id, version: Version, session: SessionDep, principal: CanManageKnowledge
-) -> ArticleRead:
-    """Bring back version `version`'s title, body, category, tags and language as a new version; the
-    publish status is kept."""
-    entry = await service.check_restore_version(
-        session, principal.account_id, EntryKind.ARTICLE, article_id, version, principal.actor
-    )
-    return ArticleRead.model_validate(entry)
+)
 
 
 # -- suggestions: unanswered questions → candidate FAQ entries ---------------------------------------
@@ -350,7 +340,7 @@ async def help_faqs(
     limit: Limit = 50,
 ) -> PublicFaqPage:
     account_id = await service.get_help_account_id(session, inbox_public_key)
-    filters = _filters(EntryStatus.PUBLISHED, category, language, q)
+    filters = service.EntryFilters(EntryStatus.PUBLISHED, category, language, q)
     rows, nxt = await service.list_entries(session, account_id, EntryKind.FAQ, filters, Cursor.decode(cursor), limit)
     items = [PublicFaqRead.model_validate(r) for r in rows]
     return PublicFaqPage(items=items, next_cursor=nxt.encode() if nxt else None)

@@ -1,15 +1,20 @@
-"""Per-account hybrid search index over PUBLISHED knowledge, kept consistent on every app node.
+"""The in-process search backend: a hybrid (BM25 + dense) index per account in this node's memory.
 
-- Built lazily from the database on an account's first search (`HybridIndex`, kefu.nlp.retrieval).
-- After a write commits, the writing node applies the change to its own index before the request returns
-  (read-your-writes) and publishes `{"op": "entry", ...}` on the bus topic `knowledge:{account_id}`;
-  every other node with that account loaded re-reads the entry from the database and upserts/removes it.
-- Pub/sub is at-most-once, so a node also reconciles — compares (id, version) of the published entries
-  in the database with what its index holds — at most every `reconcile_every_s`, in the background.
+The index is a cache derived from the database rows of PUBLISHED knowledge (`HybridIndex`,
+kefu.nlp.retrieval), tagged with the account's knowledge version it reflects (kefu.knowledge.search):
+
+- Built lazily from the database on an account's first search.
+- A write on this node applies its change here before the request returns (`invalidate`, read-your-writes)
+  and publishes `{"op": "entry", "version": ...}` on the bus topic `knowledge:{account_id}`; every other
+  node with that account loaded applies the entry (or reconciles, when the version shows it missed one).
+- Pub/sub is at-most-once, so before a search a node compares its version with the database's — at most
+  once per `check_every_s` per account — and, when they differ, diffs (id, version) of the published
+  entries against its index and applies the difference before searching. A node that missed every
+  message therefore converges within `check_every_s`.
 - Embedding is CPU-bound: it runs in worker threads (asyncio.to_thread), at most `threads` at a time;
   searches hold the account's index lock only for the scoring, never while embedding.
 
-See docs/knowledge.md.
+See docs/knowledge.md and docs/adr/0006-search-backend.md.
 """
 
 from __future__ import annotations
@@ -17,57 +22,31 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import time
 import uuid
-import weakref
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from kefu.core.bus import EventBus, Subscription
-from kefu.core.events import _BUS
 from kefu.knowledge import documents
 from kefu.knowledge.documents import EntryMeta, Indexed
 from kefu.knowledge.schemas import EntryKind
-from kefu.nlp.embed import Embedder, make_embedder
+from kefu.knowledge.search import NO_FILTERS, KnowledgeHit, SearchFilters, read_version
+from kefu.nlp.embed import Embedder
 from kefu.nlp.retrieval import Hit, HybridIndex
 
 log = logging.getLogger("kefu.knowledge.index")
 T = TypeVar("T")
+CHECK_EVERY_S = 1.0
 
 
 def knowledge_topic(account_id: int) -> str:
     return f"knowledge:{account_id}"
-
-
-@dataclass(frozen=True)
-class KnowledgeHit:
-    entry_kind: str  # "faq" | "article"
-    entry_id: int
-    title: str  # FAQ question or article title
-    answer: str  # FAQ answer or an article snippet
-    score: float  # fused (reciprocal-rank fusion of the two sides)
-    bm25_score: float
-    dense_score: float  # cosine
-    matched_text: str  # the question variant / title / paragraph closest to the query
-    language: str
-    category: str
-    relative_score: float = 0.0  # cosine minus the query's mean cosine to the other entries (HybridIndex)
-    answer_floor: float | None = None  # the relative score this knowledge base's own rewordings reach
-
-
-class _Host(Protocol):
-    """What the manager needs from its host: AppState (serve) or JobContext (worker) both fit."""
-
-    sessionmaker: async_sessionmaker[AsyncSession]
-    bus: EventBus
-    settings: Any
-    extras: dict[str, Any]
 
 
 class _Prefetched:
@@ -102,12 +81,15 @@ class _AccountIndex:
     apply_lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # serialises DB read → apply
     subscription: Subscription | None = None
     reader: asyncio.Task[None] | None = None
-    checked_at: float = 0.0
-    reconciling: asyncio.Task[None] | None = None
+    version: int = 0  # the account's knowledge version the index reflects
+    checked_at: float = 0.0  # when the version was last compared with the database (monotonic)
+    checking: asyncio.Task[None] | None = None
     answer_floor: float | None = None  # placed by _apply after edits; searches only read it
 
 
-class KnowledgeIndexManager:
+class InProcessSearch:
+    """`SearchBackend` with one HybridIndex per account in this process (LRU, `max_accounts`)."""
+
     def __init__(
         self,
         sessionmaker: async_sessionmaker[AsyncSession],
@@ -116,13 +98,13 @@ class KnowledgeIndexManager:
         *,
         threads: int = 2,
         max_accounts: int = 200,
-        reconcile_every_s: float = 60.0,
+        check_every_s: float = CHECK_EVERY_S,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.bus = bus
         self.node_id = uuid.uuid4().hex
         self.max_accounts = max_accounts
-        self.reconcile_every_s = reconcile_every_s
+        self.check_every_s = check_every_s
         self._embedder_factory = embedder
         self._embedder: Embedder | None = None
         self._cpu = asyncio.Semaphore(threads)
@@ -130,26 +112,33 @@ class KnowledgeIndexManager:
         self._loading: dict[int, asyncio.Task[_AccountIndex]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
 
-    # -- public ------------------------------------------------------------------------------------
+    # -- SearchBackend -----------------------------------------------------------------------------
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = self._embedder_factory()
+        return self._embedder
 
     async def search(
         self,
         account_id: int,
         query: str,
-        k: int = 5,
-        language: str | None = None,
-        session: AsyncSession | None = None,
+        *,
         vector: np.ndarray | None = None,
+        k: int = 5,
+        filters: SearchFilters = NO_FILTERS,
+        session: AsyncSession | None = None,
     ) -> list[KnowledgeHit]:
         query = query.strip()
         if not query or k <= 0:
             return []
-        acc = await self._ensure(account_id, session)
+        acc = await self._current(account_id, session)
         if vector is not None:
             qvec = np.asarray(vector, dtype=np.float32).reshape(1, -1)
         else:
             qvec = await self._cpu_bound(self.embedder.embed_queries, [query])
-        depth = k if language is None else max(4 * k, 20)
+        depth = max(4 * k, 20) if filters.narrows else k
         async with acc.index_lock:
             acc.embedder.queries[query] = qvec[0]
             try:
@@ -158,16 +147,134 @@ class KnowledgeIndexManager:
                 acc.embedder.queries.pop(query, None)
             metas = [acc.meta[h.doc_id] for h in hits]
         out = [
-            _hit(m, h, acc.answer_floor)
-            for m, h in zip(metas, hits, strict=True)
-            if documents.language_matches(m.language, language)
+            _hit(m, h, acc.answer_floor) for m, h in zip(metas, hits, strict=True) if filters.admits(m.kind, m.language)
         ]
         return out[:k]
 
-    async def apply_entry(self, account_id: int, kind: EntryKind, entry_id: int) -> None:
-        """Bring one entry of a loaded account up to date with the database (no-op if not loaded)."""
+    async def invalidate(
+        self, account_id: int, version: int, kind: EntryKind | None = None, entry_id: int | None = None
+    ) -> None:
+        acc = self._accounts.get(account_id)
+        if acc is not None:
+            try:
+                await self._apply_change(account_id, acc, version, kind, entry_id)
+            except Exception:
+                log.exception("local knowledge index update failed for account %s", account_id)
+                acc.checked_at = 0.0  # compare versions on next use
+        message: dict[str, Any] = {"op": "entry" if kind is not None else "reconcile", "version": version}
+        if kind is not None:
+            message.update(kind=str(kind), id=entry_id)
+        await self.bus.publish(knowledge_topic(account_id), {**message, "origin": self.node_id})
+
+    async def refresh(self, account_id: int, session: AsyncSession | None = None) -> int:
         acc = self._accounts.get(account_id)
         if acc is None:
+            acc = await self._ensure(account_id, session)
+        else:
+            await self._reconcile(account_id, acc, session)
+        return acc.version
+
+    def version(self, account_id: int) -> int | None:
+        acc = self._accounts.get(account_id)
+        return None if acc is None else acc.version
+
+    def warm_up(self, limit: int = 10) -> None:
+        """Build, in the background, the indexes of the accounts with the most recently edited published
+        knowledge, so the first customer question after a start does not pay for embedding everything."""
+        self._spawn(self._warm_up(limit))
+
+    async def stop(self) -> None:
+        for task in list(self._tasks) + list(self._loading.values()):
+            task.cancel()
+        for account_id in list(self._accounts):
+            await self._evict(account_id)
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    def loaded(self, account_id: int) -> bool:
+        return account_id in self._accounts
+
+    # -- loading and consistency -------------------------------------------------------------------
+
+    async def _current(self, account_id: int, session: AsyncSession | None) -> _AccountIndex:
+        """The account's index, brought up to the database's knowledge version if it was not compared
+        with it for `check_every_s` (one waiting comparison per account; concurrent searches share it)."""
+        acc = await self._ensure(account_id, session)
+        if time.monotonic() - acc.checked_at >= self.check_every_s:
+            if acc.checking is None:
+                acc.checking = asyncio.ensure_future(self._check(account_id, acc, session))
+                acc.checking.add_done_callback(lambda _t: setattr(acc, "checking", None))
+            await asyncio.shield(acc.checking)
+        return acc
+
+    async def _check(self, account_id: int, acc: _AccountIndex, session: AsyncSession | None) -> None:
+        acc.checked_at = time.monotonic()
+        try:
+            if session is not None:
+                current = await read_version(session, account_id)
+            else:
+                async with self.sessionmaker() as own:
+                    current = await read_version(own, account_id)
+            if current != acc.version:
+                await self._reconcile(account_id, acc, session)
+        except Exception:  # serve the cached index; the next search compares again
+            log.exception("knowledge version check for account %s failed", account_id)
+            acc.checked_at = 0.0
+
+    async def _ensure(self, account_id: int, session: AsyncSession | None = None) -> _AccountIndex:
+        acc = self._accounts.get(account_id)
+        if acc is not None:
+            self._accounts.move_to_end(account_id)
+            return acc
+        task = self._loading.get(account_id)
+        if task is None:
+            task = asyncio.ensure_future(self._load(account_id, session))
+            self._loading[account_id] = task
+            task.add_done_callback(lambda _t: self._loading.pop(account_id, None))
+        return await asyncio.shield(task)
+
+    async def _load(self, account_id: int, session: AsyncSession | None) -> _AccountIndex:
+        embedder = _Prefetched(self.embedder)
+        acc = _AccountIndex(embedder=embedder, index=HybridIndex(embedder))
+        # Subscribe before reading the database: a change committed during the build is not lost.
+        acc.subscription = await self.bus.subscribe(knowledge_topic(account_id))
+        try:
+            await self._reconcile(account_id, acc, session)
+        except BaseException:
+            await acc.subscription.close()
+            raise
+        acc.reader = self._spawn(self._read(account_id, acc))
+        self._accounts[account_id] = acc
+        while len(self._accounts) > self.max_accounts:
+            await self._evict(next(iter(self._accounts)))
+        return acc
+
+    async def _reconcile(self, account_id: int, acc: _AccountIndex, session: AsyncSession | None = None) -> None:
+        """Make the index hold exactly the published entries at their current versions, and take the
+        account's knowledge version read just before (a write committed in between is re-checked later).
+
+        `session`: read through the caller's session (on SQLite a second session would wait for the
+        caller's write lock); otherwise a short session of our own."""
+        async with acc.apply_lock:
+            acc.checked_at = time.monotonic()
+            if session is not None:
+                version, (docs, gone) = await _read_diff(session, account_id, acc.meta)
+            else:
+                async with self.sessionmaker() as own:
+                    version, (docs, gone) = await _read_diff(own, account_id, acc.meta)
+            if docs or gone:
+                await self._mutate(acc, upserts=docs, removals=gone)
+            acc.version = max(acc.version, version)
+
+    async def _apply_change(
+        self, account_id: int, acc: _AccountIndex, version: int, kind: EntryKind | None, entry_id: int | None
+    ) -> None:
+        """Apply one entry when `version` is the next one (else, or for a bulk change, reconcile)."""
+        if version <= acc.version:
+            return  # already reflected
+        if kind is None or entry_id is None or version != acc.version + 1:
+            await self._reconcile(account_id, acc)
             return
         async with acc.apply_lock:
             async with self.sessionmaker() as session:
@@ -176,19 +283,23 @@ class KnowledgeIndexManager:
                 await self._mutate(acc, upserts=[], removals=[documents.doc_id(kind, entry_id)])
             else:
                 await self._mutate(acc, upserts=[found], removals=[])
+            if version == acc.version + 1:
+                acc.version = version
 
-    async def reconcile(self, account_id: int) -> None:
-        acc = self._accounts.get(account_id)
-        if acc is not None:
-            await self._reconcile(account_id, acc)
-
-    def loaded(self, account_id: int) -> bool:
-        return account_id in self._accounts
-
-    def warm_up(self, limit: int = 10) -> None:
-        """Build, in the background, the indexes of the accounts with the most recently edited published
-        knowledge, so the first customer question after a start does not pay for embedding everything."""
-        self._spawn(self._warm_up(limit))
+    async def _read(self, account_id: int, acc: _AccountIndex) -> None:
+        assert acc.subscription is not None
+        async for message in acc.subscription:
+            if message.get("origin") == self.node_id:
+                continue  # applied locally before the write returned
+            try:
+                if message.get("op") == "entry" and "version" in message:
+                    kind = EntryKind(message["kind"])
+                    await self._apply_change(account_id, acc, int(message["version"]), kind, int(message["id"]))
+                else:
+                    await self._reconcile(account_id, acc)
+            except Exception:
+                log.exception("knowledge index update for account %s failed: %r", account_id, message)
+                acc.checked_at = 0.0  # compare versions on next use
 
     async def _warm_up(self, limit: int) -> None:
         from sqlalchemy import func, select
@@ -217,91 +328,6 @@ class KnowledgeIndexManager:
                 )
             except Exception:  # warming is an optimisation; a failure is logged, search still works
                 log.exception("warming the knowledge index of account %s failed", account_id)
-
-    async def stop(self) -> None:
-        for task in list(self._tasks) + list(self._loading.values()):
-            task.cancel()
-        for account_id in list(self._accounts):
-            await self._evict(account_id)
-        for task in list(self._tasks):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-
-    @property
-    def embedder(self) -> Embedder:
-        if self._embedder is None:
-            self._embedder = self._embedder_factory()
-        return self._embedder
-
-    # -- loading and consistency -------------------------------------------------------------------
-
-    async def _ensure(self, account_id: int, session: AsyncSession | None = None) -> _AccountIndex:
-        acc = self._accounts.get(account_id)
-        if acc is not None:
-            self._accounts.move_to_end(account_id)
-            if time.monotonic() - acc.checked_at > self.reconcile_every_s and acc.reconciling is None:
-                acc.reconciling = self._spawn(self._background_reconcile(account_id, acc))
-            return acc
-        task = self._loading.get(account_id)
-        if task is None:
-            task = asyncio.ensure_future(self._load(account_id, session))
-            self._loading[account_id] = task
-            task.add_done_callback(lambda _t: self._loading.pop(account_id, None))
-        return await asyncio.shield(task)
-
-    async def _load(self, account_id: int, session: AsyncSession | None) -> _AccountIndex:
-        embedder = _Prefetched(self.embedder)
-        acc = _AccountIndex(embedder=embedder, index=HybridIndex(embedder))
-        # Subscribe before reading the database: a change committed during the build is not lost.
-        acc.subscription = await self.bus.subscribe(knowledge_topic(account_id))
-        try:
-            await self._reconcile(account_id, acc, session)
-        except BaseException:
-            await acc.subscription.close()
-            raise
-        acc.reader = self._spawn(self._read(account_id, acc))
-        self._accounts[account_id] = acc
-        while len(self._accounts) > self.max_accounts:
-            await self._evict(next(iter(self._accounts)))
-        return acc
-
-    async def _reconcile(self, account_id: int, acc: _AccountIndex, session: AsyncSession | None = None) -> None:
-        """Make the index hold exactly the published entries at their current versions.
-
-        `session`: read through the caller's session (on SQLite a second session would wait for the
-        caller's write lock); otherwise a short session of our own."""
-        try:
-            async with acc.apply_lock:
-                acc.checked_at = time.monotonic()
-                if session is not None:
-                    docs, gone = await documents.diff_published(session, account_id, acc.meta)
-                else:
-                    async with self.sessionmaker() as own:
-                        docs, gone = await documents.diff_published(own, account_id, acc.meta)
-                if docs or gone:
-                    await self._mutate(acc, upserts=docs, removals=gone)
-        finally:
-            acc.reconciling = None
-
-    async def _background_reconcile(self, account_id: int, acc: _AccountIndex) -> None:
-        try:
-            await self._reconcile(account_id, acc)
-        except Exception:
-            log.exception("knowledge index reconcile for account %s failed", account_id)
-
-    async def _read(self, account_id: int, acc: _AccountIndex) -> None:
-        assert acc.subscription is not None
-        async for message in acc.subscription:
-            if message.get("origin") == self.node_id:
-                continue  # applied locally before the write returned
-            try:
-                if message.get("op") == "entry":
-                    await self.apply_entry(account_id, EntryKind(message["kind"]), int(message["id"]))
-                else:
-                    await self._reconcile(account_id, acc)
-            except Exception:
-                log.exception("knowledge index update for account %s failed: %r", account_id, message)
-                acc.checked_at = 0.0  # reconcile on next use
 
     async def _mutate(self, acc: _AccountIndex, *, upserts: list[Indexed], removals: list[str]) -> None:
         texts = [t for doc, _ in upserts for t in documents.texts_of(doc)]
@@ -334,87 +360,11 @@ class KnowledgeIndexManager:
         return task
 
 
-# -- wiring into the app -----------------------------------------------------------------------------
-
-_MANAGERS: weakref.WeakKeyDictionary[Any, KnowledgeIndexManager] = weakref.WeakKeyDictionary()
-_EMBEDDERS: dict[tuple[str, str], Embedder] = {}
-EXTRAS_KEY = "knowledge_index"
-
-
-def start_knowledge(host: _Host) -> KnowledgeIndexManager:
-    """Create (once) the node's index manager. Cheap: indexes are built on first use."""
-    manager: KnowledgeIndexManager | None = host.extras.get(EXTRAS_KEY)
-    if manager is None:
-        settings = host.settings
-        manager = KnowledgeIndexManager(
-            host.sessionmaker, host.bus, lambda: _embedder_for(settings.embedder, settings.embedder_model)
-        )
-        host.extras[EXTRAS_KEY] = manager
-        _MANAGERS[host.bus] = manager
-    return manager
-
-
-async def stop_knowledge(host: _Host) -> None:
-    manager: KnowledgeIndexManager | None = host.extras.pop(EXTRAS_KEY, None)
-    if manager is not None:
-        _MANAGERS.pop(host.bus, None)
-        await manager.stop()
-
-
-async def search_knowledge(
-    state: _Host,
-    account_id: int,
-    query: str,
-    k: int = 5,
-    *,
-    language: str | None = None,
-    session: AsyncSession | None = None,
-    vector: np.ndarray | None = None,
-) -> list[KnowledgeHit]:
-    """Best published FAQ entries / articles of one account for `query`, best first.
-
-    `language` keeps entries whose primary language subtag matches ("zh" matches "zh" and "zh-TW").
-    `session`: pass yours if it may hold an open transaction (SQLite takes the write lock even for
-    reads, so the first build of the index would otherwise wait for it). Works with an AppState
-    (serve) or a JobContext (worker). `vector`: the query's embedding if the caller already computed it
-    with the same configured embedder (the bot does, to embed each message once)."""
-    return await start_knowledge(state).search(account_id, query, k, language, session, vector)
-
-
-async def announce_entry(session: AsyncSession, account_id: int, kind: EntryKind, entry_id: int) -> None:
-    """After a commit: apply the change on this node, then tell the other nodes."""
-    await _announce(session, account_id, {"op": "entry", "kind": str(kind), "id": entry_id}, kind, entry_id)
-
-
-async def announce_reconcile(session: AsyncSession, account_id: int) -> None:
-    """After a bulk change (import): every node diffs its index against the database."""
-    await _announce(session, account_id, {"op": "reconcile"}, None, None)
-
-
-async def _announce(
-    session: AsyncSession, account_id: int, message: dict[str, Any], kind: EntryKind | None, entry_id: int | None
-) -> None:
-    bus: EventBus | None = session.info.get(_BUS)
-    if bus is None:
-        return  # no app around (CLI seed): indexes catch up when they reconcile
-    manager = _MANAGERS.get(bus)
-    if manager is not None:
-        try:
-            if kind is not None and entry_id is not None:
-                await manager.apply_entry(account_id, kind, entry_id)
-            else:
-                await manager.reconcile(account_id)
-        except Exception:
-            log.exception("local knowledge index update failed for account %s", account_id)
-        message["origin"] = manager.node_id
-    await bus.publish(knowledge_topic(account_id), message)
-
-
-def _embedder_for(spec: str, model: str) -> Embedder:
-    key = (spec, model)
-    if key not in _EMBEDDERS:
-        _EMBEDDERS[key] = make_embedder(spec, model=model, api_key=os.environ.get("KEFU_EMBEDDER_API_KEY") or None)
-    return _EMBEDDERS[key]
+async def _read_diff(
+    session: AsyncSession, account_id: int, held: dict[str, EntryMeta]
+) -> tuple[int, tuple[list[Indexed], list[str]]]:
+    version = await read_version(session, account_id)  # first: the diff below is at least this new
+    return version, await documents.diff_published(session, account_id, held)
 
 
 def _apply(acc: _AccountIndex, upserts: list[Indexed], removals: list[str]) -> None:

@@ -1,8 +1,9 @@
 """Knowledge base writes and reads: FAQ entries and articles, versions, publish, import.
 
 Every write bumps the entry's version, stores a snapshot in `knowledge_versions`, emits a
-`knowledge.*` event and — after the commit — tells every app node to refresh its search index
-(`index.announce`). See docs/knowledge.md.
+`knowledge.*` event and bumps the account's knowledge version (`search.bump_version`) in the same
+transaction; after the commit the node's search backend reflects the change before the request returns
+and the other nodes follow (`search_node.after_write`). See docs/knowledge.md.
 """
 
 from __future__ import annotations
@@ -23,11 +24,12 @@ from kefu.core.errors import Conflict, ErrorCode, KefuError, NotFound, RateLimit
 from kefu.core.events import Actor, commit, emit
 from kefu.core.pagination import Cursor, page_by_id
 from kefu.core.state import AppState
-from kefu.knowledge import index
+from kefu.knowledge import search_node
 from kefu.knowledge.events import KnowledgeEvent
 from kefu.knowledge.importing import ImportRow
 from kefu.knowledge.models import Article, FaqEntry, KnowledgeVersion
 from kefu.knowledge.schemas import ArticleCreate, ArticleUpdate, EntryKind, EntryStatus, FaqCreate, FaqUpdate
+from kefu.knowledge.search import KnowledgeHit, bump_version
 
 Entry = FaqEntry | Article
 MODELS: dict[EntryKind, type[FaqEntry] | type[Article]] = {EntryKind.FAQ: FaqEntry, EntryKind.ARTICLE: Article}
@@ -119,8 +121,7 @@ async def get_history(session: AsyncSession, account_id: int, kind: EntryKind, e
 async def check_create_faq(session: AsyncSession, account_id: int, data: FaqCreate, actor: Actor) -> FaqEntry:
     entry = _new_faq(account_id, data, actor)
     await _insert(session, [entry], actor)
-    await commit(session)
-    await index.announce_entry(session, account_id, EntryKind.FAQ, entry.id)
+    await _commit(session, account_id, EntryKind.FAQ, entry.id)
     return entry
 
 
@@ -128,8 +129,7 @@ async def check_create_article(session: AsyncSession, account_id: int, data: Art
     fields = data.model_dump()
     entry = Article(account_id=account_id, author_id=_user_id(actor), version=1, **_as_stored(fields))
     await _insert(session, [entry], actor)
-    await commit(session)
-    await index.announce_entry(session, account_id, EntryKind.ARTICLE, entry.id)
+    await _commit(session, account_id, EntryKind.ARTICLE, entry.id)
     return entry
 
 
@@ -176,8 +176,7 @@ async def do_set_status(
     _bump(session, entry, actor)
     verb = KnowledgeEvent.ENTRY_PUBLISHED if status == EntryStatus.PUBLISHED else KnowledgeEvent.ENTRY_UNPUBLISHED
     _emit(session, entry, verb, actor)
-    await commit(session)
-    await index.announce_entry(session, account_id, kind, entry.id)
+    await _commit(session, account_id, kind, entry.id)
     return entry
 
 
@@ -192,8 +191,7 @@ async def do_delete_entry(session: AsyncSession, account_id: int, kind: EntryKin
         )
     )
     await session.delete(entry)
-    await commit(session)
-    await index.announce_entry(session, account_id, kind, entry_id)
+    await _commit(session, account_id, kind, entry_id)
 
 
 async def check_import_faqs(
@@ -217,8 +215,7 @@ async def check_import_faqs(
         raise ImportInvalid(f"line {first['line']}: {first['field']}: {first['message']}{more}", details=errors)
     entries = [_new_faq(account_id, data, actor) for data in valid]
     await _insert(session, entries, actor)
-    await commit(session)
-    await index.announce_reconcile(session, account_id)
+    await _commit(session, account_id)
     return entries
 
 
@@ -227,8 +224,8 @@ async def check_import_faqs(
 
 async def search(
     state: AppState, account_id: int, query: str, k: int = 5, language: str | None = None
-) -> list[index.KnowledgeHit]:
-    return await index.search_knowledge(state, account_id, query, k, language=language)
+) -> list[KnowledgeHit]:
+    return await search_node.search_knowledge(state, account_id, query, k, language=language)
 
 
 async def search_help(
@@ -240,7 +237,7 @@ async def search_help(
     language: str | None = None,
     *,
     client: str,
-) -> list[index.KnowledgeHit]:
+) -> list[KnowledgeHit]:
     """The public help centre's search: rate-limited per client, published entries only."""
     account_id = await get_help_account_id(session, public_key)
     key = f"help-search:{public_key}:{client}"
@@ -249,7 +246,7 @@ async def search_help(
         raise RateLimited(f"too many searches; try again in {retry} s", retry)
     await state.limiter.hit(key, 60)
     await session.commit()  # end the read: on SQLite the index build reads through its own session
-    return await index.search_knowledge(state, account_id, query, k, language=language)
+    return await search_node.search_knowledge(state, account_id, query, k, language=language)
 
 
 # -- public help centre ----------------------------------------------------------------------------
@@ -301,9 +298,18 @@ async def _update(
         setattr(entry, field, value)
     _bump(session, entry, actor)
     _emit(session, entry, KnowledgeEvent.ENTRY_UPDATED, actor, changed=sorted(changes), **event_extra)
-    await commit(session)
-    await index.announce_entry(session, entry.account_id, kind_of(entry), entry.id)
+    await _commit(session, entry.account_id, kind_of(entry), entry.id)
     return entry
+
+
+async def _commit(
+    session: AsyncSession, account_id: int, kind: EntryKind | None = None, entry_id: int | None = None
+) -> None:
+    """Bump the account's knowledge version with the change, commit, then refresh search (one entry, or
+    everything when `kind` is None)."""
+    version = await bump_version(session, account_id)
+    await commit(session)
+    await search_node.after_write(session, account_id, version, kind, entry_id)
 
 
 def _bump(session: AsyncSession, entry: Entry, actor: Actor) -> None:

@@ -24,9 +24,9 @@ from kefu.core.constants import ActorType, Direction, EventType, MessageKind
 from kefu.core.errors import BadRequest
 from kefu.core.eventlog import Event
 from kefu.core.events import Actor
-from kefu.knowledge.index import search_knowledge, start_knowledge
 from kefu.knowledge.models import DismissedQuestion
 from kefu.knowledge.schemas import SuggestionRead
+from kefu.knowledge.search_node import search_backend, search_knowledge
 from kefu.nlp.cluster import DEFAULT_MIN_SIMILARITY, cluster_rows
 
 UNANSWERED_HANDOFFS = {"low_confidence", "out_of_scope_twice"}
@@ -56,8 +56,7 @@ async def list_suggestions(
         return []
     config = config_of(await get_settings(session, account_id))
     texts = [m.content for m in questions]
-    manager = start_knowledge(state)
-    vectors = await asyncio.to_thread(manager.embedder.embed_queries, texts)
+    vectors = await asyncio.to_thread(search_backend(state).embedder.embed_queries, texts)
     groups = cluster_rows(vectors, min_similarity=min_similarity, min_size=min_count)
     out: list[SuggestionRead] = []
     for rows in groups:
