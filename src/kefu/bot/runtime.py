@@ -34,10 +34,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kefu.accounts.hours import hours_of
 from kefu.accounts.models import Account
 from kefu.accounts.service import get_outbound_policy
-from kefu.bot import flows, nlu
+from kefu.bot import flows, nlu, texts
 from kefu.bot.policy import BotConfig, Context, Decision, asks_for_human, decide, handoff, summary_note
 from kefu.bot.prefetch import Prefetch, start_embedding
-from kefu.bot.service import AccountBot, bot_version, get_flow
+from kefu.bot.service import AccountBot, bot_version, get_flow, get_text_overrides
+from kefu.bot.texts import Overrides, Reply, TextKey
 from kefu.channels.models import Inbox
 from kefu.contacts.models import Contact
 from kefu.conversations.models import Conversation, Message
@@ -112,7 +113,9 @@ class BotRuntime:
         decision = decide(signals, turn.bot_state, BotConfig(), {}, [], turn.ctx)
         if decision.action != "acknowledge":
             return decision
-        if nlu.writes_traditional(turn.text):
+        traditional = nlu.writes_traditional(turn.text)
+        _render(decision, texts.locale_of(signals.language, traditional), turn.texts)
+        if traditional:
             decision.text = nlu.to_traditional(decision.text)
         async with self.state.sessionmaker() as session:
             bind_bus(session, self.state.bus)
@@ -162,16 +165,25 @@ class BotRuntime:
             if handed_off:  # the bot only acknowledges until a person replies
                 since = int((row.bot_state.get("handoff") or {}).get("message_id") or 0)
                 replied = await _agent_replied(session, conversation_id, since)
+                overrides = await get_text_overrides(session, row.account_id)
                 await session.commit()
                 ctx = Context(contact_tier=row.tier or "normal", now=clock.now(), hours=hours, agent_replied=replied)
                 return _Turn(
-                    row.account_id, row.inbox_id, row.contact_id, row.content, dict(row.bot_state), ctx, None, None
+                    row.account_id,
+                    row.inbox_id,
+                    row.contact_id,
+                    row.content,
+                    dict(row.bot_state),
+                    ctx,
+                    None,
+                    None,
+                    texts=overrides,
                 )
             # the bot will think about this message: its embedding runs (unless started on arrival) while
             # the rest is read
             vector = self.prefetch.embedding(row.content, early)
             try:
-                version = (row.v_settings, row.v_intents, row.v_intents_at, row.v_model)
+                version = (row.v_settings, row.v_intents, row.v_intents_at, row.v_model, row.v_texts, row.v_texts_at)
                 bot = await self.prefetch.account_bot(session, row.account_id, version)
                 recent = await _recent_customer_messages(session, conversation_id)
                 await session.commit()
@@ -213,7 +225,9 @@ class BotRuntime:
         flow_info = None
         if decision.action == "flow":
             decision, flow_info = await self._flow(account_id, decision, analysis, ctx, loaded)
-        if decision.text and nlu.writes_traditional(text):
+        traditional = nlu.writes_traditional(text)
+        _render(decision, texts.locale_of(analysis.signals.language, traditional), bot.texts)
+        if decision.text and traditional:
             decision.text = nlu.to_traditional(decision.text)
             decision.choices = [{**c, "title": nlu.to_traditional(c["title"])} for c in decision.choices]
         t2 = time.perf_counter()
@@ -266,11 +280,17 @@ class BotRuntime:
         info: dict[str, Any] = {"flow_id": fstate.flow_id, "name": name, "slots": dict(fstate.slots)}
         if isinstance(step, flows.Prompt):
             info.update(step="prompt", slot=step.slot, retry=step.retry)
-            return _flow_decision(decision, "flow_prompt", step.text, {**state, "flow": fstate.to_json()}), info
+            flowing = {**state, "flow": fstate.to_json()}
+            if step.note is not None:  # a bot text, then the question
+                gap = " " if signals.language == "en" else ""
+                note = Reply(step.note, after=gap + step.text)
+                return _flow_decision(decision, "flow_prompt", "", flowing, note), info
+            return _flow_decision(decision, "flow_prompt", step.text, flowing), info
         if isinstance(step, flows.GiveUp):  # the flow ends; the customer is told how to go on
             info.update(step="give_up", slot=step.slot, retries=step.retries)
             text = flows.give_up_text(defn, signals.language)
-            return _flow_decision(decision, "flow_gave_up", text, state), info
+            gave_up = None if text else Reply(TextKey.FLOW_GAVE_UP)
+            return _flow_decision(decision, "flow_gave_up", text, state, gave_up), info
         action = defn.action
         result = await flows.run_action(self.http, action, step.slots, loaded.outbound) if action else None
         if result is not None:
@@ -340,6 +360,7 @@ class _Turn:
     bot: AccountBot | None  # None: handed off (the bot only acknowledges)
     vector: asyncio.Future[Any] | None  # the message's query embedding, started while the turn was read
     note_language: str = "zh_CN"  # the account's language: the plain text of handoff notes
+    texts: Overrides = field(default_factory=dict)  # handed off: the account's bot texts (else in `bot`)
 
 
 def _turn_query(conversation_id: int, message_id: int) -> Any:
@@ -412,8 +433,16 @@ def _message_meta(d: Decision) -> dict[str, Any]:
     return meta
 
 
-def _flow_decision(base: Decision, reason: str, text: str, state: dict[str, Any]) -> Decision:
-    return Decision("flow", reason, text=text, flow_id=base.flow_id, scores=base.scores, state=state)
+def _flow_decision(
+    base: Decision, reason: str, text: str, state: dict[str, Any], reply: Reply | None = None
+) -> Decision:
+    return Decision("flow", reason, text=text, reply=reply, flow_id=base.flow_id, scores=base.scores, state=state)
+
+
+def _render(decision: Decision, locale: str, overrides: Overrides) -> None:
+    """The decision's fixed reply (a key of kefu.bot.texts) as text, in the account's wording."""
+    if decision.reply is not None:
+        decision.text = texts.render(decision.reply, locale, overrides)
 
 
 def _flow_handoff(signals: Any, state: dict[str, Any], ctx: Context, base: Decision, info: dict[str, Any]) -> Decision:
