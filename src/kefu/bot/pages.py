@@ -29,6 +29,7 @@ from kefu.bot.schemas import BotSettingsIn, BotTextsUpdate, FlowCreate, FlowUpda
 from kefu.bot.texts import LOCALES, MAX_CHARS, TextKey
 from kefu.core.deps import SessionDep, StateDep
 from kefu.core.errors import Conflict, KefuError, Unprocessable
+from kefu.web.i18n import HTML_LANG
 from kefu.web.rendering import PagePrincipal, PageRoute, is_htmx, page, t
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -450,7 +451,10 @@ async def _texts_page(
         row = rows.setdefault(str(item.key), {"key": str(item.key), "purpose": item.purpose, "locales": []})
         name = f"{item.key}.{item.locale}"
         value = typed[name] if typed is not None and name in typed else item.text
-        row["locales"].append({"locale": item.locale, "name": name, "default": item.default, "text": value})
+        lang = HTML_LANG[item.locale]  # the field's language: its default is not the page's
+        row["locales"].append(
+            {"locale": item.locale, "lang": lang, "name": name, "default": item.default, "text": value}
+        )
     base = {"section": "bot", "tab": "texts", "texts": list(rows.values()), "max_chars": MAX_CHARS, "errors": []}
     return {**base, **extra}
 
