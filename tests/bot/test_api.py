@@ -154,13 +154,13 @@ async def test_warm_up_loads_the_intent_models_of_accounts_with_a_bot(api: World
     for _ in range(20):  # each intent change queues a retraining: compare against a settled active model
         before = await active()
         runtime = BotRuntime(api.server.state)
-        assert runtime._models.get(api.account_id) is None
+        assert runtime.prefetch._models.get(api.account_id) is None
         await runtime.warm_up(limit=10_000)
         await runtime.stop()
         if await active() == before:
             break
         await asyncio.sleep(0.5)
-    model_id, model = runtime._models[api.account_id]
+    model_id, model = runtime.prefetch._models[api.account_id]
     assert model_id == before and model is not None
 
 

@@ -24,6 +24,7 @@ from kefu.bot.flows import (
     run_action,
     validate_definition,
 )
+from kefu.bot.texts import TextKey
 from kefu.core.http import HttpPolicy, OutboundHttp
 from kefu.nlp.entities import extract_entities
 from tests.bot.httpserver import serve
@@ -132,14 +133,14 @@ def test_an_off_topic_failed_try_says_so_and_asks_the_slots_own_question() -> No
     step(defn, state, "查订单")
     weather = "今天天气怎么样"
     off = advance(defn, state, weather, extract_entities(weather), "zh", off_topic=True)
-    assert off == Prompt("order_id", "这个问题我暂时回答不了（可以回复“转人工”联系人工客服）。请提供您的订单号", True)
+    assert off == Prompt("order_id", "请提供您的订单号", True, TextKey.FLOW_OFF_TOPIC)
     assert state.retries == 1  # still a failed try
     joke = "tell me a joke"
     assert advance(defn, state, joke, [], "en", off_topic=True) == GiveUp("order_id", 2)
     state = FlowState(1, "order")
     step(defn, state, "where is my order", "en")
     off = advance(defn, state, joke, [], "en", off_topic=True)
-    assert off.text == "I can't help with that one here (type “human” to talk to an agent). What is your order number?"
+    assert off == Prompt("order_id", "What is your order number?", True, TextKey.FLOW_OFF_TOPIC)
 
 
 def test_fills_slot_looks_only_at_the_awaited_slot() -> None:
@@ -152,18 +153,12 @@ def test_fills_slot_looks_only_at_the_awaited_slot() -> None:
     assert state == FlowState(1, "order", awaiting="order_id")  # not changed
 
 
-def test_give_up_reply_is_the_flows_own_or_a_default_in_the_customers_language() -> None:
+def test_give_up_reply_is_the_flows_own_else_empty_for_the_bots_own_text() -> None:
     own = validate_definition({**order_flow(), "give_up_reply": {"zh": "先查到这里，需要帮助请回复转人工"}})
     assert give_up_text(own, "zh") == "先查到这里，需要帮助请回复转人工"
     assert give_up_text(own, "en") == "先查到这里，需要帮助请回复转人工"  # only zh given: zh rather than nothing
     default = validate_definition(order_flow())
-    assert give_up_text(default, "zh") == (
-        "抱歉，还是没能识别到需要的信息，这次查询先结束了。您可以换个说法重新提问，或者回复“转人工”联系人工客服。"
-    )
-    assert give_up_text(default, "en") == (
-        "Sorry, I still could not get what I needed, so I have stopped this request. "
-        "You can ask again in other words, or type “human” to talk to an agent."
-    )
+    assert give_up_text(default, "zh") == give_up_text(default, "en") == ""  # the runtime says flow_gave_up
     assert errors_of({**order_flow(), "give_up_reply": {"fr": "désolé"}}) == [
         ("give_up_reply", "Value error, texts are keyed by language: zh or en, not fr")
     ]

@@ -16,6 +16,7 @@ from kefu.bot.policy import (
     decide,
     summary_note,
 )
+from kefu.bot.texts import Reply, TextKey
 from kefu.nlp.entities import Entity
 from kefu.nlp.normalise import normalise
 
@@ -68,7 +69,7 @@ def test_close_answers_ask_a_clarifying_question_then_the_number_picks_one() -> 
     d = decide(sig("退款"), ACTIVE, CFG, INTENTS, [a, b, c])
     assert d.action == "clarify"
     assert [ch["id"] for ch in d.choices] == [1, 2]
-    assert d.text == "您想问的是哪一个？请回复序号：\n1. 退款多久到账？\n2. 怎么申请退款？"
+    assert (d.text, d.reply) == ("", Reply(TextKey.CLARIFY, after="\n1. 退款多久到账？\n2. 怎么申请退款？"))
     picked = decide(sig("2"), d.state, CFG, INTENTS, [])
     assert picked.action == "answer"
     assert picked.reason == "clarified"
@@ -99,7 +100,7 @@ def test_clarify_in_english_lists_three_choices_at_most() -> None:
     hits = [Hit("faq", i, 0.95 - i * 0.004, f"Q{i}", f"A{i}") for i in range(1, 6)]
     d = decide(sig("refund", "en"), ACTIVE, CFG, INTENTS, hits)
     assert d.action == "clarify"
-    assert d.text == "Which of these do you mean? Reply with its number:\n1. Q1\n2. Q2\n3. Q3"
+    assert d.reply == Reply(TextKey.CLARIFY, after="\n1. Q1\n2. Q2\n3. Q3")
     assert decide(sig("third", "en"), d.state, CFG, INTENTS, []).entry == {"kind": "faq", "id": 3, "title": "Q3"}
 
 
@@ -110,8 +111,8 @@ def test_explicit_requests_for_a_human_hand_off_in_zh_and_en() -> None:
         d = decide(sig(text, lang), ACTIVE, CFG, INTENTS, [REFUND])
         assert (d.action, d.handoff_reason) == ("handoff", "explicit_request"), text
         assert d.state == {"active": False, "handoff": {"reason": "explicit_request", "intent": None}}
-    assert decide(sig("转人工"), ACTIVE, CFG, INTENTS, []).text == "正在为您转接人工客服…"
-    assert decide(sig("human please", "en"), ACTIVE, CFG, INTENTS, []).text == "Connecting you to a human agent…"
+    assert decide(sig("转人工"), ACTIVE, CFG, INTENTS, []).reply == Reply(TextKey.HANDOFF)
+    assert decide(sig("human please", "en"), ACTIVE, CFG, INTENTS, []).reply == Reply(TextKey.HANDOFF)
 
 
 def test_words_that_only_look_like_a_handoff_request_do_not_trigger_it() -> None:
@@ -185,7 +186,7 @@ def test_out_of_scope_twice_in_a_row_hands_off() -> None:
     s = sig("今天天气怎么样", intent=None, out_of_scope=True)
     first = decide(s, ACTIVE, CFG, INTENTS, [INVOICE])
     assert (first.action, first.reason) == ("fallback", "out_of_scope")
-    assert first.text.startswith("抱歉，我没有理解您的问题。")
+    assert (first.text, first.reply) == ("", Reply(TextKey.FALLBACK))
     assert first.state == {"active": True, "misses": 1}
     second = decide(s, first.state, CFG, INTENTS, [])
     assert (second.action, second.handoff_reason) == ("handoff", "out_of_scope_twice")
@@ -197,10 +198,7 @@ def test_an_answer_between_two_misses_resets_the_count() -> None:
     answered = decide(sig("refund", "en"), first.state, CFG, INTENTS, [REFUND])
     assert answered.state["misses"] == 0
     again = decide(oos, answered.state, CFG, INTENTS, [])
-    assert (again.action, again.text) == (
-        "fallback",
-        "Sorry, I did not understand. Could you rephrase it? You can also type “human” to talk to an agent.",
-    )
+    assert (again.action, again.reply) == ("fallback", Reply(TextKey.FALLBACK))
 
 
 def test_low_confidence_rule_hands_off_at_the_first_miss() -> None:
@@ -305,7 +303,7 @@ OFFICE = BusinessHours(always_open=False, week={d: [OpenRange(start="09:00", end
 def test_while_waiting_for_a_person_messages_are_acknowledged_at_most_every_five_minutes() -> None:
     waiting = {"active": False, "handoff": {"reason": "explicit_request", "intent": None, "message_id": 41}}
     first = decide(sig("还在吗？"), waiting, CFG, INTENTS, [REFUND], Context(now=NOON))
-    assert (first.action, first.reason, first.text) == ("acknowledge", "waiting_for_agent", "已收到，客服会尽快回复。")
+    assert (first.action, first.reason, first.reply) == ("acknowledge", "waiting_for_agent", Reply(TextKey.WAITING_ACK))
     assert first.state == {
         "active": False,
         "handoff": {"reason": "explicit_request", "intent": None, "message_id": 41, "acked_at": NOON.isoformat()},
@@ -313,7 +311,7 @@ def test_while_waiting_for_a_person_messages_are_acknowledged_at_most_every_five
     soon = decide(sig("hello?", "en"), first.state, CFG, INTENTS, [], Context(now=NOON + timedelta(minutes=4)))
     assert (soon.action, soon.reason, soon.state) == ("silent", "handed_off", first.state)
     later = decide(sig("hello?", "en"), first.state, CFG, INTENTS, [], Context(now=NOON + timedelta(minutes=5)))
-    assert (later.action, later.text) == ("acknowledge", "Got it — an agent will reply as soon as possible.")
+    assert (later.action, later.reply) == ("acknowledge", Reply(TextKey.WAITING_ACK))
     replied = Context(now=NOON + timedelta(hours=1), agent_replied=True)
     assert decide(sig("谢谢"), first.state, CFG, INTENTS, [], replied).action == "silent"
 
@@ -323,24 +321,23 @@ def test_outside_business_hours_the_handoff_and_acknowledgements_say_when_someon
     ctx = Context(now=friday_night, hours=OFFICE)
     d = decide(sig("转人工"), ACTIVE, CFG, INTENTS, [], ctx)
     monday = "11月30日（周一） 09:00（Asia/Shanghai 时间）"
-    assert d.text == f"已为您转接人工客服。现在是非工作时间，客服将于{monday}回复您，您可以先留言。"
+    assert (d.text, d.reply) == ("", Reply(TextKey.HANDOFF_CLOSED, {"when": monday}))
     en = decide(sig("I want a human", "en"), ACTIVE, CFG, INTENTS, [], ctx)
-    assert en.text == (
-        "You are in the queue for a human agent. We are outside business hours: someone will answer "
-        "on Mon 30 Nov at 09:00 (Asia/Shanghai time). Feel free to leave your message here."
-    )
+    assert en.reply == Reply(TextKey.HANDOFF_CLOSED, {"when": "on Mon 30 Nov at 09:00 (Asia/Shanghai time)"})
     ack = decide(sig("在吗"), d.state, CFG, INTENTS, [], Context(now=friday_night, hours=OFFICE))
-    assert ack.text == "已收到。现在是非工作时间，客服将于11月30日（周一） 09:00（Asia/Shanghai 时间）回复您。"
+    assert ack.reply == Reply(TextKey.WAITING_ACK_CLOSED, {"when": monday})
     early = Context(now=datetime(2026, 11, 26, 0, 0, tzinfo=UTC), hours=OFFICE)  # Thursday 08:00
-    assert decide(sig("在吗"), d.state, CFG, INTENTS, [], early).text == (
-        "已收到。现在是非工作时间，客服将于今天 09:00（Asia/Shanghai 时间）回复您。"
+    assert decide(sig("在吗"), d.state, CFG, INTENTS, [], early).reply == Reply(
+        TextKey.WAITING_ACK_CLOSED, {"when": "今天 09:00（Asia/Shanghai 时间）"}
     )
-    assert (
-        decide(sig("转人工"), ACTIVE, CFG, INTENTS, [], Context(now=NOON, hours=OFFICE)).text == "正在为您转接人工客服…"
+    assert decide(sig("转人工"), ACTIVE, CFG, INTENTS, [], Context(now=NOON, hours=OFFICE)).reply == Reply(
+        TextKey.HANDOFF
     )
     closed = BusinessHours(always_open=False)
-    assert decide(sig("转人工"), ACTIVE, CFG, INTENTS, [], Context(now=NOON, hours=closed)).text == (
-        "已为您转接人工客服。现在是非工作时间，客服上班后会尽快回复您，您可以先留言。"
+    never = decide(sig("转人工"), ACTIVE, CFG, INTENTS, [], Context(now=NOON, hours=closed))
+    assert never.reply == Reply(TextKey.HANDOFF_NEVER)
+    assert decide(sig("在吗"), never.state, CFG, INTENTS, [], Context(now=NOON, hours=closed)).reply == Reply(
+        TextKey.WAITING_ACK_NEVER
     )
 
 

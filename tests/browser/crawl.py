@@ -62,6 +62,8 @@ _TEXTS_JS = """() => {
       if (t) out.push(t);
     }
     for (const el of doc.querySelectorAll("[placeholder],[title],[aria-label],input[type=submit][value]")) {
+      const marked = el.closest("[lang]");  // e.g. the English default shown in an English field
+      if (marked && marked.lang !== (doc.documentElement.lang || marked.lang)) continue;
       for (const a of ["placeholder", "title", "aria-label", "value"]) {
         if (a === "value" && el.type !== "submit") continue;
         const v = (el.getAttribute(a) || "").trim();

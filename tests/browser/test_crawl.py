@@ -148,6 +148,7 @@ async def test_every_page_every_role_every_language(api: World, new_context: New
             "/admin/bot/intents/{id}",
             "/admin/bot/flows/{id}",
             "/admin/bot/settings",
+            "/admin/bot/texts",
         },
         "supervisor": {"/admin/teams", "/admin/knowledge/faqs/{id}", "/admin/bot/flows/{id}"},
         "agent": {"/app?status=open&view=mine", "/app?c={}&status=open&view=all", "/help/{id}"},

@@ -1,4 +1,5 @@
-"""/api/v1/bot: intents (+ examples), flows, settings, training, model versions and the try-it console.
+"""/api/v1/bot: intents (+ examples), flows, settings, the bot's texts, training, model versions and the
+try-it console.
 
 Everyone here needs Perm.MANAGE_BOT (admins and supervisors)."""
 
@@ -16,6 +17,8 @@ from kefu.bot.schemas import (
     ActionTestOut,
     BotSettingsIn,
     BotSettingsRead,
+    BotTextsRead,
+    BotTextsUpdate,
     ExamplesIn,
     FlowCreate,
     FlowRead,
@@ -151,6 +154,18 @@ async def get_settings(session: SessionDep, principal: CanManageBot) -> BotSetti
 async def put_settings(data: BotSettingsIn, session: SessionDep, principal: CanManageBot) -> BotSettingsRead:
     saved = await service.do_put_settings(session, principal.account_id, data)
     return BotSettingsRead.model_validate(saved.model_dump())
+
+
+@router.get("/texts", response_model=BotTextsRead)
+async def get_texts(session: SessionDep, principal: CanManageBot) -> BotTextsRead:
+    """The bot's fixed replies in every locale: each one's purpose, default and the account's wording."""
+    return BotTextsRead(items=await service.list_texts(session, principal.account_id))
+
+
+@router.put("/texts", response_model=BotTextsRead)
+async def put_texts(data: BotTextsUpdate, session: SessionDep, principal: CanManageBot) -> BotTextsRead:
+    """Set the account's wording of the given texts (an empty text: back to the default); others stay."""
+    return BotTextsRead(items=await service.do_put_texts(session, principal.account_id, data))
 
 
 @router.post("/train", response_model=TrainQueued, status_code=202)

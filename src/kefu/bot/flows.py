@@ -29,6 +29,7 @@ from urllib.parse import quote, urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from kefu.bot.texts import TextKey
 from kefu.core.http import HttpPolicy, OutboundError, OutboundHttp
 from kefu.nlp.entities import Entity
 from kefu.nlp.normalise import nfkc
@@ -123,7 +124,7 @@ class FlowDefinition(_Strict):
     action: ActionDef | None = None
     reply: Texts
     not_found_reply: Texts | None = None
-    give_up_reply: Texts | None = None  # said when a prompt stays unanswered; GIVE_UP_REPLY when absent
+    give_up_reply: Texts | None = None  # said when a prompt stays unanswered; the bot text flow_gave_up when absent
     max_retries: int = Field(2, ge=0, le=5)
 
     @field_validator("reply")
@@ -158,6 +159,7 @@ class Prompt:
     slot: str
     text: str
     retry: bool
+    note: TextKey | None = None  # a bot text said before the question (kefu.bot.texts)
 
 
 @dataclass(frozen=True)
@@ -202,22 +204,10 @@ class FlowState:
         )
 
 
-GIVE_UP_REPLY = {
-    "zh": "抱歉，还是没能识别到需要的信息，这次查询先结束了。您可以换个说法重新提问，或者回复“转人工”联系人工客服。",
-    "en": "Sorry, I still could not get what I needed, so I have stopped this request. You can ask again in "
-    "other words, or type “human” to talk to an agent.",
-}
-
-
-OFF_TOPIC_NOTE = {
-    "zh": "这个问题我暂时回答不了（可以回复“转人工”联系人工客服）。",
-    "en": "I can't help with that one here (type “human” to talk to an agent).",
-}
-
-
 def give_up_text(defn: FlowDefinition, language: str) -> str:
-    """What the customer is told when the flow gives up on an unanswered prompt (the flow ends)."""
-    return pick(defn.give_up_reply or {}, language) or pick(GIVE_UP_REPLY, language)
+    """The flow's own text for when it gives up on an unanswered prompt (the flow ends); empty: the bot's
+    text `flow_gave_up` (kefu.bot.texts) is said instead."""
+    return pick(defn.give_up_reply or {}, language)
 
 
 def fills_slot(defn: FlowDefinition, state: FlowState, text: str, entities: list[Entity]) -> bool:
@@ -292,8 +282,7 @@ def advance(
         kind = SLOT_ENTITIES[missing.entity]
         attempt = any(ch.isdigit() for ch in text) or any(e.type == kind for e in entities)
         if off_topic and not attempt:  # not a mistyped value: say the bot cannot help with that, ask again
-            gap = " " if language == "en" else ""
-            return Prompt(missing.name, pick(OFF_TOPIC_NOTE, language) + gap + pick(missing.prompt, language), True)
+            return Prompt(missing.name, pick(missing.prompt, language), True, TextKey.FLOW_OFF_TOPIC)
         return Prompt(missing.name, pick(missing.retry_prompt or missing.prompt, language), retry=True)
     state.awaiting = missing.name
     state.retries = 0

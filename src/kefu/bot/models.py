@@ -1,4 +1,5 @@
-"""The bot's configuration per account: intents (with examples), flows, settings, trained intent models.
+"""The bot's configuration per account: intents (with examples), flows, settings, trained intent models,
+the wording of its fixed replies.
 
 A conversation's dialogue state is not here: it lives in `Conversation.bot_state` (see docs/bot.md).
 """
@@ -75,3 +76,17 @@ class BotModel(IdMixin, Base):
     metrics: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
     trained_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     active: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class BotText(IdMixin, Base):
+    """An account's own wording of one of the bot's fixed replies (kefu.bot.texts) in one locale; no row:
+    the default from the .po files."""
+
+    __tablename__ = "bot_texts"
+    __table_args__ = (UniqueConstraint("account_id", "key", "locale"),)
+
+    account_id: Mapped[int] = mapped_column(BigId, ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    key: Mapped[str] = mapped_column(String(32))
+    locale: Mapped[str] = mapped_column(String(8))
+    text: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, onupdate=clock.now)

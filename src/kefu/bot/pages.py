@@ -24,9 +24,11 @@ from kefu.bot.flow_form import ENTITIES, JSON_KEY, METHODS, N_, SLOT_FIELDS, Fie
 from kefu.bot.flows import validate_definition
 from kefu.bot.policy import Context
 from kefu.bot.runtime import get_runtime
-from kefu.bot.schemas import BotSettingsIn, FlowCreate, FlowUpdate, IntentCreate, IntentUpdate
+from kefu.bot.schemas import BotSettingsIn, BotTextsUpdate, FlowCreate, FlowUpdate, IntentCreate, IntentUpdate
+from kefu.bot.texts import LOCALES, MAX_CHARS, TextKey
 from kefu.core.deps import CanManageBot, SessionDep, StateDep
 from kefu.core.errors import Conflict, KefuError, Unprocessable
+from kefu.web.i18n import HTML_LANG
 from kefu.web.rendering import PageRoute, is_htmx, page, t
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -415,6 +417,53 @@ async def save_settings(
         ctx = await _settings(session, principal.account_id, errors=_errors(exc))
         return page(request, "bot/settings.html", ctx, status_code=422)
     return _redirect("/admin/bot/settings")
+
+
+# ---- the bot's texts -------------------------------------------------------------------------------
+
+
+async def _texts_page(
+    request: Request, session: AsyncSession, account_id: int, typed: dict[str, str] | None = None, **extra: Any
+) -> dict[str, Any]:
+    """One row per text of the catalogue, a field per locale: the account's wording (or what was typed),
+    the default as placeholder."""
+    rows: dict[str, dict[str, Any]] = {}
+    for item in await service.list_texts(session, account_id):
+        row = rows.setdefault(str(item.key), {"key": str(item.key), "purpose": item.purpose, "locales": []})
+        name = f"{item.key}.{item.locale}"
+        value = typed[name] if typed is not None and name in typed else item.text
+        lang = HTML_LANG[item.locale]  # the field's language: its default is not the page's
+        row["locales"].append(
+            {"locale": item.locale, "lang": lang, "name": name, "default": item.default, "text": value}
+        )
+    base = {"section": "bot", "tab": "texts", "texts": list(rows.values()), "max_chars": MAX_CHARS, "errors": []}
+    return {**base, **extra}
+
+
+def _text_problem(items: list[dict[str, str]], error: Any) -> str:
+    """`key (locale): what is wrong` for a validation error of item `loc[1]`."""
+    item = items[int(error["loc"][1])]
+    return f"{item['key']} ({item['locale']}): {str(error['msg']).removeprefix('Value error, ')}"
+
+
+@router.get("/admin/bot/texts")
+async def texts_page(request: Request, session: SessionDep, principal: CanManageBot) -> Response:
+    return page(request, "bot/texts.html", await _texts_page(request, session, principal.account_id))
+
+
+@router.post("/admin/bot/texts")
+async def save_texts(request: Request, session: SessionDep, principal: CanManageBot) -> Response:
+    form = await request.form()
+    typed = {f"{key}.{locale}": str(form.get(f"{key}.{locale}") or "") for key in TextKey for locale in LOCALES}
+    items = [{"key": name.split(".")[0], "locale": name.split(".")[1], "text": text} for name, text in typed.items()]
+    try:
+        data = BotTextsUpdate.model_validate({"texts": items})
+    except ValidationError as exc:
+        problems = [_text_problem(items, e) for e in exc.errors()]
+        ctx = await _texts_page(request, session, principal.account_id, typed, errors=problems)
+        return page(request, "bot/texts.html", ctx, status_code=422)
+    await service.do_put_texts(session, principal.account_id, data)
+    return _redirect("/admin/bot/texts")
 
 
 @router.post("/admin/bot/train")

@@ -1,5 +1,6 @@
 """The dialogue policy: pure functions from what NLP says about a message, the conversation's bot state,
-the account's bot configuration and the knowledge hits to one `Decision`. No I/O, no database.
+the account's bot configuration and the knowledge hits to one `Decision`. No I/O, no database. Fixed
+replies are keys of kefu.bot.texts (`Decision.reply`): the runtime renders them with the account's texts.
 
 Order of the rules (first match wins):
  1. bot inactive (after a handoff, until the conversation is resolved): while no person has replied since
@@ -29,6 +30,7 @@ from datetime import datetime
 from typing import Any, Literal, Protocol
 
 from kefu.accounts.hours import BusinessHours
+from kefu.bot.texts import Reply, TextKey
 from kefu.bot.waiting import ack_due, handoff_message, waiting_ack
 from kefu.nlp.entities import Entity
 from kefu.nlp.normalise import normalise
@@ -48,12 +50,6 @@ _ORDINALS = {
     "2": 1, "二": 1, "第二": 1, "second": 1,
     "3": 2, "三": 2, "第三": 2, "third": 2,
 }  # fmt: skip
-
-FALLBACK = {
-    "zh": "抱歉，我没有理解您的问题。您可以换个说法，或者回复“转人工”联系人工客服。",
-    "en": "Sorry, I did not understand. Could you rephrase it? You can also type “human” to talk to an agent.",
-}
-CLARIFY = {"zh": "您想问的是哪一个？请回复序号：", "en": "Which of these do you mean? Reply with its number:"}
 
 
 class HitLike(Protocol):
@@ -151,7 +147,8 @@ class Context:
 class Decision:
     action: Action
     reason: str
-    text: str = ""  # what the bot says (answer, clarify, reply, fallback)
+    text: str = ""  # what the bot says: content (an answer, an intent's reply); the rendered `reply`
+    reply: Reply | None = None  # a fixed text of the catalogue (kefu.bot.texts), rendered by the runtime
     entry: dict[str, Any] | None = None  # {"kind", "id"} of the knowledge entry answered from
     score: float | None = None
     choices: list[dict[str, Any]] = field(default_factory=list)  # [{"kind", "id", "title", "score"}]
@@ -166,6 +163,7 @@ class Decision:
             "action": self.action,
             "reason": self.reason,
             "text": self.text,
+            "reply": self.reply.to_json() if self.reply is not None else None,
             "entry": self.entry,
             "score": self.score,
             "choices": self.choices,
@@ -248,8 +246,8 @@ def _while_handed_off(signals: Signals, state: dict[str, Any], ctx: Context, sco
         return Decision("silent", "handed_off", scores=scores, state=state)
     acked = ctx.now.isoformat() if ctx.now is not None else None
     new_state = {**state, "handoff": {**waiting, "acked_at": acked}}
-    text = waiting_ack(signals.language, ctx.hours, ctx.now)
-    return Decision("acknowledge", "waiting_for_agent", text=text, scores=scores, state=new_state)
+    reply = waiting_ack(signals.language, ctx.hours, ctx.now)
+    return Decision("acknowledge", "waiting_for_agent", reply=reply, scores=scores, state=new_state)
 
 
 def _recognised_intent(signals: Signals, config: BotConfig) -> str | None:
@@ -312,8 +310,8 @@ def _from_knowledge(
             choices = [_choice(h) for h in close]
             state["clarify"] = choices
             lines = [f"{i}. {c['title']}" for i, c in enumerate(choices, 1)]
-            text = "\n".join([say(CLARIFY, signals.language), *lines])
-            return Decision("clarify", "close_answers", text=text, choices=choices, scores=scores, state=state)
+            reply = Reply(TextKey.CLARIFY, after="\n" + "\n".join(lines))
+            return Decision("clarify", "close_answers", reply=reply, choices=choices, scores=scores, state=state)
         top = _choice(good[0])
         return Decision(
             "answer", "knowledge", text=top["answer"], entry=_entry(top), score=top["score"], scores=scores, state=state
@@ -328,7 +326,7 @@ def _from_knowledge(
     return Decision(
         "fallback",
         "out_of_scope" if oos else "low_confidence",
-        text=say(FALLBACK, signals.language),
+        reply=Reply(TextKey.FALLBACK),
         scores=scores,
         state=state,
     )
@@ -350,7 +348,7 @@ def handoff(signals: Signals, state: dict[str, Any], reason: str, ctx: Context, 
     return Decision(
         "handoff",
         reason,
-        text=handoff_message(signals.language, ctx.hours, ctx.now),
+        reply=handoff_message(signals.language, ctx.hours, ctx.now),
         handoff_reason=reason,
         summary=summary,
         scores=scores,

@@ -1,18 +1,18 @@
 """The bot in live conversations: a `customer_message` hook (installed by `install_bot`).
 
-For each customer message in a conversation whose bot is active (bot-enabled inbox, not handed off):
-  1. read (one short transaction): conversation, message, inbox and contact tier in one query; when the
-     bot is active there, the message's embedding starts in a worker thread while the account's bot
-     config and the customer's last messages are read — then release it (SQLite takes the write lock
-     per transaction);
+For each customer message in a conversation whose bot is active (bot-enabled inbox, not handed off), one
+turn (`BotRuntime.handle`):
+  1. read (one short transaction): conversation, message, inbox and contact tier in one query, then the
+     account's bot config and the customer's last messages — then release it (SQLite takes the write
+     lock per transaction);
   2. think, outside any transaction: NLP in a worker thread (asyncio.to_thread) while the knowledge
      search runs, then the pure policy, then a flow step (with its HTTP action) when the policy says so;
   3. write: new bot_state, `bot.decided` (+ `bot.handed_off`), the bot's message, the agent's note.
 
-The account's bot config (settings, intents) and intent model are cached per node, keyed by a version read
-with the conversation on every message (`service.bot_version`: settings' and intents' change times, the
-intents' count, the active model's id): an edit or a newly trained model (on any node or worker) is
-loaded by the next message.
+What only makes the turn faster lives in kefu.bot.prefetch (`BotRuntime.prefetch`): the message's
+embedding started on arrival or at the start of the read, the per-node caches of the account's bot config
+and intent model (checked against a version read with the turn, so an edit or a newly trained model on
+any node is loaded by the next message), and the warm-up after a start.
 Messages of one conversation are handled one at a time on a node (a per-conversation lock); across nodes
 the write re-reads the conversation under a row lock and drops the decision if the bot was switched off
 meanwhile. See docs/bot.md.
@@ -21,12 +21,10 @@ meanwhile. See docs/bot.md.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import logging
 import time
 import weakref
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,9 +34,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kefu.accounts.hours import hours_of
 from kefu.accounts.models import Account
 from kefu.accounts.service import get_outbound_policy
-from kefu.bot import flows, nlu
+from kefu.bot import flows, nlu, texts
 from kefu.bot.policy import BotConfig, Context, Decision, asks_for_human, decide, handoff, summary_note
-from kefu.bot.service import AccountBot, bot_version, get_flow, get_model_blob, load_account_bot
+from kefu.bot.prefetch import Prefetch, start_embedding
+from kefu.bot.service import AccountBot, bot_version, get_flow, get_text_overrides
+from kefu.bot.texts import Overrides, Reply, TextKey
 from kefu.channels.models import Inbox
 from kefu.contacts.models import Contact
 from kefu.conversations.models import Conversation, Message
@@ -51,8 +51,6 @@ from kefu.core.http import HttpPolicy, OutboundHttp, make_http
 
 log = logging.getLogger("kefu.bot")
 EXTRAS_KEY = "bot"
-EARLY_MAX = 64  # embeddings started on arrival and not yet used
-HINTS_MAX = 10_000
 BOT = Actor(ActorType.BOT)
 
 
@@ -71,37 +69,14 @@ class BotRuntime:
     def __init__(self, state: Any, http: OutboundHttp | None = None) -> None:
         self.state = state
         self.http = http or make_http(state.settings)
-        self._models: dict[int, tuple[int, Any]] = {}  # account → (model id, model)
-        self._bots: dict[int, tuple[tuple[Any, ...], AccountBot]] = {}  # account → (bot_version, config)
-        # hints for `on_arriving`, learnt from the messages this node handled (a wrong hint costs time only)
-        self._inbox_has_bot: dict[int, bool] = {}
-        self._contact_has_bot: OrderedDict[tuple[int, int], bool] = OrderedDict()  # (inbox, contact) → active
-        self._early: OrderedDict[str, asyncio.Future[Any]] = OrderedDict()  # text → its embedding, started early
-        self.early_started = self.early_used = 0
+        self.prefetch = Prefetch(state)  # early embeddings, caches, warm-up (kefu.bot.prefetch)
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
-        self._warming: asyncio.Task[None] | None = None
 
     # ---- the hooks -------------------------------------------------------------------------------
 
     def on_arriving(self, inbox_id: int, contact_id: int, text: str) -> None:
-        """Before the message is stored: when this node expects the bot to answer it (the inbox has the
-        bot and the contact's conversation was not handed off, as far as this node saw), start its
-        embedding now, so it runs while the message is stored and the turn is read."""
-        if not self._inbox_has_bot.get(inbox_id) or not self._contact_has_bot.get((inbox_id, contact_id), True):
-            return
-        if text in self._early or not text.strip():
-            return
-        self._early[text] = asyncio.ensure_future(asyncio.to_thread(nlu.queries().vector, nlu.model_text(text)))
-        self.early_started += 1
-        while len(self._early) > EARLY_MAX:
-            self._early.popitem(last=False)
-
-    def _hint(self, inbox_id: int, contact_id: int, active: bool) -> None:
-        key = (inbox_id, contact_id)
-        self._contact_has_bot[key] = active
-        self._contact_has_bot.move_to_end(key)
-        while len(self._contact_has_bot) > HINTS_MAX:
-            self._contact_has_bot.popitem(last=False)
+        """Before the message is stored: maybe start its embedding (`Prefetch.on_arriving`)."""
+        self.prefetch.on_arriving(inbox_id, contact_id, text)
 
     async def on_customer_message(self, state: Any, conversation_id: int, message_id: int) -> None:
         if not getattr(state.settings, "bot_enabled", True):
@@ -112,6 +87,7 @@ class BotRuntime:
             log.exception("bot failed on message %s of conversation %s", message_id, conversation_id)
 
     async def handle(self, conversation_id: int, message_id: int) -> Decision | None:
+        """One turn: read the message → think (NLU ∥ knowledge search → policy → flow step) → write."""
         lock = self._locks.get(conversation_id)
         if lock is None:
             lock = self._locks[conversation_id] = asyncio.Lock()
@@ -127,7 +103,7 @@ class BotRuntime:
             thought.timings_ms["read"] = read_ms
             thought.timings_ms["total"] = round((time.perf_counter() - started) * 1000, 2)
             await self._write(conversation_id, message_id, thought, turn.note_language)
-            self._hint(turn.inbox_id, turn.contact_id, thought.decision.action != "handoff")
+            self.prefetch.hint(turn.inbox_id, turn.contact_id, thought.decision.action != "handoff")
             return thought.decision
 
     async def _acknowledge(self, conversation_id: int, message_id: int, turn: _Turn) -> Decision:
@@ -137,7 +113,9 @@ class BotRuntime:
         decision = decide(signals, turn.bot_state, BotConfig(), {}, [], turn.ctx)
         if decision.action != "acknowledge":
             return decision
-        if nlu.writes_traditional(turn.text):
+        traditional = nlu.writes_traditional(turn.text)
+        _render(decision, texts.locale_of(signals.language, traditional), turn.texts)
+        if traditional:
             decision.text = nlu.to_traditional(decision.text)
         async with self.state.sessionmaker() as session:
             bind_bus(session, self.state.bus)
@@ -150,71 +128,35 @@ class BotRuntime:
             await do_post_bot_message(session, conv, decision.text, meta=_message_meta(decision))
         return decision
 
-    # ---- warm-up ---------------------------------------------------------------------------------
+    # ---- latency machinery (kefu.bot.prefetch) ---------------------------------------------------
 
     def warm_up(self, limit: int = 10) -> asyncio.Task[None]:
-        """Load, in the background, what the first customer message after a start would otherwise wait
-        for: the NLU components (tokeniser, converter, sentiment model, the embedder) and the trained
-        intent models of the accounts with bot-enabled inboxes."""
-        task = asyncio.ensure_future(self._warm_up(limit))
-        self._warming = task
-        return task
+        """Load the NLU components and the accounts' intent models in the background (`Prefetch.warm_up`)."""
+        return self.prefetch.warm_up(limit)
 
     async def stop(self) -> None:
-        if self._warming is not None and not self._warming.done():
-            self._warming.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._warming
+        await self.prefetch.stop()
 
-    async def _warm_up(self, limit: int) -> None:
-        try:
-            async with self.state.sessionmaker() as session:
-                q = select(Inbox.account_id).where(Inbox.bot_enabled.is_(True)).distinct().limit(limit)
-                accounts = list((await session.execute(q)).scalars())
-                bots = {a: await load_account_bot(session, a) for a in accounts}
-                await session.commit()
-            started = time.perf_counter()
-            await asyncio.to_thread(nlu.analyse, "你好，我想查一下订单 hello")
-            for account_id, bot in bots.items():
-                await self._intent_model(account_id, bot.model_id)
-            log.info("bot warmed for %d accounts in %.1f s", len(bots), time.perf_counter() - started)
-        except Exception:  # a warm-up failure only means the first message pays for the loading
-            log.exception("bot warm-up failed")
+    @property
+    def early_started(self) -> int:
+        return self.prefetch.early_started
+
+    @property
+    def early_used(self) -> int:
+        return self.prefetch.early_used
 
     # ---- 1. read ---------------------------------------------------------------------------------
 
     async def _read(self, conversation_id: int, message_id: int) -> _Turn | None:
-        q = (
-            select(
-                Conversation.bot_state,
-                Conversation.account_id,
-                Conversation.inbox_id,
-                Conversation.contact_id,
-                Inbox.bot_enabled,
-                Message.content,
-                Message.direction,
-                Contact.tier,
-                Account.settings.label("account_settings"),
-                Account.timezone.label("account_timezone"),
-                Account.locale.label("account_locale"),
-                *bot_version(Conversation.account_id),
-            )
-            .select_from(Message)
-            .join(Conversation, Conversation.id == Message.conversation_id)
-            .join(Inbox, Inbox.id == Conversation.inbox_id)
-            .join(Account, Account.id == Conversation.account_id)
-            .outerjoin(Contact, Contact.id == Conversation.contact_id)
-            .where(Message.id == message_id, Conversation.id == conversation_id)
-        )
         async with self.state.sessionmaker() as session:
-            row = (await session.execute(q)).one_or_none()
-            early = self._early.pop(row.content, None) if row is not None else None
+            row = (await session.execute(_turn_query(conversation_id, message_id))).one_or_none()
+            early = self.prefetch.take(row.content) if row is not None else None
             if row is None or row.direction != Direction.INCOMING:
                 await session.commit()
                 return None
-            self._inbox_has_bot[row.inbox_id] = bool(row.bot_enabled)
             handed_off = bool(row.bot_state) and row.bot_state.get("active") is False
-            self._hint(row.inbox_id, row.contact_id, bool(row.bot_enabled) and not handed_off)
+            active = bool(row.bot_enabled) and not handed_off
+            self.prefetch.saw(row.inbox_id, row.contact_id, inbox_has_bot=bool(row.bot_enabled), active=active)
             if not row.bot_enabled:
                 await session.commit()
                 return None  # no bot here
@@ -223,24 +165,26 @@ class BotRuntime:
             if handed_off:  # the bot only acknowledges until a person replies
                 since = int((row.bot_state.get("handoff") or {}).get("message_id") or 0)
                 replied = await _agent_replied(session, conversation_id, since)
+                overrides = await get_text_overrides(session, row.account_id)
                 await session.commit()
                 ctx = Context(contact_tier=row.tier or "normal", now=clock.now(), hours=hours, agent_replied=replied)
                 return _Turn(
-                    row.account_id, row.inbox_id, row.contact_id, row.content, dict(row.bot_state), ctx, None, None
+                    row.account_id,
+                    row.inbox_id,
+                    row.contact_id,
+                    row.content,
+                    dict(row.bot_state),
+                    ctx,
+                    None,
+                    None,
+                    texts=overrides,
                 )
-            # the bot will think about this message: embed it now (unless started on arrival), while the
-            # rest is read
-            self.early_used += early is not None
-            folded = nlu.model_text(row.content)
-            vector = early or asyncio.ensure_future(asyncio.to_thread(nlu.queries().vector, folded))
+            # the bot will think about this message: its embedding runs (unless started on arrival) while
+            # the rest is read
+            vector = self.prefetch.embedding(row.content, early)
             try:
-                version = (row.v_settings, row.v_intents, row.v_intents_at, row.v_model)
-                cached = self._bots.get(row.account_id)
-                if cached is not None and cached[0] == version:
-                    bot = cached[1]
-                else:
-                    bot = await load_account_bot(session, row.account_id)
-                    self._bots[row.account_id] = (version, bot)
+                version = (row.v_settings, row.v_intents, row.v_intents_at, row.v_model, row.v_texts, row.v_texts_at)
+                bot = await self.prefetch.account_bot(session, row.account_id, version)
                 recent = await _recent_customer_messages(session, conversation_id)
                 await session.commit()
             except BaseException:
@@ -262,12 +206,12 @@ class BotRuntime:
         embedding: asyncio.Future[Any] | None = None,
     ) -> Thought:
         t0 = time.perf_counter()
-        model = await self._intent_model(account_id, bot.model_id)
+        model = await self.prefetch.intent_model(account_id, bot.model_id)
         # Embed the message once: the memo serves intent and sentiment, the vector serves knowledge search.
         # `embedding`: the same, already started while the turn was read.
         running = bot_state.get("flow") if bot_state.get("active") else None
         loading = asyncio.ensure_future(self._load_flow(account_id, int(running["flow_id"]))) if running else None
-        vector = await (embedding or asyncio.to_thread(nlu.queries().vector, nlu.model_text(text)))
+        vector = await (embedding or start_embedding(text))
         analysing = asyncio.ensure_future(asyncio.to_thread(nlu.analyse, text, model))
         searching = asyncio.ensure_future(self._search(account_id, text, bot_state, bot, vector))
         analysis, hits = await asyncio.gather(analysing, searching)
@@ -281,7 +225,9 @@ class BotRuntime:
         flow_info = None
         if decision.action == "flow":
             decision, flow_info = await self._flow(account_id, decision, analysis, ctx, loaded)
-        if decision.text and nlu.writes_traditional(text):
+        traditional = nlu.writes_traditional(text)
+        _render(decision, texts.locale_of(analysis.signals.language, traditional), bot.texts)
+        if decision.text and traditional:
             decision.text = nlu.to_traditional(decision.text)
             decision.choices = [{**c, "title": nlu.to_traditional(c["title"])} for c in decision.choices]
         t2 = time.perf_counter()
@@ -302,25 +248,6 @@ class BotRuntime:
         return await search_knowledge(
             self.state, account_id, query, k=5, language=language if language in ("zh", "en") else None, vector=vector
         )
-
-    async def _intent_model(self, account_id: int, model_id: int | None) -> Any:
-        if model_id is None:
-            return None
-        cached = self._models.get(account_id)
-        if cached is not None and cached[0] == model_id:
-            return cached[1]
-        async with self.state.sessionmaker() as session:
-            blob = await get_model_blob(session, model_id)
-            await session.commit()
-        if blob is None:
-            return None
-        try:
-            model = await asyncio.to_thread(nlu.load_intent_model, blob)
-        except Exception:
-            log.exception("intent model %s of account %s cannot be loaded; retrain it", model_id, account_id)
-            return None
-        self._models[account_id] = (model_id, model)
-        return model
 
     async def _load_flow(self, account_id: int, flow_id: int) -> _LoadedFlow:
         async with self.state.sessionmaker() as session:
@@ -353,11 +280,17 @@ class BotRuntime:
         info: dict[str, Any] = {"flow_id": fstate.flow_id, "name": name, "slots": dict(fstate.slots)}
         if isinstance(step, flows.Prompt):
             info.update(step="prompt", slot=step.slot, retry=step.retry)
-            return _flow_decision(decision, "flow_prompt", step.text, {**state, "flow": fstate.to_json()}), info
+            flowing = {**state, "flow": fstate.to_json()}
+            if step.note is not None:  # a bot text, then the question
+                gap = " " if signals.language == "en" else ""
+                note = Reply(step.note, after=gap + step.text)
+                return _flow_decision(decision, "flow_prompt", "", flowing, note), info
+            return _flow_decision(decision, "flow_prompt", step.text, flowing), info
         if isinstance(step, flows.GiveUp):  # the flow ends; the customer is told how to go on
             info.update(step="give_up", slot=step.slot, retries=step.retries)
             text = flows.give_up_text(defn, signals.language)
-            return _flow_decision(decision, "flow_gave_up", text, state), info
+            gave_up = None if text else Reply(TextKey.FLOW_GAVE_UP)
+            return _flow_decision(decision, "flow_gave_up", text, state, gave_up), info
         action = defn.action
         result = await flows.run_action(self.http, action, step.slots, loaded.outbound) if action else None
         if result is not None:
@@ -427,6 +360,34 @@ class _Turn:
     bot: AccountBot | None  # None: handed off (the bot only acknowledges)
     vector: asyncio.Future[Any] | None  # the message's query embedding, started while the turn was read
     note_language: str = "zh_CN"  # the account's language: the plain text of handoff notes
+    texts: Overrides = field(default_factory=dict)  # handed off: the account's bot texts (else in `bot`)
+
+
+def _turn_query(conversation_id: int, message_id: int) -> Any:
+    """One row: the conversation, the message, its inbox, the contact's tier, the account's hours and
+    language, and the account's `bot_version`."""
+    return (
+        select(
+            Conversation.bot_state,
+            Conversation.account_id,
+            Conversation.inbox_id,
+            Conversation.contact_id,
+            Inbox.bot_enabled,
+            Message.content,
+            Message.direction,
+            Contact.tier,
+            Account.settings.label("account_settings"),
+            Account.timezone.label("account_timezone"),
+            Account.locale.label("account_locale"),
+            *bot_version(Conversation.account_id),
+        )
+        .select_from(Message)
+        .join(Conversation, Conversation.id == Message.conversation_id)
+        .join(Inbox, Inbox.id == Conversation.inbox_id)
+        .join(Account, Account.id == Conversation.account_id)
+        .outerjoin(Contact, Contact.id == Conversation.contact_id)
+        .where(Message.id == message_id, Conversation.id == conversation_id)
+    )
 
 
 async def _agent_replied(session: AsyncSession, conversation_id: int, after_message_id: int) -> bool:
@@ -472,8 +433,16 @@ def _message_meta(d: Decision) -> dict[str, Any]:
     return meta
 
 
-def _flow_decision(base: Decision, reason: str, text: str, state: dict[str, Any]) -> Decision:
-    return Decision("flow", reason, text=text, flow_id=base.flow_id, scores=base.scores, state=state)
+def _flow_decision(
+    base: Decision, reason: str, text: str, state: dict[str, Any], reply: Reply | None = None
+) -> Decision:
+    return Decision("flow", reason, text=text, reply=reply, flow_id=base.flow_id, scores=base.scores, state=state)
+
+
+def _render(decision: Decision, locale: str, overrides: Overrides) -> None:
+    """The decision's fixed reply (a key of kefu.bot.texts) as text, in the account's wording."""
+    if decision.reply is not None:
+        decision.text = texts.render(decision.reply, locale, overrides)
 
 
 def _flow_handoff(signals: Any, state: dict[str, Any], ctx: Context, base: Decision, info: dict[str, Any]) -> Decision:

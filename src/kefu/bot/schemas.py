@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
 from kefu.bot.flows import FlowDefinition, Texts
+from kefu.bot.texts import MAX_CHARS, TextKey, check_text
 from kefu.core.schemas import VISIBLE, Id, PatchModel, ReadModel, StrictModel
 from kefu.nlp.retrieval import ANSWER_MIN_SCORE
 
@@ -163,3 +164,37 @@ class ActionTestOut(BaseModel):
     reply: dict[str, str] | None = Field(
         description='the customer\'s reply rendered from the answer, {"zh", "en"}; null: the bot would hand off'
     )
+
+
+# ---- the bot's texts (kefu.bot.texts) ---------------------------------------------------------------
+
+
+def _storable_text(text: str) -> str:
+    problem = check_text(text)
+    if problem is not None:
+        raise ValueError(problem)
+    return text
+
+
+class BotTextIn(StrictModel):
+    key: TextKey
+    locale: Literal["zh_CN", "zh_TW", "en"]
+    text: Annotated[str, Field(max_length=MAX_CHARS), AfterValidator(_storable_text)] = Field(
+        description="the account's wording; empty: the default. `{when}` is replaced where the default has it"
+    )
+
+
+class BotTextsUpdate(StrictModel):
+    texts: list[BotTextIn] = Field(max_length=len(TextKey) * 3)
+
+
+class BotTextRead(BaseModel):
+    key: TextKey
+    locale: str
+    purpose: str = Field(description="when the bot says it (English)")
+    default: str = Field(description="the default from the translations")
+    text: str = Field(description="the account's wording; empty: the default is said")
+
+
+class BotTextsRead(BaseModel):
+    items: list[BotTextRead]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -15,10 +16,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.accounts.service import get_outbound_policy
 from kefu.auth.access import get_scoped, restrict
-from kefu.bot import flows
-from kefu.bot.models import BotFlow, BotIntent, BotModel, BotSettings
+from kefu.bot import flows, texts
+from kefu.bot.models import BotFlow, BotIntent, BotModel, BotSettings, BotText
 from kefu.bot.policy import BotConfig, HandoffRules, IntentRule
-from kefu.bot.schemas import BotSettingsIn, FlowCreate, FlowUpdate, IntentCreate, IntentUpdate
+from kefu.bot.schemas import (
+    BotSettingsIn,
+    BotTextRead,
+    BotTextsUpdate,
+    FlowCreate,
+    FlowUpdate,
+    IntentCreate,
+    IntentUpdate,
+)
+from kefu.bot.texts import Overrides
 from kefu.core import clock
 from kefu.core.constants import EventType
 from kefu.core.errors import Conflict, Unprocessable
@@ -254,6 +264,51 @@ def config_of(data: BotSettingsIn) -> BotConfig:
     )
 
 
+# ---- the bot's texts (kefu.bot.texts) ---------------------------------------------------------------
+
+
+async def get_text_overrides(session: AsyncSession, account_id: int) -> Overrides:
+    q = select(BotText.key, BotText.locale, BotText.text).where(BotText.account_id == account_id)
+    return {(k, loc): t for k, loc, t in (await session.execute(q)).all()}
+
+
+async def list_texts(session: AsyncSession, account_id: int) -> list[BotTextRead]:
+    """Every text of the catalogue in every locale: its purpose, default and the account's override."""
+    overrides = await get_text_overrides(session, account_id)
+    return [
+        BotTextRead(
+            key=key,
+            locale=locale,
+            purpose=purpose,
+            default=texts.default(key, locale),
+            text=overrides.get((str(key), locale), ""),
+        )
+        for key, (purpose, _) in texts.CATALOGUE.items()
+        for locale in texts.LOCALES
+    ]
+
+
+async def do_put_texts(session: AsyncSession, account_id: int, data: BotTextsUpdate) -> list[BotTextRead]:
+    """Store the given overrides; an empty (or blank) text removes the override. Texts not given stay."""
+    q = select(BotText).where(BotText.account_id == account_id)
+    rows = {(r.key, r.locale): r for r in (await session.execute(q)).scalars()}
+    for item in data.texts:
+        row = rows.get((str(item.key), item.locale))
+        if not item.text.strip():
+            if row is not None:
+                await session.delete(row)
+                rows.pop((row.key, row.locale))
+            continue
+        if row is None:
+            row = BotText(account_id=account_id, key=str(item.key), locale=item.locale)
+            session.add(row)
+            rows[(row.key, row.locale)] = row
+        row.text = item.text
+        row.updated_at = clock.now()
+    await commit(session)
+    return await list_texts(session, account_id)
+
+
 # ---- what the runtime reads per message ------------------------------------------------------------
 
 
@@ -262,14 +317,16 @@ class AccountBot:
     config: BotConfig
     intents: dict[str, IntentRule]
     model_id: int | None  # the active trained intent model
+    texts: Overrides = dataclass_field(default_factory=dict)  # the account's wording of the bot's fixed replies
 
 
 def bot_version(account_id: Any) -> tuple[Any, ...]:
     """Scalar subqueries (correlated on `account_id`, e.g. `Conversation.account_id`) whose values change
-    whenever the account's bot settings, intents or active model change: the bot runtime reads them with
+    whenever the account's bot settings, intents, texts or active model change: the bot runtime reads them with
     the conversation and reloads its cached `AccountBot` only when they differ."""
     intents = BotIntent.account_id == account_id
     settings = BotSettings.account_id == account_id
+    own_texts = BotText.account_id == account_id
     return (
         select(BotSettings.updated_at).where(settings).scalar_subquery().label("v_settings"),
         select(func.count(BotIntent.id)).where(intents).scalar_subquery().label("v_intents"),
@@ -279,6 +336,8 @@ def bot_version(account_id: Any) -> tuple[Any, ...]:
         .limit(1)
         .scalar_subquery()
         .label("v_model"),
+        select(func.count(BotText.id)).where(own_texts).scalar_subquery().label("v_texts"),
+        select(func.max(BotText.updated_at)).where(own_texts).scalar_subquery().label("v_texts_at"),
     )
 
 
@@ -288,7 +347,8 @@ async def load_account_bot(session: AsyncSession, account_id: int) -> AccountBot
         BotIntent.account_id == account_id
     )
     intents = {n: IntentRule(n, h, f, dict(r or {})) for n, h, f, r in (await session.execute(q)).all()}
-    return AccountBot(config_of(settings), intents, await active_model_id(session, account_id))
+    model_id = await active_model_id(session, account_id)
+    return AccountBot(config_of(settings), intents, model_id, await get_text_overrides(session, account_id))
 
 
 # ---- trained models --------------------------------------------------------------------------------
