@@ -1,5 +1,5 @@
 """Group commit for customers' messages — the engine under `conversations.inbound`, the one action every
-channel calls (nothing else calls this module).
+channel calls; channels never call it directly.
 
 A customer's message normally continues an open conversation. `MessageIngest.receive_many` queues them; one
 writer task per process takes everything queued so far and stores the whole batch in one transaction
