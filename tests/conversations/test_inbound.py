@@ -71,6 +71,7 @@ async def test_a_list_is_stored_in_one_batch_and_hooks_run_for_new_messages(
     assert got[2].message.id == first.message.id
     assert calls["arriving"] == [(m.inbox.id, m.contact_id, m.data.content) for m in batch]
     assert calls["stored"] == [(r.conversation_id, r.message.id) for r in got if r.created]
+    assert await receive_customer_messages(state, []) == []
 
 
 async def test_one_refused_message_stores_nothing_of_the_list(api: World, calls: dict[str, list[Any]]) -> None:

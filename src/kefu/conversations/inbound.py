@@ -32,6 +32,8 @@ from kefu.core.state import AppState
 
 async def receive_customer_messages(state: AppState, messages: Sequence[InboundMessage]) -> list[Received]:
     """Store customers' messages and run what follows them; one `Received` per message, in order."""
+    if not messages:
+        return []
     limit = state.settings.max_message_chars
     for m in messages:
         check_size(m.data.content, limit)
