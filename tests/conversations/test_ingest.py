@@ -9,9 +9,9 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from kefu.conversations.ingest import InboxRef, MessageIngest, Received
+from kefu.conversations.ingest import MessageIngest, Received
 from kefu.conversations.models import Conversation, Message
-from kefu.conversations.schemas import ContactMessageCreate
+from kefu.conversations.schemas import ContactMessageCreate, InboundMessage, InboxRef
 from kefu.core.errors import NotFound
 from kefu.core.eventlog import Event
 from tests.support.factories import Visitor, World, recv_json, uniq
@@ -37,6 +37,13 @@ def _msg(text: str, cmid: str | None) -> ContactMessageCreate:
     return ContactMessageCreate(content=text, client_message_id=cmid)
 
 
+async def _receive(
+    ingest: MessageIngest, ref: InboxRef, contact_id: int, data: ContactMessageCreate, *, max_chars: int
+) -> Received:
+    (got,) = await ingest.receive_many([InboundMessage(ref, contact_id, data)], max_chars=max_chars)
+    return got
+
+
 async def test_a_batch_stores_every_message_once_with_its_event_in_one_transaction(api: World) -> None:
     pairs = [await api.conversation(f"first {i}") for i in range(3)]
     refs = [await _ref(api, v) for v, _ in pairs]
@@ -44,7 +51,9 @@ async def test_a_batch_stores_every_message_once_with_its_event_in_one_transacti
     async with api.agent_ws() as ws:
         assert (await recv_json(ws))["type"] == "hello"
         jobs = [
-            ingest.receive(ref, v.contact_id, _msg(f"m{k} from {v.contact_id}", f"b-{v.contact_id}-{k}"), max_chars=100)
+            _receive(
+                ingest, ref, v.contact_id, _msg(f"m{k} from {v.contact_id}", f"b-{v.contact_id}-{k}"), max_chars=100
+            )
             for k in range(4)
             for (v, _), ref in zip(pairs, refs, strict=True)
         ]
@@ -81,11 +90,11 @@ async def test_retries_new_conversations_reopens_and_in_batch_duplicates_fall_to
     open_ref, done_ref, new_ref = await _ref(api, open_v), await _ref(api, done_v), await _ref(api, new_v)
     ingest = _ingest(api)
     got = await asyncio.gather(
-        ingest.receive(open_ref, open_v.contact_id, _msg("stored before", "kept-1"), max_chars=100),
-        ingest.receive(open_ref, open_v.contact_id, _msg("twice", "twice-1"), max_chars=100),
-        ingest.receive(open_ref, open_v.contact_id, _msg("twice", "twice-1"), max_chars=100),
-        ingest.receive(done_ref, done_v.contact_id, _msg("I am back", "back-1"), max_chars=100),
-        ingest.receive(new_ref, new_v.contact_id, _msg("first words", None), max_chars=100),
+        _receive(ingest, open_ref, open_v.contact_id, _msg("stored before", "kept-1"), max_chars=100),
+        _receive(ingest, open_ref, open_v.contact_id, _msg("twice", "twice-1"), max_chars=100),
+        _receive(ingest, open_ref, open_v.contact_id, _msg("twice", "twice-1"), max_chars=100),
+        _receive(ingest, done_ref, done_v.contact_id, _msg("I am back", "back-1"), max_chars=100),
+        _receive(ingest, new_ref, new_v.contact_id, _msg("first words", None), max_chars=100),
     )
     await ingest.stop()
 
@@ -109,7 +118,7 @@ async def test_a_deleted_inbox_is_not_found_and_nothing_is_stored(api: World) ->
     ingest = _ingest(api)
     gone = InboxRef(ref.id + 10_000_000, ref.account_id, "no-such-key")
     try:
-        await ingest.receive(gone, visitor.contact_id, _msg("hello?", uniq("c-")), max_chars=100)
+        await _receive(ingest, gone, visitor.contact_id, _msg("hello?", uniq("c-")), max_chars=100)
     except NotFound as exc:
         assert str(exc) == "inbox no-such-key not found"
     else:
@@ -155,8 +164,8 @@ async def test_two_nodes_storing_the_same_message_at_once_store_it_once(api: Wor
     for round_ in range(5):
         cmid = f"both-{round_}"
         a, b = await asyncio.gather(
-            node_a.receive(ref, visitor.contact_id, _msg(f"hi {round_}", cmid), max_chars=100),
-            node_b.receive(ref, visitor.contact_id, _msg(f"hi {round_}", cmid), max_chars=100),
+            _receive(node_a, ref, visitor.contact_id, _msg(f"hi {round_}", cmid), max_chars=100),
+            _receive(node_b, ref, visitor.contact_id, _msg(f"hi {round_}", cmid), max_chars=100),
         )
         assert sorted([a.created, b.created]) == [False, True]
         assert a.message == b.message
@@ -182,14 +191,14 @@ async def test_a_stuck_database_answers_503_and_the_retry_finds_the_message_stor
     async with state.sessionmaker() as blocker:  # holds the conversation's row (and SQLite's one connection)
         await blocker.execute(update(Conversation).where(Conversation.id == conv["id"]).values(subject="busy"))
         try:
-            await ingest.receive(ref, visitor.contact_id, _msg("are you there?", "stuck-1"), max_chars=100)
+            await _receive(ingest, ref, visitor.contact_id, _msg("are you there?", "stuck-1"), max_chars=100)
         except Unavailable as exc:
             assert (exc.status_code, exc.retry_after) == (503, 5)
             assert str(exc).startswith("the message could not be stored within 0.5 s; send it again")
         else:
             raise AssertionError("expected Unavailable")
         await blocker.commit()
-    retry = await ingest.receive(ref, visitor.contact_id, _msg("are you there?", "stuck-1"), max_chars=100)
+    retry = await _receive(ingest, ref, visitor.contact_id, _msg("are you there?", "stuck-1"), max_chars=100)
     await ingest.stop()
     assert not retry.created  # the first attempt was committed once the row was free
     assert await _count(api, Message, Message.client_message_id == "stuck-1") == 1

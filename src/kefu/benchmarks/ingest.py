@@ -95,8 +95,9 @@ class Listener:
         self.arrived: dict[str, float] = {}
         self.ready = asyncio.Event()
 
-    async def run(self, url: str) -> None:
-        async with websockets.connect(url, max_queue=None) as ws:
+    async def run(self, url: str, token: str) -> None:
+        headers = {"Authorization": f"Bearer {token}"}  # sockets take no secrets in the URL
+        async with websockets.connect(url, max_queue=None, additional_headers=headers) as ws:
             async for raw in ws:
                 msg = json.loads(raw)
                 if msg.get("type") == "hello":

@@ -125,7 +125,7 @@ class BotRuntime:
                 return decision
             conv.bot_state = decision.state
             _emit(session, conv, EventType.BOT_DECIDED, {**decision.to_json(), "message_id": message_id})
-            await do_post_bot_message(session, conv, decision.text, meta=_message_meta(decision))
+            await do_post_bot_message(session, conv, decision.text, meta=_message_meta(decision), jobs=self.state.jobs)
         return decision
 
     # ---- latency machinery (kefu.bot.prefetch) ---------------------------------------------------
@@ -327,7 +327,7 @@ class BotRuntime:
             if d.action == "handoff":
                 _emit(session, conv, EventType.BOT_HANDED_OFF, {"reason": d.handoff_reason, "summary": d.summary})
             if d.text:
-                await do_post_bot_message(session, conv, d.text, meta=_message_meta(d))
+                await do_post_bot_message(session, conv, d.text, meta=_message_meta(d), jobs=self.state.jobs)
             else:
                 await commit(session)
             if d.action == "handoff" and d.summary is not None:

@@ -44,7 +44,7 @@ def ingest(
         raw = await b.raw_insert_rate(settings, s.account_id, min(seconds, 10.0), raw_concurrency)
         raw_batched = await b.raw_insert_rate(settings, s.account_id, min(seconds, 5.0), raw_concurrency, batch=50)
         listener = b.Listener()
-        task = asyncio.create_task(listener.run(f"{s.ws}/ws/agent?token={s.token}"))
+        task = asyncio.create_task(listener.run(f"{s.ws}/ws/agent", s.token))
         await asyncio.wait_for(listener.ready.wait(), 10)
         b._log(f"warm-up, then closed loop: {clients} clients for {seconds:.0f} s …")
         await b.closed_loop(s, 2.0, listener)

@@ -116,6 +116,7 @@ async def post_message(
         principal.actor,
         max_chars=state.settings.max_message_chars,
         secret=state.settings.secret_key,
+        jobs=state.jobs,
     )
     if not posted.created:
         response.status_code = 200

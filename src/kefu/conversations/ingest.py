@@ -1,6 +1,7 @@
-"""Group commit for customers' messages — the hot path of every channel.
+"""Group commit for customers' messages — the engine under `conversations.inbound`, the one action every
+channel calls; channels never call it directly.
 
-A customer's message normally continues an open conversation. `MessageIngest.receive` queues it; one
+A customer's message normally continues an open conversation. `MessageIngest.receive_many` queues them; one
 writer task per process takes everything queued so far and stores the whole batch in one transaction
 with a handful of set-based statements, whatever the batch size:
 
@@ -14,8 +15,9 @@ with a handful of set-based statements, whatever the batch size:
 Everything this path does not handle — no conversation yet, a conversation that is not open (it must
 be reopened with its own event), two messages with the same client_message_id in one batch, a unique
 violation from a concurrent duplicate — goes through `check_receive_contact_message`, the one-message
-path with the same rules, in its own session. The result is identical either way: one stored message,
-one event, a retry answered with the stored message (created=False).
+path, in its own session. Both paths take what a customer's message is — its row, its conversation, the
+activity it bumps, what a retry is — from `conversations.incoming`, so the result is identical either
+way: one stored message, one event, a retry answered with the stored message (created=False).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from kefu.channels.models import Inbox
 from kefu.conversations.ingest_store import DuplicateMessage, NewMessage, make_store
-from kefu.conversations.schemas import ContactMessageCreate, MessageRead
+from kefu.conversations.schemas import InboundMessage, MessageRead
 from kefu.conversations.service import check_receive_contact_message
 from kefu.core import clock
 from kefu.core.bus import EventBus
@@ -45,15 +47,6 @@ WAIT_S = 30.0  # a sender waits this long for the commit, then gets a 503 and re
 
 
 @dataclass(frozen=True)
-class InboxRef:
-    """What never changes about an inbox: enough to check a widget token and store a message."""
-
-    id: int
-    account_id: int
-    public_key: str
-
-
-@dataclass(frozen=True)
 class Received:
     conversation_id: int
     message: MessageRead
@@ -62,11 +55,17 @@ class Received:
 
 @dataclass
 class _Item:
-    inbox: InboxRef
-    contact_id: int
-    data: ContactMessageCreate
+    message: InboundMessage
     max_chars: int
     future: asyncio.Future[Received] = field(repr=False)
+
+    @property
+    def pair(self) -> tuple[int, int]:
+        return (self.message.inbox.id, self.message.contact_id)
+
+    @property
+    def key(self) -> tuple[int, int, str | None]:
+        return (*self.pair, self.message.data.client_message_id)
 
 
 class MessageIngest:
@@ -89,22 +88,27 @@ class MessageIngest:
         self.fast = 0
         self.slow = 0
 
-    async def receive(
-        self, inbox: InboxRef, contact_id: int, data: ContactMessageCreate, *, max_chars: int
-    ) -> Received:
-        """Store a customer's message (exactly once per client_message_id) and publish its events."""
+    async def receive_many(self, messages: list[InboundMessage], *, max_chars: int) -> list[Received]:
+        """Store customers' messages (each exactly once per client_message_id) and publish their events.
+        They are queued together, so they go into the same batch. Every message is stored or refused on
+        its own; the first refusal is raised once all are settled (a retry stores only what is missing)."""
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._run())
-        future: asyncio.Future[Received] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait(_Item(inbox, contact_id, data, max_chars, future))
+        loop = asyncio.get_running_loop()
+        futures: list[asyncio.Future[Received]] = []
+        for message in messages:
+            futures.append(loop.create_future())
+            self._queue.put_nowait(_Item(message, max_chars, futures[-1]))
+        settled = futures[0] if len(futures) == 1 else asyncio.gather(*futures, return_exceptions=True)
         try:  # shielded: a sender that gives up or disconnects does not cancel the write
-            return await asyncio.wait_for(asyncio.shield(future), self.wait_s)
+            await asyncio.wait_for(asyncio.shield(settled), self.wait_s)
         except TimeoutError:
             raise Unavailable(
                 f"the message could not be stored within {self.wait_s:g} s; send it again with the same "
                 "client_message_id (it is stored once)",
                 retry_after=5,
             ) from None
+        return [f.result() for f in futures]  # raises the first refusal
 
     async def stop(self) -> None:
         """Finish what is queued and in flight (shutdown)."""
@@ -150,11 +154,12 @@ class MessageIngest:
         try:
             async with self.sessionmaker() as session:
                 bind_bus(session, self.bus)
-                inbox = await session.get(Inbox, item.inbox.id)
+                m = item.message
+                inbox = await session.get(Inbox, m.inbox.id)
                 if inbox is None:
-                    raise NotFound("inbox", item.inbox.public_key)
+                    raise NotFound("inbox", m.inbox.public_key)
                 conv, posted = await check_receive_contact_message(
-                    session, inbox, item.contact_id, item.data, max_chars=item.max_chars
+                    session, inbox, m.contact_id, m.data, max_chars=item.max_chars
                 )
                 result = Received(conv.id, MessageRead.model_validate(posted.message), posted.created)
         except BaseException as exc:
@@ -169,12 +174,11 @@ class MessageIngest:
     async def _write(self, batch: list[_Item]) -> list[_Item]:
         """Store what the set-based path can; return the items left for the one-message path."""
         rest: list[_Item] = []
-        seen: set[tuple[int, int, str]] = set()
+        seen: set[tuple[int, int, str | None]] = set()
         items: list[_Item] = []
         for item in batch:
-            cmid = item.data.client_message_id
-            if cmid is not None:
-                key = (item.inbox.id, item.contact_id, cmid)
+            if item.message.data.client_message_id is not None:
+                key = item.key
                 if key in seen:
                     rest.append(item)  # the same message twice in one batch: the second waits for the first
                     continue
@@ -183,8 +187,8 @@ class MessageIngest:
         if not items:
             return rest
         now = clock.now()
-        pairs = sorted({(i.inbox.id, i.contact_id) for i in items})
-        cmids = sorted({i.data.client_message_id for i in items if i.data.client_message_id is not None})
+        pairs = sorted({i.pair for i in items})
+        cmids = sorted({i.key[2] for i in items if i.key[2] is not None})
         events: list[dict[str, Any]] = []
         done: list[tuple[_Item, Received]] = []
         async with self.store.transaction() as conn:
@@ -196,10 +200,10 @@ class MessageIngest:
                 if cmids
                 else {}
             )
-            fresh = [i for i in items if (i.inbox.id, i.contact_id, i.data.client_message_id) not in stored]
-            open_convs = await self.store.touch_open(conn, sorted({(i.inbox.id, i.contact_id) for i in fresh}), now)
-            todo = [i for i in fresh if (i.inbox.id, i.contact_id) in open_convs]
-            rest.extend(i for i in fresh if (i.inbox.id, i.contact_id) not in open_convs)
+            fresh = [i for i in items if i.key not in stored]
+            open_convs = await self.store.touch_open(conn, sorted({i.pair for i in fresh}), now)
+            todo = [i for i in fresh if i.pair in open_convs]
+            rest.extend(i for i in fresh if i.pair not in open_convs)
             if todo:
                 events, done = await self._insert(conn, todo, open_convs, now)
         # committed: publish, then answer (a sender never hears "stored" before the commit)
@@ -209,7 +213,7 @@ class MessageIngest:
             except Exception:  # stored and in the event log: sockets catch up on resume
                 log.exception("publishing %d committed message events failed", len(events))
         for item in items:
-            retry = stored.get((item.inbox.id, item.contact_id, item.data.client_message_id))
+            retry = stored.get(item.key)
             if retry is not None:
                 item.future.set_result(Received(retry.message.conversation_id, retry.message, created=False))
         for item, result in done:
@@ -222,12 +226,12 @@ class MessageIngest:
     ) -> tuple[list[dict[str, Any]], list[tuple[_Item, Received]]]:
         rows = [
             NewMessage(
-                account_id=i.inbox.account_id,
-                conversation_id=open_convs[(i.inbox.id, i.contact_id)],
-                contact_id=i.contact_id,
-                content=i.data.content,
-                attachments=[a.model_dump() for a in i.data.attachments],
-                client_message_id=i.data.client_message_id,
+                account_id=i.message.inbox.account_id,
+                conversation_id=open_convs[i.pair],
+                contact_id=i.message.contact_id,
+                content=i.message.data.content,
+                attachments=[a.model_dump() for a in i.message.data.attachments],
+                client_message_id=i.message.data.client_message_id,
             )
             for i in todo
         ]

@@ -20,16 +20,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import func, insert, select, tuple_, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from kefu.conversations import incoming
+from kefu.conversations.incoming import Pair, conversations_of, latest_conversation_ids
 from kefu.conversations.models import Conversation, Message
 from kefu.conversations.schemas import MessageRead
-from kefu.core.constants import ActorType, ConversationStatus, Direction, EventType, MessageKind
+from kefu.core.constants import ActorType, ConversationStatus, EventType
 from kefu.core.eventlog import Event
 
-Pair = tuple[int, int]  # (inbox_id, contact_id)
 Payload = Callable[["NewMessage", int], dict[str, Any]]
 
 
@@ -46,20 +47,19 @@ class NewMessage:
     attachments: list[dict[str, Any]]
     client_message_id: str | None
 
-    def read(self, message_id: int, at: datetime) -> MessageRead:
-        return MessageRead(
-            id=message_id,
+    def row(self, at: datetime) -> dict[str, Any]:
+        return incoming.incoming_row(
+            account_id=self.account_id,
             conversation_id=self.conversation_id,
-            direction=Direction.INCOMING,
-            kind=MessageKind.TEXT,
-            sender_type=str(ActorType.CONTACT),
-            sender_id=self.contact_id,
+            contact_id=self.contact_id,
             content=self.content,
             attachments=self.attachments,
             client_message_id=self.client_message_id,
-            meta={},
-            created_at=at,
+            at=at,
         )
+
+    def read(self, message_id: int, at: datetime) -> MessageRead:
+        return MessageRead.model_validate({"id": message_id, **self.row(at)})
 
 
 @dataclass(frozen=True)
@@ -89,15 +89,6 @@ class Store(Protocol):
     async def close(self) -> None: ...
 
 
-def _conversations_of(pairs: list[Pair]) -> Any:
-    """Ids of the pairs' conversations, found through the contact_id index: SQLite plans a row-value
-    `(inbox_id, contact_id) IN (…)` as a scan (measured: a full scan of messages per batch)."""
-    return select(Conversation.id).where(
-        Conversation.contact_id.in_({c for _, c in pairs}),
-        tuple_(Conversation.inbox_id, Conversation.contact_id).in_(pairs),
-    )
-
-
 class SqlStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
@@ -111,7 +102,7 @@ class SqlStore:
         q = (
             select(Conversation.inbox_id, Conversation.contact_id.label("conv_contact_id"), *Message.__table__.c)
             .join(Conversation, Conversation.id == Message.conversation_id)
-            .where(Message.conversation_id.in_(_conversations_of(pairs)), Message.client_message_id.in_(cmids))
+            .where(Message.conversation_id.in_(conversations_of(pairs)), Message.client_message_id.in_(cmids))
         )
         return [
             StoredMessage(row.inbox_id, row.conv_contact_id, MessageRead.model_validate(dict(row._mapping)))
@@ -121,15 +112,10 @@ class SqlStore:
     async def touch_open(self, conn: AsyncConnection, pairs: list[Pair], now: datetime) -> dict[Pair, int]:
         if not pairs:
             return {}
-        latest = (
-            select(func.max(Conversation.id))
-            .where(Conversation.id.in_(_conversations_of(pairs)))
-            .group_by(Conversation.inbox_id, Conversation.contact_id)
-        )
         q = (
             update(Conversation)
-            .where(Conversation.id.in_(latest), Conversation.status == ConversationStatus.OPEN)
-            .values(last_activity_at=now, last_incoming_at=now)
+            .where(Conversation.id.in_(latest_conversation_ids(pairs)), Conversation.status == ConversationStatus.OPEN)
+            .values(incoming.activity(now))
             .returning(Conversation.id, Conversation.inbox_id, Conversation.contact_id)
         )
         return {(row.inbox_id, row.contact_id): row.id for row in await conn.execute(q)}
@@ -137,22 +123,7 @@ class SqlStore:
     async def insert(
         self, conn: AsyncConnection, rows: list[NewMessage], now: datetime, payload: Payload
     ) -> list[tuple[int, int]]:
-        values: list[dict[str, Any]] = [
-            {
-                "account_id": r.account_id,
-                "conversation_id": r.conversation_id,
-                "direction": str(Direction.INCOMING),
-                "kind": str(MessageKind.TEXT),
-                "sender_type": str(ActorType.CONTACT),
-                "sender_id": r.contact_id,
-                "content": r.content,
-                "attachments": r.attachments,
-                "client_message_id": r.client_message_id,
-                "meta": {},
-                "created_at": now,
-            }
-            for r in rows
-        ]
+        values = [r.row(now) for r in rows]
         try:
             result = await conn.execute(insert(Message).returning(Message.id, sort_by_parameter_order=True), values)
         except IntegrityError as exc:
@@ -202,7 +173,7 @@ WITH locked AS (
     ORDER BY id
     FOR UPDATE
 )
-UPDATE conversations SET last_activity_at = $1, last_incoming_at = $1
+UPDATE conversations SET {", ".join(f"{c} = $1" for c in incoming.ACTIVITY_COLUMNS)}
 FROM locked WHERE conversations.id = locked.id
 RETURNING conversations.id, conversations.inbox_id, conversations.contact_id
 """
@@ -211,7 +182,7 @@ _PG_INSERT = f"""
 WITH m AS (
     INSERT INTO messages (id, account_id, conversation_id, direction, kind, sender_type, sender_id, content,
                           attachments, client_message_id, meta, created_at)
-    SELECT id, account_id, conversation_id, '{Direction.INCOMING}', '{MessageKind.TEXT}', '{ActorType.CONTACT}',
+    SELECT id, account_id, conversation_id, '{incoming.DIRECTION}', '{incoming.KIND}', '{incoming.SENDER_TYPE}',
            contact_id, content, attachments::jsonb, cmid, '{{}}'::jsonb, $1
     FROM unnest($2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::text[], $7::text[], $8::text[])
       AS t(id, account_id, conversation_id, contact_id, content, attachments, cmid)

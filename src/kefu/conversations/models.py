@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kefu.core import clock
@@ -49,6 +50,15 @@ class ConversationLabel(Base):
     account_id: Mapped[int] = mapped_column(BigId, ForeignKey("accounts.id", ondelete="CASCADE"))
 
 
+class DeliveryStatus(StrEnum):
+    """Where an outgoing message stands with a channel that delivers it itself (email, WeChat …). Messages
+    that need no delivery — incoming ones, notes, the widget's, which reach it on its socket — have none."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
 class Message(IdMixin, TimestampMixin, Base):
     __tablename__ = "messages"
     __table_args__ = (
@@ -66,3 +76,6 @@ class Message(IdMixin, TimestampMixin, Base):
     attachments: Mapped[list[dict[str, Any]]] = mapped_column(JsonType, default=list)
     client_message_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
     meta: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
+    delivery_status: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    delivery_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    delivery_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, field_serializer, model_validator
 
 from kefu.attachments.urls import fresh_urls
+from kefu.conversations.models import DeliveryStatus
 from kefu.core.constants import ConversationStatus, Direction, MessageKind, Priority
 from kefu.core.schemas import VISIBLE, Id, Label, PatchModel, ReadModel, StrictModel, UtcDateTime
 
@@ -33,6 +35,25 @@ class ContactMessageCreate(StrictModel):
     attachments: list[AttachmentIn] = Field(default_factory=list, max_length=10)
 
 
+@dataclass(frozen=True)
+class InboxRef:
+    """What never changes about an inbox: enough to check a channel's credentials and store a message."""
+
+    id: int
+    account_id: int
+    public_key: str
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """A customer's message as every channel hands it over: its adapter has verified where it comes from
+    (the inbox, the contact) and parsed it into the one message model."""
+
+    inbox: InboxRef
+    contact_id: int
+    data: ContactMessageCreate
+
+
 class MessageCreate(ContactMessageCreate):
     kind: Literal["text", "note"] = "text"
 
@@ -49,6 +70,10 @@ class MessageRead(ReadModel):
     client_message_id: str | None
     meta: dict[str, Any]
     created_at: datetime
+    delivery_status: DeliveryStatus | None = Field(
+        None, description="for channels that deliver replies themselves (email, WeChat …): pending, sent or failed"
+    )
+    delivery_error: str | None = Field(None, description="why the last delivery attempt failed")
 
     @field_serializer("attachments")
     def _fresh_urls(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -20,6 +20,7 @@ from kefu.auth.access import get_scoped, restrict
 from kefu.auth.models import User
 from kefu.channels.models import Inbox
 from kefu.contacts.models import Contact
+from kefu.conversations import incoming, outbound
 from kefu.conversations.models import Conversation, ConversationLabel, Message
 from kefu.conversations.schemas import ContactBrief, ContactMessageCreate, ConversationRead, MessageCreate, MessageRead
 from kefu.conversations.status import can_transition, check_transition
@@ -128,6 +129,7 @@ def _add_message(
     attachments: list[dict[str, Any]] | None = None,
     meta: dict[str, Any] | None = None,
 ) -> Message:
+    """A message from kefu's side (an agent, the bot, the system); a customer's is `incoming.incoming_row`."""
     now = clock.now()
     msg = Message(
         account_id=conv.account_id,
@@ -145,8 +147,6 @@ def _add_message(
     session.add(msg)
     if kind != MessageKind.NOTE:
         conv.last_activity_at = now
-    if direction == Direction.INCOMING:
-        conv.last_incoming_at = now
     if kind == MessageKind.TEXT and actor.type == ActorType.USER and conv.first_response_at is None:
         conv.first_response_at = now
     return msg
@@ -188,7 +188,7 @@ async def check_receive_contact_message(
     except IntegrityError:
         # The same client_message_id is already stored (a retry, or a concurrent duplicate): return it.
         await rollback(session)
-        convs = select(Conversation.id).where(Conversation.contact_id == contact_id, Conversation.inbox_id == inbox_id)
+        convs = incoming.conversations_of([(inbox_id, contact_id)])
         existing = await _existing_message(session, convs, data.client_message_id)
         if existing is None:
             raise
@@ -204,39 +204,31 @@ async def _receive(
     contact = await _locked_contact(session, contact_id, inbox.account_id)
     actor = Actor(ActorType.CONTACT, contact.id)
     conv = await _current_conversation(session, inbox, contact, actor)
-    msg = _add_message(
-        session,
-        conv,
-        direction=Direction.INCOMING,
-        kind=MessageKind.TEXT,
-        actor=actor,
-        content=data.content,
-        client_message_id=data.client_message_id,
-        attachments=[a.model_dump() for a in data.attachments],
+    now = clock.now()
+    msg = Message(
+        **incoming.incoming_row(
+            account_id=conv.account_id,
+            conversation_id=conv.id,
+            contact_id=contact.id,
+            content=data.content,
+            attachments=[a.model_dump() for a in data.attachments],
+            client_message_id=data.client_message_id,
+            at=now,
+        )
     )
+    session.add(msg)
+    for column, value in incoming.activity(now).items():
+        setattr(conv, column, value)
     await _emit_message(session, msg, actor, conv.contact_id)  # flush: a duplicate id raises IntegrityError here
     await commit(session)
     return conv, Posted(msg, created=True)
 
 
 async def _current_conversation(session: AsyncSession, inbox: Inbox, contact: Contact, actor: Actor) -> Conversation:
-    q = (
-        select(Conversation)
-        .where(Conversation.contact_id == contact.id, Conversation.inbox_id == inbox.id)
-        .order_by(Conversation.id.desc())
-        .limit(1)
-    )
+    q = select(Conversation).where(Conversation.id.in_(incoming.latest_conversation_ids([(inbox.id, contact.id)])))
     conv = (await session.execute(q)).scalar_one_or_none()
     if conv is None:
-        conv = Conversation(
-            account_id=inbox.account_id,
-            inbox_id=inbox.id,
-            contact_id=contact.id,
-            team_id=inbox.team_id,
-            status=ConversationStatus.OPEN,
-            priority="p1" if contact.tier == "vip" else "p3",
-            bot_state={"active": True} if inbox.bot_enabled else {},
-        )
+        conv = incoming.new_conversation(inbox, contact)
         session.add(conv)
         await session.flush()
         _emit_conv(
@@ -260,10 +252,12 @@ async def check_post_agent_message(
     *,
     max_chars: int,
     secret: str = "",
+    jobs: JobRunner | None = None,
 ) -> tuple[Conversation, Posted]:
     """An agent's reply or private note. A reply to an unassigned conversation assigns it to the agent.
     Its attachments must be uploads of the account (`secret`, the app's, signs their URLs; only needed
-    when there are attachments)."""
+    when there are attachments). A reply in an inbox whose channel delivers it itself is marked pending
+    and handed to `jobs` for delivery (channels/delivery.py)."""
     conv = await get_conversation(session, account_id, conv_id)
     check_size(data.content, max_chars)
     attachments = await resolve_references(session, account_id, data.attachments, secret, sender=actor)
@@ -284,6 +278,7 @@ async def check_post_agent_message(
     )
     if kind == MessageKind.TEXT and conv.assignee_id is None and actor.type == ActorType.USER:
         _set_assignee(session, conv, actor.id, actor)
+    await outbound.mark_for_delivery(session, conv, msg)
     await _emit_message(session, msg, actor, conv.contact_id)
     try:
         await commit(session)
@@ -294,6 +289,7 @@ async def check_post_agent_message(
             raise
         conv = await get_conversation(session, account_id, conv_id)
         return conv, Posted(existing, created=False)
+    await outbound.enqueue_delivery(jobs, msg)
     return conv, Posted(msg, created=True)
 
 
@@ -304,11 +300,15 @@ async def do_post_bot_message(
     *,
     kind: MessageKind = MessageKind.BOT,
     meta: dict[str, Any] | None = None,
+    jobs: JobRunner | None = None,
 ) -> Message:
+    """The bot's answer (or its handoff note); an answer is delivered like an agent's reply."""
     actor = Actor(ActorType.BOT if kind == MessageKind.BOT else ActorType.SYSTEM)
     msg = _add_message(session, conv, direction=Direction.OUTGOING, kind=kind, actor=actor, content=content, meta=meta)
+    await outbound.mark_for_delivery(session, conv, msg)
     await _emit_message(session, msg, actor, conv.contact_id)
     await commit(session)
+    await outbound.enqueue_delivery(jobs, msg)
     return msg
 
 

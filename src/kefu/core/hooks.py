@@ -1,7 +1,10 @@
 """Explicit in-process subscribers to things that happen in a request (no hidden ORM signals).
 
+The two kinds of hook below are called by the one inbound action,
+`conversations.inbound.receive_customer_messages`, whatever the channel.
+
 `customer_message` hooks run after a customer's message is committed: the bot (when the inbox has it
-enabled) decides there whether to answer. They run in a task; the customer's POST waits for it at most
+enabled) decides there whether to answer. They run in a task; the customer's request waits for it at most
 `HOOK_WAIT_S` (normally the bot has answered in tens of milliseconds, so the answer is already on the
 widget socket when the POST returns), and a cold knowledge index or a slow flow action never holds the
 sender up longer — the task goes on and its answer arrives on the socket. The list is explicit.

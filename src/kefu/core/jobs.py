@@ -70,6 +70,7 @@ def periodic(name: str, every_s: int) -> Callable[[JobFunc], JobFunc]:
 def load_jobs() -> None:
     """Import the modules that register jobs (explicit list, no discovery magic)."""
     import kefu.bot.tasks
+    import kefu.channels.delivery
     import kefu.conversations.tasks  # noqa: F401
 
 

@@ -5,20 +5,22 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, EmailStr, Field, ValidationError
+from pydantic import BaseModel, EmailStr, Field
 from starlette.routing import Route
 
 from kefu.attachments.api import UploadField, read_upload
 from kefu.attachments.schemas import AttachmentRead
-from kefu.attachments.service import check_store_upload, resolve_references
+from kefu.attachments.service import check_store_upload
 from kefu.attachments.service import read as read_attachment
 from kefu.auth.api import client_ip
+from kefu.channels.base import InboundRequest
 from kefu.channels.widget import service
-from kefu.conversations.ingest import get_ingest
+from kefu.channels.widget.adapter import WIDGET
+from kefu.conversations.inbound import receive_customer_message
+from kefu.conversations.ingest import Received
 from kefu.conversations.schemas import ContactMessageCreate, MessageRead, TypingIn
-from kefu.conversations.service import check_size, list_messages
+from kefu.conversations.service import list_messages
 from kefu.core.constants import ActorType
 from kefu.core.deps import CanManageContacts, SessionDep, StateDep
 from kefu.core.events import Actor
@@ -119,8 +121,8 @@ async def socket_ticket(
 # The hottest route: every customer message. FastAPI's per-request machinery (dependency solving, the
 # per-parameter work, the endpoint wrappers) was a third of a server's CPU under load, so the operation is
 # served by a plain Starlette route registered ahead of the API (`FAST_ROUTES`, see main.py); the FastAPI
-# route below declares it for the OpenAPI document and runs the same `_accept`. Errors go through the same
-# exception handlers either way.
+# route below declares it for the OpenAPI document. Both only verify and parse (the widget's adapter), call
+# the one inbound action and render its answer. Errors go through the same exception handlers either way.
 _CONTACT_TOKEN_DOC = {
     "in": "header",
     "name": "X-Contact-Token",
@@ -129,24 +131,7 @@ _CONTACT_TOKEN_DOC = {
 }
 
 
-async def _accept(state: AppState, inbox_key: str, token: str | None, data: ContactMessageCreate) -> Response:
-    inbox = await service.widget_inboxes(state).get(inbox_key)
-    contact_id = await service.visitor_contact_id(state, inbox, token)
-    check_size(data.content, state.settings.max_message_chars)
-    if data.attachments:
-        async with state.sessionmaker() as session:
-            refs = await resolve_references(
-                session,
-                inbox.account_id,
-                data.attachments,
-                state.settings.secret_key,
-                sender=Actor(ActorType.CONTACT, contact_id),
-            )
-        data = data.model_copy(update={"attachments": refs})
-    state.hooks.arriving(inbox.id, contact_id, data.content)
-    got = await get_ingest(state).receive(inbox, contact_id, data, max_chars=state.settings.max_message_chars)
-    if got.created:
-        await state.hooks.dispatch_customer_message(state, got.conversation_id, got.message.id)
+def _render(got: Received) -> Response:
     return Response(
         got.message.model_dump_json(), status_code=201 if got.created else 200, media_type=JSONResponse.media_type
     )
@@ -165,19 +150,17 @@ async def _accept(state: AppState, inbox_key: str, token: str | None, data: Cont
 async def post_message(inbox_key: str, data: ContactMessageCreate, request: Request) -> Response:
     """201 with the stored message; 200 with the message stored the first time when the same
     client_message_id is posted again."""
-    return await _accept(request.app.state.kefu, inbox_key, request.headers.get("x-contact-token"), data)
+    state: AppState = request.app.state.kefu
+    message = await WIDGET.verified(state, InboundRequest(inbox_key, request.headers), data)
+    return _render(await receive_customer_message(state, message))
 
 
 async def fast_post_message(request: Request) -> Response:
-    """`post_message` without FastAPI's dependency machinery; the body is validated by pydantic straight
-    from the JSON bytes and its errors are reported exactly like FastAPI's (400 bad JSON, 422 fields)."""
-    try:
-        data = ContactMessageCreate.model_validate_json(await request.body())
-    except ValidationError as exc:
-        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from None
-    return await _accept(
-        request.app.state.kefu, request.path_params["inbox_key"], request.headers.get("x-contact-token"), data
-    )
+    """`post_message` without FastAPI's dependency machinery."""
+    state: AppState = request.app.state.kefu
+    inbound = InboundRequest(request.path_params["inbox_key"], request.headers, await request.body())
+    (message,) = await WIDGET.parse_inbound(state, inbound)
+    return _render(await receive_customer_message(state, message))
 
 
 FAST_ROUTES = [Route(router.prefix + "/{inbox_key}/messages", fast_post_message, methods=["POST"])]

@@ -15,8 +15,8 @@ from kefu.channels.service import get_inbox_by_key
 from kefu.contacts.models import Contact
 from kefu.contacts.schemas import ContactCreate
 from kefu.contacts.service import do_add_identity, do_create_contact
-from kefu.conversations.ingest import InboxRef
 from kefu.conversations.models import Conversation
+from kefu.conversations.schemas import InboxRef
 from kefu.core.constants import ActorType, ChannelType, EventType, IdentityKind
 from kefu.core.errors import NotFound, RateLimited, Unauthorized
 from kefu.core.events import Actor, commit, emit

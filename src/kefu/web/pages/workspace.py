@@ -197,6 +197,7 @@ async def post_message(
         principal.actor,
         max_chars=state.settings.max_message_chars,
         secret=state.settings.secret_key,
+        jobs=state.jobs,
     )
     context = {"messages": [posted.message], "conv": await convs.read_conversation(session, conv)}
     context["contact"] = await get_contact(session, principal.account_id, conv.contact_id)

@@ -1,0 +1,126 @@
+"""The channel interface: what every channel (widget, email, WeChat, WeCom, API) implements.
+
+An adapter
+- verifies and parses what arrives on its webhook into the one message model (`parse_inbound` →
+  `InboundMessage`s, which its route hands to `conversations.inbound.receive_customer_messages`);
+  a forged, expired or malformed request raises a 4xx error (`kefu.core.errors`, or FastAPI's
+  `RequestValidationError` for a body that does not match its schema);
+- sends replies out (`send`), called by the job `channels.deliver_message` with retries
+  (channels/delivery.py), and says how it went (`DeliveryResult`);
+- describes an inbox's settings (`config_schema`, a Pydantic model; `Inbox.config` is validated by it).
+
+Adapters are registered by channel kind (`Inbox.channel_type`) in `ADAPTERS`, explicitly, in
+`load_adapters`. Every registered adapter passes tests/contracts/test_channel_adapters.py.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, TypeVar
+
+from pydantic import BaseModel
+
+from kefu.conversations.models import DeliveryStatus
+from kefu.conversations.outbound import DELIVERED_KINDS
+from kefu.conversations.schemas import InboundMessage
+from kefu.core.errors import NotFound
+from kefu.core.state import AppState
+
+
+@dataclass(frozen=True)
+class InboundRequest:
+    """What a channel's webhook received, without the web framework: the inbox key from its path, the
+    headers (lower-case names) and the raw body (signatures are computed over the exact bytes)."""
+
+    inbox_key: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    query: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class OutboundMessage:
+    """A reply to deliver: the stored message and the addresses the customer is known by."""
+
+    message_id: int
+    account_id: int
+    inbox_id: int
+    conversation_id: int
+    contact_id: int
+    content: str
+    attachments: list[dict[str, Any]]
+    identities: dict[str, str]  # identity kind → value (an email address, an openid …)
+
+
+@dataclass(frozen=True)
+class DeliveryResult:
+    status: DeliveryStatus
+    error: str | None = None
+    retry: bool = False  # a failure worth trying again later (a timeout, a 5xx, a rate limit)
+    external_id: str | None = None  # the channel's id of the sent message, when it gives one
+
+    @classmethod
+    def sent(cls, external_id: str | None = None) -> DeliveryResult:
+        return cls(DeliveryStatus.SENT, external_id=external_id)
+
+    @classmethod
+    def retry_later(cls, error: str) -> DeliveryResult:
+        return cls(DeliveryStatus.FAILED, error=error, retry=True)
+
+    @classmethod
+    def failed(cls, error: str) -> DeliveryResult:
+        """A failure that no retry will fix (a rejected address, a revoked credential)."""
+        return cls(DeliveryStatus.FAILED, error=error)
+
+
+class ChannelAdapter(ABC):
+    kind: ClassVar[str]  # the Inbox.channel_type it serves
+    config_schema: ClassVar[type[BaseModel]]
+    # False: replies reach the customer through the published message.created event (the widget's
+    # socket), so no delivery job runs for them.
+    delivers: ClassVar[bool] = True
+
+    @abstractmethod
+    async def parse_inbound(self, state: AppState, request: InboundRequest) -> list[InboundMessage]:
+        """Verify the request and parse it into the customer messages it carries (maybe none, e.g. a
+        delivery receipt); raise a 4xx error for anything forged, expired or malformed."""
+
+    @abstractmethod
+    async def send(self, outbound: OutboundMessage, config: BaseModel) -> DeliveryResult:
+        """Deliver a reply. An exception counts as a failure worth retrying."""
+
+    def parse_config(self, raw: Mapping[str, Any]) -> BaseModel:
+        return self.config_schema.model_validate(dict(raw))
+
+
+ADAPTERS: dict[str, ChannelAdapter] = {}
+A = TypeVar("A", bound=ChannelAdapter)
+
+
+def register(adapter: A) -> A:
+    ADAPTERS[adapter.kind] = adapter
+    if adapter.delivers:
+        DELIVERED_KINDS.add(adapter.kind)
+    else:
+        DELIVERED_KINDS.discard(adapter.kind)
+    return adapter
+
+
+def unregister(kind: str) -> None:
+    ADAPTERS.pop(kind, None)
+    DELIVERED_KINDS.discard(kind)
+
+
+def load_adapters() -> None:
+    """Import the modules that register adapters (explicit list, no discovery)."""
+    import kefu.channels.widget.adapter  # noqa: F401
+
+
+def get_adapter(kind: str) -> ChannelAdapter:
+    load_adapters()
+    adapter = ADAPTERS.get(kind)
+    if adapter is None:
+        raise NotFound("channel adapter", kind)
+    return adapter
