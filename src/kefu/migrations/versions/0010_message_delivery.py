@@ -2,7 +2,7 @@
 when the channel needs no delivery), delivery_error (the last failure) and delivery_attempts
 
 Revision ID: 0010_message_delivery
-Revises: 0007_security
+Revises: 0009_knowledge_version
 Create Date: 2026-12-07 14:30:00
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010_message_delivery"
-down_revision = "0007_security"
+down_revision = "0009_knowledge_version"
 branch_labels = None
 depends_on = None
 

@@ -5,7 +5,7 @@ the first release, so this only touches rows written around the API. Not reversi
 is not kept); downgrade is a no-op.
 
 Revision ID: 0011_contact_tier
-Revises: 0007_security
+Revises: 0010_message_delivery
 Create Date: 2026-12-07 14:30:00
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011_contact_tier"
-down_revision = "0007_security"
+down_revision = "0010_message_delivery"
 branch_labels = None
 depends_on = None
 

@@ -2,7 +2,7 @@
 default from the translations (kefu.bot.texts)
 
 Revision ID: 0012_bot_texts
-Revises: 0007_security
+Revises: 0011_contact_tier
 Create Date: 2026-12-07 15:00:00
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012_bot_texts"
-down_revision = "0007_security"
+down_revision = "0011_contact_tier"
 branch_labels = None
 depends_on = None
 
