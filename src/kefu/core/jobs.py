@@ -70,7 +70,8 @@ def periodic(name: str, every_s: int) -> Callable[[JobFunc], JobFunc]:
 def load_jobs() -> None:
     """Import the modules that register jobs (explicit list, no discovery magic)."""
     import kefu.bot.tasks
-    import kefu.conversations.tasks  # noqa: F401
+    import kefu.conversations.tasks
+    import kefu.core.listeners  # noqa: F401  (durable event listeners: listeners.dispatch / catch_up)
 
 
 class JobRunner(Protocol):
