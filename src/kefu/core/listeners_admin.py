@@ -108,7 +108,6 @@ async def _dead_letter(session: AsyncSession, account_id: int, letter_id: int) -
         raise NotFound("dead letter", letter_id)
     letter, event = row
     if letter.status != DeadLetterStatus.DEAD:
-        await session.rollback()
         raise Conflict(f"dead letter {letter_id} is {letter.status}: only a dead one can be retried or dismissed")
     return letter, event
 
@@ -122,7 +121,6 @@ async def do_retry_dead_letter(
     letter, event = await _dead_letter(session, account_id, letter_id)
     spec = registry.get(letter.listener)
     if spec is None:
-        await session.rollback()
         raise Conflict(f"listener {letter.listener!r} is no longer registered: dismiss the dead letter instead")
     error = await call_handler(session, spec, event)
     letter.attempts += 1
