@@ -14,7 +14,16 @@ from kefu.core.events import Actor, emit
 from kefu.knowledge.events import KnowledgeEvent
 from tests.support.factories import World, recv_until
 
-SLIM_KEYS = {"id", "conversation_id", "direction", "kind", "sender_type", "sender_id", "client_message_id", "created_at"}
+SLIM_KEYS = {
+    "id",
+    "conversation_id",
+    "direction",
+    "kind",
+    "sender_type",
+    "sender_id",
+    "client_message_id",
+    "created_at",
+}
 
 
 def test_every_event_type_has_a_payload_model() -> None:
@@ -37,7 +46,8 @@ def test_a_message_payload_is_stored_without_its_text() -> None:
 
 def test_emit_refuses_a_payload_that_does_not_fit_its_type() -> None:
     class Session:
-        info: dict[str, object] = {}
+        def __init__(self) -> None:
+            self.info: dict[str, object] = {}
 
         def add(self, _: object) -> None:
             raise AssertionError("nothing may be added")

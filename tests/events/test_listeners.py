@@ -70,7 +70,9 @@ async def _cursor(sm: SM, registry: ListenerRegistry) -> int:
         return row.last_event_id
 
 
-async def test_a_listener_handles_its_events_in_order_once_and_commits_its_writes(sessionmaker: SM, account_id: int) -> None:
+async def test_a_listener_handles_its_events_in_order_once_and_commits_its_writes(
+    sessionmaker: SM, account_id: int
+) -> None:
     seen: list[tuple[str, int]] = []
     registry = _registry(seen)
     dispatcher = Dispatcher(sessionmaker, registry)
@@ -180,7 +182,9 @@ def test_safe_upper_stops_at_a_recent_gap_and_passes_an_old_one() -> None:
     assert safe_upper(10, [], now, 10) == 10
 
 
-async def test_an_event_committed_after_a_later_one_is_not_skipped(backend: dict[str, str | None], sessionmaker: SM, account_id: int) -> None:
+async def test_an_event_committed_after_a_later_one_is_not_skipped(
+    backend: dict[str, str | None], sessionmaker: SM, account_id: int
+) -> None:
     """PostgreSQL draws ids before commit: event N+1 can be visible while N is still uncommitted."""
     if backend["name"] != "postgres":
         pytest.skip("SQLite writers are serial: ids become visible in order")

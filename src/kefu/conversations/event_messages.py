@@ -31,7 +31,7 @@ async def event_messages(session: AsyncSession, events: Sequence[Event]) -> list
         found = {m.id: m for m in rows.scalars()}
     out = []
     for event in events:
-        message = found.get(event.payload.get("id")) if event.type == EventType.MESSAGE_CREATED else None
+        message = found.get(event.payload.get("id", 0)) if event.type == EventType.MESSAGE_CREATED else None
         full = None if message is None else MessageRead.model_validate(message).model_dump(mode="json")
         out.append(event_message(event, full))
     return out

@@ -13,9 +13,9 @@ from pydantic import BaseModel
 from sqlalchemy import select, text
 
 from kefu.auth.access import restrict
+from kefu.conversations.event_messages import event_messages
 from kefu.core.deps import CanViewEvents, SessionDep, StateDep
 from kefu.core.eventlog import Event
-from kefu.conversations.event_messages import event_messages
 from kefu.core.schemas import AfterId, Id
 
 router = APIRouter(tags=["system"])

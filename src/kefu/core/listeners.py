@@ -25,6 +25,7 @@ listener it:
 from __future__ import annotations
 
 import asyncio
+import builtins
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterator
@@ -88,7 +89,7 @@ class ListenedEvent:
             data=parse_payload(event.type, event.payload),  # a payload that does not fit is a failure
         )
 
-    def payload_as(self, model: type[M]) -> M:
+    def payload_as(self, model: builtins.type[M]) -> M:
         return model.model_validate(self.payload)
 
 
@@ -204,7 +205,7 @@ class Dispatcher:
                 start = 0
                 if spec.start == "latest":
                     start = int((await session.execute(select(func.max(Event.id)))).scalar() or 0)
-                dialect = session.bind.dialect.name
+                dialect = session.get_bind().dialect.name
                 insert = pg_insert if dialect == "postgresql" else sqlite_insert
                 values = {"name": spec.name, "last_event_id": start, "updated_at": clock.now()}
                 await session.execute(insert(ListenerCursor).values(values).on_conflict_do_nothing())
@@ -220,7 +221,7 @@ class Dispatcher:
             now = clock.now()
             head_q = select(Event.id, Event.created_at).where(Event.id > cursor.last_event_id)
             head = [(r[0], r[1]) for r in await session.execute(head_q.order_by(Event.id).limit(self.batch))]
-            grace = self.gap_grace_s if session.bind.dialect.name == "postgresql" else None
+            grace = self.gap_grace_s if session.get_bind().dialect.name == "postgresql" else None
             upper = safe_upper(cursor.last_event_id, head, now, grace)
             if upper == cursor.last_event_id:
                 return 0, False

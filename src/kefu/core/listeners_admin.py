@@ -57,9 +57,7 @@ async def get_overview(
     for spec in sorted(registry, key=lambda s: s.name):
         cursor = cursors.get(spec.name)
         after = cursor.last_event_id if cursor else 0
-        lag = select(func.count()).where(
-            Event.account_id == account_id, Event.id > after, Event.type.in_(spec.events)
-        )
+        lag = select(func.count()).where(Event.account_id == account_id, Event.id > after, Event.type.in_(spec.events))
         listeners.append(
             ListenerRead(
                 name=spec.name,

@@ -31,13 +31,17 @@ async def listeners(request: Request, session: SessionDep, principal: PagePrinci
 @router.post("/admin/listeners/dead-letters/{letter_id}/retry")
 async def retry(request: Request, letter_id: int, session: SessionDep, principal: PagePrincipal) -> Response:
     principal.require(Perm.MANAGE_LISTENERS)
-    return await _act(request, session, principal, lambda: service.do_retry_dead_letter(session, principal.account_id, letter_id))
+    return await _act(
+        request, session, principal, lambda: service.do_retry_dead_letter(session, principal.account_id, letter_id)
+    )
 
 
 @router.post("/admin/listeners/dead-letters/{letter_id}/dismiss")
 async def dismiss(request: Request, letter_id: int, session: SessionDep, principal: PagePrincipal) -> Response:
     principal.require(Perm.MANAGE_LISTENERS)
-    return await _act(request, session, principal, lambda: service.do_dismiss_dead_letter(session, principal.account_id, letter_id))
+    return await _act(
+        request, session, principal, lambda: service.do_dismiss_dead_letter(session, principal.account_id, letter_id)
+    )
 
 
 async def _act(
