@@ -79,6 +79,7 @@ async def test_a_listener_handles_its_events_in_order_once_and_commits_its_write
     await dispatcher.run_once()  # the cursor starts at the newest event: history is not replayed
     ids = await _emit(sessionmaker, account_id, 5)
     await _emit(sessionmaker, account_id, 2, EventType.CONTACT_CREATED)  # not its type: skipped
+    assert [item.lag for item in (await _overview(sessionmaker, account_id, registry)).listeners] == [5]
 
     handled = await dispatcher.run_once()
     assert [eid for _, eid in seen] == ids
@@ -297,3 +298,40 @@ def test_a_listener_needs_events_and_a_unique_name() -> None:
         registry.listener("x", events={EventType.TEAM_CREATED})(noop)
     with pytest.raises(ValueError):
         registry.listener("y", events=set())
+
+
+async def test_a_commit_nudges_the_dispatcher_through_the_job_runner(sessionmaker: SM, account_id: int) -> None:
+    """The nudge path: commit() publishes on the bus, ListenerWaker enqueues listeners.dispatch, the
+    runner runs it — no periodic run involved (the runner's periodic loop is off)."""
+    from kefu.core.bus import InProcessBus
+    from kefu.core.events import bind_bus
+    from kefu.core.jobs import InProcessRunner, JobContext
+    from kefu.core.listeners import LISTENERS, ListenerWaker
+
+    handled: asyncio.Queue[int] = asyncio.Queue()
+    name = uniq("test.nudge.")
+
+    async def handle(session: AsyncSession, event: ListenedEvent) -> None:
+        if event.account_id == account_id:
+            handled.put_nowait(event.id)
+
+    LISTENERS.listener(name, events={EventType.CONTACT_UPDATED}, start="latest")(handle)
+    bus = InProcessBus()
+    runner = InProcessRunner(run_periodic=False)
+    await bus.start()
+    await runner.start(JobContext(sessionmaker, bus, settings=None))
+    waker = ListenerWaker(bus, runner)
+    try:
+        await waker.start()
+        await runner.enqueue("listeners.dispatch")  # places the new listener's cursor
+        await asyncio.sleep(0.3)
+        async with sessionmaker() as session:
+            bind_bus(session, bus)
+            event = emit(session, account_id, EventType.CONTACT_UPDATED, {"id": 1}, actor=Actor.system())
+            await commit(session)
+        assert await asyncio.wait_for(handled.get(), timeout=5) == event.id
+    finally:
+        LISTENERS.specs.pop(name, None)
+        await waker.stop()
+        await runner.stop()
+        await bus.stop()

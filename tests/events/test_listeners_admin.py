@@ -8,19 +8,21 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy import select
 
+from kefu.core import clock
 from kefu.core.constants import EventType, Role
 from kefu.core.eventlog import Event
 from kefu.core.events import Actor, commit, emit
 from kefu.core.listeners import LISTENERS, ListenedEvent
-from kefu.core.listeners_models import DeadLetter, DeadLetterStatus
+from kefu.core.listeners_models import DeadLetter, DeadLetterStatus, ListenerCursor
 from tests.support.factories import World, uniq
 from tests.web.conftest import login
 
 state: dict[str, bool] = {"fail": True}
+FAR = 2**62  # a cursor beyond every event
 
 
 @pytest.fixture
-async def listener_name() -> AsyncIterator[str]:
+async def listener_name(api: World) -> AsyncIterator[str]:
     """A listener registered in the app's registry for the test, removed afterwards."""
     name = uniq("test.admin.")
 
@@ -29,6 +31,9 @@ async def listener_name() -> AsyncIterator[str]:
             raise RuntimeError("the CRM is down")
 
     LISTENERS.listener(name, events={EventType.TEAM_UPDATED})(handle)
+    async with api.server.state.sessionmaker() as session:  # the server's own dispatcher must not run it
+        session.add(ListenerCursor(name=name, last_event_id=FAR, updated_at=clock.now()))
+        await session.commit()
     try:
         yield name
     finally:
@@ -61,7 +66,9 @@ async def test_the_api_lists_listeners_and_dead_letters_and_retries_them(api: Wo
     assert r.status_code == 200, r.text
     body = r.json()
     mine = [item for item in body["listeners"] if item["name"] == listener_name]
-    assert [(m["events"], m["max_attempts"], m["lag"]) for m in mine] == [(["team.updated"], 5, 1)]
+    assert [(m["events"], m["max_attempts"], m["last_event_id"], m["lag"]) for m in mine] == [
+        (["team.updated"], 5, FAR, 0)
+    ]
     assert [(d["id"], d["listener"], d["event_type"], d["status"], d["attempts"], d["last_error"])
             for d in body["dead_letters"]] == [
         (letter_id, listener_name, "team.updated", "dead", 5, "RuntimeError: the CRM is down")
