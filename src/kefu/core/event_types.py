@@ -97,7 +97,7 @@ class BotDecided(EventPayload):
 
 class BotHandedOff(EventPayload):
     reason: str | None = None
-    summary: str | None = None
+    summary: dict[str, Any] | None = None  # the structured handoff summary (bot/policy.py `summarise`)
 
 
 class BotModelTrained(EventPayload):
