@@ -40,6 +40,8 @@ def test_a_message_payload_is_stored_without_its_text() -> None:
     slim = stored_payload(EventType.MESSAGE_CREATED, full)
     assert slim == {k: full[k] for k in SLIM_KEYS}
     assert MessageCreated.model_validate(slim).id == 7
+    handoff = {"reason": "explicit_request", "summary": {"reason": "explicit_request", "contact_tier": "normal"}}
+    assert stored_payload(EventType.BOT_HANDED_OFF, handoff) is handoff  # the bot's structured summary
     other = {"id": 1, "labels": ["vip"], "previous": []}
     assert stored_payload(EventType.CONVERSATION_LABELS_CHANGED, other) is other
 
