@@ -97,6 +97,7 @@ def _include_routers(app: FastAPI, *, demo: bool) -> None:
     from kefu.contacts.api import router as contacts
     from kefu.conversations.api import router as conversations
     from kefu.core.api import router as core
+    from kefu.core.listeners_api import router as listeners
     from kefu.knowledge.api import router as knowledge
     from kefu.knowledge.pages import router as knowledge_pages
     from kefu.realtime.ws import router as ws
@@ -106,7 +107,7 @@ def _include_routers(app: FastAPI, *, demo: bool) -> None:
     for route in FAST_ROUTES:
         app.router.routes.append(route)
     routers = (widget, core, auth, accounts, inboxes, contacts, conversations, knowledge, bot, ws, web)
-    for router in (*routers, widget_agents, attachments, knowledge_pages, bot_pages):
+    for router in (*routers, widget_agents, attachments, knowledge_pages, bot_pages, listeners):
         app.include_router(router)
     if demo:  # the demo's order API: only where the demo runs (KEFU_DEMO=1), never in the OpenAPI document
         app.include_router(bot_demo, include_in_schema=False)

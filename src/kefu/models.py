@@ -9,6 +9,7 @@ from kefu.contacts.models import Contact, ContactIdentity
 from kefu.conversations.models import Conversation, ConversationLabel, Message
 from kefu.core.db import Base
 from kefu.core.eventlog import Event
+from kefu.core.listeners_models import DeadLetter, ListenerCursor
 from kefu.knowledge.models import Article, FaqEntry, KnowledgeVersion
 
 __all__ = [
@@ -25,10 +26,12 @@ __all__ = [
     "ContactIdentity",
     "Conversation",
     "ConversationLabel",
+    "DeadLetter",
     "Event",
     "FaqEntry",
     "Inbox",
     "KnowledgeVersion",
+    "ListenerCursor",
     "Message",
     "Team",
     "TeamMember",

@@ -9,9 +9,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from sqlalchemy import func, select
+
 from kefu.attachments.models import Attachment
 from kefu.bot.demo import order_flow_definition
 from kefu.core.constants import Role
+from kefu.core.eventlog import Event
+from kefu.core.listeners_models import DeadLetter, DeadLetterStatus
 from tests.support.factories import World, new_account
 
 # Path parameter → which of B's resources to aim at.
@@ -30,6 +34,7 @@ PARAM_TO_RESOURCE = {
     "version": "version",
     "attachment_id": "attachment",
     "signature": "signature",
+    "letter_id": "dead_letter",
 }
 # Public endpoints addressed by a public key or serving demo data: not account-scoped by id.
 PUBLIC_PREFIXES = ("/api/v1/widget/", "/api/v1/help/", "/api/v1/demo/")
@@ -72,6 +77,7 @@ async def _resources(b: World) -> dict[str, Any]:
     for r in (faq, article, flow, intent, upload):
         assert r.status_code == 201, r.text
     return {
+        "dead_letter": await _dead_letter(b),
         "attachment": upload.json()["id"],
         "conversation": conv["id"],
         "user": agent.id,
@@ -86,6 +92,19 @@ async def _resources(b: World) -> dict[str, Any]:
         "intent": intent.json()["id"],
         "version": 1,  # B's entries have a version 1; the entry id makes it B's
     }
+
+
+async def _dead_letter(b: World) -> int:
+    """A dead letter of B's (an event listener gave up on one of B's events)."""
+    async with b.server.state.sessionmaker() as session:
+        event_id = (await session.execute(select(func.max(Event.id)).where(Event.account_id == b.account_id))).scalar()
+        letter = DeadLetter(
+            listener="b.sync", event_id=event_id, account_id=b.account_id, attempts=5, last_error="B's error",
+            status=DeadLetterStatus.DEAD,
+        )  # fmt: skip
+        session.add(letter)
+        await session.commit()
+        return letter.id
 
 
 async def _snapshot(b: World, ids: dict[str, Any]) -> list[Any]:
@@ -105,6 +124,8 @@ async def _snapshot(b: World, ids: dict[str, Any]) -> list[Any]:
     async with b.server.state.sessionmaker() as session:
         stored = await session.get(Attachment, ids["attachment"])
         assert stored is not None and stored.size == len(b"B's file")
+        letter = await session.get(DeadLetter, ids["dead_letter"])
+        assert letter is not None and (letter.status, letter.attempts) == (DeadLetterStatus.DEAD, 5)
     return [(await b.http.get(p)).json() for p in paths]
 
 

@@ -16,9 +16,12 @@ from typing import Any
 
 import pytest
 from playwright.async_api import expect
+from sqlalchemy import select
 
 from kefu.bot.demo import seed_bot
 from kefu.core.constants import Role
+from kefu.core.eventlog import Event
+from kefu.core.listeners_models import DeadLetter, DeadLetterStatus
 from kefu.knowledge.demo import seed_knowledge
 from tests.browser.conftest import NewContext
 from tests.browser.crawl import Catalog, Crawler, Report
@@ -70,7 +73,22 @@ async def _seed(api: World) -> dict[str, Any]:
     done = (await done_visitor.say("谢谢，问题解决了"))["conversation_id"]
     r = await api.http.post(f"/api/v1/conversations/{done}/resolve")
     assert r.status_code == 200, r.text
+    await _dead_letter(api)
     return {"inbox": inbox, "supervisor": supervisor, "agent": agent}
+
+
+async def _dead_letter(api: World) -> None:
+    """A dead letter of the account, so Admin → Event listeners shows one with its buttons."""
+    async with api.server.state.sessionmaker() as session:
+        q = select(Event.id).where(Event.account_id == api.account_id).order_by(Event.id.desc()).limit(1)
+        event_id = (await session.execute(q)).scalar_one()
+        session.add(
+            DeadLetter(
+                listener="crm.sync", event_id=event_id, account_id=api.account_id, attempts=5,
+                last_error="ConnectError: crm.example:443", status=DeadLetterStatus.DEAD,
+            )
+        )  # fmt: skip
+        await session.commit()
 
 
 async def _logged_in(new_context: NewContext, api: World, user: UserHandle, lang: str) -> Any:
@@ -107,7 +125,9 @@ async def test_every_page_every_role_every_language(api: World, new_context: New
     key = seeded["inbox"]["public_key"]
     catalog = Catalog.load()
     base = api.server.base_url
-    staff_starts = ["/app", "/admin", "/admin/knowledge", "/admin/bot", f"/help/{key}", f"/demo?inbox={key}"]
+    # /admin/listeners is a start page too: supervisors and agents must get its 403 page (admins reach it by link)
+    staff_starts = ["/app", "/admin", "/admin/knowledge", "/admin/bot", "/admin/listeners", f"/help/{key}"]
+    staff_starts.append(f"/demo?inbox={key}")
     customer_starts = [f"/demo?inbox={key}", f"/help/{key}"]
     users = {"admin": api.admin, "supervisor": seeded["supervisor"], "agent": seeded["agent"]}
     reports: list[tuple[str, Report]] = []
@@ -149,6 +169,7 @@ async def test_every_page_every_role_every_language(api: World, new_context: New
             "/admin/bot/flows/{id}",
             "/admin/bot/settings",
             "/admin/bot/texts",
+            "/admin/listeners",
         },
         "supervisor": {"/admin/teams", "/admin/knowledge/faqs/{id}", "/admin/bot/flows/{id}"},
         "agent": {"/app?status=open&view=mine", "/app?c={}&status=open&view=all", "/help/{id}"},

@@ -29,6 +29,7 @@ from kefu.conversations.incoming import Pair, conversations_of, latest_conversat
 from kefu.conversations.models import Conversation, Message
 from kefu.conversations.schemas import MessageRead
 from kefu.core.constants import ActorType, ConversationStatus, EventType
+from kefu.core.event_types import stored_payload
 from kefu.core.eventlog import Event
 
 Payload = Callable[["NewMessage", int], dict[str, Any]]
@@ -83,7 +84,8 @@ class Store(Protocol):
 
     async def insert(self, conn: Any, rows: list[NewMessage], now: datetime, payload: Payload) -> list[tuple[int, int]]:
         """Insert the messages and their message.created events; (message id, event id) per row, in order.
-        `payload(row, message_id)` gives the event's payload."""
+        `payload(row, message_id)` gives the event's payload as published; the row stores its slim form
+        (core/event_types.py: the message is referenced, not copied)."""
         ...
 
     async def close(self) -> None: ...
@@ -137,7 +139,7 @@ class SqlStore:
                 "contact_id": r.contact_id,
                 "actor_type": str(ActorType.CONTACT),
                 "actor_id": r.contact_id,
-                "payload": payload(r, mid),
+                "payload": stored_payload(EventType.MESSAGE_CREATED, payload(r, mid)),
                 "created_at": now,
             }
             for r, mid in zip(rows, ids, strict=True)
@@ -234,7 +236,10 @@ class PgStore:
 
         drawn = await conn.fetch(_PG_IDS, len(rows))
         ids = list(zip(sorted(r["m"] for r in drawn), sorted(r["e"] for r in drawn), strict=True))
-        payloads = [json.dumps(payload(r, mid), ensure_ascii=False) for r, (mid, _) in zip(rows, ids, strict=True)]
+        payloads = [
+            json.dumps(stored_payload(EventType.MESSAGE_CREATED, payload(r, mid)), ensure_ascii=False)
+            for r, (mid, _) in zip(rows, ids, strict=True)
+        ]
         try:
             await conn.execute(
                 _PG_INSERT,

@@ -13,9 +13,9 @@ from pydantic import BaseModel
 from sqlalchemy import select, text
 
 from kefu.auth.access import restrict
+from kefu.conversations.event_messages import event_messages
 from kefu.core.deps import CanViewEvents, SessionDep, StateDep
 from kefu.core.eventlog import Event
-from kefu.core.events import event_message
 from kefu.core.schemas import AfterId, Id
 
 router = APIRouter(tags=["system"])
@@ -52,8 +52,8 @@ async def list_events(
         q = q.where(Event.type == type)
     if conversation_id is not None:
         q = q.where(Event.conversation_id == conversation_id)
-    rows = (await session.execute(q.order_by(Event.id).limit(limit))).scalars()
-    return [event_message(e) for e in rows]
+    rows = list((await session.execute(q.order_by(Event.id).limit(limit))).scalars())
+    return await event_messages(session, rows)  # a message.created event carries its message (joined)
 
 
 # Current Swagger UI (5.x, which reads OpenAPI 3.1) and ReDoc, bundled by fastapi-offline; main.py mounts

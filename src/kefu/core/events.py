@@ -14,10 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.core.bus import EventBus
 from kefu.core.constants import ActorType, EventType
+from kefu.core.event_types import stored_payload
 from kefu.core.eventlog import Event
 
 _OUTBOX = "kefu_outbox"
 _BUS = "kefu_bus"
+# The realtime bus topic that tells the durable listeners' dispatcher there is something new to read.
+LISTENERS_TOPIC = "listeners"
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,9 @@ def emit(
     conversation_id: int | None = None,
     contact_id: int | None = None,
 ) -> Event:
+    """Record an event in the session's transaction. The payload is checked against its type's model
+    (core/event_types.py); the log keeps the stored form (a message is referenced, not copied) while the
+    realtime bus gets `payload` as given once the transaction commits."""
     event = Event(
         account_id=account_id,
         type=str(type),
@@ -60,15 +66,16 @@ def emit(
         contact_id=contact_id,
         actor_type=str(actor.type),
         actor_id=actor.id,
-        payload=payload,
+        payload=stored_payload(type, payload),
     )
     session.add(event)
-    session.info.setdefault(_OUTBOX, []).append(event)
+    session.info.setdefault(_OUTBOX, []).append((event, payload))
     return event
 
 
-def event_message(event: Event) -> dict[str, Any]:
-    """The realtime shape of a stored event (also used when replaying after a reconnect)."""
+def event_message(event: Event, payload: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The realtime shape of a stored event (also used when replaying after a reconnect); `payload`
+    replaces the stored one (a message's event carries the message, joined back by the reader)."""
     return realtime_message(
         id=event.id,
         type=event.type,
@@ -77,7 +84,7 @@ def event_message(event: Event) -> dict[str, Any]:
         contact_id=event.contact_id,
         actor_type=event.actor_type,
         actor_id=event.actor_id,
-        payload=event.payload,
+        payload=event.payload if payload is None else payload,
         created_at=event.created_at,
     )
 
@@ -110,11 +117,11 @@ def realtime_message(
 async def commit(session: AsyncSession) -> None:
     """Commit the transaction, then publish the events it recorded (never before)."""
     await session.commit()
-    outbox: list[Event] = session.info.pop(_OUTBOX, [])
+    outbox: list[tuple[Event, dict[str, Any]]] = session.info.pop(_OUTBOX, [])
     bus: EventBus | None = session.info.get(_BUS)
     if bus is None or not outbox:
         return
-    await publish_events(bus, [event_message(event) for event in outbox])
+    await publish_events(bus, [event_message(event, payload) for event, payload in outbox])
 
 
 def event_topics(message: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
@@ -130,8 +137,12 @@ async def publish_event(bus: EventBus, message: dict[str, Any]) -> None:
 
 
 async def publish_events(bus: EventBus, messages: list[dict[str, Any]]) -> None:
-    """Publish committed events in order, in one round trip on Redis."""
-    await bus.publish_many([pair for m in messages for pair in event_topics(m)])
+    """Publish committed events in order, in one round trip on Redis, and nudge the durable listeners'
+    dispatcher (core/listeners.py) — a hint only: its periodic run catches up whatever a nudge misses."""
+    if not messages:
+        return
+    nudge = (LISTENERS_TOPIC, {"type": "listeners.nudge", "last_event_id": messages[-1]["id"]})
+    await bus.publish_many([pair for m in messages for pair in event_topics(m)] + [nudge])
 
 
 async def rollback(session: AsyncSession) -> None:

@@ -71,7 +71,8 @@ def load_jobs() -> None:
     """Import the modules that register jobs (explicit list, no discovery magic)."""
     import kefu.bot.tasks
     import kefu.channels.delivery
-    import kefu.conversations.tasks  # noqa: F401
+    import kefu.conversations.tasks
+    import kefu.core.listeners  # noqa: F401  (durable event listeners: listeners.dispatch / catch_up)
 
 
 class JobRunner(Protocol):

@@ -11,6 +11,7 @@ from kefu.core.bus import EventBus, make_bus
 from kefu.core.db import make_engine, make_sessionmaker
 from kefu.core.hooks import Hooks
 from kefu.core.jobs import JobContext, JobRunner, make_runner
+from kefu.core.listeners import ListenerWaker
 from kefu.core.ratelimit import RateLimiter, make_rate_limiter
 from kefu.settings import Settings
 
@@ -25,6 +26,7 @@ class AppState:
     limiter: RateLimiter
     hooks: Hooks = field(default_factory=Hooks)
     extras: dict[str, Any] = field(default_factory=dict)
+    listener_waker: ListenerWaker | None = None
 
     @classmethod
     def build(cls, settings: Settings) -> AppState:
@@ -41,9 +43,13 @@ class AppState:
     async def start(self) -> None:
         await self.bus.start()
         await self.jobs.start(JobContext(self.sessionmaker, self.bus, self.settings, extras=self.extras))
+        self.listener_waker = ListenerWaker(self.bus, self.jobs)
+        await self.listener_waker.start()
 
     async def stop(self) -> None:
         await self.hooks.drain()
+        if self.listener_waker is not None:
+            await self.listener_waker.stop()
         await self.jobs.stop()
         await self.bus.stop()
         close = getattr(self.limiter, "close", None)

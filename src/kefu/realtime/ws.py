@@ -33,13 +33,14 @@ from kefu.auth.principal import Principal
 from kefu.auth.service import get_principal_by_api_token, get_principal_by_session
 from kefu.channels.widget.service import check_ticket, get_widget_inbox, latest_conversation
 from kefu.contacts.models import Contact
+from kefu.conversations.event_messages import event_messages
 from kefu.conversations.service import get_conversation
 from kefu.core.bus import Subscription
 from kefu.core.constants import EventType, MessageKind
 from kefu.core.deps import SESSION_COOKIE
 from kefu.core.errors import KefuError
 from kefu.core.eventlog import Event
-from kefu.core.events import account_topic, contact_topic, event_message
+from kefu.core.events import account_topic, contact_topic
 from kefu.core.state import AppState
 from kefu.realtime.typing import publish_typing
 
@@ -197,9 +198,8 @@ async def _replay(ws: WebSocket, state: AppState, where: Any, visible: Filter, a
             batch = list((await session.execute(q)).scalars())
             if not batch:
                 break
-            for event in batch:
-                covered.add(event.id)
-                msg = event_message(event)
+            for msg in await event_messages(session, batch):
+                covered.add(msg["id"])
                 if visible(msg):
                     await ws.send_json(_out(msg))
             last = batch[-1].id

@@ -2,7 +2,7 @@
 search cache can tell it is stale by reading one row (docs/adr/0006-search-backend.md)
 
 Revision ID: 0009_knowledge_version
-Revises: 0007_security
+Revises: 0008_event_listeners
 Create Date: 2026-12-07 14:30:00
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009_knowledge_version"
-down_revision = "0007_security"
+down_revision = "0008_event_listeners"
 branch_labels = None
 depends_on = None
 
