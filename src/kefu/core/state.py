@@ -1,17 +1,23 @@
-"""What the running app holds: built once by create_app, torn down on shutdown."""
+"""What the running app holds: built once by create_app, torn down on shutdown.
+
+Plumbing is typed here (database, bus, jobs, limiter, hooks, the one embedder); the domains' own
+services (the bot, the knowledge index, …) sit in `services`, each under the typed key its domain
+declares (kefu.core.services; docs/architecture.md "Services on the app state")."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from kefu.core.bus import EventBus, make_bus
 from kefu.core.db import make_engine, make_sessionmaker
+from kefu.core.embedding import embedder_from_settings
 from kefu.core.hooks import Hooks
 from kefu.core.jobs import JobContext, JobRunner, make_runner
 from kefu.core.ratelimit import RateLimiter, make_rate_limiter
+from kefu.core.services import Services
+from kefu.nlp.embed import Embedder
 from kefu.settings import Settings
 
 
@@ -23,8 +29,9 @@ class AppState:
     bus: EventBus
     jobs: JobRunner
     limiter: RateLimiter
+    embedder: Embedder  # the process's one embedder (kefu.core.embedding)
     hooks: Hooks = field(default_factory=Hooks)
-    extras: dict[str, Any] = field(default_factory=dict)
+    services: Services = field(default_factory=Services)
 
     @classmethod
     def build(cls, settings: Settings) -> AppState:
@@ -36,11 +43,14 @@ class AppState:
             bus=make_bus(settings.redis_url, settings.redis_prefix),
             jobs=make_runner(settings.redis_url, settings.redis_prefix),
             limiter=make_rate_limiter(settings.redis_url, settings.redis_prefix),
+            embedder=embedder_from_settings(settings),
         )
 
     async def start(self) -> None:
         await self.bus.start()
-        await self.jobs.start(JobContext(self.sessionmaker, self.bus, self.settings, extras=self.extras))
+        await self.jobs.start(
+            JobContext(self.sessionmaker, self.bus, self.settings, services=self.services, embedder=self.embedder)
+        )
 
     async def stop(self) -> None:
         await self.hooks.drain()

@@ -8,7 +8,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query, Request, Response
 from starlette.datastructures import UploadFile
 
-from kefu.core.deps import CanHandle, CanManageKnowledge, SessionDep, StateDep
+from kefu.auth.deps import CanHandle, CanManageKnowledge
+from kefu.core.deps import SessionDep, StateDep
 from kefu.core.errors import BadRequest
 from kefu.core.openapi import errors
 from kefu.core.pagination import MAX_LIMIT, Cursor, CursorParam

@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import time
 import uuid
 import weakref
@@ -31,10 +30,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from kefu.core.bus import EventBus, Subscription
 from kefu.core.events import _BUS
+from kefu.core.services import ServiceKey, Services
 from kefu.knowledge import documents
 from kefu.knowledge.documents import EntryMeta, Indexed
 from kefu.knowledge.schemas import EntryKind
-from kefu.nlp.embed import Embedder, make_embedder
+from kefu.nlp.embed import Embedder, get_embedder
 from kefu.nlp.retrieval import Hit, HybridIndex
 
 log = logging.getLogger("kefu.knowledge.index")
@@ -67,7 +67,10 @@ class _Host(Protocol):
     sessionmaker: async_sessionmaker[AsyncSession]
     bus: EventBus
     settings: Any
-    extras: dict[str, Any]
+    services: Services
+
+    @property
+    def embedder(self) -> Embedder | None: ...  # the process's one embedder (None: kefu.nlp's default)
 
 
 class _Prefetched:
@@ -337,25 +340,25 @@ class KnowledgeIndexManager:
 # -- wiring into the app -----------------------------------------------------------------------------
 
 _MANAGERS: weakref.WeakKeyDictionary[Any, KnowledgeIndexManager] = weakref.WeakKeyDictionary()
-_EMBEDDERS: dict[tuple[str, str], Embedder] = {}
-EXTRAS_KEY = "knowledge_index"
+KNOWLEDGE_INDEX: ServiceKey[KnowledgeIndexManager] = ServiceKey(
+    "the knowledge index", "kefu.knowledge.index.start_knowledge (create_app; a worker on first search)"
+)
 
 
 def start_knowledge(host: _Host) -> KnowledgeIndexManager:
     """Create (once) the node's index manager. Cheap: indexes are built on first use."""
-    manager: KnowledgeIndexManager | None = host.extras.get(EXTRAS_KEY)
+    manager = host.services.find(KNOWLEDGE_INDEX)
     if manager is None:
-        settings = host.settings
-        manager = KnowledgeIndexManager(
-            host.sessionmaker, host.bus, lambda: _embedder_for(settings.embedder, settings.embedder_model)
+        embedder = host.embedder or get_embedder()
+        manager = host.services.install(
+            KNOWLEDGE_INDEX, KnowledgeIndexManager(host.sessionmaker, host.bus, lambda: embedder)
         )
-        host.extras[EXTRAS_KEY] = manager
         _MANAGERS[host.bus] = manager
     return manager
 
 
 async def stop_knowledge(host: _Host) -> None:
-    manager: KnowledgeIndexManager | None = host.extras.pop(EXTRAS_KEY, None)
+    manager = host.services.remove(KNOWLEDGE_INDEX)
     if manager is not None:
         _MANAGERS.pop(host.bus, None)
         await manager.stop()
@@ -408,13 +411,6 @@ async def _announce(
             log.exception("local knowledge index update failed for account %s", account_id)
         message["origin"] = manager.node_id
     await bus.publish(knowledge_topic(account_id), message)
-
-
-def _embedder_for(spec: str, model: str) -> Embedder:
-    key = (spec, model)
-    if key not in _EMBEDDERS:
-        _EMBEDDERS[key] = make_embedder(spec, model=model, api_key=os.environ.get("KEFU_EMBEDDER_API_KEY") or None)
-    return _EMBEDDERS[key]
 
 
 def _apply(acc: _AccountIndex, upserts: list[Indexed], removals: list[str]) -> None:

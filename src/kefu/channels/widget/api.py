@@ -15,12 +15,13 @@ from kefu.attachments.schemas import AttachmentRead
 from kefu.attachments.service import check_store_upload, resolve_references
 from kefu.attachments.service import read as read_attachment
 from kefu.auth.api import client_ip
+from kefu.auth.deps import CanManageContacts
 from kefu.channels.widget import service
 from kefu.conversations.ingest import get_ingest
 from kefu.conversations.schemas import ContactMessageCreate, MessageRead, TypingIn
 from kefu.conversations.service import check_size, list_messages
 from kefu.core.constants import ActorType
-from kefu.core.deps import CanManageContacts, SessionDep, StateDep
+from kefu.core.deps import SessionDep, StateDep
 from kefu.core.events import Actor
 from kefu.core.openapi import errors
 from kefu.core.schemas import AfterId, StrictModel
