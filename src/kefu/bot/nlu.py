@@ -51,10 +51,13 @@ class _QueryMemo:
 
     def __init__(self, inner: Embedder, size: int = 16) -> None:  # per-message sharing, not a cache
         self.inner = inner
-        self.dim = inner.dim
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._size = size
         self._lock = threading.Lock()
+
+    @property
+    def dim(self) -> int:  # read when needed: the app's embedder is built on first use
+        return self.inner.dim
 
     def vector(self, text: str) -> np.ndarray:
         with self._lock:
@@ -159,12 +162,13 @@ _analyzer_failed = False
 def _sentiment_analyzer() -> Any:
     """The shipped sentiment model (None when it cannot be loaded: cue flags still work)."""
     global _analyzer, _analyzer_failed
+    embedder = queries().inner  # before taking the lock: queries() takes it too
     with _lock:
         if _analyzer is None and not _analyzer_failed:
             try:
                 from kefu.nlp.sentiment import SentimentAnalyzer
 
-                _analyzer = SentimentAnalyzer(embedder=queries().inner)
+                _analyzer = SentimentAnalyzer(embedder=embedder)
             except Exception:
                 log.exception("the sentiment model cannot be loaded; anger/urgency come from cues only")
                 _analyzer_failed = True

@@ -26,7 +26,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from kefu.nlp.e5onnx import OnnxE5Embedder
+from kefu.nlp.e5onnx import OnnxE5Embedder, default_threads
 from kefu.nlp.embed_http import OpenAICompatibleEmbedder
 from kefu.nlp.vectors import l2_normalise as l2_normalise  # re-exported: callers import it from here
 
@@ -128,9 +128,14 @@ def make_embedder(
     )
 
 
-@functools.cache
 def bundled_embedder(threads: int | None = None) -> OnnxE5Embedder:
-    """The default embedder, loaded once per process (≈1 s and ≈170 MB: its weights are expanded at load)."""
+    """The default embedder, loaded once per process (≈1 s and ≈170 MB: its weights are expanded at load);
+    `threads`: ONNX Runtime threads per call (None: `e5onnx.default_threads()`)."""
+    return _bundled(threads or default_threads())
+
+
+@functools.cache
+def _bundled(threads: int) -> OnnxE5Embedder:
     return OnnxE5Embedder(threads=threads)
 
 
