@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from kefu.knowledge.index import EXTRAS_KEY
+from kefu.knowledge.index import KNOWLEDGE_INDEX
 from tests.conftest import free_port
 from tests.knowledge.data import create_faqs
 from tests.support.factories import World
@@ -38,7 +38,7 @@ async def test_edit_on_node_a_is_searchable_on_node_b(api: World) -> None:
         )
         try:
             if server.backend == "sqlite":
-                node_b.state.extras[EXTRAS_KEY].reconcile_every_s = 0.0  # no shared bus: reconcile on use
+                node_b.state.services.get(KNOWLEDGE_INDEX).reconcile_every_s = 0.0  # no shared bus: reconcile on use
 
             async def ids_on_b(q: str) -> list[int]:
                 r = await b.get("/api/v1/knowledge/search", params={"q": q, "k": 10})
