@@ -51,4 +51,4 @@ bench-ingest: install
 	$(BIN)/kefu bench ingest
 
 clean:
-	rm -rf $(VENV) var .pytest_cache
+	rm -rf $(VENV) var .pytest_cache .import_linter_cache .grimp_cache
