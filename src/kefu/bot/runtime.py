@@ -52,9 +52,10 @@ from kefu.core.http import HttpPolicy, OutboundHttp, make_http
 from kefu.core.services import ServiceKey
 from kefu.knowledge.suggestions import ANSWER_RULE
 
-log = logging.getLogger("kefu.bot")
 if TYPE_CHECKING:
     from kefu.core.state import AppState
+
+log = logging.getLogger("kefu.bot")
 EARLY_MAX = 64  # embeddings started on arrival and not yet used
 HINTS_MAX = 10_000
 BOT = Actor(ActorType.BOT)
