@@ -32,13 +32,16 @@ run: install
 	$(BIN)/kefu seed-demo
 	$(BIN)/kefu serve --host $(HOST) --port $(PORT)
 
+# lint-imports: the layers of docs/architecture.md (contracts in pyproject.toml [tool.importlinter])
 test: install
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy src/kefu
+	$(BIN)/lint-imports
 	$(BIN)/pytest -q -p no:cacheprovider -rs
 
 lint: install
 	$(BIN)/ruff check src tests bench
+	$(BIN)/lint-imports
 	$(BIN)/ruff format --check src tests bench
 
 typecheck: install
@@ -48,4 +51,4 @@ bench-ingest: install
 	$(BIN)/kefu bench ingest
 
 clean:
-	rm -rf $(VENV) var .pytest_cache
+	rm -rf $(VENV) var .pytest_cache .import_linter_cache .grimp_cache

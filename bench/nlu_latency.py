@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kefu.nlp.embed import get_embedder
+from kefu.core.embedding import embedder_from_settings
 from kefu.nlp.entities import extract_entities
 from kefu.nlp.evaluation.baseline import TfidfSvmBaseline
 from kefu.nlp.evaluation.cache import CachedEmbedder
@@ -36,6 +36,7 @@ from kefu.nlp.intent import IntentModel
 from kefu.nlp.normalise import normalise
 from kefu.nlp.sentiment import SentimentAnalyzer
 from kefu.nlp.sentiment_cues import detect
+from kefu.settings import Settings
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "nlp" / "fixtures"
 EXTRA = [
@@ -50,7 +51,7 @@ def main() -> None:
     args = _args()
     train = drop_empty(load_labelled(args.train))
     texts = _messages(args.messages)
-    embedder = get_embedder()
+    embedder = embedder_from_settings(Settings(env="test")).inner  # KEFU_EMBEDDER…; env=test: no secret file
     examples = [(r.text, r.label) for r in train]
     cached = CachedEmbedder(embedder, "var/cache/embeddings")  # training only; messages use `embedder`
     intent = IntentModel.train(examples, oos_label=args.oos_label, embedder=cached)

@@ -24,10 +24,12 @@ import time
 
 import numpy as np
 
-from kefu.nlp.embed import Embedder, get_embedder, l2_normalise
+from kefu.core.embedding import embedder_from_settings
+from kefu.nlp.embed import Embedder, l2_normalise
 from kefu.nlp.evaluation.cache import CachedEmbedder
 from kefu.nlp.retrieval import Document, HybridIndex
 from kefu.nlp.tokenise import tokenise
+from kefu.settings import Settings
 
 
 def _words(text: str, sep: str = " ") -> list[str]:
@@ -154,7 +156,7 @@ def main() -> None:
     ap.add_argument("--cache", default="var/cache/embeddings")
     ap.add_argument("--json", action="store_true", help="last line: one JSON object")
     args = ap.parse_args()
-    base = get_embedder()  # KEFU_EMBEDDER, default the bundled e5 on ONNX Runtime
+    base = embedder_from_settings(Settings(env="test")).inner  # KEFU_EMBEDDER… (env=test: writes no secret file)
     data = entries(args.entries, args.variants)
     parts = {t: (p, i) for doc, p, i in data for t in doc.texts}
     cached = CachedEmbedder(base, args.cache)

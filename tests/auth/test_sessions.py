@@ -7,9 +7,9 @@ from datetime import timedelta
 
 import httpx
 
+from kefu.auth.deps import SESSION_COOKIE
 from kefu.core import clock
 from kefu.core.constants import Role
-from kefu.core.deps import SESSION_COOKIE
 from tests.support.factories import PASSWORD, World
 
 

@@ -176,12 +176,12 @@ async def test_a_model_whose_intents_changed_while_it_trained_is_not_stored(api:
     mine: contextvars.ContextVar[bool] = contextvars.ContextVar("mine", default=False)
     loop = asyncio.get_running_loop()
 
-    def train_while_an_admin_edits(examples: list[tuple[str, str]]) -> tuple[bytes, dict[str, Any]]:
+    def train_while_an_admin_edits(examples: list[tuple[str, str]], **options: Any) -> tuple[bytes, dict[str, Any]]:
         if mine.get():  # only this test's own run (the queued jobs train untouched)
             asyncio.run_coroutine_threadsafe(
                 post(api, "/intents", {"name": "hours", "examples": ["几点上班", "opening hours"]}), loop
             ).result(30)
-        return real_train(examples)
+        return real_train(examples, **options)
 
     state = api.server.state
     for _ in range(900):  # let the trainings queued by the two intents settle, then force one more

@@ -25,7 +25,6 @@ from kefu.channels.base import (
     InboundRequest,
     OutboundMessage,
     get_adapter,
-    load_adapters,
 )
 from kefu.conversations.inbound import receive_customer_messages
 from kefu.conversations.models import DeliveryStatus, Message
@@ -33,6 +32,7 @@ from kefu.conversations.outbound import DELIVERED_KINDS
 from kefu.conversations.schemas import InboundMessage
 from kefu.core.constants import ChannelType
 from kefu.core.errors import KefuError
+from kefu.main import register_channels
 from tests.channels import recording
 from tests.support.factories import World, uniq
 
@@ -109,7 +109,7 @@ def _recording_registered() -> Iterator[None]:
 
 
 def _kinds() -> list[str]:
-    load_adapters()
+    register_channels()
     return sorted({*ADAPTERS, recording.KIND})
 
 
@@ -133,7 +133,7 @@ async def _count(api: World, inbox_messages: int) -> int:
 
 
 def test_every_registered_adapter_has_a_harness() -> None:
-    load_adapters()
+    register_channels()
     assert set(ADAPTERS) <= set(HARNESSES), f"add a Harness for {sorted(set(ADAPTERS) - set(HARNESSES))}"
     assert str(ChannelType.WEB_WIDGET) in ADAPTERS
 

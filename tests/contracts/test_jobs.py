@@ -42,8 +42,9 @@ async def test_unknown_job_is_refused() -> None:
 
 
 def test_registered_jobs_include_conversation_jobs() -> None:
-    from kefu.core.jobs import PERIODIC, load_jobs
+    from kefu.core.jobs import PERIODIC
+    from kefu.main import register_jobs
 
-    load_jobs()
+    register_jobs()
     assert {"conversations.wake", "conversations.wake_due", "conversations.auto_resolve"} <= set(REGISTRY)
     assert PERIODIC["conversations.wake_due"].every_s == 30

@@ -123,9 +123,6 @@ def test_fine_tuning_is_automatic_only_with_enough_examples(
     assert len(rows) < finetune.MIN_EXAMPLES
     assert not IntentModel.train(rows, oos_label="oos").finetuned
     monkeypatch.setattr(finetune, "MIN_EXAMPLES", 10)
-    monkeypatch.setenv("KEFU_FINETUNE", "0")
-    assert finetune.wanted(bundled_embedder(), len(rows)) is None
-    monkeypatch.setenv("KEFU_FINETUNE", "1")
     assert finetune.wanted(bundled_embedder(), len(rows)) is bundled_embedder()
 
 

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
+from kefu.auth.deps import SESSION_COOKIE
 from kefu.auth.service import do_start_session, get_user
-from kefu.core.deps import SESSION_COOKIE
 from tests.support.factories import UserHandle, World
 
 

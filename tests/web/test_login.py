@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import httpx
 
+from kefu.auth.deps import SESSION_COOKIE
 from kefu.core.constants import Role
-from kefu.core.deps import SESSION_COOKIE
 from tests.support.factories import PASSWORD, World
 from tests.web.conftest import login
 

@@ -8,7 +8,8 @@ from kefu.accounts import service
 from kefu.accounts.hours import BusinessHours
 from kefu.accounts.models import Account
 from kefu.accounts.schemas import AccountRead, OutboundHosts, TeamCreate, TeamRead, TeamUpdate
-from kefu.core.deps import CanManageOutbound, CanManageTeams, CanViewTeam, PrincipalDep, SessionDep
+from kefu.auth.deps import CanManageOutbound, CanManageTeams, CanViewTeam, PrincipalDep
+from kefu.core.deps import SessionDep
 from kefu.core.schemas import Id
 
 router = APIRouter(prefix="/api/v1", tags=["teams"])

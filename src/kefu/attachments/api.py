@@ -11,7 +11,8 @@ from kefu.attachments import service
 from kefu.attachments.files import IMAGE_TYPES
 from kefu.attachments.models import Attachment
 from kefu.attachments.schemas import AttachmentRead
-from kefu.core.deps import CanHandle, SessionDep, StateDep
+from kefu.auth.deps import CanHandle
+from kefu.core.deps import SessionDep, StateDep
 from kefu.core.openapi import errors
 from kefu.core.schemas import Id
 

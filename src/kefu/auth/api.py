@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Request, Response
 
 from kefu.auth import service
+from kefu.auth.deps import SESSION_COOKIE, CanManageTokens, CanManageUsers, CanViewTeam, PrincipalDep
 from kefu.auth.schemas import (
     ApiTokenCreate,
     ApiTokenCreated,
@@ -17,15 +18,7 @@ from kefu.auth.schemas import (
     UserRead,
     UserUpdate,
 )
-from kefu.core.deps import (
-    SESSION_COOKIE,
-    CanManageTokens,
-    CanManageUsers,
-    CanViewTeam,
-    PrincipalDep,
-    SessionDep,
-    StateDep,
-)
+from kefu.core.deps import SessionDep, StateDep
 from kefu.core.errors import CsrfFailed
 from kefu.core.openapi import errors
 from kefu.core.schemas import Id

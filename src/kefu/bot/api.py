@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
+from kefu.auth.deps import CanManageBot
 from kefu.bot import service
 from kefu.bot.policy import Context
 from kefu.bot.runtime import Thought, get_runtime
@@ -31,9 +32,10 @@ from kefu.bot.schemas import (
     TryIn,
     TryOut,
 )
-from kefu.core.deps import CanManageBot, SessionDep, StateDep
+from kefu.core.deps import SessionDep, StateDep
 from kefu.core.http import OutboundHttp
 from kefu.core.schemas import Id
+from kefu.core.state import AppState
 
 router = APIRouter(prefix="/api/v1/bot", tags=["bot"])
 
@@ -106,7 +108,7 @@ async def check_flow_action(
     return action_test_out(test)
 
 
-def flow_action_http(state: Any, account_id: int) -> OutboundHttp:
+def flow_action_http(state: AppState, account_id: int) -> OutboundHttp:
     """The outbound client a flow's action goes through for this account: the bot runtime's own; with the
     account's outbound hosts as its policy, "Test it" is refused and allowed exactly where the bot would be."""
     return get_runtime(state).http

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from kefu.bot.policy import Signals
+from kefu.core import clock
 from kefu.nlp.embed import Embedder, get_embedder
 from kefu.nlp.lang import detect_language
 from kefu.nlp.normalise import nfkc, normalise, to_simplified
@@ -50,10 +51,13 @@ class _QueryMemo:
 
     def __init__(self, inner: Embedder, size: int = 16) -> None:  # per-message sharing, not a cache
         self.inner = inner
-        self.dim = inner.dim
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._size = size
         self._lock = threading.Lock()
+
+    @property
+    def dim(self) -> int:  # read when needed: the app's embedder is built on first use
+        return self.inner.dim
 
     def vector(self, text: str) -> np.ndarray:
         with self._lock:
@@ -77,6 +81,18 @@ class _QueryMemo:
 
 
 _queries: _QueryMemo | None = None
+_fine_tune = True
+
+
+def use_embedder(embedder: Embedder, *, fine_tune: bool = True) -> None:
+    """Make `embedder` (the app's one embedder, built from Settings) the one the bot's models embed with;
+    `fine_tune`: whether intent training may fine-tune the encoder's upper layers (KEFU_FINETUNE).
+    Called by `install_bot`, and by the CLI before it trains. Until then: kefu.nlp's default."""
+    global _queries, _fine_tune
+    with _lock:
+        if _queries is None or _queries.inner is not embedder:
+            _queries = _QueryMemo(embedder)
+        _fine_tune = fine_tune
 
 
 def queries() -> _QueryMemo:
@@ -102,13 +118,22 @@ def load_intent_model(blob: bytes) -> Any:
 OOS_LABEL = "out_of_scope"  # an intent with this name holds examples of what the bot should not handle
 
 
-def train_intent_model(examples: list[tuple[str, str]]) -> tuple[bytes, dict[str, Any]]:
-    """Train on (text, label) pairs; returns the model bytes and its metrics."""
+def train_intent_model(
+    examples: list[tuple[str, str]], *, embedder: Embedder | None = None, fine_tune: bool | None = None
+) -> tuple[bytes, dict[str, Any]]:
+    """Train on (text, label) pairs; returns the model bytes and its metrics. `embedder` / `fine_tune`:
+    the job's (a worker's, built from its Settings); None = what `use_embedder` configured."""
     from kefu.nlp.intent import IntentModel
 
     started = time.perf_counter()
     oos = OOS_LABEL if any(label == OOS_LABEL for _, label in examples) else None
-    model = IntentModel.train([(model_text(text), label) for text, label in examples], oos_label=oos)
+    allowed = _fine_tune if fine_tune is None else fine_tune
+    model = IntentModel.train(
+        [(model_text(text), label) for text, label in examples],
+        oos_label=oos,
+        embedder=embedder or queries().inner,
+        fine_tune=None if allowed else False,
+    )
     md = model.metadata
     metrics: dict[str, Any] = {
         "labels": list(md.labels),
@@ -137,12 +162,13 @@ _analyzer_failed = False
 def _sentiment_analyzer() -> Any:
     """The shipped sentiment model (None when it cannot be loaded: cue flags still work)."""
     global _analyzer, _analyzer_failed
+    embedder = queries().inner  # before taking the lock: queries() takes it too
     with _lock:
         if _analyzer is None and not _analyzer_failed:
             try:
                 from kefu.nlp.sentiment import SentimentAnalyzer
 
-                _analyzer = SentimentAnalyzer()
+                _analyzer = SentimentAnalyzer(embedder=embedder)
             except Exception:
                 log.exception("the sentiment model cannot be loaded; anger/urgency come from cues only")
                 _analyzer_failed = True
@@ -166,7 +192,7 @@ def _sentiment(text: str, vector: np.ndarray | None) -> tuple[str | None, float 
 def analyse(text: str, model: Any = None, *, order_patterns: list[str] | None = None) -> Analysis:
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    msg = base_pipeline()(text)
+    msg = base_pipeline()(text, now=clock.now())
     folded = model_text(text)
     t1 = time.perf_counter()
     vector = queries().vector(folded) if model is not None or _sentiment_analyzer() is not None else None

@@ -17,6 +17,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kefu.auth.deps import CanManageBot
 from kefu.auth.principal import Principal
 from kefu.bot import service
 from kefu.bot.api import flow_action_http, try_out
@@ -26,7 +27,7 @@ from kefu.bot.policy import Context
 from kefu.bot.runtime import get_runtime
 from kefu.bot.schemas import BotSettingsIn, BotTextsUpdate, FlowCreate, FlowUpdate, IntentCreate, IntentUpdate
 from kefu.bot.texts import LOCALES, MAX_CHARS, TextKey
-from kefu.core.deps import CanManageBot, SessionDep, StateDep
+from kefu.core.deps import SessionDep, StateDep
 from kefu.core.errors import Conflict, KefuError, Unprocessable
 from kefu.web.i18n import HTML_LANG
 from kefu.web.rendering import PageRoute, is_htmx, page, t

@@ -19,7 +19,7 @@ import contextlib
 import logging
 import time
 from collections import OrderedDict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,6 +27,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kefu.bot import nlu
 from kefu.bot.service import AccountBot, get_model_blob, load_account_bot
 from kefu.channels.models import Inbox
+
+if TYPE_CHECKING:
+    from kefu.core.state import AppState
 
 log = logging.getLogger("kefu.bot")
 EARLY_MAX = 64  # embeddings started on arrival and not yet used
@@ -39,7 +42,7 @@ def start_embedding(text: str) -> asyncio.Future[Any]:
 
 
 class Prefetch:
-    def __init__(self, state: Any) -> None:
+    def __init__(self, state: AppState) -> None:
         self.state = state  # the app's state: its sessionmaker
         self._models: dict[int, tuple[int, Any]] = {}  # account → (model id, model)
         self._bots: dict[int, tuple[tuple[Any, ...], AccountBot]] = {}  # account → (bot_version, config)

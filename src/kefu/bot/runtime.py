@@ -26,7 +26,7 @@ import logging
 import time
 import weakref
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,6 +35,7 @@ from kefu.accounts.hours import hours_of
 from kefu.accounts.models import Account
 from kefu.accounts.service import get_outbound_policy
 from kefu.bot import flows, nlu, texts
+from kefu.bot.knowledge_rule import bot_answer_rule
 from kefu.bot.policy import BotConfig, Context, Decision, asks_for_human, decide, handoff, summary_note
 from kefu.bot.prefetch import Prefetch, start_embedding
 from kefu.bot.service import AccountBot, bot_version, get_flow, get_text_overrides
@@ -48,9 +49,13 @@ from kefu.core.constants import ActorType, Direction, EventType, MessageKind
 from kefu.core.errors import NotFound
 from kefu.core.events import Actor, bind_bus, commit, emit
 from kefu.core.http import HttpPolicy, OutboundHttp, make_http
+from kefu.core.services import ServiceKey
+from kefu.knowledge.suggestions import ANSWER_RULE
+
+if TYPE_CHECKING:
+    from kefu.core.state import AppState
 
 log = logging.getLogger("kefu.bot")
-EXTRAS_KEY = "bot"
 BOT = Actor(ActorType.BOT)
 
 
@@ -66,7 +71,7 @@ class Thought:
 
 
 class BotRuntime:
-    def __init__(self, state: Any, http: OutboundHttp | None = None) -> None:
+    def __init__(self, state: AppState, http: OutboundHttp | None = None) -> None:
         self.state = state
         self.http = http or make_http(state.settings)
         self.prefetch = Prefetch(state)  # early embeddings, caches, warm-up (kefu.bot.prefetch)
@@ -78,7 +83,7 @@ class BotRuntime:
         """Before the message is stored: maybe start its embedding (`Prefetch.on_arriving`)."""
         self.prefetch.on_arriving(inbox_id, contact_id, text)
 
-    async def on_customer_message(self, state: Any, conversation_id: int, message_id: int) -> None:
+    async def on_customer_message(self, state: AppState, conversation_id: int, message_id: int) -> None:
         if not getattr(state.settings, "bot_enabled", True):
             return
         try:
@@ -456,16 +461,20 @@ def _ms(seconds: float) -> float:
     return round(seconds * 1000, 2)
 
 
-def install_bot(state: Any) -> BotRuntime:
-    """Register the bot on the app's customer-message hook (once). Called by create_app."""
-    runtime: BotRuntime | None = state.extras.get(EXTRAS_KEY)
-    if runtime is None:
-        runtime = BotRuntime(state)
-        state.extras[EXTRAS_KEY] = runtime
-        state.hooks.customer_message.append(runtime.on_customer_message)
-        state.hooks.customer_message_arriving.append(runtime.on_arriving)
+BOT_RUNTIME: ServiceKey[BotRuntime] = ServiceKey("the bot runtime", "kefu.bot.runtime.install_bot (create_app)")
+
+
+def install_bot(state: AppState) -> BotRuntime:
+    """Build the bot on the app's one embedder and register it on the customer-message hooks. Called once,
+    by create_app (a second call is an error: the hooks would run twice)."""
+    nlu.use_embedder(state.embedder, fine_tune=state.settings.finetune)
+    runtime = state.services.install(BOT_RUNTIME, BotRuntime(state))
+    state.services.install(ANSWER_RULE, bot_answer_rule)
+    state.hooks.customer_message.append(runtime.on_customer_message)
+    state.hooks.customer_message_arriving.append(runtime.on_arriving)
     return runtime
 
 
-def get_runtime(state: Any) -> BotRuntime:
-    return install_bot(state)
+def get_runtime(state: AppState) -> BotRuntime:
+    """The installed bot (ServiceMissing before `install_bot`)."""
+    return state.services.get(BOT_RUNTIME)

@@ -42,7 +42,9 @@ async def train_intents(ctx: JobContext, account_id: int) -> str:
         async with ctx.sessionmaker() as session:
             await do_deactivate_models(session, account_id)
         return "too_few_intents"
-    blob, metrics = await asyncio.to_thread(nlu.train_intent_model, examples)
+    blob, metrics = await asyncio.to_thread(
+        nlu.train_intent_model, examples, embedder=ctx.embedder, fine_tune=ctx.settings.finetune
+    )
     metrics["examples_hash"] = digest
     async with ctx.sessionmaker() as session:
         bind_bus(session, ctx.bus)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from kefu.auth.deps import CanManageInboxes, CanViewTeam
 from kefu.channels import service
 from kefu.channels.schemas import EmbedSnippet, InboxCreate, InboxRead, InboxUpdate
-from kefu.core.deps import CanManageInboxes, CanViewTeam, SessionDep, SettingsDep
+from kefu.core.deps import SessionDep, SettingsDep
 from kefu.core.schemas import Id
 
 router = APIRouter(prefix="/api/v1", tags=["inboxes"])

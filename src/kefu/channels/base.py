@@ -9,8 +9,9 @@ An adapter
   (channels/delivery.py), and says how it went (`DeliveryResult`);
 - describes an inbox's settings (`config_schema`, a Pydantic model; `Inbox.config` is validated by it).
 
-Adapters are registered by channel kind (`Inbox.channel_type`) in `ADAPTERS`, explicitly, in
-`load_adapters`. Every registered adapter passes tests/contracts/test_channel_adapters.py.
+Adapters are registered by channel kind (`Inbox.channel_type`) in `ADAPTERS`: `kefu.main.register_channels`
+imports their modules (an explicit list, called by create_app and `kefu worker`). Every registered adapter
+passes tests/contracts/test_channel_adapters.py.
 """
 
 from __future__ import annotations
@@ -113,13 +114,7 @@ def unregister(kind: str) -> None:
     DELIVERED_KINDS.discard(kind)
 
 
-def load_adapters() -> None:
-    """Import the modules that register adapters (explicit list, no discovery)."""
-    import kefu.channels.widget.adapter  # noqa: F401
-
-
 def get_adapter(kind: str) -> ChannelAdapter:
-    load_adapters()
     adapter = ADAPTERS.get(kind)
     if adapter is None:
         raise NotFound("channel adapter", kind)

@@ -58,7 +58,7 @@ def eval_faq(
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not read or write the cache.")] = False,
 ) -> None:
     """Builds the index from --train, ranks every --test query; prints hybrid vs TF-IDF baseline."""
-    from kefu.nlp.embed import get_embedder
+    from kefu.cli.main import settings_embedder
     from kefu.nlp.evaluation.cache import CachedEmbedder
     from kefu.nlp.evaluation.faq import run_faq_eval, tune_fusion
     from kefu.nlp.retrieval import IndexOptions
@@ -69,7 +69,7 @@ def eval_faq(
     if fusion not in ("rrf", "weighted", "dense", "bm25"):
         typer.echo(f"error: --fusion must be rrf, weighted, dense or bm25, not {fusion!r}", err=True)
         raise typer.Exit(2)
-    base = get_embedder()
+    base = settings_embedder()
     embedder = base if no_cache else CachedEmbedder(base, cache_dir)
     train_rows = load_or_exit(train)
     stray = load_or_exit(unanswerable) if unanswerable is not None else None

@@ -49,7 +49,7 @@ def eval_intent(
     ] = None,
 ) -> None:
     """Train on --train only, score on --test; prints the model next to the baseline."""
-    from kefu.nlp.embed import get_embedder
+    from kefu.cli.main import settings_embedder
     from kefu.nlp.evaluation.cache import CachedEmbedder
     from kefu.nlp.evaluation.intent import run_intent_eval
     from kefu.nlp.intent_threshold import DEFAULT_MAX_IN_SCOPE_LOSS
@@ -58,7 +58,8 @@ def eval_intent(
         max_in_scope_loss = DEFAULT_MAX_IN_SCOPE_LOSS
 
     train_rows, test_rows = load_or_exit(train), load_or_exit(test)
-    embedder = get_embedder() if no_cache else CachedEmbedder(get_embedder(), cache_dir)
+    base = settings_embedder()
+    embedder = base if no_cache else CachedEmbedder(base, cache_dir)
     result = run_intent_eval(
         train_rows,
         test_rows,

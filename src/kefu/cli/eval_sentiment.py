@@ -40,12 +40,13 @@ def eval_sentiment(
     ] = False,
 ) -> None:
     """Train on --train only, score on --test; prints the model next to the baseline."""
-    from kefu.nlp.embed import get_embedder
+    from kefu.cli.main import settings_embedder
     from kefu.nlp.evaluation.cache import CachedEmbedder
     from kefu.nlp.evaluation.sentiment import run_sentiment_eval
 
     train_rows, test_rows = load_or_exit(train), load_or_exit(test)
-    embedder = get_embedder() if no_cache else CachedEmbedder(get_embedder(), cache_dir)
+    base = settings_embedder()
+    embedder = base if no_cache else CachedEmbedder(base, cache_dir)
     if fine_tune and not dense:
         typer.echo("error: --fine-tune needs the embeddings (drop --no-dense)", err=True)
         raise typer.Exit(2)

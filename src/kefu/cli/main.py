@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -11,6 +12,9 @@ from kefu.cli.bench import bench_app
 from kefu.cli.eval import eval_app
 from kefu.settings import Settings
 from kefu.settings import get_settings as _load_settings
+
+if TYPE_CHECKING:
+    from kefu.nlp.embed import Embedder
 
 app = typer.Typer(help="kefu (客服) — AI customer-service platform.", no_args_is_help=True)
 
@@ -83,9 +87,19 @@ def worker() -> None:
     import logging
 
     from kefu.core.worker import run_worker
+    from kefu.main import register_channels, register_jobs
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    register_jobs()
+    register_channels()
     run_worker(get_settings())
+
+
+def settings_embedder() -> Embedder:
+    """The embedder KEFU_EMBEDDER & co. configure (built on first use), as `kefu serve` would use."""
+    from kefu.core.embedding import embedder_from_settings
+
+    return embedder_from_settings(get_settings())
 
 
 @app.command("seed-demo")
@@ -94,9 +108,12 @@ def seed_demo() -> None:
     from kefu.demo.seed import seed_demo as seed
 
     async def run() -> None:
+        from kefu.bot import nlu
         from kefu.core.db import make_engine, make_sessionmaker
+        from kefu.core.embedding import embedder_from_settings
 
         settings = get_settings()
+        nlu.use_embedder(embedder_from_settings(settings), fine_tune=settings.finetune)  # it trains intents
         engine = make_engine(settings.database_url)
         async with make_sessionmaker(engine)() as session:
             info = await seed(session, max_chars=settings.max_message_chars, base_url=settings.base_url)

@@ -6,9 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from kefu.auth.deps import CanManageContacts
 from kefu.contacts import service
 from kefu.contacts.schemas import ContactCreate, ContactDetail, ContactRead, ContactUpdate, IdentityRead
-from kefu.core.deps import CanManageContacts, SessionDep
+from kefu.core.deps import SessionDep
 from kefu.core.pagination import MAX_LIMIT, Cursor, CursorParam
 from kefu.core.schemas import Id, Page
 

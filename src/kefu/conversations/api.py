@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
+from kefu.auth.deps import CanHandle
 from kefu.conversations import service
 from kefu.conversations.schemas import (
     AssignIn,
@@ -19,7 +20,7 @@ from kefu.conversations.schemas import (
     TypingIn,
 )
 from kefu.core.constants import ConversationStatus
-from kefu.core.deps import CanHandle, SessionDep, StateDep
+from kefu.core.deps import SessionDep, StateDep
 from kefu.core.errors import BadRequest
 from kefu.core.openapi import errors
 from kefu.core.pagination import MAX_LIMIT, Cursor, TimeCursorParam

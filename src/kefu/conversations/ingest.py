@@ -26,7 +26,7 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -39,9 +39,12 @@ from kefu.core.bus import EventBus
 from kefu.core.constants import ActorType, EventType
 from kefu.core.errors import NotFound, Unavailable
 from kefu.core.events import bind_bus, publish_events, realtime_message
+from kefu.core.services import ServiceKey
+
+if TYPE_CHECKING:
+    from kefu.core.state import AppState
 
 log = logging.getLogger("kefu.ingest")
-EXTRAS_KEY = "conversations.ingest"
 MAX_BATCH = 200
 WAIT_S = 30.0  # a sender waits this long for the commit, then gets a 503 and retries (same client_message_id)
 
@@ -263,15 +266,15 @@ class MessageIngest:
         return messages, done
 
 
-def get_ingest(state: Any) -> MessageIngest:
-    ingest: MessageIngest | None = state.extras.get(EXTRAS_KEY)
-    if ingest is None:
-        ingest = MessageIngest(state.engine, state.sessionmaker, state.bus)
-        state.extras[EXTRAS_KEY] = ingest
-    return ingest
+INGEST: ServiceKey[MessageIngest] = ServiceKey("the message ingest", "kefu.conversations.ingest.get_ingest")
 
 
-async def stop_ingest(state: Any) -> None:
-    ingest: MessageIngest | None = state.extras.get(EXTRAS_KEY)
+def get_ingest(state: AppState) -> MessageIngest:
+    """The node's ingest writer (created on first use: it starts its writer task on its first message)."""
+    return state.services.get_or_install(INGEST, lambda: MessageIngest(state.engine, state.sessionmaker, state.bus))
+
+
+async def stop_ingest(state: AppState) -> None:
+    ingest = state.services.find(INGEST)
     if ingest is not None:
         await ingest.stop()

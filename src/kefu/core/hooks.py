@@ -20,9 +20,12 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
-CustomerMessageHook = Callable[[Any, int, int], Awaitable[None]]
+if TYPE_CHECKING:
+    from kefu.core.state import AppState
+
+CustomerMessageHook = Callable[["AppState", int, int], Awaitable[None]]
 ArrivingHook = Callable[[int, int, str], None]  # (inbox id, contact id, text)
 HOOK_WAIT_S = 5.0
 log = logging.getLogger("kefu.hooks")
@@ -42,7 +45,7 @@ class Hooks:
             except Exception:  # a hint must never fail the sender's request
                 log.exception("customer_message_arriving hook %r failed", hook)
 
-    async def after_customer_message(self, state: Any, conversation_id: int, message_id: int) -> None:
+    async def after_customer_message(self, state: AppState, conversation_id: int, message_id: int) -> None:
         """Run every hook now, in order (used by the background dispatch and by tests)."""
         for hook in self.customer_message:
             try:
@@ -51,7 +54,7 @@ class Hooks:
                 log.exception("customer_message hook %r failed for message %s", hook, message_id)
 
     async def dispatch_customer_message(
-        self, state: Any, conversation_id: int, message_id: int, wait_s: float = HOOK_WAIT_S
+        self, state: AppState, conversation_id: int, message_id: int, wait_s: float = HOOK_WAIT_S
     ) -> None:
         """Start the hooks in a task and wait for them at most `wait_s` seconds."""
         if not self.customer_message:

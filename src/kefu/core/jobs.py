@@ -5,7 +5,8 @@
 
 Jobs are registered with `@job("name")` and receive a `JobContext` plus keyword arguments. Periodic jobs
 are registered with `@periodic("name", every_s=...)`; their state lives in the database, so a missed run
-(restart, node change) is caught up by the next one.
+(restart, node change) is caught up by the next one. The modules that register jobs are imported by the
+application (`kefu.main.register_jobs`, an explicit list), never by core: core sits below the domains.
 """
 
 from __future__ import annotations
@@ -21,17 +22,29 @@ from typing import Any, Protocol
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from kefu.core.bus import EventBus
+from kefu.core.embedding import embedder_from_settings
+from kefu.core.services import Services
+from kefu.nlp.embed import Embedder
+from kefu.settings import Settings
 
 log = logging.getLogger("kefu.jobs")
 
 
 @dataclass
 class JobContext:
+    """What a job runs with. In `kefu serve` it shares the app state's services and embedder; in
+    `kefu worker` it has its own, the embedder built from the worker's Settings."""
+
     sessionmaker: async_sessionmaker[AsyncSession]
     bus: EventBus
-    settings: Any
+    settings: Settings
     runner: JobRunner | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
+    services: Services = field(default_factory=Services)
+    embedder: Embedder | None = None  # None: built from `settings`
+
+    def __post_init__(self) -> None:
+        if self.embedder is None and self.settings is not None:
+            self.embedder = embedder_from_settings(self.settings)
 
 
 JobFunc = Callable[..., Awaitable[Any]]
@@ -67,14 +80,6 @@ def periodic(name: str, every_s: int) -> Callable[[JobFunc], JobFunc]:
     return register
 
 
-def load_jobs() -> None:
-    """Import the modules that register jobs (explicit list, no discovery magic)."""
-    import kefu.bot.tasks
-    import kefu.channels.delivery
-    import kefu.conversations.tasks
-    import kefu.core.listeners  # noqa: F401  (durable event listeners: listeners.dispatch / catch_up)
-
-
 class JobRunner(Protocol):
     async def start(self, ctx: JobContext) -> None: ...
 
@@ -96,7 +101,6 @@ class InProcessRunner:
         self._tasks: set[asyncio.Task[Any]] = set()
 
     async def start(self, ctx: JobContext) -> None:
-        load_jobs()
         self._ctx = ctx
         ctx.runner = self
         if self.run_periodic:
@@ -149,7 +153,6 @@ class ArqRunner:
         from arq import create_pool
         from arq.connections import RedisSettings
 
-        load_jobs()
         ctx.runner = self
         self._pool = await create_pool(RedisSettings.from_dsn(self.redis_url), default_queue_name=self.queue_name)
 

@@ -1,7 +1,7 @@
 """Durable event listeners: named subscribers that read the event log by their own stored cursor.
 
 A listener is registered with `@listener("name", events={EventType.X, ...})` in a module named in
-`load_listeners()` (an explicit list, like core/jobs.py's `load_jobs`). The dispatcher runs from the job
+`load_listeners()` (an explicit list, like `kefu.main.register_jobs`). The dispatcher runs from the job
 runner — the periodic job `listeners.dispatch` (every few seconds, the catch-up) and the same job enqueued
 by `ListenerWaker` when a commit publishes events (the nudge, core/events.py `publish_events`). For each
 listener it:
@@ -46,6 +46,7 @@ from kefu.core.eventlog import Event
 from kefu.core.events import LISTENERS_TOPIC
 from kefu.core.jobs import JobContext, JobRunner, job, periodic
 from kefu.core.listeners_models import DeadLetter, DeadLetterStatus, ListenerCursor
+from kefu.core.services import ServiceKey
 
 log = logging.getLogger("kefu.listeners")
 M = TypeVar("M", bound=BaseModel)
@@ -285,15 +286,16 @@ def _record_failure(
     return letter
 
 
+DISPATCHER: ServiceKey[Dispatcher] = ServiceKey("the listener dispatcher", "kefu.core.listeners.dispatch")
+
+
 @job(DISPATCH_JOB)
 async def dispatch(ctx: JobContext) -> dict[str, int]:
     """Run every registered listener (the nudge after a commit)."""
     load_listeners()
     if not LISTENERS:
         return {}
-    dispatcher: Dispatcher | None = ctx.extras.get(DISPATCH_JOB)
-    if dispatcher is None:
-        dispatcher = ctx.extras[DISPATCH_JOB] = Dispatcher(ctx.sessionmaker)
+    dispatcher = ctx.services.get_or_install(DISPATCHER, lambda: Dispatcher(ctx.sessionmaker))
     return await dispatcher.run_once()
 
 

@@ -3,7 +3,8 @@
 Each operation's 4xx answers are derived from what its route depends on, so they are declared once here and
 not by hand on ~90 routes:
 
-- a login (`get_principal`) → 401; a permission (`require(...)`) or a session's CSRF token on a write → 403;
+- a login (the `login` dependency given to `install`: kefu.auth.deps.get_principal) → 401; a permission
+  (`require(...)`) or a session's CSRF token on a write → 403;
 - a path parameter → 404 (the thing it names may not exist, or belong to another account) and 422;
 - any parameter or body → 422; a JSON body → 400 (malformed JSON); a write → 409 (it may conflict);
 - a body that names other rows by id (`Id`) → 404.
@@ -21,7 +22,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 
-from kefu.core.deps import SAFE_METHODS, get_principal
+from kefu.core.deps import SAFE_METHODS
 from kefu.core.errorhandlers import routes
 from kefu.core.errors import ErrorCode
 from kefu.core.schemas import MAX_ID
@@ -83,13 +84,14 @@ def _params(dependant: Dependant) -> Iterator[tuple[str, str]]:
         yield from _params(dep)
 
 
-def error_codes(route: Any, method: str) -> set[int]:
-    """`route`: an APIRoute (or FastAPI's view of one inside an included router)."""
+def error_codes(route: Any, method: str, login: Callable[..., Any]) -> set[int]:
+    """`route`: an APIRoute (or FastAPI's view of one inside an included router); `login`: the dependency
+    that authenticates a request (a route depending on it may answer 401)."""
     calls = set(_calls(route.dependant))
     params = set(_params(route.dependant))
     kinds = {kind for kind, _ in params}
     codes: set[int] = set()
-    if get_principal in calls:
+    if login in calls:
         codes.add(401)
         if method not in SAFE_METHODS or any(c.__qualname__.startswith("require.") for c in calls):
             codes.add(403)
@@ -129,7 +131,7 @@ def _error_response(existing: dict[str, Any] | None, code: int) -> dict[str, Any
     return {"description": description, "content": {"application/json": {"schema": {"$ref": ERROR_REF}}}}
 
 
-def add_error_responses(app: FastAPI, doc: dict[str, Any]) -> None:
+def add_error_responses(app: FastAPI, doc: dict[str, Any], login: Callable[..., Any]) -> None:
     for route in routes(app):
         if not isinstance(getattr(route, "original_route", route), APIRoute) or not route.include_in_schema:
             continue
@@ -143,7 +145,7 @@ def add_error_responses(app: FastAPI, doc: dict[str, Any]) -> None:
                 declared.add(401)  # the widget's visitor token
             if names_ids(op.get("requestBody", {}), doc):
                 declared.add(404)
-            for code in sorted(error_codes(route, method) | declared):
+            for code in sorted(error_codes(route, method, login) | declared):
                 responses[str(code)] = _error_response(responses.get(str(code)), code)
             op["responses"] = dict(sorted(responses.items()))
     schemas = doc.setdefault("components", {}).setdefault("schemas", {})
@@ -155,13 +157,14 @@ def add_error_responses(app: FastAPI, doc: dict[str, Any]) -> None:
     doc["components"]["schemas"] = dict(sorted(schemas.items()))
 
 
-def install(app: FastAPI) -> None:
-    """Generate the document as FastAPI does, then declare every operation's error answers in it."""
+def install(app: FastAPI, *, login: Callable[..., Any]) -> None:
+    """Generate the document as FastAPI does, then declare every operation's error answers in it. `login`:
+    the dependency that authenticates (core does not know auth: create_app passes it)."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            add_error_responses(app, generate())
+            add_error_responses(app, generate(), login)
         assert app.openapi_schema is not None
         return app.openapi_schema
 

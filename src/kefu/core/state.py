@@ -1,18 +1,24 @@
-"""What the running app holds: built once by create_app, torn down on shutdown."""
+"""What the running app holds: built once by create_app, torn down on shutdown.
+
+Plumbing is typed here (database, bus, jobs, limiter, hooks, the one embedder); the domains' own
+services (the bot, the knowledge index, …) sit in `services`, each under the typed key its domain
+declares (kefu.core.services; docs/architecture.md "Services on the app state")."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from kefu.core.bus import EventBus, make_bus
 from kefu.core.db import make_engine, make_sessionmaker
+from kefu.core.embedding import embedder_from_settings
 from kefu.core.hooks import Hooks
 from kefu.core.jobs import JobContext, JobRunner, make_runner
 from kefu.core.listeners import ListenerWaker
 from kefu.core.ratelimit import RateLimiter, make_rate_limiter
+from kefu.core.services import Services
+from kefu.nlp.embed import Embedder
 from kefu.settings import Settings
 
 
@@ -24,8 +30,9 @@ class AppState:
     bus: EventBus
     jobs: JobRunner
     limiter: RateLimiter
+    embedder: Embedder  # the process's one embedder (kefu.core.embedding)
     hooks: Hooks = field(default_factory=Hooks)
-    extras: dict[str, Any] = field(default_factory=dict)
+    services: Services = field(default_factory=Services)
     listener_waker: ListenerWaker | None = None
 
     @classmethod
@@ -38,11 +45,14 @@ class AppState:
             bus=make_bus(settings.redis_url, settings.redis_prefix),
             jobs=make_runner(settings.redis_url, settings.redis_prefix),
             limiter=make_rate_limiter(settings.redis_url, settings.redis_prefix),
+            embedder=embedder_from_settings(settings),
         )
 
     async def start(self) -> None:
         await self.bus.start()
-        await self.jobs.start(JobContext(self.sessionmaker, self.bus, self.settings, extras=self.extras))
+        await self.jobs.start(
+            JobContext(self.sessionmaker, self.bus, self.settings, services=self.services, embedder=self.embedder)
+        )
         self.listener_waker = ListenerWaker(self.bus, self.jobs)
         await self.listener_waker.start()
 

@@ -10,7 +10,7 @@ from arq.worker import Function, Worker, func
 
 from kefu.core.bus import make_bus
 from kefu.core.db import make_engine, make_sessionmaker
-from kefu.core.jobs import PERIODIC, REGISTRY, ArqRunner, JobContext, Periodic, load_jobs, run_job
+from kefu.core.jobs import PERIODIC, REGISTRY, ArqRunner, JobContext, Periodic, run_job
 from kefu.settings import Settings
 
 
@@ -33,9 +33,10 @@ def _arq_cron(spec: Periodic) -> Any:
 
 
 def build_worker(settings: Settings, *, handle_signals: bool = True) -> Worker:
+    """The arq worker for the jobs registered so far: the caller imports the job modules first
+    (`kefu.main.register_jobs`; `kefu worker` does)."""
     if not settings.redis_url:
         raise SystemExit("kefu worker needs KEFU_REDIS_URL (embedded mode runs jobs inside `kefu serve`)")
-    load_jobs()
     engine = make_engine(settings.database_url, pool_size=4)
 
     async def startup(ctx: dict[str, Any]) -> None:

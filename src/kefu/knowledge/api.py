@@ -12,8 +12,9 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import UploadFile
 
+from kefu.auth.deps import CanHandle, CanManageKnowledge
 from kefu.auth.principal import Principal
-from kefu.core.deps import CanHandle, CanManageKnowledge, SessionDep, StateDep
+from kefu.core.deps import SessionDep, StateDep
 from kefu.core.errors import BadRequest
 from kefu.core.openapi import errors
 from kefu.core.pagination import MAX_LIMIT, Cursor, CursorParam

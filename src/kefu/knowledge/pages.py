@@ -12,8 +12,9 @@ from fastapi import APIRouter, Form, Path, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
+from kefu.auth.deps import CanHandle, CanManageKnowledge
 from kefu.auth.principal import Principal
-from kefu.core.deps import CanHandle, CanManageKnowledge, SessionDep, StateDep
+from kefu.core.deps import SessionDep, StateDep
 from kefu.core.errors import BadRequest, KefuError
 from kefu.core.pagination import Cursor
 from kefu.knowledge import service, suggestions

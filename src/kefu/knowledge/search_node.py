@@ -9,35 +9,40 @@ the node's sessions so that a write refreshes it before the request returns.
   check.
 - `search_backend(host)` / `search_knowledge(host, ...)`: what the API, the bot and the suggestions use.
 
-`host` is an AppState (serve) or a JobContext (worker): both have sessionmaker, bus, settings, extras.
+`host` is an AppState (serve) or a JobContext (worker): both have sessionmaker, bus, settings, services
+and the process's one embedder.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 from typing import Any, Protocol
 
 import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from kefu.core.bus import EventBus
+from kefu.core.services import ServiceKey, Services
 from kefu.knowledge.index import InProcessSearch
 from kefu.knowledge.schemas import EntryKind
 from kefu.knowledge.search import KnowledgeHit, SearchBackend, SearchFilters
-from kefu.nlp.embed import Embedder, make_embedder
+from kefu.nlp.embed import Embedder, get_embedder
 
 log = logging.getLogger("kefu.knowledge.search")
 SESSION_KEY = "kefu_knowledge_search"
-EXTRAS_KEY = "knowledge_search"
-_EMBEDDERS: dict[tuple[str, str], Embedder] = {}  # one per embedder spec in this process, whatever the node
+KNOWLEDGE_INDEX: ServiceKey[SearchBackend] = ServiceKey(
+    "the knowledge search backend", "kefu.knowledge.search_node.start_search (create_app; a worker on first search)"
+)
 
 
 class _Host(Protocol):
     sessionmaker: async_sessionmaker[AsyncSession]
     bus: EventBus
     settings: Any
-    extras: dict[str, Any]
+    services: Services
+
+    @property
+    def embedder(self) -> Embedder | None: ...  # the process's one embedder (None: kefu.nlp's default)
 
 
 def search_backend(host: _Host) -> SearchBackend:
@@ -53,17 +58,15 @@ def start_search(host: _Host, backend: SearchBackend | None = None) -> SearchBac
     if existing is not None:
         return existing
     if backend is None:
-        settings = host.settings
-        backend = InProcessSearch(
-            host.sessionmaker, host.bus, lambda: _embedder_for(settings.embedder, settings.embedder_model)
-        )
-    host.extras[EXTRAS_KEY] = backend
+        embedder = host.embedder or get_embedder()
+        backend = InProcessSearch(host.sessionmaker, host.bus, lambda: embedder)
+    host.services.install(KNOWLEDGE_INDEX, backend)
     _bind(host.sessionmaker, backend)
     return backend
 
 
 async def stop_search(host: _Host) -> None:
-    backend: SearchBackend | None = host.extras.pop(EXTRAS_KEY, None)
+    backend = host.services.remove(KNOWLEDGE_INDEX)
     if backend is not None:
         _bind(host.sessionmaker, None)
         await backend.stop()
@@ -104,8 +107,7 @@ async def after_write(
 
 
 def _held(host: _Host) -> SearchBackend | None:
-    backend: SearchBackend | None = host.extras.get(EXTRAS_KEY)
-    return backend
+    return host.services.find(KNOWLEDGE_INDEX)
 
 
 def _bind(sessionmaker: async_sessionmaker[AsyncSession], backend: SearchBackend | None) -> None:
@@ -113,10 +115,3 @@ def _bind(sessionmaker: async_sessionmaker[AsyncSession], backend: SearchBackend
     if backend is not None:
         info[SESSION_KEY] = backend
     sessionmaker.configure(info=info)
-
-
-def _embedder_for(spec: str, model: str) -> Embedder:
-    key = (spec, model)
-    if key not in _EMBEDDERS:
-        _EMBEDDERS[key] = make_embedder(spec, model=model, api_key=os.environ.get("KEFU_EMBEDDER_API_KEY") or None)
-    return _EMBEDDERS[key]

@@ -12,8 +12,9 @@ answer is the first reply an agent wrote after the question in the same conversa
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,14 +25,24 @@ from kefu.core.constants import ActorType, Direction, EventType, MessageKind
 from kefu.core.errors import BadRequest
 from kefu.core.eventlog import Event
 from kefu.core.events import Actor
+from kefu.core.services import ServiceKey
 from kefu.knowledge.models import DismissedQuestion
 from kefu.knowledge.schemas import SuggestionRead
+from kefu.knowledge.search import KnowledgeHit
 from kefu.knowledge.search_node import search_backend, search_knowledge
 from kefu.nlp.cluster import DEFAULT_MIN_SIMILARITY, cluster_rows
+
+if TYPE_CHECKING:
+    from kefu.core.state import AppState
 
 UNANSWERED_HANDOFFS = {"low_confidence", "out_of_scope_twice"}
 MAX_QUESTIONS = 2000
 MAX_VARIANTS = 10
+
+#: for one account: whether a hit is good enough to answer a customer with. The bot owns that rule and
+#: installs it (kefu.bot.knowledge_rule); knowledge builds on nothing above it.
+AnswerRule = Callable[[AsyncSession, int], Awaitable[Callable[[KnowledgeHit], bool]]]
+ANSWER_RULE: ServiceKey[AnswerRule] = ServiceKey("the knowledge answer rule", "kefu.bot.runtime.install_bot")
 
 
 def is_unanswered(payload: dict[str, Any]) -> bool:
@@ -41,20 +52,17 @@ def is_unanswered(payload: dict[str, Any]) -> bool:
 
 async def list_suggestions(
     session: AsyncSession,
-    state: Any,
+    state: AppState,
     account_id: int,
     *,
     days: int = 30,
     min_count: int = 2,
     min_similarity: float = DEFAULT_MIN_SIMILARITY,
 ) -> list[SuggestionRead]:
-    from kefu.bot.policy import answerable  # the bot builds on knowledge, not the other way round
-    from kefu.bot.service import config_of, get_settings
-
     questions = await _unanswered(session, account_id, clock.now() - timedelta(days=days))
     if not questions:
         return []
-    config = config_of(await get_settings(session, account_id))
+    answers = await state.services.get(ANSWER_RULE)(session, account_id)
     texts = [m.content for m in questions]
     vectors = await asyncio.to_thread(search_backend(state).embedder.embed_queries, texts)
     groups = cluster_rows(vectors, min_similarity=min_similarity, min_size=min_count)
@@ -63,7 +71,7 @@ async def list_suggestions(
         members = [questions[i] for i in rows]
         central = members[0]
         hits = await search_knowledge(state, account_id, central.content, 1, session=session, vector=vectors[rows[0]])
-        if hits and answerable(hits[0], config):
+        if hits and answers(hits[0]):
             continue  # the knowledge base answers it now
         variants = list(dict.fromkeys(m.content.strip() for m in members[1:] if m.content.strip() != central.content))
         out.append(

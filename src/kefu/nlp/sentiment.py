@@ -133,8 +133,8 @@ class SentimentModel:
 class SentimentAnalyzer:
     """Shipped-model sentiment + cue flags. Thread-safe for reading; build a new one to swap models."""
 
-    def __init__(self, model: SentimentModel | None = None) -> None:
-        self.model = model or load_default_model()
+    def __init__(self, model: SentimentModel | None = None, *, embedder: Embedder | None = None) -> None:
+        self.model = model or load_default_model(embedder)
 
     def analyse(self, text: str, vector: np.ndarray | None = None) -> SentimentResult:
         return self.analyse_batch([text], None if vector is None else vector.reshape(1, -1))[0]
@@ -161,9 +161,10 @@ def _embed(embedder: Embedder, texts: list[str]) -> np.ndarray:
     return embedder.embed_queries(_clip(texts))
 
 
-def load_default_model() -> SentimentModel:
+def load_default_model(embedder: Embedder | None = None) -> SentimentModel:
+    """The shipped model; `embedder`: the application's (None: kefu.nlp's default)."""
     data = resources.files("kefu.nlp").joinpath("data", DEFAULT_MODEL).read_bytes()
-    return SentimentModel.from_bytes(data)
+    return SentimentModel.from_bytes(data, embedder=embedder)
 
 
 def _pipeline_component(analyzer: SentimentAnalyzer | None = None) -> Callable[[Message], None]:

@@ -29,6 +29,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from sqlalchemy import func, select
 
 from kefu.attachments.urls import fresh_urls
+from kefu.auth.deps import SESSION_COOKIE
 from kefu.auth.principal import Principal
 from kefu.auth.service import get_principal_by_api_token, get_principal_by_session
 from kefu.channels.widget.service import check_ticket, get_widget_inbox, latest_conversation
@@ -37,7 +38,6 @@ from kefu.conversations.event_messages import event_messages
 from kefu.conversations.service import get_conversation
 from kefu.core.bus import Subscription
 from kefu.core.constants import EventType, MessageKind
-from kefu.core.deps import SESSION_COOKIE
 from kefu.core.errors import KefuError
 from kefu.core.eventlog import Event
 from kefu.core.events import account_topic, contact_topic

@@ -14,9 +14,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 
+from kefu.auth.deps import get_principal
 from kefu.auth.permissions import Perm, has_perm
 from kefu.auth.principal import Principal
-from kefu.core.deps import get_principal
 from kefu.core.errors import KefuError, RateLimited, Unauthorized
 from kefu.web.i18n import LOCALE_COOKIE, LOCALES, negotiate
 from kefu.web.templating import render, translate

@@ -14,6 +14,7 @@ from kefu.attachments.schemas import AttachmentRead
 from kefu.attachments.service import check_store_upload
 from kefu.attachments.service import read as read_attachment
 from kefu.auth.api import client_ip
+from kefu.auth.deps import CanManageContacts
 from kefu.channels.base import InboundRequest
 from kefu.channels.widget import service
 from kefu.channels.widget.adapter import WIDGET
@@ -22,7 +23,7 @@ from kefu.conversations.ingest import Received
 from kefu.conversations.schemas import ContactMessageCreate, MessageRead, TypingIn
 from kefu.conversations.service import list_messages
 from kefu.core.constants import ActorType
-from kefu.core.deps import CanManageContacts, SessionDep, StateDep
+from kefu.core.deps import SessionDep, StateDep
 from kefu.core.events import Actor
 from kefu.core.openapi import errors
 from kefu.core.schemas import AfterId, StrictModel

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from typing import Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -20,7 +20,11 @@ from kefu.conversations.schemas import InboxRef
 from kefu.core.constants import ActorType, ChannelType, EventType, IdentityKind
 from kefu.core.errors import NotFound, RateLimited, Unauthorized
 from kefu.core.events import Actor, commit, emit
+from kefu.core.services import ServiceKey
 from kefu.settings import Settings
+
+if TYPE_CHECKING:
+    from kefu.core.state import AppState
 
 TICKET_MAX_AGE_S = 60
 VERSIONS_TTL_S = 30.0
@@ -53,14 +57,14 @@ class WidgetInboxes:
         return ref
 
 
-def widget_inboxes(state: Any) -> WidgetInboxes:
-    cache: WidgetInboxes | None = state.extras.get("channels.widget.inboxes")
-    if cache is None:
-        cache = state.extras["channels.widget.inboxes"] = WidgetInboxes(state.sessionmaker)
-    return cache
+WIDGET_INBOXES: ServiceKey[WidgetInboxes] = ServiceKey("the widget's inbox cache", "widget_inboxes, on first use")
 
 
-async def check_visitor_rate(state: Any, client_ip: str) -> None:
+def widget_inboxes(state: AppState) -> WidgetInboxes:
+    return state.services.get_or_install(WIDGET_INBOXES, lambda: WidgetInboxes(state.sessionmaker))
+
+
+async def check_visitor_rate(state: AppState, client_ip: str) -> None:
     """Count a new visitor from `client_ip` (first, so a burst cannot slip past) and refuse it over the limit."""
     s = state.settings
     window = await state.limiter.hit(f"widget-visitor:{client_ip}", s.widget_visitor_window_s)
@@ -133,14 +137,14 @@ class TokenVersions:
         self._versions[contact_id] = (version, time.monotonic())
 
 
-def token_versions(state: Any) -> TokenVersions:
-    cache: TokenVersions | None = state.extras.get("channels.widget.token_versions")
-    if cache is None:
-        cache = state.extras["channels.widget.token_versions"] = TokenVersions(state.sessionmaker)
-    return cache
+TOKEN_VERSIONS: ServiceKey[TokenVersions] = ServiceKey("the visitors' token versions", "token_versions, on first use")
 
 
-async def visitor_contact_id(state: Any, inbox: InboxRef, token: str | None) -> int:
+def token_versions(state: AppState) -> TokenVersions:
+    return state.services.get_or_install(TOKEN_VERSIONS, lambda: TokenVersions(state.sessionmaker))
+
+
+async def visitor_contact_id(state: AppState, inbox: InboxRef, token: str | None) -> int:
     """The contact a widget token names, for the message fast path: the signature and age are checked
     without the database, the version against `TokenVersions`."""
     claims = visitor_claims(inbox, state.settings, token)
@@ -156,7 +160,7 @@ async def do_issue_ticket(session: AsyncSession, inbox: Inbox, settings: Setting
     return sign_ticket(settings.secret_key, claims)
 
 
-async def check_ticket(session: AsyncSession, state: Any, inbox: Inbox, ticket: str | None) -> Contact:
+async def check_ticket(session: AsyncSession, state: AppState, inbox: Inbox, ticket: str | None) -> Contact:
     """The contact a socket ticket was issued to — once: a ticket seen before is refused (the limiter's
     counters are shared by every node, so this holds across nodes too)."""
     if not ticket:
@@ -169,7 +173,9 @@ async def check_ticket(session: AsyncSession, state: Any, inbox: Inbox, ticket: 
     return await _contact_of(session, inbox, claims)
 
 
-async def do_sign_out_visitor(session: AsyncSession, state: Any, account_id: int, contact_id: int, actor: Actor) -> int:
+async def do_sign_out_visitor(
+    session: AsyncSession, state: AppState, account_id: int, contact_id: int, actor: Actor
+) -> int:
     """Invalidate every widget token of a contact (bump its version); its open sockets are closed by the
     `contact.signed_out` event. Returns the new version."""
     bumped = await session.execute(

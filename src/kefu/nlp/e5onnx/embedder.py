@@ -20,9 +20,7 @@ from kefu.nlp.vectors import l2_normalise
 
 
 def default_threads() -> int:
-    configured = os.environ.get("KEFU_EMBEDDER_THREADS")
-    if configured:
-        return max(1, int(configured))
+    """Threads per ONNX run when the caller sets none (kefu: KEFU_EMBEDDER_THREADS, through Settings)."""
     return max(1, min(2, os.cpu_count() or 1))
 
 

@@ -19,20 +19,13 @@ from kefu.accounts import service as accounts
 from kefu.accounts.hours import DAYS, BusinessHours, format_ranges, parse_ranges
 from kefu.accounts.schemas import OutboundHosts, TeamCreate, TeamUpdate
 from kefu.auth import service as auth
+from kefu.auth.deps import CanManageInboxes, CanManageOutbound, CanManageTeams, CanManageTokens, CanManageUsers
 from kefu.auth.principal import Principal
 from kefu.auth.schemas import ApiTokenCreate, UserCreate, UserUpdate
 from kefu.channels import service as channels
 from kefu.channels.schemas import InboxCreate
 from kefu.core.constants import Role
-from kefu.core.deps import (
-    CanManageInboxes,
-    CanManageOutbound,
-    CanManageTeams,
-    CanManageTokens,
-    CanManageUsers,
-    SessionDep,
-    SettingsDep,
-)
+from kefu.core.deps import SessionDep, SettingsDep
 from kefu.core.errors import KefuError, Unprocessable
 from kefu.web.rendering import PageRoute, page, t
 

@@ -9,7 +9,8 @@ from fastapi.responses import RedirectResponse, Response
 
 from kefu.auth import service
 from kefu.auth.api import check_same_origin, client_ip, set_session_cookie
-from kefu.core.deps import SESSION_COOKIE, SessionDep, StateDep, resolve_principal
+from kefu.auth.deps import SESSION_COOKIE, resolve_principal
+from kefu.core.deps import SessionDep, StateDep
 from kefu.core.errors import CsrfFailed, RateLimited, Unauthorized
 from kefu.web.rendering import PagePrincipal, PageRoute, page, t
 

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.attachments.files import attachment_limits
+from kefu.auth.deps import CanHandle
 from kefu.auth.principal import Principal
 from kefu.auth.service import list_users
 from kefu.channels.service import list_inboxes
@@ -23,7 +24,7 @@ from kefu.conversations.schemas import AttachmentIn, ConversationRead, LabelIn, 
 from kefu.conversations.status import InvalidTransition, check_transition, next_statuses
 from kefu.core import clock
 from kefu.core.constants import ConversationStatus
-from kefu.core.deps import CanHandle, SessionDep, StateDep
+from kefu.core.deps import SessionDep, StateDep
 from kefu.core.errors import BadRequest, Conflict, Unprocessable
 from kefu.web.rendering import PageRoute, is_htmx, page, t
 

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from fastapi import APIRouter
 
-from fastapi import APIRouter, Depends
-
-from kefu.auth.permissions import Perm
-from kefu.auth.principal import Principal
+from kefu.auth.deps import CanManageListeners
 from kefu.core import listeners_admin as service
-from kefu.core.deps import SessionDep, require
+from kefu.core.deps import SessionDep
 from kefu.core.listeners_admin import DeadLetterRead, ListenersOverview
 from kefu.core.schemas import Id
 
 router = APIRouter(prefix="/api/v1/listeners", tags=["system"])
-CanManageListeners = Annotated[Principal, Depends(require(Perm.MANAGE_LISTENERS))]
 
 
 @router.get("", response_model=ListenersOverview)

@@ -1,0 +1,1 @@
+"""The event log read over HTTP, for audit and integrations."""
