@@ -153,8 +153,8 @@ def _best_rule(
     return best
 
 
-def held_out_split(labels: list[str], seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Stratified: ~HELD_OUT_SHARE of each label with at least 3 examples goes to the held-out part."""
+def held_out_split(labels: list[str], seed: int, share: float = HELD_OUT_SHARE) -> tuple[np.ndarray, np.ndarray]:
+    """Stratified: ~`share` of each label with at least 3 examples goes to the held-out part."""
     rng = np.random.default_rng(seed)
     by_label: dict[str, list[int]] = {}
     for i, label in enumerate(labels):
@@ -163,7 +163,7 @@ def held_out_split(labels: list[str], seed: int) -> tuple[np.ndarray, np.ndarray
     held: list[int] = []
     for label in sorted(by_label):
         idx = rng.permutation(by_label[label])
-        n_held = max(1, round(len(idx) * HELD_OUT_SHARE)) if len(idx) >= 3 else 0
+        n_held = max(1, round(len(idx) * share)) if len(idx) >= 3 else 0
         held.extend(idx[:n_held])
         fit.extend(idx[n_held:])
     return np.asarray(sorted(fit), dtype=int), np.asarray(sorted(held), dtype=int)
