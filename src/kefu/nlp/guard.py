@@ -60,5 +60,6 @@ def too_few(slice_size: int) -> GuardResult:
     return GuardResult(ENSEMBLE, slice_size, None, None, reason)
 
 
-def off(reason: str) -> GuardResult:
-    return GuardResult(ENSEMBLE, 0, None, None, reason)
+def sparse_config() -> GuardResult:
+    """The configuration asked for is sparse-only already: it is the baseline, nothing to compare."""
+    return GuardResult(BASELINE, 0, None, None, "the configuration is sparse-only: it is the baseline")

@@ -31,7 +31,7 @@ from kefu.nlp.guard import (
     GuardResult,
     decide,
     is_sparse_only,
-    off,
+    sparse_config,
     too_few,
 )
 from kefu.nlp.intent_ensemble import EnsembleConfig, IntentEnsemble
@@ -108,7 +108,7 @@ class SentimentModel:
         emb = (embedder or get_embedder()) if needs_vectors else None
         vectors = _embed(emb, texts) if emb else np.zeros((len(texts), 0), dtype=np.float32)
         outcome = _guard(texts, vectors, labels, config, seed) if guard else None
-        if outcome is not None and outcome.chosen == BASELINE:
+        if outcome is not None and outcome.chosen == BASELINE and not is_sparse_only(config):
             config, emb = _baseline_config(config), None
             vectors, fine_tune = vectors[:, :0], False
         ensemble = IntentEnsemble.fit(texts, vectors, labels, config)
@@ -191,7 +191,7 @@ def _baseline_config(config: EnsembleConfig) -> EnsembleConfig:
 def _guard(texts: list[str], vectors: np.ndarray, labels: list[str], config: EnsembleConfig, seed: int) -> GuardResult:
     """Compares `config` with the sparse-only baseline on a held-out calibration slice (module `guard`)."""
     if is_sparse_only(config):
-        return off("the configuration is sparse-only: nothing to compare")
+        return sparse_config()
     fit, held = held_out_split(labels, seed, share=SLICE_SHARE)
     fit_labels = [labels[i] for i in fit]
     if len(held) < MIN_SLICE or len(set(fit_labels)) < 2:
