@@ -95,4 +95,12 @@ def test_eval_sentiment() -> None:
         "n_test": 6,
         "dense": True,
     }
-    assert out.splitlines()[0] == "sentiment: train 30 rows, test 6 rows, features TF-IDF + embeddings"
+    assert data["guard"] == {
+        "chosen": "ensemble",
+        "slice_size": 6,
+        "ensemble_accuracy": None,
+        "baseline_accuracy": None,
+        "reason": "too few examples for a calibration slice (6 < 30): no guard",
+    }
+    title = "sentiment: train 30 rows, test 6 rows, features TF-IDF + embeddings; shipped: ensemble"
+    assert out.splitlines()[0] == title

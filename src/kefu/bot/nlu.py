@@ -141,6 +141,7 @@ def train_intent_model(
         "threshold": round(float(md.threshold), 4),
         "oos_label": md.oos_label,
         "fine_tuned": model.finetuned,
+        "guard": dict(md.guard),  # which configuration shipped: ensemble or sparse-only baseline (kefu.nlp.guard)
         "train_seconds": round(time.perf_counter() - started, 3),
     }
     return model.to_bytes(), metrics

@@ -13,9 +13,9 @@ eval_app = typer.Typer(
 
 
 def _register_all() -> None:
-    from kefu.cli import eval_faq, eval_intent, eval_sentiment
+    from kefu.cli import eval_faq, eval_intent, eval_sentiment, eval_sentiment_lodo
 
-    for module in (eval_intent, eval_faq, eval_sentiment):
+    for module in (eval_intent, eval_faq, eval_sentiment, eval_sentiment_lodo):
         module.register(eval_app)
 
 

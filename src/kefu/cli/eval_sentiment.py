@@ -54,8 +54,16 @@ def eval_sentiment(
     emit(
         f"sentiment: train {result['n_train']} rows, test {result['n_test']} rows, "
         f"features {'TF-IDF + embeddings' if result['dense'] else 'TF-IDF only'}"
-        f"{' + fine-tuned upper layers' if result['fine_tuned'] else ''}",
+        f"{' + fine-tuned upper layers' if result['fine_tuned'] else ''}; {_guard_line(result['guard'])}",
         _ROWS,
         result,
         json_out,
     )
+
+
+def _guard_line(guard: dict[str, object]) -> str:
+    if not guard:
+        return "no training guard"
+    e, b = guard.get("ensemble_accuracy"), guard.get("baseline_accuracy")
+    slice_ = f" (held-out slice of {guard['slice_size']}: ensemble {e}, baseline {b})" if e is not None else ""
+    return f"shipped: {guard['chosen']}{slice_}"

@@ -26,11 +26,15 @@ import numpy as np
 from kefu.nlp import finetune, modelio
 from kefu.nlp.embed import Embedder, get_embedder
 from kefu.nlp.finetune import FineTuneConfig, FineTunedHead
+from kefu.nlp.guard import ENSEMBLE, MIN_SLICE, GuardResult, decide, is_sparse_only, sparse_config, sparse_only, too_few
 from kefu.nlp.intent_ensemble import EnsembleConfig, IntentEnsemble
 from kefu.nlp.intent_threshold import (
     DEFAULT_MAX_IN_SCOPE_LOSS,
+    HeldOut,
     OosRule,
     calibrate,
+    held_out,
+    in_scope_accuracy,
     merge_parts,
     oos_parts,
     rejected,
@@ -61,6 +65,7 @@ class IntentMetadata:
     oos_margin: float = 0.0  # out of scope when P(oos label) - best in-scope probability > this
     config: dict[str, Any] = field(default_factory=dict)
     oos_on_blend: bool = False  # the OOS rule reads the blend with the fine-tuned copy, not the ensemble alone
+    guard: dict[str, Any] = field(default_factory=dict)  # the training guard's outcome ({} = not run)
 
 
 class IntentModel:
@@ -93,13 +98,16 @@ class IntentModel:
         max_in_scope_loss: float | None = DEFAULT_MAX_IN_SCOPE_LOSS,
         finetune_config: FineTuneConfig | None = None,
         fine_tune: bool | None = None,
+        guard_baseline: bool = True,
     ) -> IntentModel:
         """Trains on (text, label) pairs; `oos_label` names the label of out-of-scope examples, if any.
 
         OOS calibration: the most OOS recall within `max_in_scope_loss` of in-scope accuracy; None selects
         the balanced rule (see `intent_threshold`). `fine_tune`: None = when `finetune.wanted` says so
         (PyTorch installed, the bundled embedder, enough examples); True = always (an error if it cannot);
-        False = never."""
+        False = never. `guard_baseline` (module kefu.nlp.guard): on the calibration slice, compare the ensemble
+        with its sparse-only configuration on in-scope accuracy; unless the ensemble is strictly better the
+        model ships the sparse-only configuration; the comparison goes to `metadata.guard`."""
         texts, labels = _validate(examples)
         emb = embedder or get_embedder()
         cfg = config or EnsembleConfig()
@@ -121,9 +129,12 @@ class IntentModel:
         # with OOS examples and a fine-tuned copy, the OOS rule is calibrated on the blend (a second
         # fine-tuning, on the calibration's fit slice): more OOS recall at the same in-scope accuracy
         oos_on_blend = base is not None and oos_label is not None and oos_label in labels
+        outcome, prefit = None, None
+        if guard_baseline:
+            cfg, outcome, prefit = _guard(texts, vectors, fit_labels, oos_label, cfg, seed)
         rule = calibrate(
             texts, vectors, fit_labels, oos_label=oos_label, config=cfg, seed=seed,
-            max_in_scope_loss=max_in_scope_loss, blend=blend if oos_on_blend else None,
+            max_in_scope_loss=max_in_scope_loss, blend=blend if oos_on_blend else None, prefit=prefit,
         )  # fmt: skip
         ensemble = IntentEnsemble.fit(texts, vectors, fit_labels, cfg)
         head = fine_tuned(texts, fit_labels, ensemble.classes) if base is not None else None
@@ -137,6 +148,7 @@ class IntentModel:
             oos_margin=rule.margin,
             config=asdict(cfg),
             oos_on_blend=oos_on_blend,
+            guard=outcome.as_dict() if outcome is not None else {},
         )
         return cls(ensemble, metadata, emb, head)
 
@@ -190,6 +202,30 @@ def _prediction(
 ) -> IntentPrediction:
     ranking = [(classes[i], round(float(row[i]), 6)) for i in np.argsort(-row)[:top_k]]
     return IntentPrediction(label=None if is_oos else best, confidence=round(p_best, 6), ranking=ranking, is_oos=is_oos)
+
+
+def _guard(
+    texts: list[str],
+    vectors: np.ndarray,
+    labels: list[str],
+    oos_label: str | None,
+    config: EnsembleConfig,
+    seed: int,
+) -> tuple[EnsembleConfig, GuardResult, HeldOut | None]:
+    """(the configuration to ship, the comparison, the winner's calibration fit for `calibrate` to reuse)."""
+    if is_sparse_only(config):
+        return config, sparse_config(), None
+    ensemble = held_out(texts, vectors, labels, config, seed)
+    n = in_scope_accuracy(ensemble, labels, oos_label)[1] if ensemble is not None else 0
+    if ensemble is None or n < MIN_SLICE:
+        return config, too_few(n), ensemble
+    baseline_config = sparse_only(config)
+    baseline = held_out(texts, vectors, labels, baseline_config, seed)
+    assert baseline is not None  # the same split as the ensemble's
+    outcome = decide(
+        in_scope_accuracy(ensemble, labels, oos_label)[0], in_scope_accuracy(baseline, labels, oos_label)[0], n
+    )
+    return (config, outcome, ensemble) if outcome.chosen == ENSEMBLE else (baseline_config, outcome, baseline)
 
 
 def _validate(examples: list[tuple[str, str]]) -> tuple[list[str], list[str]]:

@@ -97,6 +97,39 @@ def rejected(p_best: np.ndarray, p_oos: np.ndarray, rule: OosRule) -> np.ndarray
     return (p_oos - p_best > rule.margin) | (p_best < rule.threshold)
 
 
+@dataclass(frozen=True)
+class HeldOut:
+    """An ensemble fitted on the calibration's fit part and its distribution over the held-out part."""
+
+    fit_idx: np.ndarray
+    held_idx: np.ndarray
+    ensemble: IntentEnsemble
+    proba: np.ndarray  # (len(held_idx), n_classes) over `ensemble.classes`
+
+
+def held_out(
+    texts: list[str], vectors: np.ndarray, labels: list[str], config: EnsembleConfig, seed: int
+) -> HeldOut | None:
+    """None when there is nothing to hold out (too few examples per label)."""
+    fit_idx, held_idx = held_out_split(labels, seed)
+    if len(held_idx) == 0 or len({labels[i] for i in fit_idx}) < 2:
+        return None
+    fit_texts, fit_labels = [texts[i] for i in fit_idx], [labels[i] for i in fit_idx]
+    ensemble = IntentEnsemble.fit(fit_texts, vectors[fit_idx], fit_labels, config)
+    return HeldOut(fit_idx, held_idx, ensemble, ensemble.proba([texts[i] for i in held_idx], vectors[held_idx]))
+
+
+def in_scope_accuracy(held: HeldOut, labels: list[str], oos_label: str | None) -> tuple[float, int]:
+    """(accuracy of the best in-scope label over the held-out rows whose gold label is in scope, their count);
+    no rejection rule applied."""
+    probs, classes = merge_parts(held.proba, [str(c) for c in held.ensemble.classes])
+    best, _, _ = split_oos(probs, classes.index(oos_label) if oos_label in classes else None)
+    gold = np.asarray([base_label(labels[i]) for i in held.held_idx])
+    in_scope = gold != oos_label
+    n = int(in_scope.sum())
+    return (float((np.asarray(classes)[best] == gold)[in_scope].mean()) if n else 0.0), n
+
+
 def calibrate(
     texts: list[str],
     vectors: np.ndarray,
@@ -107,20 +140,20 @@ def calibrate(
     seed: int,
     max_in_scope_loss: float | None = DEFAULT_MAX_IN_SCOPE_LOSS,
     blend: Blend | None = None,
+    prefit: HeldOut | None = None,
 ) -> OosRule:
     """`labels` may hold OOS parts (`oos_parts`); the rule is about the OOS label as a whole. `blend`: the
     model blends the ensemble with a second classifier — called with (fit texts, fit labels, the ensemble's
     classes, held-out texts, the ensemble's held-out distribution), it trains that classifier on the fit part
-    and returns the blended held-out distribution, on which the rule is calibrated."""
-    fit_idx, held_idx = held_out_split(labels, seed)
-    if len(held_idx) == 0 or len({labels[i] for i in fit_idx}) < 2:
+    and returns the blended held-out distribution, on which the rule is calibrated. `prefit`: `held_out(...)`
+    of the same arguments, already computed (the training guard's)."""
+    held = prefit or held_out(texts, vectors, labels, config, seed)
+    if held is None:
         return OosRule(threshold=0.0, margin=0.0)
-    fit_texts, fit_labels = [texts[i] for i in fit_idx], [labels[i] for i in fit_idx]
-    held_texts = [texts[i] for i in held_idx]
-    ensemble = IntentEnsemble.fit(fit_texts, vectors[fit_idx], fit_labels, config)
-    p_held = ensemble.proba(held_texts, vectors[held_idx])
+    fit_idx, held_idx, ensemble, p_held = held.fit_idx, held.held_idx, held.ensemble, held.proba
     if blend is not None:
-        p_held = blend(fit_texts, fit_labels, ensemble.classes, held_texts, p_held)
+        fit_texts, fit_labels = [texts[i] for i in fit_idx], [labels[i] for i in fit_idx]
+        p_held = blend(fit_texts, fit_labels, ensemble.classes, [texts[i] for i in held_idx], p_held)
     probs, classes = merge_parts(p_held, [str(c) for c in ensemble.classes])
     oos_index = classes.index(oos_label) if oos_label in classes else None
     best, p_best, p_oos = split_oos(probs, oos_index)
@@ -153,8 +186,8 @@ def _best_rule(
     return best
 
 
-def held_out_split(labels: list[str], seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Stratified: ~HELD_OUT_SHARE of each label with at least 3 examples goes to the held-out part."""
+def held_out_split(labels: list[str], seed: int, share: float = HELD_OUT_SHARE) -> tuple[np.ndarray, np.ndarray]:
+    """Stratified: ~`share` of each label with at least 3 examples goes to the held-out part."""
     rng = np.random.default_rng(seed)
     by_label: dict[str, list[int]] = {}
     for i, label in enumerate(labels):
@@ -163,7 +196,7 @@ def held_out_split(labels: list[str], seed: int) -> tuple[np.ndarray, np.ndarray
     held: list[int] = []
     for label in sorted(by_label):
         idx = rng.permutation(by_label[label])
-        n_held = max(1, round(len(idx) * HELD_OUT_SHARE)) if len(idx) >= 3 else 0
+        n_held = max(1, round(len(idx) * share)) if len(idx) >= 3 else 0
         held.extend(idx[:n_held])
         fit.extend(idx[n_held:])
     return np.asarray(sorted(fit), dtype=int), np.asarray(sorted(held), dtype=int)

@@ -52,6 +52,7 @@ def run_intent_eval(
         "threshold": round(model.metadata.threshold, 4),
         "oos_margin": round(model.metadata.oos_margin, 4),
         "fine_tuned": model.finetuned,
+        "guard": model.metadata.guard,  # ensemble or sparse-only shipped, and the two slice accuracies
     }
     if oos_label is None:
         result |= _scores([p.ranking[0][0] for p in preds], gold)
