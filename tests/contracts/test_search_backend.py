@@ -23,13 +23,14 @@ from kefu.core.bus import EventBus, InProcessBus
 from kefu.core.db import make_engine, make_sessionmaker
 from kefu.core.errors import Conflict
 from kefu.core.events import Actor, bind_bus
+from kefu.core.services import Services
 from kefu.knowledge import service
 from kefu.knowledge.importing import ImportRow
 from kefu.knowledge.index import InProcessSearch
 from kefu.knowledge.schemas import ArticleCreate, EntryKind, EntryStatus, FaqCreate, FaqUpdate
 from kefu.knowledge.search import SearchBackend, SearchFilters, read_version
-from kefu.knowledge.search_node import start_search, stop_search
-from kefu.nlp.embed import bundled_embedder
+from kefu.knowledge.search_node import KNOWLEDGE_INDEX, start_search, stop_search
+from kefu.nlp.embed import Embedder, bundled_embedder
 from tests.knowledge.bruteforce_search import BruteForceSearch
 
 ACTOR = Actor.system()
@@ -57,12 +58,12 @@ class Node:
     sessionmaker: async_sessionmaker[AsyncSession]
     bus: EventBus
     settings: Any = None
-    extras: dict[str, Any] = field(default_factory=dict)
+    services: Services = field(default_factory=Services)
+    embedder: Embedder | None = None
 
     @property
     def search(self) -> SearchBackend:
-        backend: SearchBackend = self.extras["knowledge_search"]
-        return backend
+        return self.services.get(KNOWLEDGE_INDEX)
 
     async def account(self) -> int:
         async with self.sessionmaker() as session:

@@ -19,7 +19,7 @@ from kefu.knowledge import service
 from kefu.knowledge.index import InProcessSearch, knowledge_topic
 from kefu.knowledge.schemas import EntryKind, FaqCreate, FaqUpdate
 from kefu.knowledge.search import read_version
-from kefu.knowledge.search_node import search_knowledge, start_search, stop_search
+from kefu.knowledge.search_node import KNOWLEDGE_INDEX, search_knowledge, start_search, stop_search
 from tests.conftest import free_port
 from tests.support import server as live
 
@@ -42,7 +42,8 @@ async def states(backend: dict[str, Any]) -> AsyncIterator[tuple[AppState, AppSt
 
 
 def backend_of(state: AppState) -> InProcessSearch:
-    search: InProcessSearch = state.extras["knowledge_search"]
+    search = state.services.get(KNOWLEDGE_INDEX)
+    assert isinstance(search, InProcessSearch)
     return search
 
 
