@@ -7,7 +7,7 @@ from typing import Any, get_args
 
 from fastapi.dependencies.models import Dependant
 
-from kefu.core import deps
+from kefu.auth import deps
 from kefu.core.constants import Role
 from kefu.core.errorhandlers import routes
 from kefu.main import create_app
@@ -27,6 +27,7 @@ EXPECTED = {
     "/admin/outbound": "CanManageOutbound",
     "/admin/bot": "CanManageBot",
     "/admin/knowledge": "CanManageKnowledge",
+    "/admin/listeners": "CanManageListeners",
     "/app/knowledge": "CanHandle",
 }
 CAN = {get_args(getattr(deps, name))[1].dependency: name for name in dir(deps) if name.startswith("Can")}
