@@ -210,6 +210,8 @@ class Crawler:
                 self._problem(f"asset {url} answered {status} (on {self._page_url})")
 
         def on_failed(request: Any) -> None:
+            if request.failure == "net::ERR_ABORTED":
+                return  # the crawler navigated on before it finished: a missing asset is a 4xx response above
             if self._same_origin(request.url) and (request.resource_type in ASSET_TYPES or _is_asset(request.url)):
                 self._problem(f"asset {request.url} failed: {request.failure} (on {self._page_url})")
 
