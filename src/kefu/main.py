@@ -41,6 +41,16 @@ def register_jobs() -> None:
     import kefu.conversations.tasks
     import kefu.core.listeners  # noqa: F401  (durable event listeners: listeners.dispatch / catch_up)
 
+    register_listeners()
+
+
+def register_listeners() -> None:
+    """Import the modules that register durable event listeners (explicit list; core/listeners.py)."""
+    import kefu.automation.listeners
+    import kefu.routing.listeners
+    import kefu.sla.listeners
+    import kefu.tickets.listeners  # noqa: F401
+
 
 def register_channels() -> None:
     """Import the modules that register channel adapters (explicit list; kefu.channels.base's registry)."""

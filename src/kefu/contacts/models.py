@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kefu.core import clock
@@ -26,6 +26,10 @@ class Contact(IdMixin, TimestampMixin, Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, onupdate=clock.now)
     # Widget tokens carry the version they were signed with; bumping it signs the visitor out.
     token_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The computed tier (a ContactSegment; None until first scored), why, and the churn-risk flag.
+    segment: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    segment_reasons: Mapped[list[str]] = mapped_column(JsonType, default=list, server_default="[]")
+    churn_risk: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class ContactIdentity(IdMixin, TimestampMixin, Base):

@@ -5,7 +5,7 @@ from typing import Any
 
 from pydantic import EmailStr, Field
 
-from kefu.core.constants import ContactTier, IdentityKind
+from kefu.core.constants import ContactSegment, ContactTier, IdentityKind
 from kefu.core.schemas import PatchModel, ReadModel, StrictModel
 
 
@@ -21,6 +21,9 @@ class ContactRead(ReadModel):
     email: str | None
     phone: str | None
     tier: ContactTier
+    segment: ContactSegment | None = None
+    segment_reasons: list[str] = Field(default_factory=list)
+    churn_risk: bool = False
     locale: str | None
     attributes: dict[str, Any]
     created_at: datetime

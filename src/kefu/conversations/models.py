@@ -19,6 +19,7 @@ class Conversation(IdMixin, TimestampMixin, Base):
     __table_args__ = (
         Index("ix_conversations_account_activity", "account_id", "last_activity_at", "id"),
         Index("ix_conversations_account_status", "account_id", "status"),
+        Index("ix_conversations_queue", "account_id", "waiting_since"),
     )
 
     account_id: Mapped[int] = mapped_column(BigId, ForeignKey("accounts.id", ondelete="CASCADE"))
@@ -37,6 +38,11 @@ class Conversation(IdMixin, TimestampMixin, Base):
     first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     bot_state: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
+    # The queue (kefu.routing): when it started waiting for a person (None: not waiting), the nearest running
+    # SLA deadline (kept by kefu.sla) and why it has its priority (kefu.routing.priority).
+    waiting_since: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    sla_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    priority_reasons: Mapped[list[str]] = mapped_column(JsonType, default=list, server_default="[]")
 
 
 class ConversationLabel(Base):

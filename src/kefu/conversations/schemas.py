@@ -91,10 +91,13 @@ class ConversationRead(ReadModel):
     contact_id: int
     status: ConversationStatus
     priority: Priority
+    priority_reasons: list[str] = Field(default_factory=list)
     assignee_id: int | None
     team_id: int | None
     subject: str
     labels: list[str] = Field(default_factory=list)
+    waiting_since: datetime | None = None  # in the queue for a person since (kefu.routing)
+    sla_due_at: datetime | None = None  # the nearest running SLA deadline (kefu.sla)
     snoozed_until: datetime | None
     last_activity_at: datetime
     last_incoming_at: datetime | None

@@ -40,6 +40,16 @@ class ContactTier(StrEnum):
     CHURN_RISK = "churn_risk"
 
 
+class ContactSegment(StrEnum):
+    """The computed customer tier on four dimensions (value, need complexity, channel preference, lifecycle
+    stage): contacts.segment, recomputed by kefu.routing.tiers. `tier` stays the simple level a site sets."""
+
+    STRATEGIC = "strategic"
+    VALUE = "value"
+    POTENTIAL = "potential"
+    CHURN_RISK = "churn_risk"
+
+
 class Priority(StrEnum):
     P1 = "p1"
     P2 = "p2"
@@ -100,6 +110,18 @@ class EventType(StrEnum):
     BOT_DECIDED = "bot.decided"
     BOT_HANDED_OFF = "bot.handed_off"
     BOT_MODEL_TRAINED = "bot.model_trained"
+    CONVERSATION_QUEUED = "conversation.queued"  # waits for a person (kefu.routing)
+    CONVERSATION_TRANSFERRED = "conversation.transferred"  # moved to another agent/team, with a reason
+    CONVERSATION_PRIORITY_CHANGED = "conversation.priority_changed"  # with the reasons (kefu.routing.priority)
+    AGENT_PRESENCE_CHANGED = "agent.presence_changed"
+    TICKET_CREATED = "ticket.created"
+    TICKET_UPDATED = "ticket.updated"
+    TICKET_STATUS_CHANGED = "ticket.status_changed"
+    TICKET_LINKED = "ticket.linked"  # a conversation linked to a ticket (by hand or as a repeat contact)
+    SLA_WARNING = "sla.warning"
+    SLA_BREACHED = "sla.breached"
+    AUTOMATION_RULE_RAN = "automation.rule_ran"
+    CONTACT_TIER_CHANGED = "contact.tier_changed"
 
 
 class Ephemeral(StrEnum):

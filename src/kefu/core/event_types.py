@@ -113,6 +113,69 @@ class KnowledgeEntryChanged(EventPayload):
     title: str
 
 
+class ConversationQueued(EventPayload):
+    """A conversation starts waiting for a person: its priority, the team it waits for, why it queued."""
+
+    id: int
+    priority: str
+    team_id: int | None
+    reason: str
+
+
+class ConversationTransferred(EventPayload):
+    id: int
+    from_assignee_id: int | None
+    to_assignee_id: int | None
+    from_team_id: int | None
+    to_team_id: int | None
+    reason: str
+
+
+class PriorityChanged(EventPayload):
+    id: int
+    priority: str
+    previous: str
+    reasons: list[str]
+
+
+class PresenceChanged(EventPayload):
+    user_id: int
+    presence: str
+    previous: str | None = None
+
+
+class TicketChanged(EventPayload):
+    """ticket.created / updated / status_changed / linked: the ticket's id and state (+ what changed)."""
+
+    id: int
+    status: str
+    previous_status: str | None = None
+    conversation_id: int | None = None
+
+
+class SlaAlert(EventPayload):
+    """sla.warning / sla.breached: which clock of which conversation or ticket, and its deadline."""
+
+    subject_type: str  # "conversation" | "ticket"
+    subject_id: int
+    metric: str  # first_response | next_response | resolution
+    due_at: datetime
+    priority: str
+
+
+class RuleRan(EventPayload):
+    rule_id: int
+    event_id: int
+    actions: list[str]
+
+
+class TierChanged(EventPayload):
+    id: int
+    tier: str
+    previous: str
+    churn_risk: bool = False
+
+
 EVENT_MODELS: dict[str, type[EventPayload]] = {
     EventType.CONVERSATION_CREATED: ConversationChanged,
     EventType.CONVERSATION_UPDATED: ConversationChanged,
@@ -136,6 +199,18 @@ EVENT_MODELS: dict[str, type[EventPayload]] = {
     EventType.BOT_DECIDED: BotDecided,
     EventType.BOT_HANDED_OFF: BotHandedOff,
     EventType.BOT_MODEL_TRAINED: BotModelTrained,
+    EventType.CONVERSATION_QUEUED: ConversationQueued,
+    EventType.CONVERSATION_TRANSFERRED: ConversationTransferred,
+    EventType.CONVERSATION_PRIORITY_CHANGED: PriorityChanged,
+    EventType.AGENT_PRESENCE_CHANGED: PresenceChanged,
+    EventType.TICKET_CREATED: TicketChanged,
+    EventType.TICKET_UPDATED: TicketChanged,
+    EventType.TICKET_STATUS_CHANGED: TicketChanged,
+    EventType.TICKET_LINKED: TicketChanged,
+    EventType.SLA_WARNING: SlaAlert,
+    EventType.SLA_BREACHED: SlaAlert,
+    EventType.AUTOMATION_RULE_RAN: RuleRan,
+    EventType.CONTACT_TIER_CHANGED: TierChanged,
     **{name: KnowledgeEntryChanged for name in KNOWLEDGE_EVENTS},
 }
 

@@ -1,8 +1,8 @@
 """Durable event listeners: named subscribers that read the event log by their own stored cursor.
 
 A listener is registered with `@listener("name", events={EventType.X, ...})` in a module named in
-`load_listeners()` (an explicit list, like `kefu.main.register_jobs`). The dispatcher runs from the job
-runner — the periodic job `listeners.dispatch` (every few seconds, the catch-up) and the same job enqueued
+`kefu.main.register_listeners()` (an explicit list, called by `kefu.main.register_jobs`). The dispatcher runs
+from the job runner — the periodic job `listeners.dispatch` (every few seconds, the catch-up) and the same job enqueued
 by `ListenerWaker` when a commit publishes events (the nudge, core/events.py `publish_events`). For each
 listener it:
 
@@ -139,8 +139,8 @@ listener = LISTENERS.listener
 
 
 def load_listeners() -> None:
-    """Import the modules that register listeners (explicit list, no discovery magic). None ship yet:
-    add `import kefu.<domain>.listeners` here (docs/architecture.md, "How to add an event listener")."""
+    """A hook for the listener modules: core knows no domain, so kefu.main.register_listeners imports them
+    (an explicit list; docs/architecture.md, "How to add an event listener"). Nothing to do here."""
 
 
 def backoff_s(attempts: int) -> float:

@@ -1,0 +1,1 @@
+"""Automation rules: event + conditions + actions, evaluated by a pure evaluator on domain events."""

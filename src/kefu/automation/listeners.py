@@ -1,0 +1,3 @@
+"""Durable event listeners of kefu.automation (core/listeners.py), imported by kefu.main.register_listeners."""
+
+from __future__ import annotations

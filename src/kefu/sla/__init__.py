@@ -1,0 +1,1 @@
+"""Service-level agreements: policies per priority × tier, business calendars, live clocks, breaches."""

@@ -1,0 +1,1 @@
+"""Tickets (工单): cases that outlive a conversation — lifecycle, timeline, links, repeat contacts."""
