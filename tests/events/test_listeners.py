@@ -335,3 +335,26 @@ async def test_a_commit_nudges_the_dispatcher_through_the_job_runner(sessionmake
         await waker.stop()
         await runner.stop()
         await bus.stop()
+
+
+async def test_handlers_see_the_dispatchers_job_context(sessionmaker: SM, account_id: int) -> None:
+    from kefu.core.bus import InProcessBus
+    from kefu.core.jobs import JobContext
+    from kefu.core.listeners import listener_context
+    from kefu.settings import Settings
+
+    seen: list[object] = []
+    registry = ListenerRegistry()
+
+    @registry.listener(uniq("test."), events={EventType.CONTACT_UPDATED}, start="latest")
+    async def probe(session: AsyncSession, event: ListenedEvent) -> None:
+        if event.account_id == account_id:
+            seen.append(listener_context())
+
+    ctx = JobContext(sessionmaker=sessionmaker, bus=InProcessBus(), settings=Settings(), embedder=object())  # type: ignore[arg-type]
+    dispatcher = Dispatcher(sessionmaker, registry, context=ctx)
+    await dispatcher.run_once()
+    await _emit(sessionmaker, account_id, 1)
+    await dispatcher.run_once()
+    assert seen == [ctx]
+    assert listener_context() is None  # reset after the run

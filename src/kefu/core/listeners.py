@@ -29,6 +29,7 @@ import builtins
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal, TypeVar
@@ -169,6 +170,15 @@ async def call_handler(session: AsyncSession, spec: ListenerSpec, event: Event) 
     return None
 
 
+_CONTEXT: ContextVar[JobContext | None] = ContextVar("kefu_listener_context", default=None)
+
+
+def listener_context() -> JobContext | None:
+    """The job context of the dispatcher running the current handler (its job runner, bus, services and
+    embedder), for handlers that enqueue jobs or use a model; None when the dispatcher was built without one."""
+    return _CONTEXT.get()
+
+
 class Dispatcher:
     def __init__(
         self,
@@ -177,11 +187,13 @@ class Dispatcher:
         *,
         batch: int = BATCH,
         gap_grace_s: float = GAP_GRACE_S,
+        context: JobContext | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.registry = registry
         self.batch = batch
         self.gap_grace_s = gap_grace_s
+        self.context = context
         self._known: set[str] = set()
 
     async def run_once(self) -> dict[str, int]:
@@ -189,6 +201,13 @@ class Dispatcher:
         return {spec.name: await self.run_listener(spec) for spec in self.registry}
 
     async def run_listener(self, spec: ListenerSpec) -> int:
+        token = _CONTEXT.set(self.context)
+        try:
+            return await self._run_listener(spec)
+        finally:
+            _CONTEXT.reset(token)
+
+    async def _run_listener(self, spec: ListenerSpec) -> int:
         await self._ensure_cursor(spec)
         handled = 0
         for _ in range(MAX_BATCHES):
@@ -295,7 +314,7 @@ async def dispatch(ctx: JobContext) -> dict[str, int]:
     load_listeners()
     if not LISTENERS:
         return {}
-    dispatcher = ctx.services.get_or_install(DISPATCHER, lambda: Dispatcher(ctx.sessionmaker))
+    dispatcher = ctx.services.get_or_install(DISPATCHER, lambda: Dispatcher(ctx.sessionmaker, context=ctx))
     return await dispatcher.run_once()
 
 
