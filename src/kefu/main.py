@@ -39,7 +39,8 @@ def register_jobs() -> None:
     import kefu.bot.tasks
     import kefu.channels.delivery
     import kefu.conversations.tasks
-    import kefu.core.listeners  # noqa: F401  (durable event listeners: listeners.dispatch / catch_up)
+    import kefu.core.listeners  # (durable event listeners: listeners.dispatch / catch_up)
+    import kefu.sla.tasks  # noqa: F401
 
     register_listeners()
 

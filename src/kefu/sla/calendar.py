@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 from kefu.accounts.hours import DAYS, DEFAULT_TIMEZONE, OpenRange
@@ -113,7 +114,7 @@ def overlapping(ranges: list[OpenRange]) -> tuple[OpenRange, OpenRange] | None:
     """The first two ranges of one day that overlap, or None."""
     day = date(2000, 1, 3)
     spans = sorted(((r.span(day), r) for r in ranges), key=lambda pair: pair[0])
-    for (first, r1), (second, r2) in zip(spans, spans[1:], strict=False):
+    for (first, r1), (second, r2) in pairwise(spans):
         if second[0] < first[1]:
             return r1, r2
     return None
