@@ -31,6 +31,7 @@ from kefu.core.listeners import listener_context
 from kefu.sla.calendar import Calendar, NeverOpen, add_business_time, business_seconds
 from kefu.sla.models import Metric, SlaClock, SlaPolicy, SubjectType
 from kefu.sla.policies import Targets, choose
+from kefu.sla.schemas import ClockRead, SubjectSla
 from kefu.sla.service import load_calendar
 
 log = logging.getLogger("kefu.sla")
@@ -218,3 +219,39 @@ async def do_fire_due(session: AsyncSession, *, now: datetime, clock_id: int | N
             _alert(session, c, EventType.SLA_BREACHED)
             fired += 1
     return fired
+
+
+async def read_subject(
+    session: AsyncSession, account_id: int, subject: tuple[str, int], *, due: datetime | None, now: datetime
+) -> SubjectSla:
+    """The subject's clocks, newest last, with their state and the business time left."""
+    out = []
+    calendars: dict[int | None, Calendar | None] = {}
+    for c in await clocks_of(session, account_id, *subject):
+        if c.calendar_id not in calendars:
+            calendars[c.calendar_id] = await load_calendar(session, c.calendar_id)
+        read = ClockRead.model_validate(
+            {**{k: getattr(c, k) for k in ClockRead.model_fields if hasattr(c, k)}, "state": state(c),
+             "remaining_s": remaining_s(c, calendars[c.calendar_id], now)}
+        )  # fmt: skip
+        out.append(read)
+    return SubjectSla(subject_type=subject[0], subject_id=subject[1], sla_due_at=due, clocks=out)
+
+
+async def warn_instants(session: AsyncSession, account_id: int, subjects: list[tuple[str, int]]) -> dict[int, datetime]:
+    """For the countdown badges: subject id → the warning instant of its nearest running clock."""
+    ids = [i for _, i in subjects]
+    if not ids:
+        return {}
+    q = select(SlaClock).where(
+        SlaClock.account_id == account_id,
+        SlaClock.subject_type == subjects[0][0],
+        SlaClock.subject_id.in_(ids),
+        SlaClock.stopped_at.is_(None),
+        SlaClock.paused_at.is_(None),
+    )
+    nearest: dict[int, SlaClock] = {}
+    for c in (await session.execute(q)).scalars():
+        if c.subject_id not in nearest or c.due_at < nearest[c.subject_id].due_at:
+            nearest[c.subject_id] = c
+    return {i: c.warn_at for i, c in nearest.items()}

@@ -2,7 +2,9 @@
 
 One listener, `sla.conversations`, reads the conversation events in order and moves the conversation's SLA
 clocks (kefu.sla.conversations). Times are the events' own (`created_at` of the event or the message), so a
-late dispatch computes the same deadlines.
+late dispatch computes the same deadlines. It reads the log from the first event: on an existing install
+the history is replayed in order, so conversations open today get their clocks (and resolved ones end
+stopped) — the handlers read the conversation as it is now, so a resolved one is not timed again.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ EVENTS: set[str] = {
 }
 
 
-@listener("sla.conversations", events=EVENTS, start="latest")
+@listener("sla.conversations", events=EVENTS)
 async def conversation_clocks(session: AsyncSession, event: ListenedEvent) -> None:
     if event.conversation_id is None:
         return
