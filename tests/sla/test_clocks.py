@@ -4,6 +4,7 @@ and the breach fire once each, at the right time, from the job the clock schedul
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
@@ -307,5 +308,24 @@ async def test_the_listener_starts_clocks_and_schedules_their_checks(
         await dispatcher.run_once()
         assert (await _clocks(sm, conv))["first_response"][0].stopped_at == reply_at
         assert await _due(sm, conv.id) == sh(2026, 12, 8, 18, 0)
+    finally:
+        clock.freeze(None)
+
+
+async def test_concurrent_checks_fire_each_alert_once(
+    sessionmaker: SM, account_id: int, new_conversation: NewConversation
+) -> None:
+    """Several job runs at the same instant (two nodes, a check and the sweep): one warning, one breach."""
+    sm = sessionmaker
+    start = sh(2026, 12, 8, 10, 0)
+    conv = await new_conversation(start, priority="p1")
+    await _step(sm, conv.id, lambda s, c: sla.on_created(s, c, start))
+    (first,) = (await _clocks(sm, conv))["first_response"]
+    ctx = JobContext(sessionmaker=sm, bus=InProcessBus(), settings=Settings(), runner=_Runner())
+    try:
+        clock.freeze(sh(2026, 12, 8, 10, 31))
+        fired = await asyncio.gather(*(tasks.check(ctx, clock_id=first.id) for _ in range(6)))
+        assert sorted(fired) == [0, 0, 0, 0, 0, 2]
+        assert [t for t, _ in await _alerts(sm, account_id)] == ["sla.warning", "sla.breached"]
     finally:
         clock.freeze(None)

@@ -72,6 +72,17 @@ async def test_calendar_pages_days_and_ical_upload(api: World) -> None:
     assert (r.status_code, r.headers["location"]) == (303, f"{url}?imported=38")
     page = await browser.http.get(f"{url}?imported=38")
     assert page.text.count('data-kind="holiday"') == 33 and page.text.count('data-kind="workday"') == 6
+    # The weekly hours are edited on the same page; a bad range is shown again as typed.
+    bad = await browser.post_form(
+        url, {"name": "Office", "timezone": "Asia/Shanghai", **week, "sat": "10:00-12:00, 11:00-13:00"}
+    )
+    assert bad.status_code == 422 and "sat: 10:00-12:00 overlaps 11:00-13:00" in bad.text
+    assert 'value="10:00-12:00, 11:00-13:00"' in bad.text
+    r = await browser.post_form(url, {"name": "Office", "timezone": "Asia/Shanghai", **week, "sat": "10:00-12:00"})
+    assert r.status_code == 303
+    cal_id = int(url.rsplit("/", 1)[1])
+    stored = (await api.http.get(f"/api/v1/sla/calendars/{cal_id}")).json()
+    assert (stored["week"]["sat"], stored["week"]["sun"]) == ([{"start": "10:00", "end": "12:00"}], [])
     files = {"file": ("bad.ics", b"not a calendar", "text/calendar")}
     bad = await browser.http.post(f"{url}/import", files=files, data={"csrf_token": browser.csrf})
     assert bad.status_code == 422 and "not an iCalendar file" in bad.text

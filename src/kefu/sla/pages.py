@@ -19,7 +19,7 @@ from kefu.core.deps import SessionDep
 from kefu.core.errors import KefuError
 from kefu.sla import service
 from kefu.sla.models import DayKind, PolicyTier
-from kefu.sla.schemas import CalendarCreate, CalendarDayCreate, PolicyCreate, PolicyUpdate
+from kefu.sla.schemas import CalendarCreate, CalendarDayCreate, CalendarUpdate, PolicyCreate, PolicyUpdate
 from kefu.web.rendering import PageRoute, page, t
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -177,7 +177,7 @@ async def _calendar(session: AsyncSession, principal: Principal, calendar_id: in
     return {
         "section": "sla",
         "calendar": cal,
-        "week": week,
+        "edit": {"name": cal.name, "timezone": cal.timezone, **week},
         "days": DAYS,
         "entries": await service.list_days(session, cal.id),
         "kinds": list(DayKind),
@@ -196,6 +196,23 @@ async def calendar_detail(
     return page(request, "sla/calendar.html", context)
 
 
+@router.post("/admin/sla/calendars/{calendar_id}")
+async def update_calendar(
+    request: Request, calendar_id: int, session: SessionDep, principal: CanManageTeams
+) -> Response:
+    raw = await request.form()
+    form = {k: str(raw.get(k) or "") for k in ("name", "timezone", *DAYS)}
+    try:
+        week = {d: parse_ranges(d, form[d]) for d in DAYS}
+        data = CalendarUpdate.model_validate({"name": form["name"], "timezone": form["timezone"], "week": week})
+        await service.check_update_calendar(session, principal.account_id, calendar_id, data)
+    except (ValidationError, KefuError) as exc:
+        return await _calendar_failed(request, session, principal, calendar_id, exc, {}, edit=form)
+    except ValueError as exc:
+        return await _calendar_failed(request, session, principal, calendar_id, KefuError(str(exc)), {}, edit=form)
+    return _redirect(f"/admin/sla/calendars/{calendar_id}")
+
+
 async def _calendar_failed(
     request: Request,
     session: AsyncSession,
@@ -203,10 +220,14 @@ async def _calendar_failed(
     calendar_id: int,
     exc: Exception,
     form: dict[str, Any],
+    *,
+    edit: dict[str, str] | None = None,
 ) -> Response:
     context = await _calendar(session, principal, calendar_id)
     message, status = _problem(request, exc)
     context.update(error=message, form=form)
+    if edit is not None:
+        context["edit"] = edit
     return page(request, "sla/calendar.html", context, status_code=status)
 
 
