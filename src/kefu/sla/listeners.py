@@ -1,10 +1,11 @@
 """Durable event listeners of kefu.sla (core/listeners.py), imported by kefu.main.register_listeners.
 
-One listener, `sla.conversations`, reads the conversation events in order and moves the conversation's SLA
-clocks (kefu.sla.conversations). Times are the events' own (`created_at` of the event or the message), so a
-late dispatch computes the same deadlines. It reads the log from the first event: on an existing install
-the history is replayed in order, so conversations open today get their clocks (and resolved ones end
-stopped) — the handlers read the conversation as it is now, so a resolved one is not timed again.
+`sla.conversations` reads the conversation events in order and moves the conversation's SLA clocks
+(kefu.sla.conversations); `sla.tickets` reads the ticket events and moves a ticket's resolution clock
+(kefu.sla.tickets). Times are the events' own (`created_at` of the event or the message), so a late
+dispatch computes the same deadlines. Both read the log from the first event: on an existing install the
+history is replayed in order, so what is open today gets its clocks (and what was closed ends stopped) — the
+conversation handlers read the conversation as it is now, so a resolved one is not timed again.
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.conversations.models import Conversation
 from kefu.core.constants import ActorType, Direction, EventType, MessageKind
-from kefu.core.event_types import ConversationChanged, MessageCreated
+from kefu.core.event_types import ConversationChanged, MessageCreated, TicketChanged
 from kefu.core.listeners import ListenedEvent, listener
 from kefu.sla import conversations as sla
+from kefu.sla import tickets
 
 EVENTS: set[str] = {
     EventType.CONVERSATION_CREATED,
@@ -55,3 +57,16 @@ async def _message(session: AsyncSession, conv: Conversation, msg: MessageCreate
         await sla.on_customer_message(session, conv, msg.created_at)
     elif msg.sender_type == ActorType.USER and msg.kind != MessageKind.NOTE:
         await sla.on_agent_reply(session, conv, msg.created_at)
+
+
+@listener("sla.tickets", events={EventType.TICKET_CREATED, EventType.TICKET_STATUS_CHANGED, EventType.TICKET_UPDATED})
+async def ticket_clocks(session: AsyncSession, event: ListenedEvent) -> None:
+    data = event.payload_as(TicketChanged)
+    payload = event.payload
+    match event.type:
+        case EventType.TICKET_CREATED:
+            await tickets.on_ticket_created(session, event.account_id, data.id, payload, event.created_at)
+        case EventType.TICKET_STATUS_CHANGED:
+            await tickets.on_ticket_status(session, event.account_id, data.id, payload, event.created_at)
+        case EventType.TICKET_UPDATED:
+            await tickets.on_ticket_updated(session, event.account_id, data.id, payload)
