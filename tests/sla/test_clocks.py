@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kefu.contacts.models import Contact
 from kefu.conversations.models import Conversation
 from kefu.core import clock
 from kefu.core.bus import InProcessBus
@@ -329,3 +330,26 @@ async def test_concurrent_checks_fire_each_alert_once(
         assert [t for t, _ in await _alerts(sm, account_id)] == ["sla.warning", "sla.breached"]
     finally:
         clock.freeze(None)
+
+
+async def test_a_contact_becoming_vip_takes_the_vip_policy(
+    sessionmaker: SM, account_id: int, new_conversation: NewConversation
+) -> None:
+    sm = sessionmaker
+    async with sm() as session:
+        data = PolicyCreate(priority="p2", tier="vip", first_response_min=15, next_response_min=15, resolution_min=120)
+        await service.check_create_policy(session, account_id, data)
+    start = sh(2026, 12, 8, 10, 0)
+    conv = await new_conversation(start, priority="p2")
+    await _step(sm, conv.id, lambda s, c: sla.on_created(s, c, start))
+    assert (await _clocks(sm, conv))["first_response"][0].due_at == sh(2026, 12, 8, 12, 0)  # default P2: 2 h
+    async with sm() as session:
+        contact = await session.get(Contact, conv.contact_id)
+        assert contact is not None
+        contact.tier = "vip"
+        await sla.on_contact_changed(session, account_id, conv.contact_id)
+        await session.commit()
+    clocks = await _clocks(sm, conv)
+    assert clocks["first_response"][0].due_at == sh(2026, 12, 8, 10, 15)
+    assert clocks["resolution"][0].due_at == sh(2026, 12, 8, 12, 0)
+    assert await _due(sm, conv.id) == sh(2026, 12, 8, 10, 15)

@@ -157,12 +157,13 @@ async def do_resume_clocks(session: AsyncSession, account_id: int, subject: tupl
 async def do_retarget_clocks(
     session: AsyncSession, account_id: int, subject: tuple[str, int], *, priority: str, tier: str
 ) -> None:
-    """The subject's priority changed: its open clocks take the targets of the new priority (from their
-    start; a warning or breach already fired stays fired)."""
+    """The subject's priority or tier changed: its open clocks take the targets of the policy that now
+    applies, counted from their start (a warning or breach already fired stays fired). Clocks already on
+    that policy and priority keep their targets."""
+    targets = await targets_for(session, account_id, priority, tier)
     for c in await clocks_of(session, account_id, *subject, open_only=True):
-        if c.priority == priority:
+        if c.priority == priority and c.policy_id == targets.policy_id:
             continue
-        targets = await targets_for(session, account_id, priority, tier)
         c.priority = priority
         c.policy_id = targets.policy_id
         c.target_s = targets.minutes(c.metric) * 60

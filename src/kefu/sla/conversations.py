@@ -7,7 +7,8 @@
 - next response: starts at a customer message after an agent reply, stops at the next agent reply;
 - resolution: starts with the first response, stops when resolved, starts again on reopen;
 - pending or snoozed (waiting on the customer) pauses every open clock; open again resumes them;
-- a new priority gives the open clocks the targets of that priority.
+- a new priority, or a new tier of the contact, gives the open clocks the targets of the policy that now
+  applies.
 """
 
 from __future__ import annotations
@@ -101,6 +102,17 @@ async def on_status(session: AsyncSession, conv: Conversation, status: str, prev
         if mine:  # reopened: the resolution clock starts again (a conversation never timed stays untimed)
             await _start(session, conv, Metric.RESOLUTION, at)
     await sync_due(session, conv)
+
+
+async def on_contact_changed(session: AsyncSession, account_id: int, contact_id: int) -> None:
+    """The contact's tier may have changed: its conversations' open clocks take the policy of the new tier."""
+    q = select(Conversation).where(
+        Conversation.account_id == account_id,
+        Conversation.contact_id == contact_id,
+        Conversation.status != ConversationStatus.RESOLVED,
+    )
+    for conv in (await session.execute(q)).scalars():
+        await on_priority(session, conv)
 
 
 async def on_priority(session: AsyncSession, conv: Conversation) -> None:

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.conversations.models import Conversation
 from kefu.core.constants import ActorType, Direction, EventType, MessageKind
-from kefu.core.event_types import ConversationChanged, MessageCreated, TicketChanged
+from kefu.core.event_types import ConversationChanged, Identified, MessageCreated, TicketChanged
 from kefu.core.listeners import ListenedEvent, listener
 from kefu.sla import conversations as sla
 from kefu.sla import tickets
@@ -27,11 +27,16 @@ EVENTS: set[str] = {
     EventType.CONVERSATION_STATUS_CHANGED,
     EventType.CONVERSATION_PRIORITY_CHANGED,
     EventType.CONVERSATION_UPDATED,
+    EventType.CONTACT_TIER_CHANGED,
+    EventType.CONTACT_UPDATED,
 }
 
 
 @listener("sla.conversations", events=EVENTS)
 async def conversation_clocks(session: AsyncSession, event: ListenedEvent) -> None:
+    if event.type in (EventType.CONTACT_TIER_CHANGED, EventType.CONTACT_UPDATED):
+        await sla.on_contact_changed(session, event.account_id, event.payload_as(Identified).id)
+        return
     if event.conversation_id is None:
         return
     conv = await session.get(Conversation, event.conversation_id)
