@@ -353,3 +353,27 @@ async def test_a_contact_becoming_vip_takes_the_vip_policy(
     assert clocks["first_response"][0].due_at == sh(2026, 12, 8, 10, 15)
     assert clocks["resolution"][0].due_at == sh(2026, 12, 8, 12, 0)
     assert await _due(sm, conv.id) == sh(2026, 12, 8, 10, 15)
+
+
+async def test_one_transaction_refreshes_every_touched_conversation_at_commit(
+    sessionmaker: SM, account_id: int, new_conversation: NewConversation
+) -> None:
+    """A listener batch touches conversations in event order; their sla_due_at is written at the commit (in id
+    order, as the ingest locks them), not in between."""
+    sm = sessionmaker
+    start = sh(2026, 12, 8, 10, 0)
+    first = await new_conversation(start, priority="p1")
+    second = await new_conversation(start, priority="p4")
+    async with sm() as session:
+        for conv_id in (second.id, first.id):
+            conv = await session.get(Conversation, conv_id)
+            assert conv is not None
+            await sla.on_created(session, conv, start)
+        async with session.begin_nested():  # a handler's savepoint: nothing written yet
+            pass
+        assert (
+            await session.execute(select(Conversation.sla_due_at).where(Conversation.id == first.id))
+        ).scalar() is None
+        await session.commit()
+    assert await _due(sm, first.id) == sh(2026, 12, 8, 10, 30)
+    assert await _due(sm, second.id) == sh(2026, 12, 9, 10, 0)

@@ -173,12 +173,6 @@ async def do_retarget_clocks(
         await _schedule(c)
 
 
-async def nearest_due(session: AsyncSession, account_id: int, subject: tuple[str, int]) -> datetime | None:
-    """The nearest due_at of the subject's running (open, not paused) clocks."""
-    running = [c.due_at for c in await clocks_of(session, account_id, *subject, open_only=True) if not c.paused_at]
-    return min(running, default=None)
-
-
 # ---- warnings and breaches ---------------------------------------------------------------------------
 
 

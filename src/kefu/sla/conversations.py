@@ -15,14 +15,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import event, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from kefu.contacts.models import Contact
 from kefu.conversations.models import Conversation
 from kefu.core.constants import ConversationStatus
 from kefu.sla import clocks
-from kefu.sla.models import Metric, SubjectType
+from kefu.sla.models import Metric, SlaClock, SubjectType
 from kefu.sla.policies import policy_tier
 
 WAITING = {ConversationStatus.PENDING, ConversationStatus.SNOOZED}
@@ -37,10 +38,41 @@ async def _tier(session: AsyncSession, conv: Conversation) -> str:
     return policy_tier(tier)
 
 
+_DIRTY = "kefu_sla_due_dirty"
+
+
 async def sync_due(session: AsyncSession, conv: Conversation) -> None:
-    due = await clocks.nearest_due(session, conv.account_id, subject(conv))
-    if conv.sla_due_at != due:
-        conv.sla_due_at = due
+    """Mark the conversation's `sla_due_at` for a refresh when the transaction commits. The rows are then
+    updated in id order — the order the message ingest locks conversations in — so a listener batch that
+    touched several conversations never deadlocks with it, and holds their row locks only at the end."""
+    dirty: set[tuple[int, int]] | None = session.info.get(_DIRTY)
+    if dirty is None:
+        dirty = session.info[_DIRTY] = set()
+        event.listen(session.sync_session, "before_commit", _write_due)
+    dirty.add((conv.id, conv.account_id))
+
+
+def _write_due(sync_session: Session) -> None:
+    if sync_session.in_nested_transaction():
+        return  # a savepoint: the outermost commit writes
+    dirty: set[tuple[int, int]] = sync_session.info.get(_DIRTY) or set()
+    for conv_id, account_id in sorted(dirty):
+        due = sync_session.execute(
+            select(func.min(SlaClock.due_at)).where(
+                SlaClock.account_id == account_id,
+                SlaClock.subject_type == SubjectType.CONVERSATION,
+                SlaClock.subject_id == conv_id,
+                SlaClock.stopped_at.is_(None),
+                SlaClock.paused_at.is_(None),
+            )
+        ).scalar()
+        sync_session.execute(
+            update(Conversation)
+            .where(Conversation.id == conv_id, Conversation.sla_due_at.is_distinct_from(due))
+            .values(sla_due_at=due)
+            .execution_options(synchronize_session=False)
+        )
+    dirty.clear()
 
 
 async def _start(session: AsyncSession, conv: Conversation, metric: str, at: datetime) -> None:
