@@ -184,8 +184,11 @@ def _alert(session: AsyncSession, c: SlaClock, type_: EventType) -> None:
     emit(session, c.account_id, type_, payload, actor=Actor.system(), conversation_id=conversation_id)
 
 
-async def do_fire_due(session: AsyncSession, *, now: datetime, clock_id: int | None = None, limit: int = 500) -> int:
-    """Fire the warnings and breaches that are due (of one clock, or all); how many events were written.
+async def do_fire_due(
+    session: AsyncSession, *, now: datetime, clock_id: int | None = None, limit: int = 500
+) -> tuple[int, int]:
+    """Fire the warnings and breaches that are due (of one clock, or up to `limit`): (events written, clocks
+    looked at).
     Each clock's row is locked while it is checked (PostgreSQL), so a warning or breach fires once."""
     q = (
         select(SlaClock)
@@ -204,7 +207,8 @@ async def do_fire_due(session: AsyncSession, *, now: datetime, clock_id: int | N
     if clock_id is not None:
         q = q.where(SlaClock.id == clock_id)
     fired = 0
-    for c in (await session.execute(q)).scalars():
+    due = list((await session.execute(q)).scalars())
+    for c in due:
         if c.warned_at is None and c.warn_at <= now:
             c.warned_at = now
             _alert(session, c, EventType.SLA_WARNING)
@@ -213,7 +217,7 @@ async def do_fire_due(session: AsyncSession, *, now: datetime, clock_id: int | N
             c.breached_at = now
             _alert(session, c, EventType.SLA_BREACHED)
             fired += 1
-    return fired
+    return fired, len(due)
 
 
 async def read_subject(

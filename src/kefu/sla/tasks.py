@@ -10,12 +10,22 @@ from kefu.core.events import bind_bus, commit
 from kefu.core.jobs import JobContext, job, periodic
 from kefu.sla.clocks import CHECK_JOB, do_fire_due
 
+BATCH = 500
+
+
+MAX_BATCHES = 20  # per run of the sweep (BATCH clocks each); the next run goes on
+
 
 async def _fire(ctx: JobContext, clock_id: int | None) -> int:
-    async with ctx.sessionmaker() as session:
-        bind_bus(session, ctx.bus)
-        fired = await do_fire_due(session, now=clock.now(), clock_id=clock_id)
-        await commit(session)
+    fired = 0
+    for _ in range(MAX_BATCHES):
+        async with ctx.sessionmaker() as session:
+            bind_bus(session, ctx.bus)
+            events, clocks = await do_fire_due(session, now=clock.now(), clock_id=clock_id, limit=BATCH)
+            await commit(session)
+        fired += events
+        if clocks < BATCH or clock_id is not None:
+            break
     return fired
 
 
