@@ -52,11 +52,29 @@ async def list_days(session: AsyncSession, calendar_id: int) -> list[SlaCalendar
     return list((await session.execute(q)).scalars())
 
 
-async def read_calendar(session: AsyncSession, cal: SlaCalendar) -> CalendarRead:
-    days = [CalendarDayRead.model_validate(d) for d in await list_days(session, cal.id)]
+def _read(cal: SlaCalendar, days: list[SlaCalendarDay]) -> CalendarRead:
     return CalendarRead(
-        id=cal.id, name=cal.name, timezone=cal.timezone, week=cal.week, days=days, created_at=cal.created_at
+        id=cal.id,
+        name=cal.name,
+        timezone=cal.timezone,
+        week=cal.week,
+        days=[CalendarDayRead.model_validate(d) for d in days],
+        created_at=cal.created_at,
     )
+
+
+async def read_calendar(session: AsyncSession, cal: SlaCalendar) -> CalendarRead:
+    return _read(cal, await list_days(session, cal.id))
+
+
+async def read_calendars(session: AsyncSession, account_id: int) -> list[CalendarRead]:
+    """Every calendar of the account with its days: two queries whatever their number."""
+    cals = await list_calendars(session, account_id)
+    q = restrict(select(SlaCalendarDay), SlaCalendarDay, account_id).order_by(SlaCalendarDay.day)
+    by_calendar: dict[int, list[SlaCalendarDay]] = {c.id: [] for c in cals}
+    for day in (await session.execute(q)).scalars():
+        by_calendar.setdefault(day.calendar_id, []).append(day)
+    return [_read(c, by_calendar[c.id]) for c in cals]
 
 
 async def load_calendar(session: AsyncSession, calendar_id: int | None) -> Calendar | None:
