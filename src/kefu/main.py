@@ -39,7 +39,8 @@ def register_jobs() -> None:
     import kefu.bot.tasks
     import kefu.channels.delivery
     import kefu.conversations.tasks
-    import kefu.core.listeners  # noqa: F401  (durable event listeners: listeners.dispatch / catch_up)
+    import kefu.core.listeners  # (durable event listeners: listeners.dispatch / catch_up)
+    import kefu.sla.tasks  # noqa: F401
 
     register_listeners()
 
@@ -133,13 +134,15 @@ def _include_routers(app: FastAPI, *, demo: bool) -> None:
     from kefu.knowledge.api import router as knowledge
     from kefu.knowledge.pages import router as knowledge_pages
     from kefu.realtime.ws import router as ws
+    from kefu.sla.api import router as sla
+    from kefu.sla.pages import router as sla_pages
     from kefu.web.routes import router as web
 
     # Routes are matched in order: the customer-message fast route, then the widget's.
     for route in FAST_ROUTES:
         app.router.routes.append(route)
     routers = (widget, core, audit, auth, accounts, inboxes, contacts, conversations, knowledge, bot, ws, web)
-    for router in (*routers, widget_agents, attachments, knowledge_pages, bot_pages, listeners):
+    for router in (*routers, widget_agents, attachments, knowledge_pages, bot_pages, listeners, sla, sla_pages):
         app.include_router(router)
     if demo:  # the demo's order API: only where the demo runs (KEFU_DEMO=1), never in the OpenAPI document
         app.include_router(bot_demo, include_in_schema=False)

@@ -11,6 +11,7 @@ from kefu.core.db import Base
 from kefu.core.eventlog import Event
 from kefu.core.listeners_models import DeadLetter, ListenerCursor
 from kefu.knowledge.models import Article, FaqEntry, KnowledgeVersion
+from kefu.sla.models import SlaCalendar, SlaCalendarDay, SlaClock, SlaPolicy
 
 __all__ = [
     "Account",
@@ -33,6 +34,10 @@ __all__ = [
     "KnowledgeVersion",
     "ListenerCursor",
     "Message",
+    "SlaCalendar",
+    "SlaCalendarDay",
+    "SlaClock",
+    "SlaPolicy",
     "Team",
     "TeamMember",
     "User",

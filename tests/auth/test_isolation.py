@@ -6,6 +6,7 @@ covered automatically (or fails here until its id is mapped below).
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
@@ -35,6 +36,9 @@ PARAM_TO_RESOURCE = {
     "attachment_id": "attachment",
     "signature": "signature",
     "letter_id": "dead_letter",
+    "policy_id": "sla_policy",
+    "calendar_id": "sla_calendar",
+    "day_id": "sla_day",
 }
 # Public endpoints addressed by a public key or serving demo data: not account-scoped by id.
 PUBLIC_PREFIXES = ("/api/v1/widget/", "/api/v1/help/", "/api/v1/demo/")
@@ -56,6 +60,9 @@ BODIES: dict[tuple[str, str], Any] = {
     ("patch", "/api/v1/bot/intents/{intent_id}"): {"description": "hacked"},
     ("post", "/api/v1/bot/intents/{intent_id}/examples"): {"examples": ["hacked example"]},
     ("patch", "/api/v1/bot/flows/{flow_id}"): {"enabled": False},
+    ("patch", "/api/v1/sla/policies/{policy_id}"): {"warn_fraction": 0.5},
+    ("patch", "/api/v1/sla/calendars/{calendar_id}"): {"name": "hacked"},
+    ("post", "/api/v1/sla/calendars/{calendar_id}/days"): {"day": "2026-12-25", "kind": "holiday"},
 }
 
 
@@ -76,7 +83,9 @@ async def _resources(b: World) -> dict[str, Any]:
     upload = await b.http.post("/api/v1/attachments", files={"file": ("b.txt", b"B's file", "text/plain")})
     for r in (faq, article, flow, intent, upload):
         assert r.status_code == 201, r.text
+    await _sla_settled(b, conv["id"])
     return {
+        **await _sla_resources(b),
         "dead_letter": await _dead_letter(b),
         "attachment": upload.json()["id"],
         "conversation": conv["id"],
@@ -92,6 +101,28 @@ async def _resources(b: World) -> dict[str, Any]:
         "intent": intent.json()["id"],
         "version": 1,  # B's entries have a version 1; the entry id makes it B's
     }
+
+
+async def _sla_settled(b: World, conv_id: int) -> None:
+    """Wait until the SLA listener has timed B's conversation (it sets sla_due_at after the commit), so the
+    snapshots before and after compare settled rows."""
+    for _ in range(100):
+        if (await b.http.get(f"/api/v1/conversations/{conv_id}")).json()["sla_due_at"] is not None:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError("the SLA listener never timed B's conversation")
+
+
+async def _sla_resources(b: World) -> dict[str, int]:
+    """B's SLA calendar (with a holiday) and a policy on it."""
+    week = {"mon": [{"start": "09:00", "end": "18:00"}]}
+    cal = (await b.http.post("/api/v1/sla/calendars", json={"name": "B hours", "week": week})).json()
+    day = (
+        await b.http.post(f"/api/v1/sla/calendars/{cal['id']}/days", json={"day": "2026-10-01", "kind": "holiday"})
+    ).json()
+    body = {"priority": "p1", "first_response_min": 5, "next_response_min": 5, "resolution_min": 60}
+    policy = (await b.http.post("/api/v1/sla/policies", json={**body, "calendar_id": cal["id"]})).json()
+    return {"sla_calendar": cal["id"], "sla_day": day["id"], "sla_policy": policy["id"]}
 
 
 async def _dead_letter(b: World) -> int:
@@ -120,6 +151,8 @@ async def _snapshot(b: World, ids: dict[str, Any]) -> list[Any]:
         f"/api/v1/knowledge/articles/{ids['article']}",
         f"/api/v1/bot/flows/{ids['flow']}",
         f"/api/v1/bot/intents/{ids['intent']}",
+        f"/api/v1/sla/policies/{ids['sla_policy']}",
+        f"/api/v1/sla/calendars/{ids['sla_calendar']}",
     ]
     async with b.server.state.sessionmaker() as session:
         stored = await session.get(Attachment, ids["attachment"])

@@ -57,6 +57,13 @@ async def _seed(api: World) -> dict[str, Any]:
     assert r.status_code == 201, r.text
     r = await api.http.post("/api/v1/api_tokens", json={"name": "订单系统"})
     assert r.status_code == 201, r.text
+    week = {d: [{"start": "09:00", "end": "18:00"}] for d in ("mon", "tue", "wed", "thu", "fri")}
+    r = await api.http.post("/api/v1/sla/calendars", json={"name": "办公时间", "week": week})
+    assert r.status_code == 201, r.text
+    r = await api.http.post(
+        f"/api/v1/sla/calendars/{r.json()['id']}/days", json={"day": "2026-10-01", "kind": "holiday", "name": "国庆节"}
+    )
+    assert r.status_code == 201, r.text
 
     mine_visitor = await api.visitor(inbox, name="张三")
     own = (await mine_visitor.say("我的订单什么时候发货？"))["conversation_id"]
@@ -170,8 +177,15 @@ async def test_every_page_every_role_every_language(api: World, new_context: New
             "/admin/bot/settings",
             "/admin/bot/texts",
             "/admin/listeners",
+            "/admin/sla/policies",
+            "/admin/sla/calendars/{id}",
         },
-        "supervisor": {"/admin/teams", "/admin/knowledge/faqs/{id}", "/admin/bot/flows/{id}"},
+        "supervisor": {
+            "/admin/teams",
+            "/admin/knowledge/faqs/{id}",
+            "/admin/bot/flows/{id}",
+            "/admin/sla/calendars/{id}",
+        },
         "agent": {"/app?status=open&view=mine", "/app?c={}&status=open&view=all", "/help/{id}"},
         "customer": {"/demo?inbox={}", "/help/{id}", "/help/{id}?q="}
         | {f"/widget/frame?inbox={{}}&locale={lang}" for lang in langs},

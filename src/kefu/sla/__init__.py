@@ -1,1 +1,2 @@
-"""Service-level agreements: policies per priority × tier, business calendars, live clocks, breaches."""
+"""Service-level agreements: policies per priority × tier, business calendars, live clocks, breaches
+(docs/sla.md)."""

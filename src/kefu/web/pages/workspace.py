@@ -26,6 +26,7 @@ from kefu.core import clock
 from kefu.core.constants import ConversationStatus
 from kefu.core.deps import SessionDep, StateDep
 from kefu.core.errors import BadRequest, Conflict, Unprocessable
+from kefu.sla.clocks import warn_instants
 from kefu.web.rendering import PageRoute, is_htmx, page, t
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -54,6 +55,11 @@ async def _list(session: AsyncSession, principal: Principal, view: str, status: 
         limit=LIST_LIMIT,
     )
     return await convs.read_conversations(session, rows)
+
+
+async def _sla_warn(session: AsyncSession, principal: Principal, conv_ids: list[int]) -> dict[int, datetime]:
+    """The warning instant of each conversation's nearest SLA clock, for the countdown badges."""
+    return await warn_instants(session, principal.account_id, [("conversation", i) for i in conv_ids])
 
 
 async def _people(session: AsyncSession, principal: Principal) -> dict[str, Any]:
@@ -92,6 +98,7 @@ async def _conversation(session: AsyncSession, principal: Principal, conv_id: in
         "contact": contact,
         "identities": identities,
         "other_conversations": [c for c in await convs.read_conversations(session, others) if c.id != conv.id],
+        "sla_warn": await _sla_warn(session, principal, [conv.id]),
     }
 
 
@@ -111,6 +118,8 @@ async def workspace(
     context.update(await _people(session, principal))
     if c is not None:
         context.update(await _conversation(session, principal, c))
+    ids = [conv.id for conv in context["conversations"]] + ([c] if c is not None else [])
+    context["sla_warn"] = await _sla_warn(session, principal, ids)
     return page(request, "app/workspace.html", context)
 
 
@@ -124,11 +133,13 @@ async def conversation_list(
     status: StatusQ = "open",
     c: int | None = None,
 ) -> Response:
+    conversations = await _list(session, principal, view, status)
     context = {
         "view": view,
         "status": status,
         "selected": c,
-        "conversations": await _list(session, principal, view, status),
+        "conversations": conversations,
+        "sla_warn": await _sla_warn(session, principal, [conv.id for conv in conversations]),
     }
     context.update(await _people(session, principal))
     return page(request, "app/_list.html", context)
