@@ -185,3 +185,36 @@ async def test_assess_unknown_conversation_is_404(api: Any) -> None:
     r = await api.http.post("/api/v1/conversations/999999999/priority/assess")
     assert r.status_code == 404
     assert r.json()["error"]["message"] == "conversation 999999999 not found"
+
+
+async def test_priority_page_saves_and_refuses(api: Any) -> None:
+    r = await api.http.get("/admin/routing/priority")
+    assert r.status_code == 200, r.text
+    assert 'id="priority-form"' in r.text and 'id="no-intents"' in r.text
+    form = {
+        "urgent_important": "p1",
+        "urgent": "p1",
+        "important": "p3",
+        "routine": "p4",
+        "keywords": "退款失败\n 宕机 ",
+        "anger": "1",
+        "tiers": ["vip"],
+        "segments": ["strategic"],
+        "value_attribute": "ltv",
+        "value_threshold": "",
+    }
+    saved = await api.http.post("/admin/routing/priority", data=form)
+    assert saved.status_code == 303, saved.text
+    config = (await api.http.get("/api/v1/routing/priority")).json()
+    assert config["matrix"] == {"urgent_important": "p1", "urgent": "p1", "important": "p3", "routine": "p4"}
+    assert config["urgency"] == {"keywords": ["退款失败", "宕机"], "intents": [], "anger": True, "urgency": False}
+    assert config["importance"] == {
+        "tiers": ["vip"],
+        "segments": ["strategic"],
+        "value_attribute": "ltv",
+        "value_threshold": None,
+    }
+    bad = await api.http.post("/admin/routing/priority", data={**form, "value_threshold": "-1", "routine": "p3"})
+    assert bad.status_code == 422
+    assert "importance.value_threshold" in bad.text
+    assert (await api.http.get("/api/v1/routing/priority")).json()["matrix"]["routine"] == "p4"

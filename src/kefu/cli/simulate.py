@@ -125,3 +125,63 @@ def _print_checks(out: dict[str, Any]) -> None:
         typer.echo(f"  {name}:")
         for line in _table(out[name]):
             typer.echo("    " + line)
+
+
+def staffing_command(
+    rates: str = typer.Option("", help="forecast contacts per interval, comma-separated (e.g. 40,120,95)"),
+    account_id: int = typer.Option(0, help="forecast from this account's history instead (KEFU_DATABASE_URL)"),
+    weeks: int = typer.Option(4, help="weeks of history for the seasonal average"),
+    interval_min: float = typer.Option(60.0, help="interval length in minutes (with --rates)"),
+    aht: float = typer.Option(300.0, help="average handle time, seconds"),
+    target_sl: float = typer.Option(0.8, help="service level target, 0..1"),
+    target_s: float = typer.Option(20.0, help="answered within this many seconds"),
+    max_occupancy: float = typer.Option(1.0, help="cap on agent occupancy, 0..1"),
+    as_json: bool = typer.Option(False, "--json", help="last line: one JSON object"),
+) -> None:
+    """Erlang C staffing: agents needed per interval for a target service level."""
+    from kefu.routing.staffing import Targets, plan
+
+    targets = Targets(target_sl, target_s, aht, max_occupancy)
+    try:
+        if rates:
+            forecast = [float(x) for x in rates.split(",") if x.strip()]
+            interval_s = interval_min * 60
+        elif account_id:
+            forecast = _history(account_id, weeks)
+            interval_s = 3600.0
+        else:
+            raise typer.BadParameter("give --rates or --account-id")
+        result = plan(forecast, targets, interval_s)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    typer.echo(f"target {target_sl * 100:g}% within {target_s:g} s, AHT {aht:g} s, interval {interval_s / 60:g} min")
+    typer.echo(f"{'interval':>8}{'contacts':>10}{'Erlangs':>9}{'agents':>8}{'SL':>8}{'ASA s':>8}{'occ.':>7}")
+    for i in result.intervals:
+        if i.contacts == 0 and not rates:
+            continue
+        label = f"{'MTWTFSS'[i.index // 24]}{i.index % 24:02d}h" if not rates else str(i.index)
+        typer.echo(
+            f"{label:>8}{i.contacts:>10.1f}{i.traffic:>9.2f}{i.agents:>8}{i.service_level * 100:>7.1f}%"
+            f"{i.asa_s:>8.1f}{i.occupancy * 100:>6.1f}%"
+        )
+    typer.echo(f"peak {result.peak_agents} agents, {result.agent_hours:g} agent-hours")
+    if as_json:
+        typer.echo(json.dumps(result.as_dict()))
+
+
+def _history(account_id: int, weeks: int) -> list[float]:
+    import asyncio
+
+    from kefu.core.db import make_engine, make_sessionmaker
+    from kefu.routing.staffing import forecast_from_history
+    from kefu.settings import get_settings
+
+    async def run() -> list[float]:
+        engine = make_engine(get_settings().database_url)
+        try:
+            async with make_sessionmaker(engine)() as session:
+                return await forecast_from_history(session, account_id, weeks)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())

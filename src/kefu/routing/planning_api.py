@@ -3,7 +3,9 @@ assess, and /api/v1/routing/staffing (Erlang C staffing from the account's histo
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query
 
 from kefu.auth.deps import CanHandle, CanManageTeams
 from kefu.conversations import service as conversations
@@ -11,7 +13,8 @@ from kefu.conversations.schemas import ConversationRead
 from kefu.core.deps import SessionDep
 from kefu.core.openapi import errors
 from kefu.core.schemas import Id
-from kefu.routing import priority_service
+from kefu.routing import priority_service, staffing_service
+from kefu.routing.planning_schemas import StaffingRead
 from kefu.routing.priority_config import PriorityConfig
 
 router = APIRouter(prefix="/api/v1", tags=["routing"])
@@ -36,3 +39,20 @@ async def assess_priority(conv_id: Id, session: SessionDep, principal: CanHandle
     conv = await conversations.get_conversation(session, principal.account_id, conv_id)
     conv = await priority_service.do_assess_conversation(session, conv, principal.actor)
     return await conversations.read_conversation(session, conv)
+
+
+@router.get("/routing/staffing", response_model=StaffingRead)
+async def get_staffing(
+    session: SessionDep,
+    principal: CanManageTeams,
+    target_sl: Annotated[float, Query(gt=0, lt=1, description="share answered within target_s, e.g. 0.8")] = 0.8,
+    target_s: Annotated[float, Query(ge=0, le=86400, description="seconds")] = 20,
+    aht_s: Annotated[float, Query(gt=0, le=86400, description="average handle time, seconds")] = 300,
+    weeks: Annotated[int, Query(ge=1, le=52, description="weeks of history in the forecast")] = 4,
+    max_occupancy: Annotated[float, Query(gt=0, le=1)] = 1.0,
+) -> StaffingRead:
+    """Agents needed per hour of the week (Erlang C) for the target service level, from a seasonal average
+    of the conversations the account opened in each weekday × hour over the last `weeks` whole weeks."""
+    return await staffing_service.staffing_of(
+        session, principal.account_id, target_sl, target_s, aht_s, weeks, max_occupancy
+    )
