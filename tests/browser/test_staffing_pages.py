@@ -3,14 +3,20 @@ the staffing chart, saves the priority rules, and sees the reasons next to a con
 
 from __future__ import annotations
 
+from datetime import UTC, timedelta
+from zoneinfo import ZoneInfo
+
 import pytest
 
+from kefu.conversations.models import Conversation
+from kefu.core import clock
 from kefu.core.constants import Role
 from tests.browser.conftest import NewContext, screenshot
 from tests.browser.flows import agent_session
 from tests.support.factories import World
 
 pytestmark = pytest.mark.browser
+SH = ZoneInfo("Asia/Shanghai")
 
 TEXTS = {
     "zh_CN": {
@@ -34,6 +40,28 @@ TEXTS = {
 }
 
 
+async def _last_weeks_history(api: World) -> None:
+    """Conversations opened on the working days of last week, 09:00–17:00 (more around 10:00)."""
+    _, conv = await api.conversation()
+    monday = clock.now().astimezone(SH).replace(hour=0, minute=0, second=0, microsecond=0)
+    monday -= timedelta(days=monday.weekday() + 7)
+    async with api.server.state.sessionmaker() as session:
+        for day in range(5):
+            for hour in range(9, 18):
+                for n in range(12 if hour == 10 else 4):
+                    at = (monday + timedelta(days=day, hours=hour, minutes=n * 4)).astimezone(UTC)
+                    session.add(
+                        Conversation(
+                            account_id=api.account_id,
+                            inbox_id=conv["inbox_id"],
+                            contact_id=conv["contact_id"],
+                            created_at=at,
+                            last_activity_at=at,
+                        )
+                    )
+        await session.commit()
+
+
 @pytest.mark.parametrize("lang", ["zh_CN", "zh_TW", "en"])
 async def test_supervisor_plans_staffing_and_sets_priority_rules(
     api: World, new_context: NewContext, lang: str
@@ -41,6 +69,7 @@ async def test_supervisor_plans_staffing_and_sets_priority_rules(
     from playwright.async_api import expect
 
     words = TEXTS[lang]
+    await _last_weeks_history(api)
     supervisor = await api.user(Role.SUPERVISOR, "主管")
     ctx = await new_context()
     page = await agent_session(ctx, api, supervisor, lang)
@@ -51,6 +80,7 @@ async def test_supervisor_plans_staffing_and_sets_priority_rules(
     await page.wait_for_url(f"{base}/app/staffing")
     await expect(page.locator("#staffing-chart svg rect.bar")).to_have_count(168)
     await expect(page.locator("#staffing-table tbody tr")).to_have_count(24)
+    assert await page.locator("#staffing-table td[data-agents='0']").count() < 168  # the history shows
     await page.fill("input[name=aht_s]", "-5")
     await page.click("#staffing-form button[type=submit]")
     await expect(page.locator("#form-error")).to_contain_text("handle time must be > 0 seconds")
