@@ -123,3 +123,15 @@ def test_cli_refuses_bad_options() -> None:
     result = CliRunner().invoke(app, ["simulate", "--scenario", "single", "--aht", "-5"])
     assert result.exit_code == 2
     assert "--aht" in result.output
+
+
+def test_overflow_opens_a_teams_contact_to_every_team() -> None:
+    # The contact belongs to team 1, whose only agent is busy; team 2's agent may take it after 30 s.
+    team1 = ContactType("team1", priority="p3", service=FIXED, team_id=1)
+    contacts = [Contact(1, 0.0, team1, 100.0, float("inf")), Contact(2, 5.0, team1, 100.0, float("inf"))]
+    agents = [AgentSpec(1, team_ids=frozenset({1})), AgentSpec(2, team_ids=frozenset({2}))]
+    sc = scenario(agents, types=[team1], overflow_after_s=30)
+    r = simulate(sc, "skills", contacts=contacts).by_priority["p3"]
+    assert (r.answered, r.wait_total_s) == (2, 30.0)  # the second waits 30 s, then team 2 takes it
+    closed = simulate(scenario(agents, types=[team1]), "skills", contacts=contacts).by_priority["p3"]
+    assert (closed.answered, closed.wait_total_s) == (2, 95.0)  # no overflow: waits for team 1's agent

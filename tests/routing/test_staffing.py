@@ -135,6 +135,11 @@ async def test_staffing_page_renders_table_and_chart(api: Any) -> None:
     assert r.status_code == 200, r.text
     assert 'id="staffing-table"' in r.text
     assert r.text.count('class="bar"') == 168
+    capped = await api.http.get("/app/staffing", params={"weeks": 2, "aht_s": 360, "max_occupancy": 40})
+    assert capped.status_code == 200, capped.text
+    # Monday 09:00 carries 0.5 Erlangs: at most 40 % occupancy takes 2 agents; Tuesday 14:00 (0.15) takes 1
+    assert capped.text.count('data-agents="2"') == 1
+    assert capped.text.count('data-agents="1"') == 1
     bad = await api.http.get("/app/staffing", params={"aht_s": -5})
     assert bad.status_code == 422
     assert "handle time must be &gt; 0 seconds, not -5.0" in bad.text

@@ -107,13 +107,14 @@ async def staffing_page(request: Request, session: SessionDep, principal: CanMan
         "target_s": _float(q.get("target_s"), 20.0),
         "aht_s": _float(q.get("aht_s"), 300.0),
         "weeks": _float(q.get("weeks"), 4.0),
+        "max_occupancy": _float(q.get("max_occupancy"), 100.0),  # percent on the page
     }
     context: dict[str, Any] = {"form": form, "plan": None, "chart": None, "error": None}
     try:
         weeks = form["weeks"]
         if weeks != weeks or weeks != int(weeks):
             raise ValueError(f"weeks of history must be a whole number, not {q.get('weeks')}")
-        targets = Targets(form["target_sl"] / 100, form["target_s"], form["aht_s"])
+        targets = Targets(form["target_sl"] / 100, form["target_s"], form["aht_s"], form["max_occupancy"] / 100)
         plan = await staffing_service.plan_of(session, principal.account_id, targets, int(weeks))
     except (ValueError, KefuError) as exc:
         context["error"] = getattr(exc, "message", str(exc))
