@@ -123,6 +123,9 @@ def test_cli_refuses_bad_options() -> None:
     result = CliRunner().invoke(app, ["simulate", "--scenario", "single", "--aht", "-5"])
     assert result.exit_code == 2
     assert "--aht" in result.output
+    overloaded = CliRunner().invoke(app, ["simulate", "--scenario", "single", "--agents", "8", "--traffic", "8"])
+    assert overloaded.exit_code == 2
+    assert "the queue grows without bound" in " ".join(overloaded.output.replace("│", " ").split())
 
 
 def test_overflow_opens_a_teams_contact_to_every_team() -> None:

@@ -76,6 +76,11 @@ def simulate_command(
         if aht <= 0 or traffic <= 0 or agents <= 0 or patience < 0 or target < 0:
             raise typer.BadParameter("--aht, --traffic and --agents must be > 0; --patience, --target ≥ 0")
         n = contacts or 20_000
+        if scenario == "single" and traffic >= agents and not patience:
+            raise typer.BadParameter(
+                f"--traffic {traffic:g} Erlangs on {agents} agents with nobody abandoning: the queue grows without"
+                " bound; add agents or give --patience"
+            )
         if scenario == "single":
             sc = checks.single_skill(n, seed, agents=agents, traffic=traffic, aht_s=aht)
             kind = service if service in ("exponential", "lognormal", "fixed") else "exponential"
