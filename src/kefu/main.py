@@ -134,6 +134,8 @@ def _include_routers(app: FastAPI, *, demo: bool) -> None:
     from kefu.knowledge.api import router as knowledge
     from kefu.knowledge.pages import router as knowledge_pages
     from kefu.realtime.ws import router as ws
+    from kefu.routing.planning_api import router as routing_planning
+    from kefu.routing.planning_pages import router as routing_pages
     from kefu.sla.api import router as sla
     from kefu.sla.pages import router as sla_pages
     from kefu.web.routes import router as web
@@ -143,6 +145,8 @@ def _include_routers(app: FastAPI, *, demo: bool) -> None:
         app.router.routes.append(route)
     routers = (widget, core, audit, auth, accounts, inboxes, contacts, conversations, knowledge, bot, ws, web)
     for router in (*routers, widget_agents, attachments, knowledge_pages, bot_pages, listeners, sla, sla_pages):
+        app.include_router(router)
+    for router in (routing_planning, routing_pages):  # priority matrix, staffing (docs/staffing.md)
         app.include_router(router)
     if demo:  # the demo's order API: only where the demo runs (KEFU_DEMO=1), never in the OpenAPI document
         app.include_router(bot_demo, include_in_schema=False)

@@ -30,6 +30,8 @@ EXPECTED = {
     "/admin/listeners": "CanManageListeners",
     "/admin/sla": "CanManageTeams",
     "/app/knowledge": "CanHandle",
+    "/admin/routing/priority": "CanManageTeams",
+    "/app/staffing": "CanManageTeams",
 }
 CAN = {get_args(getattr(deps, name))[1].dependency: name for name in dir(deps) if name.startswith("Can")}
 

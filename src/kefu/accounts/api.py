@@ -31,6 +31,8 @@ async def put_business_hours(data: BusinessHours, session: SessionDep, principal
     """Replace the business hours (admins and supervisors). The bot tells customers who ask for a human
     outside them when someone will answer."""
     return await service.do_put_business_hours(session, principal.account_id, data, principal.actor)
+
+
 @router.get("/account/outbound_hosts", response_model=OutboundHosts)
 async def get_outbound_hosts(session: SessionDep, principal: CanManageOutbound) -> OutboundHosts:
     """The hosts the bot's flow actions may call (admins). See docs/bot.md#outbound-hosts."""

@@ -47,6 +47,8 @@ async def do_put_business_hours(
     emit(session, account_id, EventType.ACCOUNT_UPDATED, {"business_hours": hours.model_dump(mode="json")}, actor=actor)
     await commit(session)
     return hours
+
+
 async def get_outbound_hosts(session: AsyncSession, account_id: int) -> list[str]:
     account = await session.get(Account, account_id)
     return list((account.settings or {}).get(OUTBOUND_HOSTS, [])) if account else []

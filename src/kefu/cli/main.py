@@ -10,6 +10,7 @@ import typer
 
 from kefu.cli.bench import bench_app
 from kefu.cli.eval import eval_app
+from kefu.cli.simulate import simulate_command, staffing_command
 from kefu.settings import Settings
 from kefu.settings import get_settings as _load_settings
 
@@ -41,6 +42,8 @@ def _problem(error: object) -> str:
 
 app.add_typer(eval_app, name="eval")
 app.add_typer(bench_app, name="bench")
+app.command("simulate")(simulate_command)
+app.command("staffing")(staffing_command)
 
 
 @app.command()
