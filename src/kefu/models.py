@@ -11,6 +11,15 @@ from kefu.core.db import Base
 from kefu.core.eventlog import Event
 from kefu.core.listeners_models import DeadLetter, ListenerCursor
 from kefu.knowledge.models import Article, FaqEntry, KnowledgeVersion
+from kefu.tickets.models import (
+    RepeatContact,
+    Ticket,
+    TicketActivity,
+    TicketConversation,
+    TicketDailyStat,
+    TicketField,
+    TicketView,
+)
 
 __all__ = [
     "Account",
@@ -33,8 +42,15 @@ __all__ = [
     "KnowledgeVersion",
     "ListenerCursor",
     "Message",
+    "RepeatContact",
     "Team",
     "TeamMember",
+    "Ticket",
+    "TicketActivity",
+    "TicketConversation",
+    "TicketDailyStat",
+    "TicketField",
+    "TicketView",
     "User",
     "UserSession",
 ]

@@ -35,6 +35,9 @@ PARAM_TO_RESOURCE = {
     "attachment_id": "attachment",
     "signature": "signature",
     "letter_id": "dead_letter",
+    "ticket_id": "ticket",
+    "field_id": "ticket_field",
+    "view_id": "ticket_view",
 }
 # Public endpoints addressed by a public key or serving demo data: not account-scoped by id.
 PUBLIC_PREFIXES = ("/api/v1/widget/", "/api/v1/help/", "/api/v1/demo/")
@@ -56,6 +59,10 @@ BODIES: dict[tuple[str, str], Any] = {
     ("patch", "/api/v1/bot/intents/{intent_id}"): {"description": "hacked"},
     ("post", "/api/v1/bot/intents/{intent_id}/examples"): {"examples": ["hacked example"]},
     ("patch", "/api/v1/bot/flows/{flow_id}"): {"enabled": False},
+    ("patch", "/api/v1/tickets/{ticket_id}"): {"subject": "hacked"},
+    ("post", "/api/v1/tickets/{ticket_id}/status"): {"status": "closed"},
+    ("post", "/api/v1/tickets/{ticket_id}/notes"): {"body": "intrusion"},
+    ("post", "/api/v1/tickets/{ticket_id}/conversations"): {"conversation_id": 1},
 }
 
 
@@ -74,9 +81,15 @@ async def _resources(b: World) -> dict[str, Any]:
     )
     intent = await b.http.post("/api/v1/bot/intents", json={"name": "b_intent", "examples": ["B 的例子", "b example"]})
     upload = await b.http.post("/api/v1/attachments", files={"file": ("b.txt", b"B's file", "text/plain")})
-    for r in (faq, article, flow, intent, upload):
+    ticket = await b.http.post("/api/v1/tickets", json={"subject": "B's ticket", "conversation_id": conv["id"]})
+    field = await b.http.post("/api/v1/tickets/fields", json={"key": "b_field", "label": "B", "type": "text"})
+    view = await b.http.post("/api/v1/tickets/views", json={"name": "B view", "filters": {"status": "new"}})
+    for r in (faq, article, flow, intent, upload, ticket, field, view):
         assert r.status_code == 201, r.text
     return {
+        "ticket": ticket.json()["id"],
+        "ticket_field": field.json()["id"],
+        "ticket_view": view.json()["id"],
         "dead_letter": await _dead_letter(b),
         "attachment": upload.json()["id"],
         "conversation": conv["id"],
@@ -120,6 +133,10 @@ async def _snapshot(b: World, ids: dict[str, Any]) -> list[Any]:
         f"/api/v1/knowledge/articles/{ids['article']}",
         f"/api/v1/bot/flows/{ids['flow']}",
         f"/api/v1/bot/intents/{ids['intent']}",
+        f"/api/v1/tickets/{ids['ticket']}",
+        f"/api/v1/tickets/{ids['ticket']}/timeline",
+        "/api/v1/tickets/fields",
+        "/api/v1/tickets/views",
     ]
     async with b.server.state.sessionmaker() as session:
         stored = await session.get(Attachment, ids["attachment"])
@@ -174,6 +191,9 @@ async def test_lists_never_show_another_accounts_rows(api: World) -> None:
         for path, key in [("/api/v1/knowledge/faqs", "faq"), ("/api/v1/knowledge/articles", "article")]:
             assert ids[key] not in [row["id"] for row in (await api.http.get(path)).json()["items"]], path
         assert (await api.http.get("/api/v1/knowledge/search", params={"q": "B 的问题"})).json() == []
+        assert (await api.http.get("/api/v1/tickets", params={"q": "B"})).json()["items"] == []
+        assert (await api.http.get("/api/v1/tickets/fields")).json() == []
+        assert (await api.http.get("/api/v1/tickets/views")).json() == []
         contacts = (await api.http.get("/api/v1/contacts")).json()["items"]
         assert ids["contact"] not in [c["id"] for c in contacts]
         events = (await api.http.get("/api/v1/events", params={"limit": 500})).json()
