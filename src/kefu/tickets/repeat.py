@@ -31,7 +31,7 @@ from kefu.core.constants import ActorType, Direction, EventType, MessageKind
 from kefu.core.events import Actor, emit
 from kefu.nlp.embed import Embedder
 from kefu.tickets import service
-from kefu.tickets.models import RepeatContact, Ticket, TicketConversation, TicketDailyStat
+from kefu.tickets.models import RepeatContact, Ticket, TicketActivity, TicketConversation, TicketDailyStat
 from kefu.tickets.schemas import DayRate, LinkReason, RepeatStats
 from kefu.tickets.setup import settings_of
 from kefu.tickets.similarity import Match, best_match
@@ -95,12 +95,22 @@ async def get_repeat_stats(session: AsyncSession, account_id: int, days: int) ->
 # ---- reopen on a reply ---------------------------------------------------------------------------------
 
 
-async def reopen_on_reply(session: AsyncSession, conv: Conversation, contact_actor: Actor) -> list[int]:
-    """Pending or solved tickets linked to the conversation go back to open; their ids."""
+async def _status_since(session: AsyncSession, ticket_id: int) -> datetime | None:
+    q = select(func.max(TicketActivity.created_at)).where(
+        TicketActivity.ticket_id == ticket_id, TicketActivity.kind.in_(("created", "status"))
+    )
+    return (await session.execute(q)).scalar()
+
+
+async def reopen_on_reply(session: AsyncSession, conv: Conversation, msg: Message) -> list[int]:
+    """Pending or solved tickets linked to the conversation go back to open; their ids. Only a message
+    written after the ticket got its status counts (the listener may read a message late)."""
     reopened = []
+    contact_actor = Actor(ActorType.CONTACT, conv.contact_id)
     for ticket in await service.tickets_of_conversation(session, conv.account_id, conv.id):
         target = status_after_reply(ticket.status)
-        if target is not None:
+        since = await _status_since(session, ticket.id) if target is not None else None
+        if target is not None and (since is None or msg.created_at > since):
             service.set_status(session, ticket, target, contact_actor, reason="customer_reply")
             reopened.append(ticket.id)
     return reopened
@@ -122,14 +132,16 @@ async def _is_first_customer_message(session: AsyncSession, msg: Message) -> boo
     return earlier.first() is None
 
 
-async def _candidates(session: AsyncSession, conv: Conversation, window_days: int) -> list[Ticket]:
-    """The contact's active tickets and those solved within the window, most recently updated first."""
-    since = clock.now() - timedelta(days=window_days)
+async def _candidates(session: AsyncSession, conv: Conversation, msg: Message, window_days: int) -> list[Ticket]:
+    """The contact's active tickets and those solved within the window before the message, most recently
+    updated first."""
+    since = msg.created_at - timedelta(days=window_days)
     active = Ticket.status.in_([str(s) for s in ACTIVE])
     recently_solved = and_(Ticket.status == TicketStatus.SOLVED, Ticket.solved_at >= since)
     q = (
         select(Ticket)
-        .where(Ticket.account_id == conv.account_id, Ticket.contact_id == conv.contact_id, or_(active, recently_solved))
+        .where(Ticket.account_id == conv.account_id, Ticket.contact_id == conv.contact_id)
+        .where(Ticket.created_at < msg.created_at, or_(active, recently_solved))
         .order_by(Ticket.updated_at.desc(), Ticket.id.desc())
         .limit(MAX_CANDIDATES)
     )
@@ -166,9 +178,10 @@ def ticket_texts(ticket: Ticket, first_message: str | None) -> list[str]:
 
 
 async def find_repeat(
-    session: AsyncSession, conv: Conversation, text: str, embedder: Embedder, window_days: int
+    session: AsyncSession, conv: Conversation, msg: Message, embedder: Embedder, window_days: int
 ) -> tuple[Ticket, Match] | None:
-    tickets = await _candidates(session, conv, window_days)
+    text = msg.content
+    tickets = await _candidates(session, conv, msg, window_days)
     if not tickets or not text.strip():
         return None
     firsts = await _first_messages(session, [t.id for t in tickets], conv.id)
@@ -247,7 +260,7 @@ async def on_customer_message(session: AsyncSession, message_id: int, embedder: 
         if embedder is None:
             log.warning("tickets: no embedder in the listener context; repeat contacts are not detected")
         elif account is not None:
-            found = await find_repeat(session, conv, msg.content, embedder, settings_of(account).repeat_window_days)
+            found = await find_repeat(session, conv, msg, embedder, settings_of(account).repeat_window_days)
             if found is not None:
                 await link_repeat(session, conv, *found)
-    await reopen_on_reply(session, conv, Actor(ActorType.CONTACT, conv.contact_id))
+    await reopen_on_reply(session, conv, msg)
