@@ -22,6 +22,7 @@ FORMS = {
     "/admin/bot/flows/new": "#flow-form",
     "/admin/hours": "#hours-form",
     "/admin/bot/intents": "#new-intent",
+    "/admin/tickets/fields": "#field-form",
 }
 
 _MEASURE = """(label) => {
