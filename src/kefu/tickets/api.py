@@ -12,10 +12,12 @@ from kefu.auth.deps import CanHandle, CanManageTeams
 from kefu.core.constants import Priority
 from kefu.core.deps import SessionDep
 from kefu.core.errors import BadRequest
+from kefu.core.openapi import errors
 from kefu.core.pagination import MAX_LIMIT, Cursor, TimeCursorParam
-from kefu.core.schemas import Id, Page
+from kefu.core.schemas import NO_NUL_PATTERN, Id, Page
 from kefu.tickets import repeat, service, setup
 from kefu.tickets.schemas import (
+    ASSIGNEE_PATTERN,
     ActivityRead,
     FieldCreate,
     FieldRead,
@@ -35,9 +37,7 @@ from kefu.tickets.states import TicketStatus
 
 router = APIRouter(prefix="/api/v1/tickets", tags=["tickets"])
 
-AssigneeQ = Annotated[
-    str | None, Query(pattern=r"^(me|unassigned|\d{1,19})$", description="me, unassigned or a user id")
-]
+AssigneeQ = Annotated[str | None, Query(pattern=ASSIGNEE_PATTERN, description="me, unassigned or a user id")]
 
 
 # ---- setup: custom fields, saved views, settings, stats ------------------------------------------------
@@ -97,11 +97,14 @@ async def repeat_contact_stats(
 # ---- tickets -------------------------------------------------------------------------------------------
 
 
-@router.get("", response_model=Page[TicketRead])
+@router.get("", response_model=Page[TicketRead], responses=errors(404))
 async def list_tickets(
     session: SessionDep,
     principal: CanHandle,
-    q: Annotated[str | None, Query(max_length=200, description="subject, description, #number or contact")] = None,
+    q: Annotated[
+        str | None,
+        Query(max_length=200, pattern=NO_NUL_PATTERN, description="subject, description, #number or contact"),
+    ] = None,
     status: TicketStatus | None = None,
     priority: Priority | None = None,
     assignee: AssigneeQ = None,

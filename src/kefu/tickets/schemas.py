@@ -15,6 +15,7 @@ from kefu.tickets.states import TicketStatus
 Subject = Annotated[str, Field(min_length=1, max_length=300), VISIBLE]
 Description = Annotated[str, Field(max_length=20_000), NO_NUL]
 FieldKey = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$", description="lower-case letters, digits, _")]
+ASSIGNEE_PATTERN = r"^(me|unassigned|[1-9][0-9]{0,17})$"  # me, unassigned or a user id
 CustomValues = dict[str, str | int | float | None]
 
 
@@ -142,7 +143,7 @@ class ViewFilters(StrictModel):
     q: Annotated[str, Field(max_length=200), NO_NUL] | None = None
     status: TicketStatus | None = None
     priority: Priority | None = None
-    assignee: Annotated[str, Field(pattern=r"^(me|unassigned|\d{1,19})$")] | None = None
+    assignee: Annotated[str, Field(pattern=ASSIGNEE_PATTERN)] | None = None
     team_id: Id | None = None
     contact_id: Id | None = None
 
