@@ -26,6 +26,8 @@ async def test_create_from_the_workspace_then_work_the_ticket(api: World) -> Non
     assert "changed the status" in page.text and f"Conversation {conv['id']}" in page.text
     ticket = (await api.http.get(f"/api/v1/tickets/{ticket_id}")).json()
     assert (ticket["status"], ticket["conversation_ids"]) == ("pending", [conv["id"]])
+    side = await browser.http.get(f"/app/c/{conv['id']}/side?lang=en")
+    assert f'<a href="/app/tickets/{ticket_id}">#1001</a>' in side.text and "退款未到账" in side.text
     refused = await browser.post_form(f"{url}/status", {"status": "new"})
     assert refused.status_code == 409 and "a pending ticket cannot become new" in refused.text
     empty = await browser.post_form(f"{url}/notes?lang=en", {"body": "  "})

@@ -26,6 +26,7 @@ from kefu.core import clock
 from kefu.core.constants import ConversationStatus
 from kefu.core.deps import SessionDep, StateDep
 from kefu.core.errors import BadRequest, Conflict, Unprocessable
+from kefu.tickets.service import tickets_of_conversation
 from kefu.web.rendering import PageRoute, is_htmx, page, t
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -92,6 +93,7 @@ async def _conversation(session: AsyncSession, principal: Principal, conv_id: in
         "contact": contact,
         "identities": identities,
         "other_conversations": [c for c in await convs.read_conversations(session, others) if c.id != conv.id],
+        "tickets": await tickets_of_conversation(session, principal.account_id, conv.id),
     }
 
 
