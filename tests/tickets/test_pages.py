@@ -24,6 +24,7 @@ async def test_create_from_the_workspace_then_work_the_ticket(api: World) -> Non
     assert page.status_code == 200
     assert "#1001 退款未到账" in page.text and "等客户提供订单号" in page.text
     assert "changed the status" in page.text and f"Conversation {conv['id']}" in page.text
+    assert '<dd id="ticket-contact">Visitor</dd>' in page.text
     ticket = (await api.http.get(f"/api/v1/tickets/{ticket_id}")).json()
     assert (ticket["status"], ticket["conversation_ids"]) == ("pending", [conv["id"]])
     side = await browser.http.get(f"/app/c/{conv['id']}/side?lang=en")

@@ -19,6 +19,7 @@ from kefu.accounts.service import list_teams
 from kefu.auth.deps import CanHandle, CanManageTeams
 from kefu.auth.principal import Principal
 from kefu.auth.service import list_users
+from kefu.contacts.service import get_contact
 from kefu.core.deps import SessionDep
 from kefu.core.errors import BadRequest
 from kefu.core.pagination import Cursor
@@ -167,8 +168,10 @@ async def delete_view(view_id: int, session: SessionDep, principal: CanHandle) -
 @router.get("/app/tickets/{ticket_id}")
 async def ticket_detail(request: Request, ticket_id: int, session: SessionDep, principal: CanHandle) -> Response:
     ticket = await service.get_ticket(session, principal.account_id, ticket_id, service.scope_of(principal))
+    contact = await get_contact(session, principal.account_id, ticket.contact_id) if ticket.contact_id else None
     context = {
         "ticket": await service.read_ticket(session, ticket),
+        "contact": contact,
         "next_statuses": next_statuses(ticket.status),
         "activities": await service.list_activities(session, ticket),
         "fields": await setup.list_fields(session, principal.account_id),
