@@ -67,6 +67,13 @@ async def test_admin_defines_fields_and_agents_fill_them(api: World) -> None:
     wrong = await browser.post_form(f"/app/tickets/{ticket['id']}", {"subject": "x", "cf_channel": "phone"})
     assert wrong.status_code == 422 and "must be one of: app, web" in wrong.text
     assert (await api.http.get(f"/api/v1/tickets/{ticket['id']}")).json()["custom_fields"] == {"channel": "web"}
+    long = await browser.post_form(f"/app/tickets/{ticket['id']}", {"subject": "x" * 301, "description": "d"})
+    assert long.status_code == 400 and "subject" in long.text
+    r = await browser.post_form(f"/app/tickets/{ticket['id']}", {"subject": "发票", "description": "a\r\nb"})
+    assert r.status_code == 303
+    page = await browser.http.get(f"/app/tickets/{ticket['id']}?lang=en")
+    assert (await api.http.get(f"/api/v1/tickets/{ticket['id']}")).json()["description"] == "a\nb"
+    assert "changed the subject" in page.text and "changed the description" in page.text
     window = await browser.post_form("/admin/tickets/settings", {"repeat_window_days": "30"})
     assert window.status_code == 303
     assert (await api.http.get("/api/v1/tickets/settings")).json() == {"repeat_window_days": 30}

@@ -25,7 +25,15 @@ from kefu.core.errors import BadRequest
 from kefu.core.pagination import Cursor
 from kefu.tickets import repeat, service, setup
 from kefu.tickets.chart import rate_bars
-from kefu.tickets.schemas import FieldCreate, NoteIn, TicketCreate, TicketSettings, ViewCreate, ViewFilters
+from kefu.tickets.schemas import (
+    FieldCreate,
+    NoteIn,
+    TicketCreate,
+    TicketSettings,
+    TicketUpdate,
+    ViewCreate,
+    ViewFilters,
+)
 from kefu.tickets.states import TicketStatus, next_statuses
 from kefu.web.rendering import PageRoute, page, t
 
@@ -54,10 +62,12 @@ def _filters(request: Request, params: dict[str, str]) -> ViewFilters:
 
 async def _people(session: AsyncSession, principal: Principal) -> dict[str, Any]:
     users = await list_users(session, principal.account_id)
+    teams = await list_teams(session, principal.account_id)
     return {
         "users": {u.id: u for u in users},
         "agents": [u for u in users if u.is_active],
-        "teams": await list_teams(session, principal.account_id),
+        "teams": teams,
+        "team_names": {tm.id: tm.name for tm in teams},
     }
 
 
@@ -203,6 +213,8 @@ async def update_ticket(request: Request, ticket_id: int, session: SessionDep, p
     for key in ("subject", "priority"):
         if isinstance(value := form.get(key), str) and value:
             changes[key] = value
+    if isinstance(description := form.get("description"), str):
+        changes["description"] = description.replace("\r\n", "\n")
     for key in ("assignee_id", "team_id"):
         if isinstance(value := form.get(key), str):
             changes[key] = int(value) if value.isascii() and value.isdigit() else None
@@ -212,7 +224,11 @@ async def update_ticket(request: Request, ticket_id: int, session: SessionDep, p
         changes["custom_fields"] = custom
     if "subject" in changes and not changes["subject"].strip():
         raise BadRequest(t(request, "A ticket needs a subject."))
-    await service.check_update_ticket(session, principal.account_id, ticket_id, changes, principal.actor, scope)
+    try:
+        checked = TicketUpdate.model_validate(changes).model_dump(exclude_unset=True)
+    except ValidationError as exc:
+        raise _problem(request, exc) from None
+    await service.check_update_ticket(session, principal.account_id, ticket_id, checked, principal.actor, scope)
     return _redirect(f"/app/tickets/{ticket_id}")
 
 

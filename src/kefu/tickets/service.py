@@ -32,7 +32,6 @@ from kefu.tickets.schemas import LinkReason, TicketCreate, TicketRead, ViewFilte
 from kefu.tickets.states import TicketStatus, check_transition
 
 FIRST_NUMBER = 1001
-EDITABLE = ("subject", "description", "priority", "contact_id", "assignee_id", "team_id")
 
 
 @dataclass(frozen=True)
