@@ -80,3 +80,10 @@ async def test_admin_defines_fields_and_agents_fill_them(api: World) -> None:
     agent = await login(api, await api.user(Role.AGENT))
     assert (await agent.http.get("/admin/tickets/fields")).status_code == 403
     assert (await agent.http.get("/app/tickets")).status_code == 200
+    assert 'id="delete-ticket"' not in (await agent.http.get(f"/app/tickets/{ticket['id']}")).text
+    refused = await agent.post_form(f"/app/tickets/{ticket['id']}/delete", {})
+    assert refused.status_code == 403 and (await api.http.get(f"/api/v1/tickets/{ticket['id']}")).status_code == 200
+    assert 'id="delete-ticket"' in (await browser.http.get(f"/app/tickets/{ticket['id']}")).text
+    gone = await browser.post_form(f"/app/tickets/{ticket['id']}/delete", {})
+    assert (gone.status_code, gone.headers["location"]) == (303, "/app/tickets")
+    assert (await api.http.get(f"/api/v1/tickets/{ticket['id']}")).status_code == 404

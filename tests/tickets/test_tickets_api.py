@@ -227,3 +227,21 @@ async def test_settings_of_the_repeat_window(api: World) -> None:
     bad = await api.http.put("/api/v1/tickets/settings", json={"repeat_window_days": 0})
     assert bad.status_code == 422
     assert (await api.http.get("/api/v1/tickets/settings")).json() == {"repeat_window_days": 14}
+
+
+async def test_supervisors_delete_a_ticket_agents_cannot(api: World) -> None:
+    _, conv = await api.conversation("你好")
+    tid = (await _ticket(api, conversation_id=conv["id"]))["id"]
+    agent = await api.user(Role.AGENT)
+    denied = await agent.client.delete(f"/api/v1/tickets/{tid}")
+    assert denied.status_code == 403 and (await api.http.get(f"/api/v1/tickets/{tid}")).status_code == 200
+    supervisor = await api.user(Role.SUPERVISOR)
+    assert (await supervisor.client.delete(f"/api/v1/tickets/{tid}")).status_code == 204
+    assert (await api.http.get(f"/api/v1/tickets/{tid}")).status_code == 404
+    assert (await api.http.get(f"/api/v1/tickets/{tid}/timeline")).status_code == 404
+    assert (await api.http.get(f"/api/v1/conversations/{conv['id']}")).status_code == 200  # the conversation stays
+    events = (await api.http.get("/api/v1/events", params={"type": "ticket.updated"})).json()
+    assert [(e["payload"]["id"], e["payload"]["deleted"]) for e in events if e["payload"].get("deleted")] == [
+        (tid, True)
+    ]
+    assert (await supervisor.client.delete(f"/api/v1/tickets/{tid}")).status_code == 404

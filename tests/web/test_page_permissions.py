@@ -30,6 +30,7 @@ EXPECTED = {
     "/admin/listeners": "CanManageListeners",
     "/app/knowledge": "CanHandle",
     "/app/tickets": "CanHandle",
+    "/app/tickets/{ticket_id}/delete": "CanManageTeams",
     "/admin/tickets": "CanManageTeams",
 }
 CAN = {get_args(getattr(deps, name))[1].dependency: name for name in dir(deps) if name.startswith("Can")}

@@ -159,6 +159,12 @@ async def update_ticket(ticket_id: Id, data: TicketUpdate, session: SessionDep, 
     return await service.read_ticket(session, ticket)
 
 
+@router.delete("/{ticket_id}", status_code=204)
+async def delete_ticket(ticket_id: Id, session: SessionDep, principal: CanManageTeams) -> None:
+    """Supervisors and admins: the ticket, its timeline and its links go; the conversations stay."""
+    await service.do_delete_ticket(session, principal.account_id, ticket_id, principal.actor)
+
+
 @router.post("/{ticket_id}/status", response_model=TicketRead)
 async def change_status(ticket_id: Id, data: StatusIn, session: SessionDep, principal: CanHandle) -> TicketRead:
     """409 when the lifecycle does not allow it (details: from, to, allowed)."""

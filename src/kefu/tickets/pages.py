@@ -232,6 +232,12 @@ async def update_ticket(request: Request, ticket_id: int, session: SessionDep, p
     return _redirect(f"/app/tickets/{ticket_id}")
 
 
+@router.post("/app/tickets/{ticket_id}/delete")
+async def delete_ticket(ticket_id: int, session: SessionDep, principal: CanManageTeams) -> Response:
+    await service.do_delete_ticket(session, principal.account_id, ticket_id, principal.actor)
+    return _redirect("/app/tickets")
+
+
 @router.post("/app/tickets/{ticket_id}/status")
 async def change_status(
     ticket_id: int, session: SessionDep, principal: CanHandle, status: Annotated[TicketStatus, Form()]

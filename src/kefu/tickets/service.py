@@ -503,6 +503,15 @@ async def do_unlink_conversation(
     return ticket
 
 
+async def do_delete_ticket(session: AsyncSession, account_id: int, ticket_id: int, actor: Actor) -> None:
+    """Delete a ticket with its timeline and links (supervisors and admins; the conversations stay). The
+    last event, ticket.updated with `deleted: true`, carries its final state for the listeners."""
+    ticket = await get_ticket(session, account_id, ticket_id)
+    _emit(session, ticket, EventType.TICKET_UPDATED, actor, changed=["deleted"], deleted=True)
+    await session.delete(ticket)
+    await commit(session)
+
+
 async def tickets_of_conversation(session: AsyncSession, account_id: int, conversation_id: int) -> list[Ticket]:
     q = (
         select(Ticket)
