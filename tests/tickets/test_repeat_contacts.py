@@ -134,3 +134,29 @@ async def test_a_customer_reply_reopens_pending_and_solved_tickets_only(api: Wor
     assert [(e["actor"]["type"], e["payload"]["previous_status"], e["payload"]["reason"]) for e in reopened] == [
         ("contact", "pending", "customer_reply")
     ]
+
+
+class _Down:
+    """An embedder whose endpoint is down."""
+
+    dim = 384
+
+    def embed_queries(self, texts: list[str]) -> Any:
+        raise ConnectionError("embedding endpoint down")
+
+    embed_passages = embed_queries
+
+
+async def test_an_embedder_that_fails_skips_the_check_instead_of_failing_the_listener(api: World) -> None:
+    from kefu.conversations.models import Conversation, Message
+    from kefu.tickets.repeat import find_repeat
+
+    visitor, _ = await _solved_ticket(api, "我的订单还没有发货", "订单未发货")
+    conv_id = await _new_conversation(api, visitor.contact_id, "订单还没发货")
+    first_id = (await api.http.get(f"/api/v1/conversations/{conv_id}/messages")).json()[0]["id"]
+    async with api.server.state.sessionmaker() as session:  # SQLite: one pooled connection, no HTTP inside
+        conv = await session.get(Conversation, conv_id)
+        msg = await session.get(Message, first_id)
+        assert conv is not None and msg is not None
+        assert await find_repeat(session, conv, msg, _Down(), 7) is None
+        await session.rollback()

@@ -187,7 +187,13 @@ async def find_repeat(
     firsts = await _first_messages(session, [t.id for t in tickets], conv.id)
     per_ticket = [ticket_texts(t, firsts.get(t.id)) for t in tickets]
     flat = [text[:MAX_TEXT]] + [s for texts in per_ticket for s in texts]
-    vectors = await asyncio.to_thread(embedder.embed_queries, flat)
+    try:
+        vectors = await asyncio.to_thread(embedder.embed_queries, flat)
+    except Exception:  # an embedding endpoint that is down must not hold up reopening and the counts
+        log.warning(
+            "tickets: embedding failed; conversation %s is not checked for a repeat contact", conv.id, exc_info=True
+        )
+        return None
     message, rest = np.asarray(vectors[0]), np.asarray(vectors[1:])
     candidates, at = [], 0
     for ticket, texts in zip(tickets, per_ticket, strict=True):
