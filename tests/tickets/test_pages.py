@@ -45,6 +45,11 @@ async def test_list_search_saved_view_and_chart_in_each_language(api: World) -> 
     assert "发票抬头错误" in view.text and "物流查询" not in view.text
     search = await browser.http.get("/app/tickets", params={"q": "物流", "lang": "en"})
     assert "物流查询" in search.text and "发票抬头错误" not in search.text
+    visitor, conv = await api.conversation("hi")
+    await api.http.patch(f"/api/v1/contacts/{visitor.contact_id}", json={"name": "张三丰"})
+    await api.http.post("/api/v1/tickets", json={"subject": "账号被锁", "conversation_id": conv["id"]})
+    listed = await browser.http.get("/app/tickets", params={"q": "账号", "lang": "en"})
+    assert "<td>张三丰</td>" in listed.text
     titles = {"zh_CN": "<h1>工单</h1>", "zh_TW": "<h1>工單</h1>", "en": "<h1>Tickets</h1>"}
     for lang, h1 in titles.items():
         page = await browser.http.get("/app/tickets", params={"lang": lang})

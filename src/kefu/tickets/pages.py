@@ -98,8 +98,10 @@ async def ticket_list(
         limit=PAGE_SIZE,
     )
     stats = await repeat.get_repeat_stats(session, principal.account_id, CHART_DAYS)
+    tickets = await service.read_tickets(session, rows)
     context = {
-        "tickets": await service.read_tickets(session, rows),
+        "tickets": tickets,
+        "contact_names": await service.contact_names(session, principal.account_id, tickets),
         "next_cursor": nxt.encode() if nxt else None,
         "filters": filters,
         "views": views,

@@ -97,6 +97,15 @@ async def read_ticket(session: AsyncSession, ticket: Ticket) -> TicketRead:
     return (await read_tickets(session, [ticket]))[0]
 
 
+async def contact_names(session: AsyncSession, account_id: int, tickets: list[TicketRead]) -> dict[int, str]:
+    """The names of the tickets' customers, in one query (the list page)."""
+    ids = {t.contact_id for t in tickets if t.contact_id is not None}
+    if not ids:
+        return {}
+    q = select(Contact.id, Contact.name).where(Contact.account_id == account_id, Contact.id.in_(ids))
+    return {cid: name for cid, name in (await session.execute(q)).all()}
+
+
 def _like(text: str) -> str:
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
