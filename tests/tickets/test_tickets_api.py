@@ -36,6 +36,11 @@ async def test_a_ticket_from_a_conversation_takes_its_contact_priority_and_link(
     events = (await api.http.get("/api/v1/events", params={"type": "ticket.created"})).json()
     payload = next(e["payload"] for e in events if e["payload"]["id"] == first["id"])
     assert (payload["status"], payload["previous_status"], payload["conversation_id"]) == ("new", None, conv["id"])
+    assert (payload["priority"], payload["tier"], payload["contact_id"]) == ("p2", "normal", visitor.contact_id)
+    await api.http.patch(f"/api/v1/contacts/{visitor.contact_id}", json={"tier": "vip"})
+    await api.http.post(f"/api/v1/tickets/{first['id']}/status", json={"status": "open"})
+    changed = (await api.http.get("/api/v1/events", params={"type": "ticket.status_changed"})).json()
+    assert [e["payload"]["tier"] for e in changed if e["payload"]["id"] == first["id"]] == ["vip"]
 
 
 async def test_lifecycle_over_the_api_with_409_on_an_illegal_change(api: World) -> None:
@@ -240,8 +245,8 @@ async def test_supervisors_delete_a_ticket_agents_cannot(api: World) -> None:
     assert (await api.http.get(f"/api/v1/tickets/{tid}")).status_code == 404
     assert (await api.http.get(f"/api/v1/tickets/{tid}/timeline")).status_code == 404
     assert (await api.http.get(f"/api/v1/conversations/{conv['id']}")).status_code == 200  # the conversation stays
-    events = (await api.http.get("/api/v1/events", params={"type": "ticket.updated"})).json()
-    assert [(e["payload"]["id"], e["payload"]["deleted"]) for e in events if e["payload"].get("deleted")] == [
-        (tid, True)
-    ]
+    events = (await api.http.get("/api/v1/events", params={"type": "ticket.status_changed"})).json()
+    last = [(e["payload"]["id"], e["payload"]["status"], e["payload"]["previous_status"]) for e in events
+            if e["payload"].get("deleted")]  # fmt: skip
+    assert last == [(tid, "closed", "new")]  # its life ends: SLA clocks stop
     assert (await supervisor.client.delete(f"/api/v1/tickets/{tid}")).status_code == 404

@@ -111,7 +111,7 @@ async def reopen_on_reply(session: AsyncSession, conv: Conversation, msg: Messag
         target = status_after_reply(ticket.status)
         since = await _status_since(session, ticket.id) if target is not None else None
         if target is not None and (since is None or msg.created_at > since):
-            service.set_status(session, ticket, target, contact_actor, reason="customer_reply")
+            await service.set_status(session, ticket, target, contact_actor, reason="customer_reply")
             reopened.append(ticket.id)
     return reopened
 

@@ -184,13 +184,14 @@ async def field_defs(session: AsyncSession, account_id: int) -> list[FieldDef]:
 # ---- writes --------------------------------------------------------------------------------------------
 
 
-def _payload(ticket: Ticket, previous_status: str | None = None, **extra: Any) -> dict[str, Any]:
+def _payload(ticket: Ticket, previous_status: str | None, tier: str | None, **extra: Any) -> dict[str, Any]:
     data: dict[str, Any] = {
         "id": ticket.id,
         "number": ticket.number,
         "status": ticket.status,
         "previous_status": previous_status,
         "priority": ticket.priority,
+        "tier": tier,
         "contact_id": ticket.contact_id,
         "assignee_id": ticket.assignee_id,
         "team_id": ticket.team_id,
@@ -199,7 +200,7 @@ def _payload(ticket: Ticket, previous_status: str | None = None, **extra: Any) -
     return data
 
 
-def _emit(
+async def _emit(
     session: AsyncSession,
     ticket: Ticket,
     type: EventType,
@@ -209,7 +210,10 @@ def _emit(
     previous_status: str | None = None,
     **extra: Any,
 ) -> None:
-    payload = _payload(ticket, previous_status, conversation_id=conversation_id, **extra)
+    """The event of a change, with the customer's tier (SLA targets are per priority × tier)."""
+    contact = await session.get(Contact, ticket.contact_id) if ticket.contact_id is not None else None
+    tier = contact.tier if contact is not None else None
+    payload = _payload(ticket, previous_status, tier, conversation_id=conversation_id, **extra)
     emit(
         session,
         ticket.account_id,
@@ -344,7 +348,7 @@ async def check_create_ticket(
         actor,
         {"number": ticket.number, "source": ticket.source, "conversation_id": conv_id},
     )
-    _emit(
+    await _emit(
         session,
         ticket,
         EventType.TICKET_CREATED,
@@ -412,12 +416,12 @@ async def check_update_ticket(
             changed.append("custom_fields")
     if changed:
         ticket.updated_at = clock.now()
-        _emit(session, ticket, EventType.TICKET_UPDATED, actor, changed=changed)
+        await _emit(session, ticket, EventType.TICKET_UPDATED, actor, changed=changed)
         await commit(session)
     return ticket
 
 
-def set_status(session: AsyncSession, ticket: Ticket, status: TicketStatus, actor: Actor, **extra: Any) -> None:
+async def set_status(session: AsyncSession, ticket: Ticket, status: TicketStatus, actor: Actor, **extra: Any) -> None:
     """Move a ticket along the transition table (tickets/states.py), with its timeline entry and event."""
     previous = ticket.status
     check_transition(previous, status)
@@ -431,7 +435,7 @@ def set_status(session: AsyncSession, ticket: Ticket, status: TicketStatus, acto
     else:
         ticket.solved_at = None
     record(session, ticket, "status", actor, {"from": previous, "to": str(status), **extra})
-    _emit(session, ticket, EventType.TICKET_STATUS_CHANGED, actor, previous_status=previous, **extra)
+    await _emit(session, ticket, EventType.TICKET_STATUS_CHANGED, actor, previous_status=previous, **extra)
 
 
 async def do_change_status(
@@ -446,7 +450,7 @@ async def do_change_status(
     ticket = await get_ticket(session, account_id, ticket_id, scope)
     check_transition(ticket.status, status)
     if ticket.status != status:
-        set_status(session, ticket, status, actor)
+        await set_status(session, ticket, status, actor)
         await commit(session)
     return ticket
 
@@ -459,7 +463,7 @@ async def do_add_note(
     note = record(session, ticket, "note", actor, body=body)
     ticket.updated_at = clock.now()
     await session.flush()
-    _emit(session, ticket, EventType.TICKET_UPDATED, actor, changed=["notes"], note_id=note.id)
+    await _emit(session, ticket, EventType.TICKET_UPDATED, actor, changed=["notes"], note_id=note.id)
     await commit(session)
     return note
 
@@ -471,7 +475,7 @@ async def link(
     session.add(_link_row(ticket, conv.id, reason))
     ticket.updated_at = clock.now()
     record(session, ticket, "linked", actor, {"conversation_id": conv.id, "reason": str(reason), **extra})
-    _emit(session, ticket, EventType.TICKET_LINKED, actor, conversation_id=conv.id, reason=str(reason), **extra)
+    await _emit(session, ticket, EventType.TICKET_LINKED, actor, conversation_id=conv.id, reason=str(reason), **extra)
 
 
 async def do_link_conversation(
@@ -507,16 +511,17 @@ async def do_unlink_conversation(
     await session.delete(row)
     ticket.updated_at = clock.now()
     record(session, ticket, "unlinked", actor, {"conversation_id": conversation_id})
-    _emit(session, ticket, EventType.TICKET_UPDATED, actor, changed=["conversations"], unlinked=conversation_id)
+    await _emit(session, ticket, EventType.TICKET_UPDATED, actor, changed=["conversations"], unlinked=conversation_id)
     await commit(session)
     return ticket
 
 
 async def do_delete_ticket(session: AsyncSession, account_id: int, ticket_id: int, actor: Actor) -> None:
-    """Delete a ticket with its timeline and links (supervisors and admins; the conversations stay). The
-    last event, ticket.updated with `deleted: true`, carries its final state for the listeners."""
+    """Delete a ticket with its timeline and links (supervisors and admins; the conversations stay). Its last
+    event is ticket.status_changed to closed with `deleted: true`: its life ends (SLA clocks stop)."""
     ticket = await get_ticket(session, account_id, ticket_id)
-    _emit(session, ticket, EventType.TICKET_UPDATED, actor, changed=["deleted"], deleted=True)
+    previous, ticket.status = ticket.status, str(TicketStatus.CLOSED)
+    await _emit(session, ticket, EventType.TICKET_STATUS_CHANGED, actor, previous_status=previous, deleted=True)
     await session.delete(ticket)
     await commit(session)
 
