@@ -138,15 +138,18 @@ def _include_routers(app: FastAPI, *, demo: bool) -> None:
     from kefu.routing.planning_pages import router as routing_pages
     from kefu.sla.api import router as sla
     from kefu.sla.pages import router as sla_pages
+    from kefu.tickets.api import router as tickets
+    from kefu.tickets.pages import router as ticket_pages
     from kefu.web.routes import router as web
 
     # Routes are matched in order: the customer-message fast route, then the widget's.
     for route in FAST_ROUTES:
         app.router.routes.append(route)
     routers = (widget, core, audit, auth, accounts, inboxes, contacts, conversations, knowledge, bot, ws, web)
-    for router in (*routers, widget_agents, attachments, knowledge_pages, bot_pages, listeners, sla, sla_pages):
+    for router in (*routers, widget_agents, attachments, knowledge_pages, bot_pages, listeners):
         app.include_router(router)
-    for router in (routing_planning, routing_pages):  # priority matrix, staffing (docs/staffing.md)
+    # SLA, the priority matrix and staffing (docs/staffing.md), tickets
+    for router in (sla, sla_pages, routing_planning, routing_pages, tickets, ticket_pages):
         app.include_router(router)
     if demo:  # the demo's order API: only where the demo runs (KEFU_DEMO=1), never in the OpenAPI document
         app.include_router(bot_demo, include_in_schema=False)

@@ -12,6 +12,15 @@ from kefu.core.eventlog import Event
 from kefu.core.listeners_models import DeadLetter, ListenerCursor
 from kefu.knowledge.models import Article, FaqEntry, KnowledgeVersion
 from kefu.sla.models import SlaCalendar, SlaCalendarDay, SlaClock, SlaPolicy
+from kefu.tickets.models import (
+    RepeatContact,
+    Ticket,
+    TicketActivity,
+    TicketConversation,
+    TicketDailyStat,
+    TicketField,
+    TicketView,
+)
 
 __all__ = [
     "Account",
@@ -34,12 +43,19 @@ __all__ = [
     "KnowledgeVersion",
     "ListenerCursor",
     "Message",
+    "RepeatContact",
     "SlaCalendar",
     "SlaCalendarDay",
     "SlaClock",
     "SlaPolicy",
     "Team",
     "TeamMember",
+    "Ticket",
+    "TicketActivity",
+    "TicketConversation",
+    "TicketDailyStat",
+    "TicketField",
+    "TicketView",
     "User",
     "UserSession",
 ]

@@ -127,7 +127,13 @@ def _seed(http: httpx.Client) -> tuple[dict[str, Any], dict[str, str]]:
     intent = made("POST", "/api/v1/bot/intents", json={"name": "greet", "examples": ["你好"]})
     upload = made("POST", "/api/v1/attachments", files={"file": ("a.txt", b"hello", "text/plain")})
     user = made("GET", "/api/v1/me")
+    ticket = made("POST", "/api/v1/tickets", json={"subject": "退款", "conversation_id": message["conversation_id"]})
+    field = made("POST", "/api/v1/tickets/fields", json={"key": "order_no", "label": "订单号", "type": "text"})
+    view = made("POST", "/api/v1/tickets/views", json={"name": "Fuzz view", "filters": {"priority": "p1"}})
     ids = {
+        "ticket_id": ticket["id"],
+        "field_id": field["id"],
+        "view_id": view["id"],
         "team_id": team["id"],
         "inbox_id": inbox["id"],
         "inbox_key": inbox["public_key"],

@@ -39,6 +39,9 @@ PARAM_TO_RESOURCE = {
     "policy_id": "sla_policy",
     "calendar_id": "sla_calendar",
     "day_id": "sla_day",
+    "ticket_id": "ticket",
+    "field_id": "ticket_field",
+    "view_id": "ticket_view",
 }
 # Public endpoints addressed by a public key or serving demo data: not account-scoped by id.
 PUBLIC_PREFIXES = ("/api/v1/widget/", "/api/v1/help/", "/api/v1/demo/")
@@ -63,6 +66,10 @@ BODIES: dict[tuple[str, str], Any] = {
     ("patch", "/api/v1/sla/policies/{policy_id}"): {"warn_fraction": 0.5},
     ("patch", "/api/v1/sla/calendars/{calendar_id}"): {"name": "hacked"},
     ("post", "/api/v1/sla/calendars/{calendar_id}/days"): {"day": "2026-12-25", "kind": "holiday"},
+    ("patch", "/api/v1/tickets/{ticket_id}"): {"subject": "hacked"},
+    ("post", "/api/v1/tickets/{ticket_id}/status"): {"status": "closed"},
+    ("post", "/api/v1/tickets/{ticket_id}/notes"): {"body": "intrusion"},
+    ("post", "/api/v1/tickets/{ticket_id}/conversations"): {"conversation_id": 1},
 }
 
 
@@ -81,11 +88,17 @@ async def _resources(b: World) -> dict[str, Any]:
     )
     intent = await b.http.post("/api/v1/bot/intents", json={"name": "b_intent", "examples": ["B 的例子", "b example"]})
     upload = await b.http.post("/api/v1/attachments", files={"file": ("b.txt", b"B's file", "text/plain")})
-    for r in (faq, article, flow, intent, upload):
+    ticket = await b.http.post("/api/v1/tickets", json={"subject": "B's ticket", "conversation_id": conv["id"]})
+    field = await b.http.post("/api/v1/tickets/fields", json={"key": "b_field", "label": "B", "type": "text"})
+    view = await b.http.post("/api/v1/tickets/views", json={"name": "B view", "filters": {"status": "new"}})
+    for r in (faq, article, flow, intent, upload, ticket, field, view):
         assert r.status_code == 201, r.text
     await _sla_settled(b, conv["id"])
     return {
         **await _sla_resources(b),
+        "ticket": ticket.json()["id"],
+        "ticket_field": field.json()["id"],
+        "ticket_view": view.json()["id"],
         "dead_letter": await _dead_letter(b),
         "attachment": upload.json()["id"],
         "conversation": conv["id"],
@@ -153,6 +166,10 @@ async def _snapshot(b: World, ids: dict[str, Any]) -> list[Any]:
         f"/api/v1/bot/intents/{ids['intent']}",
         f"/api/v1/sla/policies/{ids['sla_policy']}",
         f"/api/v1/sla/calendars/{ids['sla_calendar']}",
+        f"/api/v1/tickets/{ids['ticket']}",
+        f"/api/v1/tickets/{ids['ticket']}/timeline",
+        "/api/v1/tickets/fields",
+        "/api/v1/tickets/views",
     ]
     async with b.server.state.sessionmaker() as session:
         stored = await session.get(Attachment, ids["attachment"])
@@ -207,6 +224,9 @@ async def test_lists_never_show_another_accounts_rows(api: World) -> None:
         for path, key in [("/api/v1/knowledge/faqs", "faq"), ("/api/v1/knowledge/articles", "article")]:
             assert ids[key] not in [row["id"] for row in (await api.http.get(path)).json()["items"]], path
         assert (await api.http.get("/api/v1/knowledge/search", params={"q": "B 的问题"})).json() == []
+        assert (await api.http.get("/api/v1/tickets", params={"q": "B"})).json()["items"] == []
+        assert (await api.http.get("/api/v1/tickets/fields")).json() == []
+        assert (await api.http.get("/api/v1/tickets/views")).json() == []
         contacts = (await api.http.get("/api/v1/contacts")).json()["items"]
         assert ids["contact"] not in [c["id"] for c in contacts]
         events = (await api.http.get("/api/v1/events", params={"limit": 500})).json()

@@ -80,6 +80,10 @@ async def _seed(api: World) -> dict[str, Any]:
     done = (await done_visitor.say("谢谢，问题解决了"))["conversation_id"]
     r = await api.http.post(f"/api/v1/conversations/{done}/resolve")
     assert r.status_code == 200, r.text
+    r = await api.http.post("/api/v1/tickets", json={"subject": "订单未发货", "conversation_id": own, "priority": "p2"})
+    assert r.status_code == 201, r.text
+    r = await api.http.post(f"/api/v1/tickets/{r.json()['id']}/notes", json={"body": "已催仓库发货"})
+    assert r.status_code == 201, r.text
     await _dead_letter(api)
     return {"inbox": inbox, "supervisor": supervisor, "agent": agent}
 

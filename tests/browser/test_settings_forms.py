@@ -23,6 +23,7 @@ FORMS = {
     "/admin/hours": "#hours-form",
     "/admin/bot/intents": "#new-intent",
     "/admin/routing/priority": "#priority-form",
+    "/admin/tickets/fields": "#field-form",
 }
 
 _MEASURE = """(label) => {

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from sqlalchemy import event, func, select
 
 from kefu.core.eventlog import Event
+from kefu.core.jobs import current_job
 from kefu.core.listeners import LISTENERS
 from kefu.core.listeners_models import ListenerCursor
 from tests.support.factories import World
@@ -18,11 +19,13 @@ DISPATCHER_STATEMENTS = ("listener_cursors", "FROM events")
 
 
 async def listeners_idle(api: World) -> None:
-    """Wait until every durable listener has read the whole event log, so no handler runs meanwhile."""
+    """Wait until every durable listener has read the whole event log, so no handler runs meanwhile. On
+    PostgreSQL a gap in the event ids (a rolled-back transaction of another test) holds a dispatcher back for
+    up to GAP_GRACE_S, hence the long wait."""
     names = [spec.name for spec in LISTENERS]
     if not names:
         return
-    for _ in range(200):
+    for _ in range(600):
         async with api.server.state.sessionmaker() as session:
             head = (await session.execute(select(func.max(Event.id)))).scalar() or 0
             q = select(func.count()).where(ListenerCursor.name.in_(names), ListenerCursor.last_event_id >= head)
@@ -38,6 +41,8 @@ def count_queries(api: World) -> Iterator[list[str]]:
     seen: list[str] = []
 
     def before(conn, cursor, statement, params, context, executemany):  # type: ignore[no-untyped-def]
+        if current_job() is not None:
+            return  # a background job's work (SLA sweep, listeners, tiers …), not the request's
         if not statement.startswith(("BEGIN", "PRAGMA", "COMMIT", "ROLLBACK")) and not any(
             part in statement for part in DISPATCHER_STATEMENTS
         ):
@@ -50,7 +55,7 @@ def count_queries(api: World) -> Iterator[list[str]]:
         event.remove(engine, "before_cursor_execute", before)
 
 
-async def _queries_for_list(api: World, n: int) -> int:
+async def _queries_for_list(api: World, n: int) -> list[str]:
     inbox = await api.inbox()
     for i in range(n):
         v = await api.visitor(inbox, name=f"c{i}")
@@ -60,9 +65,11 @@ async def _queries_for_list(api: World, n: int) -> int:
     with count_queries(api) as seen:
         r = await api.http.get("/api/v1/conversations", params={"inbox_id": inbox["id"], "status": "all"})
     assert len(r.json()["items"]) == n
-    return len(seen)
+    return seen
 
 
 async def test_conversation_list_query_count_is_constant(api: World) -> None:
     # auth (token + last-used check) + page + labels + contacts + last messages
-    assert await _queries_for_list(api, 2) == await _queries_for_list(api, 9) == 5
+    for n in (2, 9):
+        seen = await _queries_for_list(api, n)
+        assert len(seen) == 5, "\n".join(s[:160] for s in seen)

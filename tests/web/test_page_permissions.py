@@ -32,6 +32,9 @@ EXPECTED = {
     "/app/knowledge": "CanHandle",
     "/admin/routing/priority": "CanManageTeams",
     "/app/staffing": "CanManageTeams",
+    "/app/tickets": "CanHandle",
+    "/app/tickets/{ticket_id}/delete": "CanManageTeams",
+    "/admin/tickets": "CanManageTeams",
 }
 CAN = {get_args(getattr(deps, name))[1].dependency: name for name in dir(deps) if name.startswith("Can")}
 

@@ -16,6 +16,7 @@ import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -88,10 +89,23 @@ class JobRunner(Protocol):
     async def enqueue(self, name: str, *, delay_s: float | None = None, **kwargs: Any) -> str: ...
 
 
+_CURRENT_JOB: ContextVar[str | None] = ContextVar("kefu_current_job", default=None)
+
+
+def current_job() -> str | None:
+    """The name of the job the caller runs in (None outside jobs): lets diagnostics tell a background job's
+    database work from a request's."""
+    return _CURRENT_JOB.get()
+
+
 async def run_job(ctx: JobContext, name: str, kwargs: dict[str, Any]) -> Any:
     if name not in REGISTRY:
         raise KeyError(f"unknown job {name!r}")
-    return await REGISTRY[name](ctx, **kwargs)
+    token = _CURRENT_JOB.set(name)
+    try:
+        return await REGISTRY[name](ctx, **kwargs)
+    finally:
+        _CURRENT_JOB.reset(token)
 
 
 class InProcessRunner:

@@ -1,1 +1,2 @@
-"""Tickets (工单): cases that outlive a conversation — lifecycle, timeline, links, repeat contacts."""
+"""Tickets (工单): cases that outlive a conversation — lifecycle, timeline, links, repeat contacts
+(docs/tickets.md)."""

@@ -27,6 +27,7 @@ from kefu.core.constants import ConversationStatus
 from kefu.core.deps import SessionDep, StateDep
 from kefu.core.errors import BadRequest, Conflict, Unprocessable
 from kefu.sla.clocks import warn_instants
+from kefu.tickets.service import tickets_of_conversation
 from kefu.web.rendering import PageRoute, is_htmx, page, t
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -99,6 +100,7 @@ async def _conversation(session: AsyncSession, principal: Principal, conv_id: in
         "identities": identities,
         "other_conversations": [c for c in await convs.read_conversations(session, others) if c.id != conv.id],
         "sla_warn": await _sla_warn(session, principal, [conv.id]),
+        "tickets": await tickets_of_conversation(session, principal.account_id, conv.id),
     }
 
 
