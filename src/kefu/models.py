@@ -11,9 +11,12 @@ from kefu.core.db import Base
 from kefu.core.eventlog import Event
 from kefu.core.listeners_models import DeadLetter, ListenerCursor
 from kefu.knowledge.models import Article, FaqEntry, KnowledgeVersion
+from kefu.routing.models import AgentRouting, AgentSkill, QueueEntry, Skill, SkillRequirement, Transfer
 
 __all__ = [
     "Account",
+    "AgentRouting",
+    "AgentSkill",
     "ApiToken",
     "Article",
     "Attachment",
@@ -33,8 +36,12 @@ __all__ = [
     "KnowledgeVersion",
     "ListenerCursor",
     "Message",
+    "QueueEntry",
+    "Skill",
+    "SkillRequirement",
     "Team",
     "TeamMember",
+    "Transfer",
     "User",
     "UserSession",
 ]

@@ -1,0 +1,273 @@
+"""The assigner: gives waiting conversations to agents, in queue order, safely with many nodes and workers.
+
+One transaction per batch (docs/routing.md "The assigner"):
+
+1. lock a batch of waiting conversations in queue order — `SELECT … FOR UPDATE SKIP LOCKED` on PostgreSQL,
+   so concurrent assigners take disjoint batches; SQLite transactions are serial (`BEGIN IMMEDIATE`);
+2. lock the routing rows of the account's online agents (`FOR UPDATE`, in user id order: no deadlock), then
+   count their open/pending conversations. Every automatic assignment to an agent happens under that
+   agent's lock, so the counted load is exact and capacity can never be exceeded;
+3. for each conversation in `policies.queue_key` order, `policies.pick_agent` chooses (sticky, skills,
+   load); a conversation past its team's overflow threshold may also go to the overflow team;
+4. write through conversations.service.set_assignee (conversation.assigned, realtime push), clear
+   waiting_since, commit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from kefu.accounts.models import TeamMember
+from kefu.auth.models import User
+from kefu.channels.models import Inbox
+from kefu.conversations.models import Conversation
+from kefu.conversations.service import set_assignee
+from kefu.core import clock
+from kefu.core.constants import ConversationStatus
+from kefu.core.events import Actor, commit
+from kefu.routing.config import RoutingConfig, get_config
+from kefu.routing.models import AgentRouting, AgentSkill, QueueEntry, Skill
+from kefu.routing.policies import AgentState, Choice, Presence, QueueItem, overflow_due, pick_agent
+
+BATCH = 50
+LOADED = (ConversationStatus.OPEN, ConversationStatus.PENDING)
+
+
+@dataclass(frozen=True)
+class Assignment:
+    conversation_id: int
+    agent_id: int
+    reason: str  # sticky | skills | overflow
+
+
+@dataclass
+class AssignReport:
+    assignments: list[Assignment] = field(default_factory=list)
+    batches: int = 0
+    batch_seconds: list[float] = field(default_factory=list)  # each batch transaction, lock to commit
+
+
+Db = AsyncSession | async_sessionmaker[AsyncSession]
+
+
+async def assign_waiting(
+    db: Db, account_id: int, *, batch: int = BATCH, max_batches: int | None = None
+) -> AssignReport:
+    """Assign what can be assigned now. `db` is a session (batches run in it, one commit each) or a
+    sessionmaker (one session per batch)."""
+    report = AssignReport()
+    skipped: set[int] = set()
+    while max_batches is None or report.batches < max_batches:
+        started = time.perf_counter()
+        if isinstance(db, AsyncSession):
+            done, more = await _one_batch(db, account_id, batch, skipped)
+        else:
+            async with db() as session:
+                done, more = await _one_batch(session, account_id, batch, skipped)
+        report.batches += 1
+        report.batch_seconds.append(time.perf_counter() - started)
+        report.assignments.extend(done)
+        if not more:
+            break
+    return report
+
+
+async def _one_batch(
+    session: AsyncSession, account_id: int, batch: int, skipped: set[int]
+) -> tuple[list[Assignment], bool]:
+    """One transaction. Returns the assignments and whether another batch may assign more."""
+    rows = await _lock_waiting(session, account_id, batch, skipped)
+    if not rows:
+        await session.commit()
+        return [], False
+    agents = await _lock_agents(session, account_id)
+    if not any(a.load < a.capacity for a in agents.values()):
+        await session.commit()
+        return [], False
+    config = await get_config(session, account_id)
+    entries = await _entries(session, [conv.id for conv, _, _ in rows])
+    previous = await _previous_agents(session, rows) if config.sticky else {}
+    now = clock.now()
+    items = [
+        _item(conv, channel, inbox_team, entries.get(conv.id), previous.get(conv.contact_id))
+        for conv, channel, inbox_team in rows
+    ]
+    by_id = {conv.id: conv for conv, _, _ in rows}
+    done: list[Assignment] = []
+    actor = Actor.system()
+    for item in items:
+        choice, overflow_team = _choose(item, agents, config, now)
+        entry = entries.get(item.conversation_id)
+        if overflow_team is not None and entry is not None and entry.overflow_team_id is None:
+            entry.overflow_team_id = overflow_team
+            entry.overflow_reason = f"waited over {config.overflow_after(item.team_id)}s for team {item.team_id}"
+        if choice.agent_id is None:
+            skipped.add(item.conversation_id)
+            continue
+        conv = by_id[item.conversation_id]
+        set_assignee(session, conv, choice.agent_id, actor)
+        conv.waiting_since = None
+        if entry is not None:
+            entry.assigned_reason = choice.reason
+        agents[choice.agent_id] = _loaded(agents[choice.agent_id], item.channel, now)
+        done.append(Assignment(conv.id, choice.agent_id, choice.reason))
+    await _touch_agents(session, {a.agent_id for a in done}, now)
+    await commit(session)
+    return done, True
+
+
+async def _lock_waiting(
+    session: AsyncSession, account_id: int, batch: int, skipped: set[int]
+) -> list[tuple[Conversation, str, int | None]]:
+    q = (
+        select(Conversation, Inbox.channel_type, Inbox.team_id)
+        .join(Inbox, Inbox.id == Conversation.inbox_id)
+        .where(
+            Conversation.account_id == account_id,
+            Conversation.waiting_since.is_not(None),
+            Conversation.assignee_id.is_(None),
+            Conversation.status == ConversationStatus.OPEN,
+        )
+        .order_by(
+            Conversation.priority,
+            Conversation.sla_due_at.asc().nulls_last(),
+            Conversation.waiting_since,
+            Conversation.id,
+        )
+        .limit(batch)
+        .with_for_update(skip_locked=True, of=Conversation)
+    )
+    if skipped:
+        q = q.where(Conversation.id.not_in(skipped))
+    return [(conv, channel, team) for conv, channel, team in (await session.execute(q)).all()]
+
+
+async def _lock_agents(session: AsyncSession, account_id: int) -> dict[int, AgentState]:
+    q = (
+        select(AgentRouting)
+        .join(User, User.id == AgentRouting.user_id)
+        .where(
+            AgentRouting.account_id == account_id,
+            AgentRouting.presence == Presence.ONLINE,
+            User.is_active.is_(True),
+        )
+        .order_by(AgentRouting.user_id)
+        .with_for_update(of=AgentRouting)
+    )
+    rows = list((await session.execute(q)).scalars())
+    if not rows:
+        return {}
+    ids = [r.user_id for r in rows]
+    loads: dict[int, dict[str, int]] = defaultdict(dict)
+    load_q = (
+        select(Conversation.assignee_id, Inbox.channel_type, func.count())
+        .join(Inbox, Inbox.id == Conversation.inbox_id)
+        .where(Conversation.assignee_id.in_(ids), Conversation.status.in_(LOADED))
+        .group_by(Conversation.assignee_id, Inbox.channel_type)
+    )
+    for user_id, channel, n in (await session.execute(load_q)).all():
+        if user_id is not None:
+            loads[user_id][channel] = n
+    skills: dict[int, dict[str, int]] = defaultdict(dict)
+    skill_q = (
+        select(AgentSkill.user_id, Skill.name, AgentSkill.level)
+        .join(Skill, Skill.id == AgentSkill.skill_id)
+        .where(AgentSkill.user_id.in_(ids))
+    )
+    for user_id, name, level in (await session.execute(skill_q)).all():
+        skills[user_id][name] = level
+    teams: dict[int, set[int]] = defaultdict(set)
+    for user_id, team_id in (
+        await session.execute(select(TeamMember.user_id, TeamMember.team_id).where(TeamMember.user_id.in_(ids)))
+    ).all():
+        teams[user_id].add(team_id)
+    return {
+        r.user_id: AgentState(
+            id=r.user_id,
+            presence=r.presence,
+            capacity=r.capacity,
+            load=sum(loads[r.user_id].values()),
+            skills=skills[r.user_id],
+            team_ids=frozenset(teams[r.user_id]),
+            channel_capacity={str(k): int(v) for k, v in (r.channel_capacity or {}).items()},
+            channel_load=loads[r.user_id],
+            last_assigned_at=r.last_assigned_at,
+        )
+        for r in rows
+    }
+
+
+async def _entries(session: AsyncSession, ids: list[int]) -> dict[int, QueueEntry]:
+    rows = (await session.execute(select(QueueEntry).where(QueueEntry.conversation_id.in_(ids)))).scalars()
+    return {e.conversation_id: e for e in rows}
+
+
+async def _previous_agents(
+    session: AsyncSession, rows: Sequence[tuple[Conversation, str, int | None]]
+) -> dict[int, int]:
+    """The agent of each contact's latest other conversation that had one."""
+    contacts = {conv.contact_id for conv, _, _ in rows}
+    q = (
+        select(Conversation.contact_id, Conversation.assignee_id)
+        .where(Conversation.contact_id.in_(contacts), Conversation.assignee_id.is_not(None))
+        .order_by(Conversation.id.desc())
+    )
+    found: dict[int, int] = {}
+    for contact_id, assignee_id in (await session.execute(q)).all():
+        if assignee_id is not None:
+            found.setdefault(contact_id, assignee_id)
+    return found
+
+
+def _item(
+    conv: Conversation, channel: str, inbox_team: int | None, entry: QueueEntry | None, previous: int | None
+) -> QueueItem:
+    assert conv.waiting_since is not None
+    return QueueItem(
+        conversation_id=conv.id,
+        priority=conv.priority,
+        waiting_since=conv.waiting_since,
+        sla_due_at=conv.sla_due_at,
+        team_id=conv.team_id if conv.team_id is not None else inbox_team,
+        channel=channel,
+        required_skills=frozenset(entry.required_skills if entry is not None else ()),
+        previous_agent_id=previous,
+    )
+
+
+def _choose(
+    item: QueueItem, agents: dict[int, AgentState], config: RoutingConfig, now: datetime
+) -> tuple[Choice, int | None]:
+    """pick_agent's choice; past the team's overflow threshold the overflow team's agents are eligible too.
+    Returns the choice and the overflow team when the threshold has passed."""
+    pool = agents.values()
+    choice = pick_agent(item, pool)
+    overflow_team = config.overflow_team(item.team_id)
+    if overflow_team is None or not overflow_due(item, now, config.overflow_after(item.team_id)):
+        return choice, None
+    if choice.agent_id is None:
+        alt = pick_agent(dataclasses.replace(item, team_id=overflow_team), pool)
+        if alt.agent_id is not None:
+            return Choice(alt.agent_id, "overflow"), overflow_team
+    return choice, overflow_team
+
+
+def _loaded(agent: AgentState, channel: str, now: datetime) -> AgentState:
+    channel_load = {**agent.channel_load, channel: agent.channel_load.get(channel, 0) + 1}
+    return dataclasses.replace(agent, load=agent.load + 1, channel_load=channel_load, last_assigned_at=now)
+
+
+async def _touch_agents(session: AsyncSession, ids: set[int], now: datetime) -> None:
+    if not ids:
+        return
+    rows = (await session.execute(select(AgentRouting).where(AgentRouting.user_id.in_(ids)))).scalars()
+    for row in rows:
+        row.last_assigned_at = now
