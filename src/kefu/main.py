@@ -22,6 +22,7 @@ from kefu.core.accesslog import install_access_log_filter
 from kefu.core.api import DOCS_STATIC
 from kefu.core.guards import BodyLimit, ClientAddress, SecurityHeaders
 from kefu.core.state import AppState
+from kefu.routing.presence import install_presence
 from kefu.settings import Settings, get_settings
 from kefu.web import errors as web_errors
 
@@ -39,7 +40,8 @@ def register_jobs() -> None:
     import kefu.bot.tasks
     import kefu.channels.delivery
     import kefu.conversations.tasks
-    import kefu.core.listeners  # noqa: F401  (durable event listeners: listeners.dispatch / catch_up)
+    import kefu.core.listeners  # (durable event listeners: listeners.dispatch / catch_up)
+    import kefu.routing.tasks  # noqa: F401
 
     register_listeners()
 
@@ -63,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     register_channels()
     state = AppState.build(settings)
     install_bot(state)
+    install_presence(state)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -133,13 +136,14 @@ def _include_routers(app: FastAPI, *, demo: bool) -> None:
     from kefu.knowledge.api import router as knowledge
     from kefu.knowledge.pages import router as knowledge_pages
     from kefu.realtime.ws import router as ws
+    from kefu.routing.api import router as routing
     from kefu.web.routes import router as web
 
     # Routes are matched in order: the customer-message fast route, then the widget's.
     for route in FAST_ROUTES:
         app.router.routes.append(route)
     routers = (widget, core, audit, auth, accounts, inboxes, contacts, conversations, knowledge, bot, ws, web)
-    for router in (*routers, widget_agents, attachments, knowledge_pages, bot_pages, listeners):
+    for router in (*routers, widget_agents, attachments, knowledge_pages, bot_pages, listeners, routing):
         app.include_router(router)
     if demo:  # the demo's order API: only where the demo runs (KEFU_DEMO=1), never in the OpenAPI document
         app.include_router(bot_demo, include_in_schema=False)

@@ -35,6 +35,8 @@ PARAM_TO_RESOURCE = {
     "attachment_id": "attachment",
     "signature": "signature",
     "letter_id": "dead_letter",
+    "skill_id": "skill",
+    "requirement_id": "requirement",
 }
 # Public endpoints addressed by a public key or serving demo data: not account-scoped by id.
 PUBLIC_PREFIXES = ("/api/v1/widget/", "/api/v1/help/", "/api/v1/demo/")
@@ -56,6 +58,10 @@ BODIES: dict[tuple[str, str], Any] = {
     ("patch", "/api/v1/bot/intents/{intent_id}"): {"description": "hacked"},
     ("post", "/api/v1/bot/intents/{intent_id}/examples"): {"examples": ["hacked example"]},
     ("patch", "/api/v1/bot/flows/{flow_id}"): {"enabled": False},
+    ("patch", "/api/v1/routing/skills/{skill_id}"): {"name": "hacked"},
+    ("patch", "/api/v1/routing/agents/{user_id}"): {"capacity": 1},
+    ("post", "/api/v1/conversations/{conv_id}/transfer"): {"to_user_id": 1, "reason": "intrusion"},
+    ("post", "/api/v1/routing/queue/{conv_id}/reassign"): {"user_id": 1},
 }
 
 
@@ -74,9 +80,15 @@ async def _resources(b: World) -> dict[str, Any]:
     )
     intent = await b.http.post("/api/v1/bot/intents", json={"name": "b_intent", "examples": ["B 的例子", "b example"]})
     upload = await b.http.post("/api/v1/attachments", files={"file": ("b.txt", b"B's file", "text/plain")})
-    for r in (faq, article, flow, intent, upload):
+    skill = await b.http.post("/api/v1/routing/skills", json={"name": "b_skill"})
+    requirement = await b.http.post(
+        "/api/v1/routing/requirements", json={"kind": "label", "value": "vip", "skill": "b_skill"}
+    )
+    for r in (faq, article, flow, intent, upload, skill, requirement):
         assert r.status_code == 201, r.text
     return {
+        "skill": skill.json()["id"],
+        "requirement": requirement.json()["id"],
         "dead_letter": await _dead_letter(b),
         "attachment": upload.json()["id"],
         "conversation": conv["id"],
@@ -120,6 +132,10 @@ async def _snapshot(b: World, ids: dict[str, Any]) -> list[Any]:
         f"/api/v1/knowledge/articles/{ids['article']}",
         f"/api/v1/bot/flows/{ids['flow']}",
         f"/api/v1/bot/intents/{ids['intent']}",
+        "/api/v1/routing/skills",
+        "/api/v1/routing/requirements",
+        "/api/v1/routing/agents",
+        f"/api/v1/conversations/{ids['conversation']}/transfers",
     ]
     async with b.server.state.sessionmaker() as session:
         stored = await session.get(Attachment, ids["attachment"])
