@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from kefu.accounts.models import TeamMember
@@ -53,6 +53,7 @@ class AssignReport:
     assignments: list[Assignment] = field(default_factory=list)
     batches: int = 0
     batch_seconds: list[float] = field(default_factory=list)  # each batch transaction, lock to commit
+    batch_sizes: list[int] = field(default_factory=list)  # assignments made by each batch
 
 
 Db = AsyncSession | async_sessionmaker[AsyncSession]
@@ -64,31 +65,65 @@ async def assign_waiting(
     """Assign what can be assigned now. `db` is a session (batches run in it, one commit each) or a
     sessionmaker (one session per batch)."""
     report = AssignReport()
-    skipped: set[int] = set()
+    run = _Run()
     while max_batches is None or report.batches < max_batches:
         started = time.perf_counter()
         if isinstance(db, AsyncSession):
-            done, more = await _one_batch(db, account_id, batch, skipped)
+            done, more = await _one_batch(db, account_id, batch, run)
         else:
             async with db() as session:
-                done, more = await _one_batch(session, account_id, batch, skipped)
+                done, more = await _one_batch(session, account_id, batch, run)
         report.batches += 1
         report.batch_seconds.append(time.perf_counter() - started)
+        report.batch_sizes.append(len(done))
         report.assignments.extend(done)
         if not more:
             break
     return report
 
 
-async def _one_batch(
-    session: AsyncSession, account_id: int, batch: int, skipped: set[int]
-) -> tuple[list[Assignment], bool]:
+@dataclass
+class _Run:
+    """What one run keeps between its batches: the conversations no agent could take (not offered again in
+    this run) and the agents' skills and teams (read once per run; loads are counted in every batch)."""
+
+    skipped: set[int] = field(default_factory=set)
+    skills: dict[int, dict[str, int]] = field(default_factory=dict)
+    teams: dict[int, frozenset[int]] = field(default_factory=dict)
+
+
+class _Pool:
+    """The batch's agents, indexed by skill and team, so each conversation is offered to pick_agent with
+    only the agents that hold its skills and are in its team (pick_agent checks everything again)."""
+
+    def __init__(self, agents: dict[int, AgentState]) -> None:
+        self.agents = agents
+        self.by_skill: dict[str, set[int]] = defaultdict(set)
+        self.by_team: dict[int, set[int]] = defaultdict(set)
+        for a in agents.values():
+            for skill in a.skills:
+                self.by_skill[skill].add(a.id)
+            for team in a.team_ids:
+                self.by_team[team].add(a.id)
+
+    def candidates(self, item: QueueItem) -> list[AgentState]:
+        sets = [self.by_skill.get(skill, set()) for skill in item.required_skills]
+        if item.team_id is not None:
+            sets.append(self.by_team.get(item.team_id, set()))
+        ids = set.intersection(*sets) if sets else self.agents.keys()
+        return [a for i in ids if (a := self.agents[i]).load < a.capacity]
+
+    def loaded(self, agent_id: int, channel: str, now: datetime) -> None:
+        self.agents[agent_id] = _loaded(self.agents[agent_id], channel, now)
+
+
+async def _one_batch(session: AsyncSession, account_id: int, batch: int, run: _Run) -> tuple[list[Assignment], bool]:
     """One transaction. Returns the assignments and whether another batch may assign more."""
-    rows = await _lock_waiting(session, account_id, batch, skipped)
+    rows = await _lock_waiting(session, account_id, batch, run.skipped)
     if not rows:
         await session.commit()
         return [], False
-    agents = await _lock_agents(session, account_id)
+    agents = await _lock_agents(session, account_id, run)
     if not any(a.load < a.capacity for a in agents.values()):
         await session.commit()
         return [], False
@@ -103,21 +138,22 @@ async def _one_batch(
     by_id = {conv.id: conv for conv, _, _ in rows}
     done: list[Assignment] = []
     actor = Actor.system()
+    pool = _Pool(agents)
     for item in items:
-        choice, overflow_team = _choose(item, agents, config, now)
+        choice, overflow_team = _choose(item, pool, config, now)
         entry = entries.get(item.conversation_id)
         if overflow_team is not None and entry is not None and entry.overflow_team_id is None:
             entry.overflow_team_id = overflow_team
             entry.overflow_reason = f"waited over {config.overflow_after(item.team_id)}s for team {item.team_id}"
         if choice.agent_id is None:
-            skipped.add(item.conversation_id)
+            run.skipped.add(item.conversation_id)
             continue
         conv = by_id[item.conversation_id]
         set_assignee(session, conv, choice.agent_id, actor)
         conv.waiting_since = None
         if entry is not None:
             entry.assigned_reason = choice.reason
-        agents[choice.agent_id] = _loaded(agents[choice.agent_id], item.channel, now)
+        pool.loaded(choice.agent_id, item.channel, now)
         done.append(Assignment(conv.id, choice.agent_id, choice.reason))
     await _touch_agents(session, {a.agent_id for a in done}, now)
     await commit(session)
@@ -150,7 +186,7 @@ async def _lock_waiting(
     return [(conv, channel, team) for conv, channel, team in (await session.execute(q)).all()]
 
 
-async def _lock_agents(session: AsyncSession, account_id: int) -> dict[int, AgentState]:
+async def _lock_agents(session: AsyncSession, account_id: int, run: _Run) -> dict[int, AgentState]:
     q = (
         select(AgentRouting)
         .join(User, User.id == AgentRouting.user_id)
@@ -176,7 +212,27 @@ async def _lock_agents(session: AsyncSession, account_id: int) -> dict[int, Agen
     for user_id, channel, n in (await session.execute(load_q)).all():
         if user_id is not None:
             loads[user_id][channel] = n
-    skills: dict[int, dict[str, int]] = defaultdict(dict)
+    await _read_skills_and_teams(session, [i for i in ids if i not in run.skills], run)
+    return {
+        r.user_id: AgentState(
+            id=r.user_id,
+            presence=r.presence,
+            capacity=r.capacity,
+            load=sum(loads[r.user_id].values()),
+            skills=run.skills[r.user_id],
+            team_ids=run.teams[r.user_id],
+            channel_capacity={str(k): int(v) for k, v in (r.channel_capacity or {}).items()},
+            channel_load=loads[r.user_id],
+            last_assigned_at=r.last_assigned_at,
+        )
+        for r in rows
+    }
+
+
+async def _read_skills_and_teams(session: AsyncSession, ids: list[int], run: _Run) -> None:
+    if not ids:
+        return
+    skills: dict[int, dict[str, int]] = {i: {} for i in ids}
     skill_q = (
         select(AgentSkill.user_id, Skill.name, AgentSkill.level)
         .join(Skill, Skill.id == AgentSkill.skill_id)
@@ -184,25 +240,12 @@ async def _lock_agents(session: AsyncSession, account_id: int) -> dict[int, Agen
     )
     for user_id, name, level in (await session.execute(skill_q)).all():
         skills[user_id][name] = level
-    teams: dict[int, set[int]] = defaultdict(set)
-    for user_id, team_id in (
-        await session.execute(select(TeamMember.user_id, TeamMember.team_id).where(TeamMember.user_id.in_(ids)))
-    ).all():
+    teams: dict[int, set[int]] = {i: set() for i in ids}
+    team_q = select(TeamMember.user_id, TeamMember.team_id).where(TeamMember.user_id.in_(ids))
+    for user_id, team_id in (await session.execute(team_q)).all():
         teams[user_id].add(team_id)
-    return {
-        r.user_id: AgentState(
-            id=r.user_id,
-            presence=r.presence,
-            capacity=r.capacity,
-            load=sum(loads[r.user_id].values()),
-            skills=skills[r.user_id],
-            team_ids=frozenset(teams[r.user_id]),
-            channel_capacity={str(k): int(v) for k, v in (r.channel_capacity or {}).items()},
-            channel_load=loads[r.user_id],
-            last_assigned_at=r.last_assigned_at,
-        )
-        for r in rows
-    }
+    run.skills.update(skills)
+    run.teams.update({i: frozenset(t) for i, t in teams.items()})
 
 
 async def _entries(session: AsyncSession, ids: list[int]) -> dict[int, QueueEntry]:
@@ -243,18 +286,16 @@ def _item(
     )
 
 
-def _choose(
-    item: QueueItem, agents: dict[int, AgentState], config: RoutingConfig, now: datetime
-) -> tuple[Choice, int | None]:
+def _choose(item: QueueItem, pool: _Pool, config: RoutingConfig, now: datetime) -> tuple[Choice, int | None]:
     """pick_agent's choice; past the team's overflow threshold the overflow team's agents are eligible too.
     Returns the choice and the overflow team when the threshold has passed."""
-    pool = agents.values()
-    choice = pick_agent(item, pool)
+    choice = pick_agent(item, pool.candidates(item))
     overflow_team = config.overflow_team(item.team_id)
     if overflow_team is None or not overflow_due(item, now, config.overflow_after(item.team_id)):
         return choice, None
     if choice.agent_id is None:
-        alt = pick_agent(dataclasses.replace(item, team_id=overflow_team), pool)
+        other = dataclasses.replace(item, team_id=overflow_team)
+        alt = pick_agent(other, pool.candidates(other))
         if alt.agent_id is not None:
             return Choice(alt.agent_id, "overflow"), overflow_team
     return choice, overflow_team
@@ -266,8 +307,8 @@ def _loaded(agent: AgentState, channel: str, now: datetime) -> AgentState:
 
 
 async def _touch_agents(session: AsyncSession, ids: set[int], now: datetime) -> None:
-    if not ids:
-        return
-    rows = (await session.execute(select(AgentRouting).where(AgentRouting.user_id.in_(ids)))).scalars()
-    for row in rows:
-        row.last_assigned_at = now
+    if ids:
+        await session.execute(
+            update(AgentRouting).where(AgentRouting.user_id.in_(ids)).values(last_assigned_at=now),
+            execution_options={"synchronize_session": False},
+        )

@@ -111,13 +111,17 @@ def pick_agent(item: QueueItem, agents: Iterable[AgentState], strategy: str = St
         if not ready:
             return Choice(None, "no_agent")
         return Choice(min(ready, key=lambda a: (_last(a), a.id)).id, "round_robin")
-    ready = [a for a in pool if eligible(a, item)]
-    if not ready:
-        return Choice(None, "no_agent")
-    if item.previous_agent_id is not None and any(a.id == item.previous_agent_id for a in ready):
-        return Choice(item.previous_agent_id, "sticky")
-    best = min(ready, key=lambda a: (-skill_score(a, item), a.load / max(a.capacity, 1), _last(a), a.id))
-    return Choice(best.id, "skills")
+    best_key: tuple[int, float, float, int] | None = None
+    best_id: int | None = None
+    for a in pool:  # one pass: eligible(a, item), then the lowest (−skill score, load ratio, last, id)
+        if not eligible(a, item):
+            continue
+        if a.id == item.previous_agent_id:
+            return Choice(a.id, "sticky")
+        key = (-skill_score(a, item), a.load / max(a.capacity, 1), _last(a), a.id)
+        if best_key is None or key < best_key:
+            best_key, best_id = key, a.id
+    return Choice(best_id, "skills") if best_id is not None else Choice(None, "no_agent")
 
 
 def overflow_due(item: QueueItem, now: datetime, threshold_s: float | None) -> bool:
