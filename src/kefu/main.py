@@ -137,13 +137,14 @@ def _include_routers(app: FastAPI, *, demo: bool) -> None:
     from kefu.knowledge.pages import router as knowledge_pages
     from kefu.realtime.ws import router as ws
     from kefu.routing.api import router as routing
+    from kefu.routing.pages import router as routing_pages
     from kefu.web.routes import router as web
 
     # Routes are matched in order: the customer-message fast route, then the widget's.
     for route in FAST_ROUTES:
         app.router.routes.append(route)
     routers = (widget, core, audit, auth, accounts, inboxes, contacts, conversations, knowledge, bot, ws, web)
-    for router in (*routers, widget_agents, attachments, knowledge_pages, bot_pages, listeners, routing):
+    for router in (*routers, widget_agents, attachments, knowledge_pages, bot_pages, listeners, routing, routing_pages):
         app.include_router(router)
     if demo:  # the demo's order API: only where the demo runs (KEFU_DEMO=1), never in the OpenAPI document
         app.include_router(bot_demo, include_in_schema=False)

@@ -29,6 +29,8 @@ EXPECTED = {
     "/admin/knowledge": "CanManageKnowledge",
     "/admin/listeners": "CanManageListeners",
     "/app/knowledge": "CanHandle",
+    "/app/queue": "CanManageTeams",
+    "/admin/routing": "CanManageTeams",
 }
 CAN = {get_args(getattr(deps, name))[1].dependency: name for name in dir(deps) if name.startswith("Can")}
 

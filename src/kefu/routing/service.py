@@ -195,6 +195,12 @@ async def do_set_presence(
     return row
 
 
+async def get_presence(session: AsyncSession, user_id: int) -> str:
+    """An agent's presence (away until they set one)."""
+    q = select(AgentRouting.presence).where(AgentRouting.user_id == user_id)
+    return (await session.execute(q)).scalar_one_or_none() or str(Presence.AWAY)
+
+
 async def list_agents(
     session: AsyncSession, account_id: int, *, user_ids: list[int] | None = None, online_only: bool = False
 ) -> list[AgentRead]:
