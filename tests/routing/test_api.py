@@ -6,24 +6,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from sqlalchemy import select
-
 from kefu.core.constants import Role
-from kefu.core.listeners_models import ListenerCursor
+from tests.routing.live import listeners_ready
 from tests.support.factories import World
-
-
-async def listeners_ready(w: World) -> None:
-    """Wait until the routing listeners have their cursors: they start at the newest event when first run,
-    so events written before that (at the very start of a test session) are not theirs."""
-    for _ in range(200):
-        async with w.server.state.sessionmaker() as session:
-            q = select(ListenerCursor.name).where(ListenerCursor.name.in_(["routing.queue", "routing.nudge"]))
-            if len((await session.execute(q)).all()) == 2:
-                return
-        await w.http.post("/api/v1/teams", json={"name": f"nudge {_}"})  # an event: the dispatcher runs
-        await asyncio.sleep(0.1)
-    raise AssertionError("the routing listeners never started")
 
 
 async def _skill(w: World, name: str) -> dict[str, Any]:
@@ -132,7 +117,7 @@ async def test_presence_puts_an_agent_online_and_the_queue_is_served(api: World)
     await listeners_ready(api)
     agent = await api.user(Role.AGENT, "Ann")
     _, conv = await api.conversation("我要退款")
-    for _ in range(100):  # the listener queues it
+    for _ in range(300):  # the listener queues it
         queue = (await api.http.get("/api/v1/routing/queue")).json()
         if [c["id"] for c in queue["waiting"]] == [conv["id"]]:
             break
@@ -142,7 +127,7 @@ async def test_presence_puts_an_agent_online_and_the_queue_is_served(api: World)
 
     r = await agent.client.put("/api/v1/routing/presence", json={"presence": "online"})
     assert r.status_code == 200 and r.json()["presence"] == "online"
-    for _ in range(100):
+    for _ in range(300):
         got = (await api.http.get(f"/api/v1/conversations/{conv['id']}")).json()
         if got["assignee_id"] is not None:
             break

@@ -166,7 +166,7 @@ async def test_the_nudge_runs_the_assigner(sessionmaker: SM, account_id: int) ->
         conv_id = await _say(sessionmaker, inbox, await rows.contact(sessionmaker, account_id))
         await dispatcher.run_once()  # queues it
         await dispatcher.run_once()  # conversation.queued → routing.assign
-        for _ in range(100):
+        for _ in range(300):
             conv, entry = await _conv(sessionmaker, conv_id)
             if conv.assignee_id is not None:
                 break

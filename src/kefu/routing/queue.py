@@ -45,6 +45,7 @@ async def list_waiting(session: AsyncSession, account_id: int, limit: int = MAX_
         key = queue_key(QueueItem(conv.id, conv.priority, conv.waiting_since, conv.sla_due_at, team))
         item = QueueItemRead(
             id=conv.id,
+            contact_id=conv.contact_id,
             priority=conv.priority,
             priority_reasons=list(conv.priority_reasons or []),
             contact_name=name or "",

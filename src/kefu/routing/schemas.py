@@ -114,6 +114,7 @@ class ReassignRequest(_In):
 
 class QueueItemRead(BaseModel):
     id: int
+    contact_id: int
     priority: str
     priority_reasons: list[str]
     contact_name: str

@@ -43,3 +43,11 @@
     });
   });
 })();
+
+// The queue refreshes itself every few seconds; not while a supervisor is choosing an agent or dragging.
+document.addEventListener("htmx:beforeRequest", (e) => {
+  const body = document.getElementById("queue-body");
+  if (!body || e.detail.elt !== body) return;
+  const busy = body.contains(document.activeElement) || body.querySelector(".queue-item.dragging");
+  if (busy) e.preventDefault();
+});
