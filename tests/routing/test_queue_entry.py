@@ -134,6 +134,37 @@ async def test_the_bot_answers_until_it_hands_off(sessionmaker: SM, account_id: 
     assert (entry.reason, entry.intent, entry.required_skills) == ("handoff", "refund", ["refunds"])
 
 
+async def test_a_late_handoff_sets_the_intent_of_a_waiting_conversation(sessionmaker: SM, account_id: int) -> None:
+    """The customer's message may be read after the bot already handed off: it queues the conversation as
+    no_bot, and the handoff that follows still brings its intent's skill."""
+    sk = await rows.skills(sessionmaker, account_id, ["refunds"])
+    await _requirement(sessionmaker, account_id, "intent", "refund", sk["refunds"])
+    inbox = await rows.inbox(sessionmaker, account_id, bot=True)
+    dispatcher = await _dispatcher(sessionmaker)
+    conv_id = await _say(sessionmaker, inbox, await rows.contact(sessionmaker, account_id))
+    async with sessionmaker() as session:
+        row = await session.get(Conversation, conv_id)
+        assert row is not None
+        row.bot_state = {"active": False}
+        emit(
+            session,
+            account_id,
+            EventType.BOT_HANDED_OFF,
+            {"reason": "intent", "summary": {"intent": "refund"}},
+            actor=Actor(ActorType.BOT),
+            conversation_id=conv_id,
+            contact_id=row.contact_id,
+        )
+        await commit(session)
+    await dispatcher.run_once()  # message.created (bot no longer active: no_bot), then bot.handed_off
+
+    conv, entry = await _conv(sessionmaker, conv_id)
+    assert conv.waiting_since is not None
+    assert entry is not None
+    assert (entry.reason, entry.intent, entry.required_skills) == ("handoff", "refund", ["refunds"])
+    assert len(await _queued_events(sessionmaker, conv_id)) == 1
+
+
 async def test_assignment_and_resolution_end_the_wait(sessionmaker: SM, account_id: int) -> None:
     inbox = await rows.inbox(sessionmaker, account_id)
     agent = await rows.agent(sessionmaker, account_id, presence="away")

@@ -284,16 +284,17 @@ async def get_settings(session: AsyncSession, account_id: int) -> RoutingSetting
 # ---- the queue ------------------------------------------------------------------------------------------
 
 
-async def do_enqueue(session: AsyncSession, conv: Conversation, reason: str, *, intent: str | None = None) -> bool:
-    """Start waiting for a person (in the caller's transaction, no commit): waiting_since, the priority
-    and its reasons (routing.priority), the skills it needs, conversation.queued. False when it already
-    waits, has an agent or is not open."""
-    if conv.waiting_since is not None or conv.assignee_id is not None or conv.status != ConversationStatus.OPEN:
-        return False
+async def _skills_needed(session: AsyncSession, conv: Conversation, intent: str | None) -> list[str]:
+    q = select(ConversationLabel.label).where(ConversationLabel.conversation_id == conv.id)
+    labels = list((await session.execute(q)).scalars())
+    return await required_skills(session, conv.account_id, conv.inbox_id, labels, intent)
+
+
+async def _assess(session: AsyncSession, conv: Conversation, actor: Actor) -> None:
+    """The priority and its reasons now (routing.priority); conversation.priority_changed when it changes."""
     previous = conv.priority
     priority, reasons = await assess_priority(session, conv)
     conv.priority, conv.priority_reasons = str(priority), list(reasons)
-    actor = Actor.system()
     if conv.priority != previous:
         emit(
             session,
@@ -304,15 +305,26 @@ async def do_enqueue(session: AsyncSession, conv: Conversation, reason: str, *, 
             conversation_id=conv.id,
             contact_id=conv.contact_id,
         )
-    labels = list(
-        (
-            await session.execute(select(ConversationLabel.label).where(ConversationLabel.conversation_id == conv.id))
-        ).scalars()
-    )
+
+
+async def do_enqueue(session: AsyncSession, conv: Conversation, reason: str, *, intent: str | None = None) -> bool:
+    """Start waiting for a person (in the caller's transaction, no commit): waiting_since, the priority
+    and its reasons, the skills it needs, conversation.queued. False when it has an agent or is not open,
+    or when it already waits — then a handoff's intent (which may arrive after the customer's message
+    queued it) still sets what it needs."""
+    if conv.assignee_id is not None or conv.status != ConversationStatus.OPEN:
+        return False
     entry = await session.get(QueueEntry, conv.id)
+    if conv.waiting_since is not None:
+        if entry is not None and intent is not None and entry.intent is None:
+            entry.reason, entry.intent = reason, intent
+            entry.required_skills = await _skills_needed(session, conv, intent)
+        return False
+    actor = Actor.system()
+    await _assess(session, conv, actor)
     if entry is not None and intent is None:
         intent = entry.intent
-    skills = await required_skills(session, conv.account_id, conv.inbox_id, labels, intent)
+    skills = await _skills_needed(session, conv, intent)
     now = clock.now()
     if entry is None:
         entry = QueueEntry(conversation_id=conv.id, account_id=conv.account_id)
