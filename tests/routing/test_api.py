@@ -182,3 +182,28 @@ async def test_agents_may_not_supervise(api: World) -> None:
     assert (await api.http.get("/api/v1/routing/skills")).json() == []
     agents = {a["user_id"]: a for a in (await api.http.get("/api/v1/routing/agents")).json()}
     assert agents[agent.id]["capacity"] == 5
+
+
+async def test_a_transfer_to_a_team_waits_for_that_team(api: World) -> None:
+    await listeners_ready(api)
+    ann = await api.user(Role.AGENT, "Ann")
+    bob = await api.user(Role.AGENT, "Bob")
+    team = (await api.http.post("/api/v1/teams", json={"name": "Billing", "member_ids": [bob.id]})).json()
+    _, conv = await api.conversation("invoice please")
+    cid = conv["id"]
+    assert (
+        await ann.client.post(f"/api/v1/conversations/{cid}/assignment", json={"assignee_id": ann.id})
+    ).status_code == 200
+    for agent in (ann, bob):
+        assert (await agent.client.put("/api/v1/routing/presence", json={"presence": "online"})).status_code == 200
+    r = await ann.client.post(
+        f"/api/v1/conversations/{cid}/transfer", json={"to_team_id": team["id"], "reason": "billing"}
+    )
+    assert r.status_code == 201, r.text
+    assert (r.json()["from_user_id"], r.json()["to_user_id"], r.json()["to_team_id"]) == (ann.id, None, team["id"])
+    for _ in range(300):  # it waits for the team, and the team's online agent gets it
+        got = (await api.http.get(f"/api/v1/conversations/{cid}")).json()
+        if got["assignee_id"] is not None:
+            break
+        await asyncio.sleep(0.1)
+    assert (got["assignee_id"], got["team_id"], got["waiting_since"]) == (bob.id, team["id"], None)
