@@ -15,6 +15,7 @@ One transaction per batch (docs/routing.md "The assigner"):
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import time
 from collections import defaultdict
@@ -22,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from kefu.accounts.models import TeamMember
@@ -38,6 +39,8 @@ from kefu.routing.models import AgentRouting, AgentSkill, QueueEntry, Skill
 from kefu.routing.policies import AgentState, Choice, Presence, QueueItem, overflow_due, pick_agent
 
 BATCH = 50
+MAX_EMPTY = 100  # empty batches in a row (conversations held by other assigners) before a run gives up
+EMPTY_PAUSE_S = 0.02
 LOADED = (ConversationStatus.OPEN, ConversationStatus.PENDING)
 
 
@@ -73,6 +76,13 @@ async def assign_waiting(
         else:
             async with db() as session:
                 done, more = await _one_batch(session, account_id, batch, run)
+        if more is None:  # nothing to lock now, but conversations still wait: another assigner holds them
+            run.empty += 1
+            if run.empty > MAX_EMPTY:
+                break
+            await asyncio.sleep(EMPTY_PAUSE_S)
+            continue
+        run.empty = 0
         report.batches += 1
         report.batch_seconds.append(time.perf_counter() - started)
         report.batch_sizes.append(len(done))
@@ -88,6 +98,7 @@ class _Run:
     this run) and the agents' skills and teams (read once per run; loads are counted in every batch)."""
 
     skipped: set[int] = field(default_factory=set)
+    empty: int = 0  # batches in a row that found nothing to lock while conversations still waited
     skills: dict[int, dict[str, int]] = field(default_factory=dict)
     teams: dict[int, frozenset[int]] = field(default_factory=dict)
 
@@ -117,12 +128,17 @@ class _Pool:
         self.agents[agent_id] = _loaded(self.agents[agent_id], channel, now)
 
 
-async def _one_batch(session: AsyncSession, account_id: int, batch: int, run: _Run) -> tuple[list[Assignment], bool]:
-    """One transaction. Returns the assignments and whether another batch may assign more."""
+async def _one_batch(
+    session: AsyncSession, account_id: int, batch: int, run: _Run
+) -> tuple[list[Assignment], bool | None]:
+    """One transaction. Returns the assignments and whether another batch may assign more — None when it
+    locked nothing although conversations wait: on PostgreSQL a row another assigner just assigned is
+    dropped after the LIMIT (its new version no longer matches), and rows locked by others are skipped."""
     rows = await _lock_waiting(session, account_id, batch, run.skipped)
     if not rows:
+        waiting = await _count_waiting(session, account_id, run.skipped)
         await session.commit()
-        return [], False
+        return [], (None if waiting else False)
     agents = await _lock_agents(session, account_id, run)
     if not any(a.load < a.capacity for a in agents.values()):
         await session.commit()
@@ -166,12 +182,7 @@ async def _lock_waiting(
     q = (
         select(Conversation, Inbox.channel_type, Inbox.team_id)
         .join(Inbox, Inbox.id == Conversation.inbox_id)
-        .where(
-            Conversation.account_id == account_id,
-            Conversation.waiting_since.is_not(None),
-            Conversation.assignee_id.is_(None),
-            Conversation.status == ConversationStatus.OPEN,
-        )
+        .where(*_waiting_clause(account_id))
         .order_by(
             Conversation.priority,
             Conversation.sla_due_at.asc().nulls_last(),
@@ -184,6 +195,22 @@ async def _lock_waiting(
     if skipped:
         q = q.where(Conversation.id.not_in(skipped))
     return [(conv, channel, team) for conv, channel, team in (await session.execute(q)).all()]
+
+
+async def _count_waiting(session: AsyncSession, account_id: int, skipped: set[int]) -> int:
+    q = select(func.count()).where(*_waiting_clause(account_id))
+    if skipped:
+        q = q.where(Conversation.id.not_in(skipped))
+    return int((await session.execute(q)).scalar_one())
+
+
+def _waiting_clause(account_id: int) -> tuple[ColumnElement[bool], ...]:
+    return (
+        Conversation.account_id == account_id,
+        Conversation.waiting_since.is_not(None),
+        Conversation.assignee_id.is_(None),
+        Conversation.status == ConversationStatus.OPEN,
+    )
 
 
 async def _lock_agents(session: AsyncSession, account_id: int, run: _Run) -> dict[int, AgentState]:
