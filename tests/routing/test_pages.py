@@ -109,8 +109,24 @@ async def test_admin_routing_page(api: World) -> None:
     assert r.status_code == 400 and "unknown skill: cooking" in r.text
     r = await browser.post_form(f"/admin/routing/agents/{agent.id}?lang=en", {"capacity": "7", "skills": "billing:9"})
     assert r.status_code == 422
+    r = await browser.post_form(
+        f"/admin/routing/agents/{agent.id}?lang=en",
+        {"capacity": "7", "skills": "billing:4", "channel_capacity": "fax:1"},
+    )
+    assert r.status_code == 400 and "unknown channel: fax" in r.text
+    r = await browser.post_form(
+        f"/admin/routing/agents/{agent.id}?lang=en",
+        {"capacity": "7", "skills": "billing:4", "channel_capacity": "email:x"},
+    )
+    assert r.status_code == 422
     agents = {a["user_id"]: a for a in (await api.http.get("/api/v1/routing/agents")).json()}
     assert (agents[agent.id]["capacity"], agents[agent.id]["skills"]) == (3, {"billing": 4})
+    r = await browser.post_form(
+        f"/admin/routing/agents/{agent.id}", {"capacity": "4", "skills": "billing:4", "channel_capacity": "email:2"}
+    )
+    assert r.status_code == 303
+    agents = {a["user_id"]: a for a in (await api.http.get("/api/v1/routing/agents")).json()}
+    assert (agents[agent.id]["capacity"], agents[agent.id]["channel_capacity"]) == (4, {"email": 2})
     r = await browser.post_form("/admin/routing/requirements", {"kind": "label", "value": "vip", "skill": "billing"})
     assert r.status_code == 303
     r = await browser.post_form("/admin/routing/settings?lang=en", {"default_capacity": "4", "overflow_from": "999999"})

@@ -178,13 +178,15 @@ async def admin_delete_requirement(
     )
 
 
-def parse_levels(text: str) -> dict[str, int]:
-    """ "billing:4, refunds:3" → {"billing": 4, "refunds": 3}; a name without a level is level 3."""
-    levels: dict[str, int] = {}
-    for part in text.replace("，", ",").split(","):
-        name, _, level = part.strip().partition(":")
+def parse_levels(text: str, default: int | str = 3) -> dict[str, int | str]:
+    """`billing:4, refunds:3` → {"billing": 4, "refunds": 3}. A name without a number gets `default`; a value
+    that is not a number stays text, so validation names it."""
+    levels: dict[str, int | str] = {}
+    for part in text.replace("，", ",").replace("：", ":").split(","):
+        name, sep, level = part.strip().partition(":")
         if name.strip():
-            levels[name.strip()] = int(level) if level.strip().lstrip("-").isdigit() else 3
+            value = level.strip()
+            levels[name.strip()] = int(value) if value.lstrip("-").isdigit() else (value if sep else default)
     return levels
 
 
@@ -196,10 +198,15 @@ async def admin_update_agent(
     principal: CanManageTeams,
     capacity: Annotated[str, Form()] = "",
     skills: Annotated[str, Form()] = "",
+    channel_capacity: Annotated[str, Form()] = "",
 ) -> Response:
     async def act() -> None:
         data = AgentUpdate.model_validate(
-            {"capacity": int(capacity) if capacity.strip().isdigit() else capacity, "skills": parse_levels(skills)}
+            {
+                "capacity": int(capacity) if capacity.strip().isdigit() else capacity,
+                "skills": parse_levels(skills),
+                "channel_capacity": parse_levels(channel_capacity, default=""),
+            }
         )
         await service.check_update_agent(session, principal.account_id, user_id, data)
 

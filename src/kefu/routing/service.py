@@ -13,7 +13,7 @@ from kefu.channels.models import Inbox
 from kefu.conversations.models import Conversation, ConversationLabel
 from kefu.conversations.service import get_conversation, set_assignee
 from kefu.core import clock
-from kefu.core.constants import ConversationStatus, EventType
+from kefu.core.constants import ChannelType, ConversationStatus, EventType
 from kefu.core.errors import BadRequest, Conflict
 from kefu.core.events import Actor, commit, emit
 from kefu.routing.config import get_config
@@ -161,6 +161,9 @@ async def _agent_row(session: AsyncSession, account_id: int, user_id: int, *, lo
 
 async def check_update_agent(session: AsyncSession, account_id: int, user_id: int, data: AgentUpdate) -> AgentRead:
     await get_scoped(session, User, user_id, account_id, "user")
+    unknown = sorted(set(data.channel_capacity or {}) - {str(c) for c in ChannelType})
+    if unknown:
+        raise BadRequest(f"unknown channel: {', '.join(unknown)}", details={"unknown_channels": unknown})
     skills = await _skills_by_name(session, account_id, set(data.skills or {}))
     row = await _agent_row(session, account_id, user_id, lock=True)
     if data.capacity is not None:
