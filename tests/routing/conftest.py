@@ -28,5 +28,8 @@ async def sessionmaker(backend: dict[str, str | None]) -> AsyncIterator[async_se
 async def account_id(sessionmaker: async_sessionmaker[AsyncSession]) -> int:
     async with sessionmaker() as session:
         account = await do_create_account(session, uniq("Routing "))
+        # The live server of the test session (same database) runs the periodic assigner for every account:
+        # these tests run the assigner themselves, so the account turns automatic assignment off.
+        account.settings = {"routing": {"auto_assign": False}}
         await commit(session)
     return account.id

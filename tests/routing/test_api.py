@@ -93,7 +93,7 @@ async def test_settings_with_a_missing_team(api: World) -> None:
     team = (await api.http.post("/api/v1/teams", json={"name": "Front"})).json()
     backup = (await api.http.post("/api/v1/teams", json={"name": "Backup"})).json()
     before = (await api.http.get("/api/v1/routing/settings")).json()
-    assert before == {"sticky": True, "default_capacity": 5, "overflow": {}}
+    assert before == {"auto_assign": True, "sticky": True, "default_capacity": 5, "overflow": {}}
     bad = {"sticky": False, "overflow": {str(team["id"]): {"after_s": 60, "team_id": 999999999}}}
     r = await api.http.put("/api/v1/routing/settings", json=bad)
     assert r.status_code == 404 and r.json()["error"]["message"] == "team 999999999 not found"
@@ -103,6 +103,7 @@ async def test_settings_with_a_missing_team(api: World) -> None:
     assert r.status_code == 400 and r.json()["error"]["message"] == f"team {team['id']} cannot overflow to itself"
     assert (await api.http.get("/api/v1/routing/settings")).json() == before
     good = {
+        "auto_assign": True,
         "sticky": False,
         "default_capacity": 4,
         "overflow": {str(team["id"]): {"after_s": 60, "team_id": backup["id"]}},

@@ -34,7 +34,7 @@ async def _set_routing(sm: SM, account_id: int, routing: dict[str, object]) -> N
     async with sm() as session:
         account = await session.get(Account, account_id)
         assert account is not None
-        account.settings = {**account.settings, "routing": routing}
+        account.settings = {**account.settings, "routing": {"auto_assign": False, **routing}}
         await session.commit()
 
 

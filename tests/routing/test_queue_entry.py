@@ -9,6 +9,7 @@ import asyncio
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from kefu.accounts.models import Account
 from kefu.channels.models import Inbox
 from kefu.conversations.models import Conversation
 from kefu.conversations.schemas import ContactMessageCreate
@@ -186,7 +187,27 @@ async def test_assignment_and_resolution_end_the_wait(sessionmaker: SM, account_
     assert (await _conv(sessionmaker, second))[0].waiting_since is None
 
 
+async def _auto_assign(sm: SM, account_id: int, on: bool) -> None:
+    async with sm() as session:
+        account = await session.get(Account, account_id)
+        assert account is not None
+        account.settings = {"routing": {"auto_assign": on}}
+        await session.commit()
+
+
+async def test_the_assign_job_respects_automatic_assignment_off(sessionmaker: SM, account_id: int) -> None:
+    inbox = await rows.inbox(sessionmaker, account_id)
+    agent = await rows.agent(sessionmaker, account_id)
+    conv_id = await rows.waiting(sessionmaker, account_id, inbox)
+    ctx = JobContext(sessionmaker, InProcessBus(), settings=None)  # type: ignore[arg-type]
+    assert await tasks.assign(ctx, account_id) == 0  # the fixture's account has it off
+    assert (await _conv(sessionmaker, conv_id))[0].assignee_id is None
+    assert await tasks.assign(ctx, account_id, force=True) == 1  # a supervisor's "Assign now"
+    assert (await _conv(sessionmaker, conv_id))[0].assignee_id == agent
+
+
 async def test_the_nudge_runs_the_assigner(sessionmaker: SM, account_id: int) -> None:
+    await _auto_assign(sessionmaker, account_id, True)
     inbox = await rows.inbox(sessionmaker, account_id)
     agent = await rows.agent(sessionmaker, account_id)
     assert tasks.ASSIGN_JOB == listeners.ASSIGN_JOB  # the job module is imported: routing.assign is registered

@@ -119,8 +119,9 @@ async def reassign(conv_id: Id, data: ReassignRequest, session: SessionDep, prin
 
 @router.post("/routing/assign", response_model=QueueRead)
 async def run_assigner(session: SessionDep, state: StateDep, principal: CanManageTeams) -> QueueRead:
-    """Run the assigner for the account now (it also runs on every change and every 15 s)."""
-    await state.jobs.enqueue(ASSIGN_JOB, account_id=principal.account_id)
+    """Run the assigner for the account now (it also runs on every change and every 15 s, unless the
+    account turned automatic assignment off)."""
+    await state.jobs.enqueue(ASSIGN_JOB, account_id=principal.account_id, force=True)
     return await queue.get_queue(session, principal.account_id)
 
 

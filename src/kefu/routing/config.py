@@ -1,7 +1,10 @@
 """The account's routing settings, kept in Account.settings["routing"] (docs/routing.md "Settings"):
 
-{"sticky": true, "default_capacity": 5,
+{"auto_assign": true, "sticky": true, "default_capacity": 5,
  "overflow": {"<team id>": {"after_s": 300, "team_id": <overflow team id>}}}
+
+auto_assign false: nothing assigns the account's waiting conversations by itself (the nudges and the
+periodic pass skip it); people assign them, or run the assigner on demand.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ class Overflow:
 
 @dataclass(frozen=True)
 class RoutingConfig:
+    auto_assign: bool = True
     sticky: bool = True
     default_capacity: int = DEFAULT_CAPACITY
     overflow: dict[int, Overflow] = field(default_factory=dict)  # team id → where it overflows, and when
@@ -39,6 +43,7 @@ class RoutingConfig:
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "auto_assign": self.auto_assign,
             "sticky": self.sticky,
             "default_capacity": self.default_capacity,
             "overflow": {str(k): {"after_s": v.after_s, "team_id": v.team_id} for k, v in self.overflow.items()},
@@ -52,6 +57,7 @@ def parse_config(raw: dict[str, Any] | None) -> RoutingConfig:
         for team, rule in (raw.get("overflow") or {}).items()
     }
     return RoutingConfig(
+        auto_assign=bool(raw.get("auto_assign", True)),
         sticky=bool(raw.get("sticky", True)),
         default_capacity=int(raw.get("default_capacity", DEFAULT_CAPACITY)),
         overflow=overflow,

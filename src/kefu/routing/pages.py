@@ -55,7 +55,7 @@ async def queue_reassign(
 async def queue_assign_now(
     request: Request, session: SessionDep, state: StateDep, principal: CanManageTeams
 ) -> Response:
-    await state.jobs.enqueue(ASSIGN_JOB, account_id=principal.account_id)
+    await state.jobs.enqueue(ASSIGN_JOB, account_id=principal.account_id, force=True)
     return page(request, "routing/_queue_body.html", {"q": await queue.get_queue(session, principal.account_id)})
 
 
@@ -218,6 +218,7 @@ async def admin_settings(
     request: Request,
     session: SessionDep,
     principal: CanManageTeams,
+    auto_assign: Annotated[bool, Form()] = False,
     sticky: Annotated[bool, Form()] = False,
     default_capacity: Annotated[str, Form()] = "5",
     overflow_from: Annotated[str, Form()] = "",
@@ -232,7 +233,7 @@ async def admin_settings(
                 raise BadRequest(t(request, "An overflow rule needs a team to overflow to and a wait in seconds."))
             overflow[overflow_from] = {"after_s": int(overflow_after_s), "team_id": overflow_to}
         data = RoutingSettings.model_validate(
-            {"sticky": sticky, "default_capacity": default_capacity, "overflow": overflow}
+            {"auto_assign": auto_assign, "sticky": sticky, "default_capacity": default_capacity, "overflow": overflow}
         )
         await service.check_update_settings(session, principal.account_id, data)
 

@@ -83,6 +83,7 @@ class OverflowRule(_In):
 
 
 class RoutingSettings(_In):
+    auto_assign: bool = True  # false: only people (or POST /routing/assign) assign waiting conversations
     sticky: bool = True
     default_capacity: Annotated[int, Field(ge=0, le=1000)] = 5
     overflow: dict[str, OverflowRule] = Field(default_factory=dict)  # team id → rule

@@ -11,14 +11,20 @@ from kefu.core.constants import ActorType
 from kefu.core.events import Actor, bind_bus
 from kefu.core.jobs import JobContext, job, periodic
 from kefu.routing.assign import assign_waiting
+from kefu.routing.config import get_config
 from kefu.routing.listeners import ASSIGN_JOB
 from kefu.routing.presence import do_away_if_gone
 
 
 @job(ASSIGN_JOB)
-async def assign(ctx: JobContext, account_id: int) -> int:
+async def assign(ctx: JobContext, account_id: int, force: bool = False) -> int:
+    """The assigner for one account; skipped when the account turned automatic assignment off, unless
+    `force` (a supervisor's "Assign now")."""
     async with ctx.sessionmaker() as session:
         bind_bus(session, ctx.bus)
+        if not force and not (await get_config(session, account_id)).auto_assign:
+            await session.commit()
+            return 0
         report = await assign_waiting(session, account_id)
     return len(report.assignments)
 
