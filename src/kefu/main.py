@@ -22,6 +22,7 @@ from kefu.core.accesslog import install_access_log_filter
 from kefu.core.api import DOCS_STATIC
 from kefu.core.guards import BodyLimit, ClientAddress, SecurityHeaders
 from kefu.core.state import AppState
+from kefu.routing.presence import install_presence
 from kefu.settings import Settings, get_settings
 from kefu.web import errors as web_errors
 
@@ -40,6 +41,7 @@ def register_jobs() -> None:
     import kefu.channels.delivery
     import kefu.conversations.tasks
     import kefu.core.listeners  # (durable event listeners: listeners.dispatch / catch_up)
+    import kefu.routing.tasks
     import kefu.sla.tasks  # noqa: F401
 
     register_listeners()
@@ -64,6 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     register_channels()
     state = AppState.build(settings)
     install_bot(state)
+    install_presence(state)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -134,6 +137,8 @@ def _include_routers(app: FastAPI, *, demo: bool) -> None:
     from kefu.knowledge.api import router as knowledge
     from kefu.knowledge.pages import router as knowledge_pages
     from kefu.realtime.ws import router as ws
+    from kefu.routing.api import router as routing
+    from kefu.routing.pages import router as queue_pages
     from kefu.routing.planning_api import router as routing_planning
     from kefu.routing.planning_pages import router as routing_pages
     from kefu.sla.api import router as sla
@@ -146,7 +151,7 @@ def _include_routers(app: FastAPI, *, demo: bool) -> None:
     for route in FAST_ROUTES:
         app.router.routes.append(route)
     routers = (widget, core, audit, auth, accounts, inboxes, contacts, conversations, knowledge, bot, ws, web)
-    for router in (*routers, widget_agents, attachments, knowledge_pages, bot_pages, listeners):
+    for router in (*routers, widget_agents, attachments, knowledge_pages, bot_pages, listeners, routing, queue_pages):
         app.include_router(router)
     # SLA, the priority matrix and staffing (docs/staffing.md), tickets
     for router in (sla, sla_pages, routing_planning, routing_pages, tickets, ticket_pages):

@@ -11,6 +11,7 @@ from kefu.core.db import Base
 from kefu.core.eventlog import Event
 from kefu.core.listeners_models import DeadLetter, ListenerCursor
 from kefu.knowledge.models import Article, FaqEntry, KnowledgeVersion
+from kefu.routing.models import AgentRouting, AgentSkill, QueueEntry, Skill, SkillRequirement, Transfer
 from kefu.sla.models import SlaCalendar, SlaCalendarDay, SlaClock, SlaPolicy
 from kefu.tickets.models import (
     RepeatContact,
@@ -24,6 +25,8 @@ from kefu.tickets.models import (
 
 __all__ = [
     "Account",
+    "AgentRouting",
+    "AgentSkill",
     "ApiToken",
     "Article",
     "Attachment",
@@ -43,7 +46,10 @@ __all__ = [
     "KnowledgeVersion",
     "ListenerCursor",
     "Message",
+    "QueueEntry",
     "RepeatContact",
+    "Skill",
+    "SkillRequirement",
     "SlaCalendar",
     "SlaCalendarDay",
     "SlaClock",
@@ -56,6 +62,7 @@ __all__ = [
     "TicketDailyStat",
     "TicketField",
     "TicketView",
+    "Transfer",
     "User",
     "UserSession",
 ]

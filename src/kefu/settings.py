@@ -56,6 +56,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(2 * 1024 * 1024, description="largest request body, except uploads")
     demo: bool = Field(False, description="serve the demo's order API (/api/v1/demo/…); `make run` sets it")
     auto_resolve_idle_hours: float = 0  # 0 disables auto-resolve
+    presence_grace_s: float = Field(60, ge=0, description="an agent is away this long after the workspace closed")
     cookie_secure: bool = False
     db_pool_size: int = 10
     # NLP / bot

@@ -42,6 +42,8 @@ PARAM_TO_RESOURCE = {
     "ticket_id": "ticket",
     "field_id": "ticket_field",
     "view_id": "ticket_view",
+    "skill_id": "skill",
+    "requirement_id": "requirement",
 }
 # Public endpoints addressed by a public key or serving demo data: not account-scoped by id.
 PUBLIC_PREFIXES = ("/api/v1/widget/", "/api/v1/help/", "/api/v1/demo/")
@@ -70,6 +72,10 @@ BODIES: dict[tuple[str, str], Any] = {
     ("post", "/api/v1/tickets/{ticket_id}/status"): {"status": "closed"},
     ("post", "/api/v1/tickets/{ticket_id}/notes"): {"body": "intrusion"},
     ("post", "/api/v1/tickets/{ticket_id}/conversations"): {"conversation_id": 1},
+    ("patch", "/api/v1/routing/skills/{skill_id}"): {"name": "hacked"},
+    ("patch", "/api/v1/routing/agents/{user_id}"): {"capacity": 1},
+    ("post", "/api/v1/conversations/{conv_id}/transfer"): {"to_user_id": 1, "reason": "intrusion"},
+    ("post", "/api/v1/routing/queue/{conv_id}/reassign"): {"user_id": 1},
 }
 
 
@@ -91,7 +97,11 @@ async def _resources(b: World) -> dict[str, Any]:
     ticket = await b.http.post("/api/v1/tickets", json={"subject": "B's ticket", "conversation_id": conv["id"]})
     field = await b.http.post("/api/v1/tickets/fields", json={"key": "b_field", "label": "B", "type": "text"})
     view = await b.http.post("/api/v1/tickets/views", json={"name": "B view", "filters": {"status": "new"}})
-    for r in (faq, article, flow, intent, upload, ticket, field, view):
+    skill = await b.http.post("/api/v1/routing/skills", json={"name": "b_skill"})
+    requirement = await b.http.post(
+        "/api/v1/routing/requirements", json={"kind": "label", "value": "vip", "skill": "b_skill"}
+    )
+    for r in (faq, article, flow, intent, upload, ticket, field, view, skill, requirement):
         assert r.status_code == 201, r.text
     await _sla_settled(b, conv["id"])
     return {
@@ -99,6 +109,8 @@ async def _resources(b: World) -> dict[str, Any]:
         "ticket": ticket.json()["id"],
         "ticket_field": field.json()["id"],
         "ticket_view": view.json()["id"],
+        "skill": skill.json()["id"],
+        "requirement": requirement.json()["id"],
         "dead_letter": await _dead_letter(b),
         "attachment": upload.json()["id"],
         "conversation": conv["id"],
@@ -170,6 +182,10 @@ async def _snapshot(b: World, ids: dict[str, Any]) -> list[Any]:
         f"/api/v1/tickets/{ids['ticket']}/timeline",
         "/api/v1/tickets/fields",
         "/api/v1/tickets/views",
+        "/api/v1/routing/skills",
+        "/api/v1/routing/requirements",
+        "/api/v1/routing/agents",
+        f"/api/v1/conversations/{ids['conversation']}/transfers",
     ]
     async with b.server.state.sessionmaker() as session:
         stored = await session.get(Attachment, ids["attachment"])
@@ -179,13 +195,26 @@ async def _snapshot(b: World, ids: dict[str, Any]) -> list[Any]:
     return [(await b.http.get(p)).json() for p in paths]
 
 
+async def _settled_snapshot(b: World, ids: dict[str, Any]) -> list[Any]:
+    """B's rows once the background work on them (durable listeners: routing queues B's conversation) is
+    done: the same snapshot twice, a second apart."""
+    last = await _snapshot(b, ids)
+    for _ in range(20):
+        await asyncio.sleep(1.0)
+        now = await _snapshot(b, ids)
+        if now == last:
+            return now
+        last = now
+    return last
+
+
 async def test_every_endpoint_with_an_id_answers_404_for_another_accounts_rows(api: World) -> None:
     async with new_account(api.server) as b:
         ids = await _resources(b)
         # A download URL is its own credential: aim A's own valid signature at B's attachment.
         mine = await api.http.post("/api/v1/attachments", files={"file": ("a.txt", b"A's file", "text/plain")})
         ids["signature"] = mine.json()["url"].rsplit("/", 1)[1]
-        before = await _snapshot(b, ids)
+        before = await _settled_snapshot(b, ids)
         spec = (await api.http.get("/api/v1/openapi.json")).json()
         checked = 0
         for path, ops in spec["paths"].items():

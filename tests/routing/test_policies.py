@@ -92,3 +92,46 @@ def test_overflow_after_the_threshold_for_team_items_only() -> None:
     assert overflow_due(it, T0 + timedelta(seconds=300), 300) is True
     assert overflow_due(it, T0 + timedelta(hours=9), None) is False
     assert overflow_due(item(waiting_since=T0), T0 + timedelta(hours=9), 300) is False
+
+
+def test_pick_agent_agrees_with_eligible_and_skill_score_on_random_pools() -> None:
+    """pick_agent checks eligibility and scores in one pass; it must choose exactly what the documented rule
+    order built from `eligible` and `skill_score` chooses."""
+    import random
+
+    from kefu.routing.policies import _last, eligible, skill_score
+
+    rnd = random.Random(7)
+    skills = ["a", "b", "c", "d"]
+
+    def reference(it: QueueItem, pool: list[AgentState]) -> Choice:
+        ready = [a for a in pool if eligible(a, it)]
+        if not ready:
+            return Choice(None, "no_agent")
+        if it.previous_agent_id is not None and any(a.id == it.previous_agent_id for a in ready):
+            return Choice(it.previous_agent_id, "sticky")
+        best = min(ready, key=lambda a: (-skill_score(a, it), a.load / max(a.capacity, 1), _last(a), a.id))
+        return Choice(best.id, "skills")
+
+    for _ in range(500):
+        pool = [
+            AgentState(
+                k,
+                presence=rnd.choice([Presence.ONLINE, Presence.ONLINE, Presence.BUSY, Presence.AWAY]),
+                capacity=rnd.randint(0, 4),
+                load=rnd.randint(0, 4),
+                skills={s: rnd.randint(1, 5) for s in rnd.sample(skills, rnd.randint(0, 3))},
+                team_ids=frozenset(rnd.sample([1, 2], rnd.randint(0, 2))),
+                channel_capacity={"email": 1} if rnd.random() < 0.3 else {},
+                channel_load={"email": rnd.randint(0, 1)},
+                last_assigned_at=T0 - timedelta(minutes=rnd.randint(0, 3)) if rnd.random() < 0.8 else None,
+            )
+            for k in range(1, rnd.randint(1, 8))
+        ]
+        it = item(
+            required_skills=frozenset(rnd.sample(skills, rnd.randint(0, 2))),
+            team_id=rnd.choice([None, 1, 2]),
+            channel=rnd.choice(["web_widget", "email"]),
+            previous_agent_id=rnd.choice([None, 1, 2, 3]),
+        )
+        assert pick_agent(it, pool) == reference(it, pool)

@@ -35,6 +35,8 @@ EXPECTED = {
     "/app/tickets": "CanHandle",
     "/app/tickets/{ticket_id}/delete": "CanManageTeams",
     "/admin/tickets": "CanManageTeams",
+    "/app/queue": "CanManageTeams",
+    "/admin/routing": "CanManageTeams",
 }
 CAN = {get_args(getattr(deps, name))[1].dependency: name for name in dir(deps) if name.startswith("Can")}
 

@@ -90,6 +90,40 @@ def ingest(
     _print(result, as_json)
 
 
+@bench_app.command("routing")
+def routing(
+    database_url: str = typer.Option(
+        "postgresql+asyncpg://postgres@127.0.0.1:5432/test", help="PostgreSQL (migrated to head; own rows)"
+    ),
+    agents: int = typer.Option(200),
+    conversations: int = typer.Option(10_000),
+    assigners: int = typer.Option(4, help="concurrent assigners, each with its own sessions"),
+    batch: int = typer.Option(100, help="conversations locked per transaction (SKIP LOCKED)"),
+    seed: int = typer.Option(11),
+    as_json: bool = typer.Option(False, "--json", help="last line: one JSON object"),
+) -> None:
+    """Concurrent assigners drain a queue over agents with skills and capacities; one assigner as baseline."""
+    from kefu.benchmarks import routing as b
+    from kefu.core.migrate import upgrade
+
+    upgrade(database_url)
+    r = asyncio.run(
+        b.run(database_url, agents=agents, conversations=conversations, assigners=assigners, batch=batch, seed=seed)
+    )
+    out = sys.stdout
+    print(f"routing on {r['database']}: {r['conversations']:,} conversations, {r['agents']} agents", file=out)
+    for phase in r["phases"]:
+        print(
+            f"  {phase['assigners']} assigner(s): {phase['assignments_per_s']:>8} assignments/s  "
+            f"p50 {phase['p50_decision_ms']} ms  p99 {phase['p99_decision_ms']} ms  "
+            f"double assignments {phase['double_assignments'] + phase['claimed_twice']}  "
+            f"capacity violations {phase['capacity_violations']}  left waiting {phase['left_waiting']}",
+            file=out,
+        )
+    if as_json:
+        print(json.dumps({k: v for k, v in r.items() if k != "phases"}), file=out)
+
+
 @bench_app.command("charts")
 def charts(
     results: Path = typer.Option(Path("docs/results"), help="recorded results (bench/record.py)"),

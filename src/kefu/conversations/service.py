@@ -346,6 +346,13 @@ def _set_assignee(session: AsyncSession, conv: Conversation, user_id: int | None
     )
 
 
+def set_assignee(session: AsyncSession, conv: Conversation, user_id: int | None, actor: Actor) -> None:
+    """Assign in the caller's transaction (no commit): the routing assigner batches several per commit.
+    Emits conversation.assigned like every assignment."""
+    if conv.assignee_id != user_id:
+        _set_assignee(session, conv, user_id, actor)
+
+
 async def do_assign(
     session: AsyncSession, account_id: int, conv_id: int, assignee_id: int | None, actor: Actor
 ) -> Conversation:

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from kefu.core.state import AppState
 
 CustomerMessageHook = Callable[["AppState", int, int], Awaitable[None]]
+AgentSocketHook = Callable[["AppState", int, int], Awaitable[None]]  # (state, account id, user id)
 ArrivingHook = Callable[[int, int, str], None]  # (inbox id, contact id, text)
 HOOK_WAIT_S = 5.0
 log = logging.getLogger("kefu.hooks")
@@ -35,6 +36,9 @@ class Hooks:
     def __init__(self) -> None:
         self.customer_message: list[CustomerMessageHook] = []
         self.customer_message_arriving: list[ArrivingHook] = []
+        # An agent's workspace socket opened / closed (kefu.routing's presence: away after a grace period).
+        self.agent_socket_opened: list[AgentSocketHook] = []
+        self.agent_socket_closed: list[AgentSocketHook] = []
         self._tasks: set[asyncio.Task[None]] = set()
 
     def arriving(self, inbox_id: int, contact_id: int, text: str) -> None:
@@ -44,6 +48,14 @@ class Hooks:
                 hook(inbox_id, contact_id, text)
             except Exception:  # a hint must never fail the sender's request
                 log.exception("customer_message_arriving hook %r failed", hook)
+
+    async def agent_socket(self, state: AppState, account_id: int, user_id: int, *, opened: bool) -> None:
+        """An agent's workspace socket opened or closed: tell every subscriber; a failure is logged only."""
+        for hook in self.agent_socket_opened if opened else self.agent_socket_closed:
+            try:
+                await hook(state, account_id, user_id)
+            except Exception:
+                log.exception("agent socket hook %r failed for user %s", hook, user_id)
 
     async def after_customer_message(self, state: AppState, conversation_id: int, message_id: int) -> None:
         """Run every hook now, in order (used by the background dispatch and by tests)."""

@@ -111,7 +111,11 @@ async def agent_socket(ws: WebSocket) -> None:
     def visible(msg: dict[str, Any]) -> bool:  # everything in the account, except my own typing echo
         return not (msg.get("type") == "typing" and msg.get("actor") == me)
 
-    await _serve(ws, state, sub, where, visible, on_typing, ends=_never)
+    await state.hooks.agent_socket(state, principal.account_id, principal.user.id, opened=True)
+    try:
+        await _serve(ws, state, sub, where, visible, on_typing, ends=_never)
+    finally:
+        await state.hooks.agent_socket(state, principal.account_id, principal.user.id, opened=False)
 
 
 def _never(msg: dict[str, Any]) -> bool:

@@ -100,6 +100,25 @@ def skill_score(agent: AgentState, item: QueueItem) -> int:
     return sum(agent.skills.get(skill, 0) for skill in item.required_skills)
 
 
+def _eligible_score(a: AgentState, item: QueueItem) -> int | None:
+    """`skill_score(a, item)` when `eligible(a, item)`, else None — the two in one pass (the assigner calls
+    this for every agent and waiting conversation; tests/routing/test_policies.py holds it to the two)."""
+    if a.presence != Presence.ONLINE or a.load >= a.capacity:
+        return None
+    limit = a.channel_capacity.get(item.channel)
+    if limit is not None and a.channel_load.get(item.channel, 0) >= limit:
+        return None
+    if item.team_id is not None and item.team_id not in a.team_ids:
+        return None
+    score = 0
+    for skill in item.required_skills:
+        level = a.skills.get(skill)
+        if level is None:
+            return None
+        score += level
+    return score
+
+
 def _last(agent: AgentState) -> float:
     return agent.last_assigned_at.timestamp() if agent.last_assigned_at is not None else float("-inf")
 
@@ -111,13 +130,18 @@ def pick_agent(item: QueueItem, agents: Iterable[AgentState], strategy: str = St
         if not ready:
             return Choice(None, "no_agent")
         return Choice(min(ready, key=lambda a: (_last(a), a.id)).id, "round_robin")
-    ready = [a for a in pool if eligible(a, item)]
-    if not ready:
-        return Choice(None, "no_agent")
-    if item.previous_agent_id is not None and any(a.id == item.previous_agent_id for a in ready):
-        return Choice(item.previous_agent_id, "sticky")
-    best = min(ready, key=lambda a: (-skill_score(a, item), a.load / max(a.capacity, 1), _last(a), a.id))
-    return Choice(best.id, "skills")
+    best_key: tuple[int, float, float, int] | None = None
+    best_id: int | None = None
+    for a in pool:  # one pass: eligible(a, item), then the lowest (−skill score, load ratio, last, id)
+        score = _eligible_score(a, item)
+        if score is None:
+            continue
+        if a.id == item.previous_agent_id:
+            return Choice(a.id, "sticky")
+        key = (-score, a.load / max(a.capacity, 1), _last(a), a.id)
+        if best_key is None or key < best_key:
+            best_key, best_id = key, a.id
+    return Choice(best_id, "skills") if best_id is not None else Choice(None, "no_agent")
 
 
 def overflow_due(item: QueueItem, now: datetime, threshold_s: float | None) -> bool:

@@ -13,6 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kefu.accounts.service import list_teams
 from kefu.attachments.files import attachment_limits
 from kefu.auth.deps import CanHandle
 from kefu.auth.principal import Principal
@@ -26,6 +27,8 @@ from kefu.core import clock
 from kefu.core.constants import ConversationStatus
 from kefu.core.deps import SessionDep, StateDep
 from kefu.core.errors import BadRequest, Conflict, Unprocessable
+from kefu.routing.schemas import TransferCreate
+from kefu.routing.service import check_transfer, get_presence
 from kefu.sla.clocks import warn_instants
 from kefu.tickets.service import tickets_of_conversation
 from kefu.web.rendering import PageRoute, is_htmx, page, t
@@ -70,6 +73,8 @@ async def _people(session: AsyncSession, principal: Principal) -> dict[str, Any]
         "users": {u.id: u for u in users},
         "agents": [u for u in users if u.is_active],
         "inbox_names": {i.id: i.name for i in inboxes},
+        "teams": await list_teams(session, principal.account_id),
+        "my_presence": await get_presence(session, principal.user.id),
     }
 
 
@@ -229,6 +234,25 @@ async def assign(
 ) -> Response:
     target = principal.user.id if assignee == "me" else (None if assignee == "none" else int(assignee))
     await convs.do_assign(session, principal.account_id, conv_id, target, principal.actor)
+    return await _pane(request, session, principal, conv_id, "app/_head.html")
+
+
+@router.post("/app/c/{conv_id}/transfer")
+async def transfer(
+    request: Request,
+    conv_id: int,
+    session: SessionDep,
+    principal: CanHandle,
+    to: Annotated[str, Form(pattern=r"^(user|team):\d+$")],
+    reason: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    """Move the conversation to another agent or team with a reason (kefu.routing; counted as a transfer)."""
+    kind, _, ident = to.partition(":")
+    try:
+        data = TransferCreate(**{"to_user_id" if kind == "user" else "to_team_id": int(ident)}, reason=reason)
+    except ValidationError:
+        raise BadRequest(t(request, "Say why you transfer the conversation.")) from None
+    await check_transfer(session, principal.account_id, conv_id, data, principal.actor)
     return await _pane(request, session, principal, conv_id, "app/_head.html")
 
 
