@@ -2,6 +2,7 @@
 
 from kefu.accounts.models import Account, Team, TeamMember
 from kefu.attachments.models import Attachment
+from kefu.automation.models import AutomationRule, EventCause, RuleRun
 from kefu.auth.models import ApiToken, User, UserSession
 from kefu.bot.models import BotFlow, BotIntent, BotModel, BotSettings
 from kefu.channels.models import Inbox
@@ -17,6 +18,7 @@ __all__ = [
     "ApiToken",
     "Article",
     "Attachment",
+    "AutomationRule",
     "Base",
     "BotFlow",
     "BotIntent",
@@ -28,11 +30,13 @@ __all__ = [
     "ConversationLabel",
     "DeadLetter",
     "Event",
+    "EventCause",
     "FaqEntry",
     "Inbox",
     "KnowledgeVersion",
     "ListenerCursor",
     "Message",
+    "RuleRun",
     "Team",
     "TeamMember",
     "User",
