@@ -52,6 +52,13 @@ def register_listeners() -> None:
     import kefu.tickets.listeners  # noqa: F401
 
 
+def _include_automation(app: FastAPI) -> None:
+    """Automation rules (API) and the customer tiers' API."""
+    from kefu.automation.api import router as automation
+
+    app.include_router(automation)
+
+
 def register_channels() -> None:
     """Import the modules that register channel adapters (explicit list; kefu.channels.base's registry)."""
     import kefu.channels.widget.adapter  # noqa: F401
@@ -141,5 +148,6 @@ def _include_routers(app: FastAPI, *, demo: bool) -> None:
     routers = (widget, core, audit, auth, accounts, inboxes, contacts, conversations, knowledge, bot, ws, web)
     for router in (*routers, widget_agents, attachments, knowledge_pages, bot_pages, listeners):
         app.include_router(router)
+    _include_automation(app)
     if demo:  # the demo's order API: only where the demo runs (KEFU_DEMO=1), never in the OpenAPI document
         app.include_router(bot_demo, include_in_schema=False)
