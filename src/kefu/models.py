@@ -2,8 +2,8 @@
 
 from kefu.accounts.models import Account, Team, TeamMember
 from kefu.attachments.models import Attachment
-from kefu.automation.models import AutomationRule, EventCause, RuleRun
 from kefu.auth.models import ApiToken, User, UserSession
+from kefu.automation.models import AutomationRule, EventCause, RuleRun
 from kefu.bot.models import BotFlow, BotIntent, BotModel, BotSettings
 from kefu.channels.models import Inbox
 from kefu.contacts.models import Contact, ContactIdentity

@@ -108,7 +108,9 @@ def test_condition_errors(cond: Condition, error: str | None) -> None:
 
 
 def test_render_replaces_only_known_placeholders() -> None:
-    text = "您好 {{contact.name}}，标签：{{ conversation.labels }}，{{sla.metric}}。{{__import__('os')}} {{contact.x}} {x}"
+    text = (
+        "您好 {{contact.name}}，标签：{{ conversation.labels }}，{{sla.metric}}。{{__import__('os')}} {{contact.x}} {x}"
+    )
     assert render(text, CTX) == "您好 王小明，标签：vip, refund，。{{__import__('os')}} {{contact.x}} {x}"
 
 

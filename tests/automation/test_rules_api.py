@@ -27,7 +27,11 @@ async def test_create_read_update_delete(api: World) -> None:
     assert r.status_code == 201, r.text
     rule = r.json()
     assert (rule["name"], rule["event_type"], rule["match"], rule["enabled"], rule["position"]) == (
-        "VIP label", "message.created", "all", True, 0,
+        "VIP label",
+        "message.created",
+        "all",
+        True,
+        0,
     )
     assert rule["conditions"] == [{"field": "contact.tier", "op": "in", "value": ["vip", "gold"]}]
     assert rule["actions"] == [{"type": "add_label", "label": "vip"}]
@@ -82,9 +86,15 @@ async def test_validation_errors_save_nothing(api: World) -> None:
     )
     await _refused(api, {**RULE, "actions": [{"type": "launch_rocket"}]}, 422, "launch_rocket")
     await _refused(api, {**RULE, "actions": []}, 422, "actions")
-    await _refused(api, {**RULE, "actions": [{"type": "notify", "text": "hi"}]}, 422, "notify needs user_ids or a team_id")
-    await _refused(api, {**RULE, "actions": [{"type": "assign_team", "team_id": 987654321}]}, 404, "team 987654321 not found")
-    await _refused(api, {**RULE, "actions": [{"type": "assign_agent", "user_id": 987654321}]}, 404, "user 987654321 not found")
+    await _refused(
+        api, {**RULE, "actions": [{"type": "notify", "text": "hi"}]}, 422, "notify needs user_ids or a team_id"
+    )
+    await _refused(
+        api, {**RULE, "actions": [{"type": "assign_team", "team_id": 987654321}]}, 404, "team 987654321 not found"
+    )
+    await _refused(
+        api, {**RULE, "actions": [{"type": "assign_agent", "user_id": 987654321}]}, 404, "user 987654321 not found"
+    )
 
 
 async def test_another_accounts_team_is_not_found_and_agents_cannot_manage(api: World) -> None:
@@ -94,7 +104,9 @@ async def test_another_accounts_team_is_not_found_and_agents_cannot_manage(api: 
         r = await other.http.post("/api/v1/teams", json={"name": "Other team"})
         assert r.status_code == 201, r.text
         team_id = r.json()["id"]
-    await _refused(api, {**RULE, "actions": [{"type": "assign_team", "team_id": team_id}]}, 404, f"team {team_id} not found")
+    await _refused(
+        api, {**RULE, "actions": [{"type": "assign_team", "team_id": team_id}]}, 404, f"team {team_id} not found"
+    )
     agent = await api.user(Role.AGENT)
     r = await agent.client.get("/api/v1/automation/rules")
     assert r.status_code == 403

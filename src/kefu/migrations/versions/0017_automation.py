@@ -7,6 +7,8 @@ Create Date: 2026-12-07 17:00:00
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
@@ -21,7 +23,7 @@ def _id() -> sa.types.TypeEngine[int]:
     return sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
-def _json() -> sa.types.TypeEngine[object]:
+def _json() -> sa.types.TypeEngine[Any]:
     return sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 
 
@@ -48,9 +50,7 @@ def upgrade() -> None:
         _account_fk("automation_rules"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_automation_rules")),
     )
-    op.create_index(
-        "ix_automation_rules_account_event", "automation_rules", ["account_id", "event_type", "position"]
-    )
+    op.create_index("ix_automation_rules_account_event", "automation_rules", ["account_id", "event_type", "position"])
     op.create_table(
         "automation_rule_runs",
         sa.Column("id", _id(), autoincrement=True, nullable=False),
