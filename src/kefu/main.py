@@ -39,7 +39,8 @@ def register_jobs() -> None:
     import kefu.bot.tasks
     import kefu.channels.delivery
     import kefu.conversations.tasks
-    import kefu.core.listeners  # noqa: F401  (durable event listeners: listeners.dispatch / catch_up)
+    import kefu.core.listeners  # (durable event listeners: listeners.dispatch / catch_up)
+    import kefu.routing.tier_tasks  # noqa: F401  (customer tiers: routing.tiers_recompute)
 
     register_listeners()
 
@@ -48,6 +49,7 @@ def register_listeners() -> None:
     """Import the modules that register durable event listeners (explicit list; core/listeners.py)."""
     import kefu.automation.listeners
     import kefu.routing.listeners
+    import kefu.routing.tier_listeners
     import kefu.sla.listeners
     import kefu.tickets.listeners  # noqa: F401
 
@@ -55,8 +57,10 @@ def register_listeners() -> None:
 def _include_automation(app: FastAPI) -> None:
     """Automation rules (API) and the customer tiers' API."""
     from kefu.automation.api import router as automation
+    from kefu.routing.tier_api import router as tiers
 
     app.include_router(automation)
+    app.include_router(tiers)
 
 
 def register_channels() -> None:

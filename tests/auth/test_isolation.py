@@ -35,6 +35,7 @@ PARAM_TO_RESOURCE = {
     "attachment_id": "attachment",
     "signature": "signature",
     "letter_id": "dead_letter",
+    "rule_id": "rule",
 }
 # Public endpoints addressed by a public key or serving demo data: not account-scoped by id.
 PUBLIC_PREFIXES = ("/api/v1/widget/", "/api/v1/help/", "/api/v1/demo/")
@@ -56,6 +57,7 @@ BODIES: dict[tuple[str, str], Any] = {
     ("patch", "/api/v1/bot/intents/{intent_id}"): {"description": "hacked"},
     ("post", "/api/v1/bot/intents/{intent_id}/examples"): {"examples": ["hacked example"]},
     ("patch", "/api/v1/bot/flows/{flow_id}"): {"enabled": False},
+    ("patch", "/api/v1/automation/rules/{rule_id}"): {"name": "hacked"},
 }
 
 
@@ -74,7 +76,11 @@ async def _resources(b: World) -> dict[str, Any]:
     )
     intent = await b.http.post("/api/v1/bot/intents", json={"name": "b_intent", "examples": ["B 的例子", "b example"]})
     upload = await b.http.post("/api/v1/attachments", files={"file": ("b.txt", b"B's file", "text/plain")})
-    for r in (faq, article, flow, intent, upload):
+    rule = await b.http.post(
+        "/api/v1/automation/rules",
+        json={"name": "B rule", "event_type": "message.created", "actions": [{"type": "add_label", "label": "b"}]},
+    )
+    for r in (faq, article, flow, intent, upload, rule):
         assert r.status_code == 201, r.text
     return {
         "dead_letter": await _dead_letter(b),
@@ -90,6 +96,7 @@ async def _resources(b: World) -> dict[str, Any]:
         "article": article.json()["id"],
         "flow": flow.json()["id"],
         "intent": intent.json()["id"],
+        "rule": rule.json()["id"],
         "version": 1,  # B's entries have a version 1; the entry id makes it B's
     }
 
@@ -120,6 +127,8 @@ async def _snapshot(b: World, ids: dict[str, Any]) -> list[Any]:
         f"/api/v1/knowledge/articles/{ids['article']}",
         f"/api/v1/bot/flows/{ids['flow']}",
         f"/api/v1/bot/intents/{ids['intent']}",
+        f"/api/v1/automation/rules/{ids['rule']}",
+        f"/api/v1/automation/runs?rule_id={ids['rule']}",
     ]
     async with b.server.state.sessionmaker() as session:
         stored = await session.get(Attachment, ids["attachment"])
@@ -169,7 +178,11 @@ async def test_lists_never_show_another_accounts_rows(api: World) -> None:
             ("/api/v1/api_tokens", "token"),
         ]:
             assert ids[key] not in [row["id"] for row in (await api.http.get(path)).json()], path
-        for path, key in [("/api/v1/bot/intents", "intent"), ("/api/v1/bot/flows", "flow")]:
+        for path, key in [
+            ("/api/v1/bot/intents", "intent"),
+            ("/api/v1/bot/flows", "flow"),
+            ("/api/v1/automation/rules", "rule"),
+        ]:
             assert ids[key] not in [row["id"] for row in (await api.http.get(path)).json()], path
         for path, key in [("/api/v1/knowledge/faqs", "faq"), ("/api/v1/knowledge/articles", "article")]:
             assert ids[key] not in [row["id"] for row in (await api.http.get(path)).json()["items"]], path
