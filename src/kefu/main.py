@@ -55,12 +55,14 @@ def register_listeners() -> None:
 
 
 def _include_automation(app: FastAPI) -> None:
-    """Automation rules (API) and the customer tiers' API."""
+    """Automation rules, customer tiers, the widget's signed customer level."""
     from kefu.automation.api import router as automation
+    from kefu.channels.widget.identity_api import admins as widget_identity_admins
+    from kefu.channels.widget.identity_api import widget as widget_identity
     from kefu.routing.tier_api import router as tiers
 
-    app.include_router(automation)
-    app.include_router(tiers)
+    for router in (automation, tiers, widget_identity, widget_identity_admins):
+        app.include_router(router)
 
 
 def register_channels() -> None:
