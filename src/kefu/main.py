@@ -57,11 +57,12 @@ def register_listeners() -> None:
 def _include_automation(app: FastAPI) -> None:
     """Automation rules, customer tiers, the widget's signed customer level."""
     from kefu.automation.api import router as automation
+    from kefu.automation.pages import router as automation_pages
     from kefu.channels.widget.identity_api import admins as widget_identity_admins
     from kefu.channels.widget.identity_api import widget as widget_identity
     from kefu.routing.tier_api import router as tiers
 
-    for router in (automation, tiers, widget_identity, widget_identity_admins):
+    for router in (automation, automation_pages, tiers, widget_identity, widget_identity_admins):
         app.include_router(router)
 
 

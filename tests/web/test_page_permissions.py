@@ -28,6 +28,7 @@ EXPECTED = {
     "/admin/bot": "CanManageBot",
     "/admin/knowledge": "CanManageKnowledge",
     "/admin/listeners": "CanManageListeners",
+    "/admin/automation": "CanManageAutomation",
     "/app/knowledge": "CanHandle",
 }
 CAN = {get_args(getattr(deps, name))[1].dependency: name for name in dir(deps) if name.startswith("Can")}
