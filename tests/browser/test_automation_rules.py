@@ -77,6 +77,9 @@ async def test_admin_rule_labels_a_customer_message_and_the_sidebar_shows_the_se
     await admin.select_option("select[name=a0_type]", "add_label")
     await expect(admin.locator("select[name=a0_type] option:checked")).to_have_text(ui["add_label"])
     await admin.fill("input[name=a0_text]", "vip-rule")
+    await admin.select_option("select[name=a1_type]", "notify")
+    await admin.select_option("select[name=a1_agent]", str(api.admin.id))
+    await admin.fill("input[name=a1_text]", "VIP ⚑ #{{conversation.id}}")
     await admin.click("#save-rule")
     await expect(admin.locator("#rule-saved")).to_have_text(ui["saved"])
     await expect(admin.locator("#rules tbody tr")).to_have_count(1)
@@ -91,6 +94,8 @@ async def test_admin_rule_labels_a_customer_message_and_the_sidebar_shows_the_se
     await admin.goto(f"{base}/app?view=all&status=all&c={conv['id']}&lang={lang}")
     await expect(admin.locator("body[data-ws=open]")).to_have_count(1)
     await expect(admin.locator("#conv-head .labels .chip span")).to_have_text(["vip-rule"], timeout=20_000)
+    await customer_says(frame, "are you there?")  # the rule runs again: its notice pops up for the admin
+    await expect(admin.locator("#toast")).to_have_text(f"VIP ⚑ #{conv['id']}", timeout=20_000)
 
     r = await api.http.patch(f"/api/v1/contacts/{conv['contact_id']}", json={"attributes": {"revenue": 20000}})
     assert r.status_code == 200, r.text
