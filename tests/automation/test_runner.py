@@ -25,7 +25,7 @@ async def _rule(
     return int(r.json()["id"])
 
 
-async def _until(probe: Callable[[], Awaitable[Any]], timeout: float = 20.0) -> Any:
+async def _until(probe: Callable[[], Awaitable[Any]], timeout: float = 45.0) -> Any:
     deadline = time.monotonic() + timeout
     while True:
         got = await probe()
@@ -180,8 +180,8 @@ async def test_every_action_on_real_rows(api: World) -> None:
     async with api.agent_ws(token=agent.token) as ws:
         await recv_until(ws, "hello")
         msg = await visitor.say("hello")
-        escalated = await recv_until(ws, "automation.notify", timeout=20)
-        notice = await recv_until(ws, "automation.notify", timeout=20)
+        escalated = await recv_until(ws, "automation.notify", timeout=45)
+        notice = await recv_until(ws, "automation.notify", timeout=45)
     supervisors = sorted([api.admin.id, supervisor.id])
     assert (escalated["user_ids"], escalated["text"]) == (supervisors, "escalated: priority p3 → p2")
     assert (notice["user_ids"], notice["text"], notice["rule_id"]) == ([agent.id], f"Look at {name}", rule)
