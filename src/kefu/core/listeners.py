@@ -238,7 +238,10 @@ class Dispatcher:
         emitted are published after the commit (with the dispatcher's bus, when it has a context)."""
         async with self.sessionmaker() as session:
             result = await self._run_batch_in(session, spec)
-            await publish_committed(session, self.context.bus if self.context is not None else None)
+            try:
+                await publish_committed(session, self.context.bus if self.context is not None else None)
+            except Exception:  # the bus is at most once: a lost publish never undoes or stops the dispatch
+                log.exception("listener %s: could not publish its handlers' events", spec.name)
         return result
 
     async def _run_batch_in(self, session: AsyncSession, spec: ListenerSpec) -> tuple[int, bool]:
