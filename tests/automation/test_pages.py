@@ -138,3 +138,35 @@ async def test_the_sidebar_shows_segment_reasons_and_churn_flag_in_each_language
         assert f'<span class="badge tier-strategic">{segment}</span>' in side, side
         assert [f"<li>{x}</li>" in side for x in reasons] == [True, True, True]
         assert 'id="churn-flag"' not in side
+
+
+async def test_the_sidebar_flags_a_customer_gone_quiet(api: World) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from kefu.conversations.models import Conversation
+    from kefu.core import clock
+
+    visitor, conv = await api.conversation()
+    r = await api.http.patch(f"/api/v1/contacts/{visitor.contact_id}", json={"attributes": {"revenue": 10}})
+    assert r.status_code == 200, r.text
+    async with api.server.state.sessionmaker() as session:
+        long_ago = clock.now() - timedelta(days=120)
+        await session.execute(
+            update(Conversation)
+            .where(Conversation.id == conv["id"])
+            .values(created_at=long_ago - timedelta(days=1), last_activity_at=long_ago)
+        )
+        await session.commit()
+    r = await api.http.post(f"/api/v1/contacts/{visitor.contact_id}/tier/recompute")
+    assert (r.json()["segment"], r.json()["churn_risk"]) == ("potential", True)  # flagged, not worth a segment
+    browser = await login(api, api.admin)
+    for lang, flag, quiet in [
+        ("zh_CN", "流失风险", "已 120 天没有联系"),
+        ("zh_TW", "流失風險", "已 120 天沒有聯繫"),
+        ("en", "Churn risk", "No contact for 120 days"),
+    ]:
+        side = (await browser.http.get(f"/app/c/{conv['id']}/side", params={"lang": lang})).text
+        assert f'id="churn-flag" title="{flag}">⚠ {flag}</span>' in side, side
+        assert f"<li>{quiet}</li>" in side
