@@ -42,6 +42,7 @@ def register_jobs() -> None:
     import kefu.conversations.tasks
     import kefu.core.listeners  # (durable event listeners: listeners.dispatch / catch_up)
     import kefu.routing.tasks
+    import kefu.routing.tier_tasks  # (customer tiers: routing.tiers_recompute)
     import kefu.sla.tasks  # noqa: F401
 
     register_listeners()
@@ -51,8 +52,21 @@ def register_listeners() -> None:
     """Import the modules that register durable event listeners (explicit list; core/listeners.py)."""
     import kefu.automation.listeners
     import kefu.routing.listeners
+    import kefu.routing.tier_listeners
     import kefu.sla.listeners
     import kefu.tickets.listeners  # noqa: F401
+
+
+def _include_automation(app: FastAPI) -> None:
+    """Automation rules, customer tiers, the widget's signed customer level."""
+    from kefu.automation.api import router as automation
+    from kefu.automation.pages import router as automation_pages
+    from kefu.channels.widget.identity_api import admins as widget_identity_admins
+    from kefu.channels.widget.identity_api import widget as widget_identity
+    from kefu.routing.tier_api import router as tiers
+
+    for router in (automation, automation_pages, tiers, widget_identity, widget_identity_admins):
+        app.include_router(router)
 
 
 def register_channels() -> None:
@@ -156,5 +170,6 @@ def _include_routers(app: FastAPI, *, demo: bool) -> None:
     # SLA, the priority matrix and staffing (docs/staffing.md), tickets
     for router in (sla, sla_pages, routing_planning, routing_pages, tickets, ticket_pages):
         app.include_router(router)
+    _include_automation(app)
     if demo:  # the demo's order API: only where the demo runs (KEFU_DEMO=1), never in the OpenAPI document
         app.include_router(bot_demo, include_in_schema=False)

@@ -3,6 +3,7 @@
 from kefu.accounts.models import Account, Team, TeamMember
 from kefu.attachments.models import Attachment
 from kefu.auth.models import ApiToken, User, UserSession
+from kefu.automation.models import AutomationRule, EventCause, RuleRun
 from kefu.bot.models import BotFlow, BotIntent, BotModel, BotSettings
 from kefu.channels.models import Inbox
 from kefu.contacts.models import Contact, ContactIdentity
@@ -30,6 +31,7 @@ __all__ = [
     "ApiToken",
     "Article",
     "Attachment",
+    "AutomationRule",
     "Base",
     "BotFlow",
     "BotIntent",
@@ -41,6 +43,7 @@ __all__ = [
     "ConversationLabel",
     "DeadLetter",
     "Event",
+    "EventCause",
     "FaqEntry",
     "Inbox",
     "KnowledgeVersion",
@@ -48,6 +51,7 @@ __all__ = [
     "Message",
     "QueueEntry",
     "RepeatContact",
+    "RuleRun",
     "Skill",
     "SkillRequirement",
     "SlaCalendar",

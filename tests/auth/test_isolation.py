@@ -44,6 +44,7 @@ PARAM_TO_RESOURCE = {
     "view_id": "ticket_view",
     "skill_id": "skill",
     "requirement_id": "requirement",
+    "rule_id": "rule",
 }
 # Public endpoints addressed by a public key or serving demo data: not account-scoped by id.
 PUBLIC_PREFIXES = ("/api/v1/widget/", "/api/v1/help/", "/api/v1/demo/")
@@ -76,6 +77,7 @@ BODIES: dict[tuple[str, str], Any] = {
     ("patch", "/api/v1/routing/agents/{user_id}"): {"capacity": 1},
     ("post", "/api/v1/conversations/{conv_id}/transfer"): {"to_user_id": 1, "reason": "intrusion"},
     ("post", "/api/v1/routing/queue/{conv_id}/reassign"): {"user_id": 1},
+    ("patch", "/api/v1/automation/rules/{rule_id}"): {"name": "hacked"},
 }
 
 
@@ -101,7 +103,11 @@ async def _resources(b: World) -> dict[str, Any]:
     requirement = await b.http.post(
         "/api/v1/routing/requirements", json={"kind": "label", "value": "vip", "skill": "b_skill"}
     )
-    for r in (faq, article, flow, intent, upload, ticket, field, view, skill, requirement):
+    rule = await b.http.post(
+        "/api/v1/automation/rules",
+        json={"name": "B rule", "event_type": "message.created", "actions": [{"type": "add_label", "label": "b"}]},
+    )
+    for r in (faq, article, flow, intent, upload, ticket, field, view, skill, requirement, rule):
         assert r.status_code == 201, r.text
     await _sla_settled(b, conv["id"])
     return {
@@ -124,6 +130,7 @@ async def _resources(b: World) -> dict[str, Any]:
         "article": article.json()["id"],
         "flow": flow.json()["id"],
         "intent": intent.json()["id"],
+        "rule": rule.json()["id"],
         "version": 1,  # B's entries have a version 1; the entry id makes it B's
     }
 
@@ -186,6 +193,8 @@ async def _snapshot(b: World, ids: dict[str, Any]) -> list[Any]:
         "/api/v1/routing/requirements",
         "/api/v1/routing/agents",
         f"/api/v1/conversations/{ids['conversation']}/transfers",
+        f"/api/v1/automation/rules/{ids['rule']}",
+        f"/api/v1/automation/runs?rule_id={ids['rule']}",
     ]
     async with b.server.state.sessionmaker() as session:
         stored = await session.get(Attachment, ids["attachment"])
@@ -248,7 +257,11 @@ async def test_lists_never_show_another_accounts_rows(api: World) -> None:
             ("/api/v1/api_tokens", "token"),
         ]:
             assert ids[key] not in [row["id"] for row in (await api.http.get(path)).json()], path
-        for path, key in [("/api/v1/bot/intents", "intent"), ("/api/v1/bot/flows", "flow")]:
+        for path, key in [
+            ("/api/v1/bot/intents", "intent"),
+            ("/api/v1/bot/flows", "flow"),
+            ("/api/v1/automation/rules", "rule"),
+        ]:
             assert ids[key] not in [row["id"] for row in (await api.http.get(path)).json()], path
         for path, key in [("/api/v1/knowledge/faqs", "faq"), ("/api/v1/knowledge/articles", "article")]:
             assert ids[key] not in [row["id"] for row in (await api.http.get(path)).json()["items"]], path

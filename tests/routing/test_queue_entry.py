@@ -22,8 +22,9 @@ from kefu.core.jobs import InProcessRunner, JobContext
 from kefu.core.listeners import Dispatcher, ListenerRegistry
 from kefu.routing import listeners, tasks
 from kefu.routing.models import QueueEntry, SkillRequirement
+from tests.conversations.test_query_counts import listeners_idle
 from tests.routing import rows
-from tests.support.factories import uniq
+from tests.support.factories import World, uniq
 
 SM = async_sessionmaker[AsyncSession]
 
@@ -228,3 +229,46 @@ async def test_the_nudge_runs_the_assigner(sessionmaker: SM, account_id: int) ->
         assert entry is not None and entry.assigned_reason == "skills"
     finally:
         await runner.stop()
+
+
+async def _listening(api: World, name: str) -> None:
+    from kefu.core.listeners_models import ListenerCursor
+
+    for _ in range(300):
+        async with api.server.state.sessionmaker() as session:
+            if await session.get(ListenerCursor, name) is not None:
+                return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"listener {name} never ran")
+
+
+async def test_a_priority_set_by_a_rule_stands_when_the_conversation_queues(api: World) -> None:
+    name = uniq("Rule ")
+    cond = [
+        {"field": "contact.name", "op": "eq", "value": name},
+        {"field": "message.direction", "op": "eq", "value": "incoming"},
+    ]
+    r = await api.http.post(
+        "/api/v1/automation/rules",
+        json={
+            "name": "P1 for this customer",
+            "event_type": "message.created",
+            "conditions": cond,
+            "actions": [{"type": "set_priority", "priority": "p1"}],
+        },
+    )
+    assert r.status_code == 201, r.text
+    rule_id = r.json()["id"]
+    await _listening(api, "routing.queue")  # a listener that starts at the newest event must exist first
+    visitor = await api.visitor(await api.inbox(), name=name)
+    conv_id = (await visitor.say("hello"))["conversation_id"]
+    params = {"type": "conversation.queued", "conversation_id": conv_id}
+    for _ in range(300):  # whichever listener runs first, the conversation queues and the rule sets p1
+        if (await api.http.get("/api/v1/events", params=params)).json():
+            break
+        await asyncio.sleep(0.1)
+    await listeners_idle(api)
+    every = (await api.http.get("/api/v1/events", params={"conversation_id": conv_id})).json()
+    assert len((await api.http.get("/api/v1/events", params=params)).json()) == 1, [e["type"] for e in every]
+    conv = (await api.http.get(f"/api/v1/conversations/{conv_id}")).json()
+    assert (conv["priority"], conv["priority_reasons"][-1]) == ("p1", f"rule:{rule_id}")

@@ -29,6 +29,7 @@ EXPECTED = {
     "/admin/knowledge": "CanManageKnowledge",
     "/admin/listeners": "CanManageListeners",
     "/admin/sla": "CanManageTeams",
+    "/admin/automation": "CanManageAutomation",
     "/app/knowledge": "CanHandle",
     "/admin/routing/priority": "CanManageTeams",
     "/app/staffing": "CanManageTeams",

@@ -71,3 +71,4 @@ CanManageKnowledge = Annotated[Principal, Depends(require(Perm.MANAGE_KNOWLEDGE)
 CanManageBot = Annotated[Principal, Depends(require(Perm.MANAGE_BOT))]
 CanManageOutbound = Annotated[Principal, Depends(require(Perm.MANAGE_OUTBOUND))]
 CanManageListeners = Annotated[Principal, Depends(require(Perm.MANAGE_LISTENERS))]
+CanManageAutomation = Annotated[Principal, Depends(require(Perm.MANAGE_AUTOMATION))]

@@ -301,14 +301,29 @@ async def do_post_bot_message(
     kind: MessageKind = MessageKind.BOT,
     meta: dict[str, Any] | None = None,
     jobs: JobRunner | None = None,
+    commit_now: bool = True,
 ) -> Message:
-    """The bot's answer (or its handoff note); an answer is delivered like an agent's reply."""
+    """The bot's answer (or its handoff note); an answer is delivered like an agent's reply. With
+    `commit_now=False` the caller commits, then starts the delivery (`outbound.enqueue_delivery`)."""
     actor = Actor(ActorType.BOT if kind == MessageKind.BOT else ActorType.SYSTEM)
     msg = _add_message(session, conv, direction=Direction.OUTGOING, kind=kind, actor=actor, content=content, meta=meta)
     await outbound.mark_for_delivery(session, conv, msg)
     await _emit_message(session, msg, actor, conv.contact_id)
-    await commit(session)
-    await outbound.enqueue_delivery(jobs, msg)
+    if commit_now:
+        await commit(session)
+        await outbound.enqueue_delivery(jobs, msg)
+    return msg
+
+
+async def do_add_system_note(
+    session: AsyncSession, conv: Conversation, content: str, *, meta: dict[str, Any] | None = None
+) -> Message:
+    """A private note written by kefu itself (e.g. an automation rule saying what it did); the caller commits."""
+    actor = Actor.system()
+    msg = _add_message(
+        session, conv, direction=Direction.OUTGOING, kind=MessageKind.NOTE, actor=actor, content=content, meta=meta
+    )
+    await _emit_message(session, msg, actor, conv.contact_id)
     return msg
 
 
@@ -354,7 +369,13 @@ def set_assignee(session: AsyncSession, conv: Conversation, user_id: int | None,
 
 
 async def do_assign(
-    session: AsyncSession, account_id: int, conv_id: int, assignee_id: int | None, actor: Actor
+    session: AsyncSession,
+    account_id: int,
+    conv_id: int,
+    assignee_id: int | None,
+    actor: Actor,
+    *,
+    commit_now: bool = True,
 ) -> Conversation:
     conv = await get_conversation(session, account_id, conv_id)
     if assignee_id is not None:
@@ -363,7 +384,7 @@ async def do_assign(
             raise BadRequest(f"user {assignee_id} is deactivated and cannot be assigned")
     if conv.assignee_id != assignee_id:
         _set_assignee(session, conv, assignee_id, actor)
-        await commit(session)
+        await _commit_or_flush(session, commit_now)
     return conv
 
 
@@ -427,7 +448,13 @@ async def do_wake_if_due(session: AsyncSession, conv_id: int) -> bool:
 
 
 async def do_update_conversation(
-    session: AsyncSession, account_id: int, conv_id: int, changes: dict[str, Any], actor: Actor
+    session: AsyncSession,
+    account_id: int,
+    conv_id: int,
+    changes: dict[str, Any],
+    actor: Actor,
+    *,
+    commit_now: bool = True,
 ) -> Conversation:
     conv = await get_conversation(session, account_id, conv_id)
     if changes.get("team_id") is not None:
@@ -437,7 +464,7 @@ async def do_update_conversation(
             raise BadRequest(f"{field} cannot be null")
         setattr(conv, field, str(value) if field == "priority" else value)
     _emit_conv(session, conv, EventType.CONVERSATION_UPDATED, _conv_payload(conv), actor)
-    await commit(session)
+    await _commit_or_flush(session, commit_now)
     return conv
 
 
@@ -449,6 +476,7 @@ async def do_set_labels(
     actor: Actor,
     *,
     mode: str = "set",
+    commit_now: bool = True,
 ) -> list[str]:
     """mode: set (replace all), add (one or more), remove."""
     conv = await get_conversation(session, account_id, conv_id)
@@ -469,8 +497,16 @@ async def do_set_labels(
         {"id": conv.id, "labels": sorted(target), "previous": sorted(current)},
         actor,
     )
-    await commit(session)
+    await _commit_or_flush(session, commit_now)
     return sorted(target)
+
+
+async def _commit_or_flush(session: AsyncSession, commit_now: bool) -> None:
+    """Commit (then publish), or only flush when the caller's transaction goes on (a listener's savepoint)."""
+    if commit_now:
+        await commit(session)
+    else:
+        await session.flush()
 
 
 def _assignee_id(assignee: str) -> int:

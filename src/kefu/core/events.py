@@ -114,6 +114,25 @@ def realtime_message(
     }
 
 
+def recorded_events(session: AsyncSession) -> list[Event]:
+    """The events recorded in the session's transaction so far, not yet committed (in order)."""
+    return [event for event, _ in session.info.get(_OUTBOX, [])]
+
+
+def forget_events_after(session: AsyncSession, count: int) -> None:
+    """Drop what was recorded after the first `count` events (their savepoint was rolled back)."""
+    outbox = session.info.get(_OUTBOX)
+    if outbox is not None:
+        del outbox[count:]
+
+
+async def publish_committed(session: AsyncSession, bus: EventBus | None) -> None:
+    """After a commit made without `commit()` (the listeners' dispatcher): publish what it recorded."""
+    outbox: list[tuple[Event, dict[str, Any]]] = session.info.pop(_OUTBOX, [])
+    if bus is not None and outbox:
+        await publish_events(bus, [event_message(event, payload) for event, payload in outbox])
+
+
 async def commit(session: AsyncSession) -> None:
     """Commit the transaction, then publish the events it recorded (never before)."""
     await session.commit()

@@ -44,7 +44,7 @@ from kefu.core import clock
 from kefu.core.bus import EventBus, Subscription
 from kefu.core.event_types import EventPayload, parse_payload
 from kefu.core.eventlog import Event
-from kefu.core.events import LISTENERS_TOPIC
+from kefu.core.events import LISTENERS_TOPIC, forget_events_after, publish_committed, recorded_events
 from kefu.core.jobs import JobContext, JobRunner, job, periodic
 from kefu.core.listeners_models import DeadLetter, DeadLetterStatus, ListenerCursor
 from kefu.core.services import ServiceKey
@@ -161,10 +161,12 @@ def safe_upper(cursor: int, head: list[tuple[int, datetime]], now: datetime, gra
 
 async def call_handler(session: AsyncSession, spec: ListenerSpec, event: Event) -> str | None:
     """Run the handler in a savepoint; the error text when it failed (its writes are then undone)."""
+    before = len(recorded_events(session))
     try:
         async with session.begin_nested():
             await spec.handler(session, ListenedEvent.from_row(event))
     except Exception as exc:  # any failure of one event is recorded, never propagated
+        forget_events_after(session, before)  # rolled back with the savepoint: never published
         log.warning("listener %s failed on event %s: %r", spec.name, event.id, exc)
         return f"{type(exc).__name__}: {exc}"[:MAX_ERROR_CHARS]
     return None
@@ -232,8 +234,18 @@ class Dispatcher:
         self._known.add(spec.name)
 
     async def _run_batch(self, spec: ListenerSpec) -> tuple[int, bool]:
-        """One batch in one transaction: (events handled, whether more may be waiting)."""
-        async with self.sessionmaker() as session, session.begin():
+        """One batch in one transaction: (events handled, whether more may be waiting). Events the handlers
+        emitted are published after the commit (with the dispatcher's bus, when it has a context)."""
+        async with self.sessionmaker() as session:
+            result = await self._run_batch_in(session, spec)
+            try:
+                await publish_committed(session, self.context.bus if self.context is not None else None)
+            except Exception:  # the bus is at most once: a lost publish never undoes or stops the dispatch
+                log.exception("listener %s: could not publish its handlers' events", spec.name)
+        return result
+
+    async def _run_batch_in(self, session: AsyncSession, spec: ListenerSpec) -> tuple[int, bool]:
+        async with session.begin():
             claim = select(ListenerCursor).where(ListenerCursor.name == spec.name).with_for_update(skip_locked=True)
             cursor = (await session.execute(claim)).scalar_one_or_none()
             if cursor is None:

@@ -294,8 +294,11 @@ async def _skills_needed(session: AsyncSession, conv: Conversation, intent: str 
 
 
 async def _assess(session: AsyncSession, conv: Conversation, actor: Actor) -> None:
-    """The priority and its reasons now (routing.priority); conversation.priority_changed when it changes."""
+    """The priority and its reasons now (routing.priority); conversation.priority_changed when it changes.
+    A priority an automation rule set (a "rule:<id>" reason) stands: the matrix does not override it."""
     previous = conv.priority
+    if any(reason.startswith("rule:") for reason in conv.priority_reasons or []):
+        return
     priority, reasons = await assess_priority(session, conv)
     conv.priority, conv.priority_reasons = str(priority), list(reasons)
     if conv.priority != previous:

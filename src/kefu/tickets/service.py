@@ -332,7 +332,7 @@ async def check_create_ticket(
         assignee_id=data.assignee_id,
         team_id=data.team_id if data.team_id is not None else (conv.team_id if conv is not None else None),
         custom_fields=custom,
-        source="conversation" if conv is not None else source,
+        source="conversation" if conv is not None and source != "rule" else source,  # a rule's stays "rule"
         created_at=clock.now(),
         updated_at=clock.now(),
     )

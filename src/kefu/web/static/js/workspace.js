@@ -120,6 +120,10 @@
       if (lastEventId === null || msg.id > lastEventId) lastEventId = msg.id;
     }
     if (msg.type === "typing") { showTyping(msg); return; }
+    if (msg.type === "automation.notify") {  // a rule's notice (docs/automation.md): shown to whom it names
+      if ((msg.user_ids || []).includes(Number(root.dataset.me))) window.kefu.toast(String(msg.text || ""), false);
+      return;
+    }
     const current = openId();
     if (msg.type === "message.created") {
       if (msg.conversation_id === current) {

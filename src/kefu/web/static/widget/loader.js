@@ -1,6 +1,8 @@
 /* kefu chat widget loader. Embed on any site:
      <script src="https://YOUR-KEFU-HOST/widget.js" data-inbox="INBOX_KEY" async></script>
    Optional: data-locale="zh_CN" | "zh_TW" | "en" (default: the visitor's browser language).
+   Optional, signed by the site's server: data-user-id, data-level ("normal" | "vip" | "gold") and
+   data-signature = hex HMAC-SHA256 of "user_id:level" with the inbox's identity secret (docs/automation.md).
    Adds a chat bubble and an iframe served by the kefu host named in this script's own src. */
 (function () {
   "use strict";
@@ -49,6 +51,12 @@
     frame.title = labels.title;
     frame.setAttribute("data-kefu-inbox", key);
     frame.src = origin + "/widget/frame?inbox=" + encodeURIComponent(key) + "&locale=" + encodeURIComponent(locale);
+    var level = script.getAttribute("data-level"), signature = script.getAttribute("data-signature");
+    var userId = script.getAttribute("data-user-id");
+    if (level && signature && userId) {
+      // In the fragment: never sent to a server, read by the frame only.
+      frame.src += "#" + new URLSearchParams({ uid: userId, level: level, sig: signature }).toString();
+    }
 
     var bubble = document.createElement("button");
     bubble.type = "button";
