@@ -4,6 +4,7 @@ dragging a conversation onto an agent."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -80,6 +81,13 @@ async def test_a_supervisor_watches_the_queue_and_reassigns(api: World, new_cont
     await expect(page.locator(".queue-item")).to_have_count(2)
     await expect(page.locator(f"#q-{first} span.sla-badge[data-sla-due]")).to_have_count(1)
     await expect(page.locator(f"#q-{second} span.sla-badge")).to_have_count(0)
+    badge = page.locator(f"#q-{first} span.sla-badge")  # 30 minutes away: the badge counts down mm:ss
+    await expect(badge).to_have_text(re.compile(r"^[0-2]?\d:[0-5]\d$"))
+    before = await badge.text_content()
+    await page.wait_for_timeout(1300)
+    after = await badge.text_content()
+    (m1, s1), (m2, s2) = (map(int, (text or "").split(":")) for text in (before, after))
+    assert 1 <= (m1 * 60 + s1) - (m2 * 60 + s2) <= 3, (before, after)
     await screenshot(page, "routing-queue")
 
     # by button
