@@ -10,6 +10,7 @@ from kefu.auth.deps import CanManageAutomation
 from kefu.automation import service
 from kefu.automation.schemas import RuleCreate, RuleOrder, RuleRead, RuleUpdate, RunRead
 from kefu.core.deps import SessionDep
+from kefu.core.openapi import errors
 from kefu.core.pagination import MAX_LIMIT, Cursor, CursorParam
 from kefu.core.schemas import Id, Page
 
@@ -53,7 +54,7 @@ async def delete_rule(rule_id: Id, session: SessionDep, principal: CanManageAuto
     return Response(status_code=204)
 
 
-@router.get("/runs", response_model=Page[RunRead])
+@router.get("/runs", response_model=Page[RunRead], responses=errors(404))
 async def list_runs(
     session: SessionDep,
     principal: CanManageAutomation,

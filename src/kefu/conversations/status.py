@@ -16,7 +16,8 @@ from __future__ import annotations
 from typing import Final
 
 from kefu.core.constants import ConversationStatus as S
-from kefu.core.errors import Conflict
+from kefu.core.transitions import InvalidTransition as InvalidTransition
+from kefu.core.transitions import TransitionTable
 
 TRANSITIONS: Final[dict[S, frozenset[S]]] = {
     S.OPEN: frozenset({S.PENDING, S.SNOOZED, S.RESOLVED}),
@@ -26,28 +27,7 @@ TRANSITIONS: Final[dict[S, frozenset[S]]] = {
 }
 
 
-class InvalidTransition(Conflict):
-    """409: the conversation's current status may not change to the asked one."""
-
-    def __init__(self, current: S, wanted: S) -> None:
-        allowed = next_statuses(current)
-        super().__init__(
-            f"a {current} conversation cannot become {wanted} (allowed: {', '.join(allowed) or 'none'})",
-            details={"from": str(current), "to": str(wanted), "allowed": [str(s) for s in allowed]},
-        )
-
-
-def can_transition(current: str, wanted: str) -> bool:
-    """True if `current` → `wanted` is in the table, or is the same status (a no-op)."""
-    return current == wanted or S(wanted) in TRANSITIONS[S(current)]
-
-
-def check_transition(current: str, wanted: str) -> None:
-    if not can_transition(current, wanted):
-        raise InvalidTransition(S(current), S(wanted))
-
-
-def next_statuses(current: str) -> list[S]:
-    """The statuses `current` may change to, in the table's order (what the UI offers)."""
-    targets = TRANSITIONS[S(current)]
-    return [s for s in S if s in targets]
+TABLE: Final = TransitionTable(S, TRANSITIONS, "conversation")
+can_transition = TABLE.can
+check_transition = TABLE.check
+next_statuses = TABLE.next

@@ -16,7 +16,8 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Final
 
-from kefu.core.errors import Conflict
+from kefu.core.transitions import InvalidTransition as InvalidTransition
+from kefu.core.transitions import TransitionTable
 
 
 class TicketStatus(StrEnum):
@@ -45,31 +46,10 @@ REOPENED_BY_REPLY: Final[frozenset[S]] = frozenset({S.PENDING, S.SOLVED})
 ACTIVE: Final[frozenset[S]] = frozenset({S.NEW, S.OPEN, S.PENDING, S.ON_HOLD})
 
 
-class InvalidTransition(Conflict):
-    """409: the ticket's current status may not change to the asked one."""
-
-    def __init__(self, current: S, wanted: S) -> None:
-        allowed = next_statuses(current)
-        super().__init__(
-            f"a {current} ticket cannot become {wanted} (allowed: {', '.join(allowed) or 'none'})",
-            details={"from": str(current), "to": str(wanted), "allowed": [str(s) for s in allowed]},
-        )
-
-
-def can_transition(current: str, wanted: str) -> bool:
-    """True if `current` → `wanted` is in the table, or is the same status (a no-op)."""
-    return current == wanted or S(wanted) in TRANSITIONS[S(current)]
-
-
-def check_transition(current: str, wanted: str) -> None:
-    if not can_transition(current, wanted):
-        raise InvalidTransition(S(current), S(wanted))
-
-
-def next_statuses(current: str) -> list[S]:
-    """The statuses `current` may change to, in the table's order (what the UI offers)."""
-    targets = TRANSITIONS[S(current)]
-    return [s for s in S if s in targets]
+TABLE: Final = TransitionTable(S, TRANSITIONS, "ticket")
+can_transition = TABLE.can
+check_transition = TABLE.check
+next_statuses = TABLE.next
 
 
 def status_after_reply(current: str) -> S | None:
