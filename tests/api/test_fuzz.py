@@ -21,6 +21,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -152,8 +153,22 @@ def _seed(http: httpx.Client) -> tuple[dict[str, Any], dict[str, str]]:
     return ids, contact
 
 
+def _own_database(backend: dict[str, Any], tmp_root: Path) -> dict[str, Any]:
+    """SQLite: a database file of the fuzzed server's own. The synchronous fuzz calls block the test's event
+    loop, so a transaction the session's server holds on that loop (its listeners and periodic jobs write in
+    the background) would keep a shared file locked for the whole module."""
+    if backend["name"] != "sqlite":
+        return backend
+    from kefu.core.migrate import upgrade
+
+    url = f"sqlite+aiosqlite:///{tmp_root / 'fuzz.db'}"
+    upgrade(url)
+    return {**backend, "database_url": url}
+
+
 @pytest.fixture(scope="module")
-def fuzzed(backend: dict[str, Any]) -> Iterator[Fuzzed]:
+def fuzzed(backend: dict[str, Any], tmp_root: Path) -> Iterator[Fuzzed]:
+    backend = _own_database(backend, tmp_root)
     found: queue.Queue[Any] = queue.Queue()
     stop = threading.Event()
     thread = threading.Thread(target=_serve, args=(backend, found, stop), daemon=True)
