@@ -35,7 +35,7 @@ async def check_put_priority_config(
     if unknown:
         listed = ", ".join(sorted(known)) or "none defined"
         raise Unprocessable(f"unknown intent {unknown[0]!r} in urgency.intents (the bot's intents: {listed})")
-    account = await session.get(Account, account_id, with_for_update=True)
+    account = await session.get(Account, account_id, with_for_update={"key_share": True})
     if account is None:
         raise NotFound("account", account_id)
     stored = config.model_dump(mode="json")

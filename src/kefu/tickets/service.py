@@ -245,8 +245,10 @@ def record(
 
 async def _next_number(session: AsyncSession, account_id: int) -> int:
     """The account's next ticket number. The account row is locked first (PostgreSQL; SQLite writes are
-    serial), so two tickets created at once get different numbers."""
-    await session.execute(select(Account.id).where(Account.id == account_id).with_for_update())
+    serial), so two tickets created at once get different numbers. FOR NO KEY UPDATE: it does not block the
+    key-share locks every insert of an account's rows takes on it (a FOR UPDATE here deadlocked with them)."""
+    lock = select(Account.id).where(Account.id == account_id).with_for_update(key_share=True)  # FOR NO KEY UPDATE
+    await session.execute(lock)
     top = (await session.execute(select(func.max(Ticket.number)).where(Ticket.account_id == account_id))).scalar()
     return FIRST_NUMBER if top is None else int(top) + 1
 

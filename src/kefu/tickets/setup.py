@@ -100,7 +100,7 @@ async def get_settings(session: AsyncSession, account_id: int) -> TicketSettings
 
 
 async def do_put_settings(session: AsyncSession, account_id: int, data: TicketSettings, actor: Actor) -> TicketSettings:
-    account = await session.get(Account, account_id, with_for_update=True)
+    account = await session.get(Account, account_id, with_for_update={"key_share": True})
     if account is None:
         raise NotFound("account", account_id)
     account.settings = {**(account.settings or {}), SETTINGS_KEY: data.model_dump(mode="json")}
