@@ -463,6 +463,8 @@ async def do_update_conversation(
         if value is None and field != "team_id":
             raise BadRequest(f"{field} cannot be null")
         setattr(conv, field, str(value) if field == "priority" else value)
+    if "priority" in changes and "priority_reasons" not in changes:
+        conv.priority_reasons = [MANUAL_PRIORITY]  # set by a person: the queue's matrix leaves it (kefu.routing)
     _emit_conv(session, conv, EventType.CONVERSATION_UPDATED, _conv_payload(conv), actor)
     await _commit_or_flush(session, commit_now)
     return conv
@@ -507,6 +509,9 @@ async def _commit_or_flush(session: AsyncSession, commit_now: bool) -> None:
         await commit(session)
     else:
         await session.flush()
+
+
+MANUAL_PRIORITY = "manual"
 
 
 def _assignee_id(assignee: str) -> int:

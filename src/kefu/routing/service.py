@@ -11,7 +11,7 @@ from kefu.auth.access import get_scoped, restrict
 from kefu.auth.models import User
 from kefu.channels.models import Inbox
 from kefu.conversations.models import Conversation, ConversationLabel
-from kefu.conversations.service import get_conversation, set_assignee
+from kefu.conversations.service import MANUAL_PRIORITY, get_conversation, set_assignee
 from kefu.core import clock
 from kefu.core.constants import ChannelType, ConversationStatus, EventType
 from kefu.core.errors import BadRequest, Conflict
@@ -295,9 +295,10 @@ async def _skills_needed(session: AsyncSession, conv: Conversation, intent: str 
 
 async def _assess(session: AsyncSession, conv: Conversation, actor: Actor) -> None:
     """The priority and its reasons now (routing.priority); conversation.priority_changed when it changes.
-    A priority an automation rule set (a "rule:<id>" reason) stands: the matrix does not override it."""
+    A priority a person or an automation rule set (a "manual" or "rule:<id>" reason) stands: the matrix does
+    not override it."""
     previous = conv.priority
-    if any(reason.startswith("rule:") for reason in conv.priority_reasons or []):
+    if any(r == MANUAL_PRIORITY or r.startswith("rule:") for r in conv.priority_reasons or []):
         return
     priority, reasons = await assess_priority(session, conv)
     conv.priority, conv.priority_reasons = str(priority), list(reasons)
