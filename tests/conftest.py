@@ -119,6 +119,21 @@ def backend(request: pytest.FixtureRequest) -> dict[str, str | None]:
     }
 
 
+@pytest.fixture
+async def sessionmaker(backend: dict[str, str | None]) -> AsyncIterator[object]:
+    """A sessionmaker on its own engine over the backend's database, for tests that call services and
+    dispatchers directly (tests/events, tests/routing, tests/sla)."""
+    from kefu.core.db import make_engine, make_sessionmaker
+
+    url = backend["database_url"]
+    assert url
+    engine = make_engine(url, pool_size=10)
+    try:
+        yield make_sessionmaker(engine)
+    finally:
+        await engine.dispose()
+
+
 @pytest.fixture(scope="session")
 async def server(backend: dict[str, str | None]) -> AsyncIterator[LiveServer]:
     prefix = f"kefu-test-{uuid.uuid4().hex[:8]}:"

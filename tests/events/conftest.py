@@ -2,26 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from kefu.accounts.service import do_create_account
-from kefu.core.db import make_engine, make_sessionmaker
 from kefu.core.events import commit
 from tests.support.factories import uniq
-
-
-@pytest.fixture
-async def sessionmaker(backend: dict[str, str | None]) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    url = backend["database_url"]
-    assert url
-    engine = make_engine(url, pool_size=4)
-    try:
-        yield make_sessionmaker(engine)
-    finally:
-        await engine.dispose()
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ contact, and conversations created as rows (the clocks are driven by kefu.sla's 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -15,23 +15,11 @@ from kefu.accounts.service import do_create_account
 from kefu.channels.models import Inbox
 from kefu.contacts.models import Contact
 from kefu.conversations.models import Conversation
-from kefu.core.db import make_engine, make_sessionmaker
 from kefu.core.events import commit
 from tests.support.factories import uniq
 
 SM = async_sessionmaker[AsyncSession]
 NewConversation = Callable[..., Awaitable[Conversation]]
-
-
-@pytest.fixture
-async def sessionmaker(backend: dict[str, str | None]) -> AsyncIterator[SM]:
-    url = backend["database_url"]
-    assert url
-    engine = make_engine(url, pool_size=4)
-    try:
-        yield make_sessionmaker(engine)
-    finally:
-        await engine.dispose()
 
 
 @pytest.fixture
