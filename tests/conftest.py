@@ -77,6 +77,29 @@ def pg_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def quiet_database_url(backend: dict[str, str | None], tmp_root: Path) -> Iterator[str]:
+    """A database of the backend's kind that no test server writes to, for tests whose assertions
+    depend on every event id being theirs (the listeners' gap handling waits for ids other writers
+    hold in flight or roll back)."""
+    from kefu.core.migrate import upgrade
+
+    if backend["name"] == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_root / 'quiet.db'}"
+        upgrade(url)
+        yield url
+        return
+    assert PG_URL
+    name = f"kefu_quiet_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    _pg_admin(PG_URL, f'CREATE DATABASE "{name}"')
+    url = PG_URL.rsplit("/", 1)[0] + "/" + name
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        _pg_admin(PG_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
 def redis_url() -> str:
     if not REDIS_URL:
         _missing("KEFU_TEST_REDIS_URL is not set")

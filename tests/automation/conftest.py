@@ -1,4 +1,5 @@
-"""Fixtures of the automation tests: the durable-listener fixtures (an engine per backend, an account)."""
+"""Fixtures of the automation tests: the durable-listener fixtures (a quiet database per backend, an
+account on it) of tests/events."""
 
 from tests.events.conftest import account_id, sessionmaker
 

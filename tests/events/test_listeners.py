@@ -219,13 +219,11 @@ async def test_an_event_committed_after_a_later_one_is_not_skipped(
     assert [eid for _, eid in seen] == [early.id, late, after]
 
 
-async def test_two_dispatchers_handle_each_event_exactly_once(backend: dict[str, str | None], account_id: int) -> None:
+async def test_two_dispatchers_handle_each_event_exactly_once(quiet_database_url: str, account_id: int) -> None:
     """Two nodes (two engines, two dispatchers) running while events arrive: each event once."""
     from kefu.core.db import make_engine, make_sessionmaker
 
-    url = backend["database_url"]
-    assert url
-    engines = [make_engine(url, pool_size=4) for _ in range(2)]
+    engines = [make_engine(quiet_database_url, pool_size=4) for _ in range(2)]
     makers = [make_sessionmaker(e) for e in engines]
     calls: list[tuple[int, int]] = []
     registry = ListenerRegistry()

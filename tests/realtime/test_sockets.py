@@ -130,5 +130,11 @@ async def test_an_event_committed_after_a_newer_one_still_arrives_live(api: Worl
             await commit(slow)
             frames = await _drain(ws, 1.0)
     payload = {"id": conv["id"], "labels": ["late"], "previous": []}
-    assert [(f["id"], f["payload"]) for f in frames] == [(late.id, payload)]
+    # the routing listener queues the conversation in the background: its events may come too
+    ours = [
+        (f["id"], f["payload"])
+        for f in frames
+        if f["type"] not in ("conversation.queued", "conversation.priority_changed")
+    ]
+    assert ours == [(late.id, payload)]
     assert newer["id"] > 0

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 
 from kefu.conversations.models import Conversation
 from kefu.conversations.service import WAKE_JOB, do_change_status_system, do_wake_if_due
@@ -21,19 +22,32 @@ async def wake(ctx: JobContext, conversation_id: int) -> bool:
         return await do_wake_if_due(session, conversation_id)
 
 
+BATCH = 500
+
+
+async def _due(ctx: JobContext, *where: ColumnElement[bool]) -> AsyncIterator[list[int]]:
+    """The ids of every conversation matching `where`, in batches (keyset on the id), so one run
+    reaches all of them however many accounts the database holds."""
+    after = 0
+    while True:
+        async with ctx.sessionmaker() as session:
+            q = select(Conversation.id).where(Conversation.id > after, *where).order_by(Conversation.id).limit(BATCH)
+            ids = list((await session.execute(q)).scalars())
+        if ids:
+            yield ids
+        if len(ids) < BATCH:
+            return
+        after = ids[-1]
+
+
 @periodic("conversations.wake_due", every_s=30)
 async def wake_due(ctx: JobContext) -> int:
     """Catch-up for wake-ups whose job was lost (restart) — the database is the truth."""
-    async with ctx.sessionmaker() as session:
-        q = (
-            select(Conversation.id)
-            .where(Conversation.status == ConversationStatus.SNOOZED, Conversation.snoozed_until <= clock.now())
-            .limit(500)
-        )
-        ids = list((await session.execute(q)).scalars())
     woken = 0
-    for cid in ids:
-        woken += await wake(ctx, cid)
+    due = (Conversation.status == ConversationStatus.SNOOZED, Conversation.snoozed_until <= clock.now())
+    async for ids in _due(ctx, *due):
+        for cid in ids:
+            woken += await wake(ctx, cid)
     return woken
 
 
@@ -44,18 +58,15 @@ async def auto_resolve(ctx: JobContext) -> int:
     if hours <= 0:
         return 0
     cutoff = clock.now() - timedelta(hours=hours)
-    async with ctx.sessionmaker() as session:
-        q = (
-            select(Conversation.id)
-            .where(
-                Conversation.status.in_([ConversationStatus.OPEN, ConversationStatus.PENDING]),
-                Conversation.last_activity_at < cutoff,
-            )
-            .limit(500)
-        )
-        ids = list((await session.execute(q)).scalars())
-    for cid in ids:
-        async with ctx.sessionmaker() as session:
-            bind_bus(session, ctx.bus)
-            await do_change_status_system(session, cid, ConversationStatus.RESOLVED, reason="idle")
-    return len(ids)
+    resolved = 0
+    idle = (
+        Conversation.status.in_([ConversationStatus.OPEN, ConversationStatus.PENDING]),
+        Conversation.last_activity_at < cutoff,
+    )
+    async for ids in _due(ctx, *idle):
+        for cid in ids:
+            async with ctx.sessionmaker() as session:
+                bind_bus(session, ctx.bus)
+                await do_change_status_system(session, cid, ConversationStatus.RESOLVED, reason="idle")
+        resolved += len(ids)
+    return resolved
