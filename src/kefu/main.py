@@ -142,6 +142,7 @@ def _include_routers(app: FastAPI, *, demo: bool) -> None:
     from kefu.bot.demo import router as bot_demo
     from kefu.bot.pages import router as bot_pages
     from kefu.channels.api import router as inboxes
+    from kefu.channels.webhook import router as channel_webhooks
     from kefu.channels.widget.api import FAST_ROUTES
     from kefu.channels.widget.api import agents as widget_agents
     from kefu.channels.widget.api import router as widget
@@ -168,7 +169,7 @@ def _include_routers(app: FastAPI, *, demo: bool) -> None:
     for router in (*routers, widget_agents, attachments, knowledge_pages, bot_pages, listeners, routing, queue_pages):
         app.include_router(router)
     # SLA, the priority matrix and staffing (docs/staffing.md), tickets
-    for router in (sla, sla_pages, routing_planning, routing_pages, tickets, ticket_pages):
+    for router in (sla, sla_pages, routing_planning, routing_pages, tickets, ticket_pages, channel_webhooks):
         app.include_router(router)
     _include_automation(app)
     if demo:  # the demo's order API: only where the demo runs (KEFU_DEMO=1), never in the OpenAPI document

@@ -7,7 +7,14 @@ An adapter
   `RequestValidationError` for a body that does not match its schema);
 - sends replies out (`send`), called by the job `channels.deliver_message` with retries
   (channels/delivery.py), and says how it went (`DeliveryResult`);
-- describes an inbox's settings (`config_schema`, a Pydantic model; `Inbox.config` is validated by it).
+- describes an inbox's settings (`config_schema`, a Pydantic model; `Inbox.config` is validated by it
+  when an inbox is created or updated — a 422 that names the field — and the fields in `secret_fields`
+  are never read back through the API: they show as `configs.SECRET_MASK`, and sending the mask back keeps them);
+- answers its provider: `verify_url` for a provider's GET that checks the callback URL (WeChat's echostr),
+  `inbound_reply` for the body a provider expects after a POST (WeChat's `success`).
+
+Channels that a provider calls share one webhook: `GET|POST /channels/{inbox public_key}`
+(channels/webhook.py), the inbox's `callback_url`; the widget keeps its own routes.
 
 Adapters are registered by channel kind (`Inbox.channel_type`) in `ADAPTERS`: `kefu.main.register_channels`
 imports their modules (an explicit list, called by create_app and `kefu worker`). Every registered adapter
@@ -16,6 +23,7 @@ passes tests/contracts/test_channel_adapters.py.
 
 from __future__ import annotations
 
+import json
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -23,6 +31,7 @@ from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel
 
+from kefu.channels.configs import CONFIGS, ChannelConfig
 from kefu.conversations.models import DeliveryStatus
 from kefu.conversations.outbound import DELIVERED_KINDS
 from kefu.conversations.schemas import InboundMessage
@@ -79,6 +88,7 @@ class DeliveryResult:
 class ChannelAdapter(ABC):
     kind: ClassVar[str]  # the Inbox.channel_type it serves
     config_schema: ClassVar[type[BaseModel]]
+    secret_fields: ClassVar[frozenset[str]] = frozenset()  # config keys never read back (passwords, keys)
     # False: replies reach the customer through the published message.created event (the widget's
     # socket), so no delivery job runs for them.
     delivers: ClassVar[bool] = True
@@ -95,6 +105,14 @@ class ChannelAdapter(ABC):
     def parse_config(self, raw: Mapping[str, Any]) -> BaseModel:
         return self.config_schema.model_validate(dict(raw))
 
+    async def verify_url(self, state: AppState, request: InboundRequest) -> str:
+        """The provider's check of the callback URL (a GET): the text to answer, or a 4xx error."""
+        raise NotFound("URL verification for channel", self.kind)
+
+    def inbound_reply(self, received: int) -> tuple[str, str]:
+        """The body and media type to answer a provider's POST that carried `received` messages."""
+        return json.dumps({"received": received}), "application/json"
+
 
 ADAPTERS: dict[str, ChannelAdapter] = {}
 A = TypeVar("A", bound=ChannelAdapter)
@@ -102,6 +120,7 @@ A = TypeVar("A", bound=ChannelAdapter)
 
 def register(adapter: A) -> A:
     ADAPTERS[adapter.kind] = adapter
+    CONFIGS[adapter.kind] = ChannelConfig(adapter.config_schema, adapter.secret_fields)
     if adapter.delivers:
         DELIVERED_KINDS.add(adapter.kind)
     else:
@@ -111,6 +130,7 @@ def register(adapter: A) -> A:
 
 def unregister(kind: str) -> None:
     ADAPTERS.pop(kind, None)
+    CONFIGS.pop(kind, None)
     DELIVERED_KINDS.discard(kind)
 
 
