@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.auth.access import get_scoped, restrict
@@ -88,6 +89,69 @@ async def do_add_identity(
     session.add(ident)
     await session.flush()
     return ident
+
+
+def normalized_identity(kind: IdentityKind | str, value: str) -> str:
+    """How an identity is stored: email addresses in lower case, the rest as the channel gives them."""
+    return value.strip().lower() if kind == IdentityKind.EMAIL else value.strip()
+
+
+async def find_contact_by_identity(
+    session: AsyncSession, account_id: int, kind: IdentityKind | str, value: str
+) -> Contact | None:
+    q = (
+        select(Contact)
+        .join(ContactIdentity, ContactIdentity.contact_id == Contact.id)
+        .where(
+            ContactIdentity.account_id == account_id,
+            ContactIdentity.kind == str(kind),
+            ContactIdentity.value == normalized_identity(kind, value),
+        )
+    )
+    return (await session.execute(q)).scalar_one_or_none()
+
+
+async def do_contact_for_identity(
+    session: AsyncSession,
+    account_id: int,
+    kind: IdentityKind | str,
+    value: str,
+    *,
+    name: str = "",
+    inbox_id: int | None = None,
+    actor: Actor | None = None,
+) -> tuple[Contact, bool]:
+    """The contact a channel knows by (kind, value), created with that identity when there is none;
+    (contact, created). Safe when two requests for a new identity race: the unique (account, kind,
+    value) lets one insert win and the other reads the winner's contact. Commits."""
+    found = await find_contact_by_identity(session, account_id, kind, value)
+    if found is not None:
+        return found, False
+    stored = normalized_identity(kind, value)
+    try:
+        async with session.begin_nested():
+            contact = Contact(
+                account_id=account_id,
+                name=name[:200],
+                email=stored if kind == IdentityKind.EMAIL else None,
+                phone=stored if kind == IdentityKind.PHONE else None,
+            )
+            session.add(contact)
+            await session.flush()
+            session.add(
+                ContactIdentity(
+                    account_id=account_id, contact_id=contact.id, kind=str(kind), value=stored, inbox_id=inbox_id
+                )
+            )
+            await session.flush()
+    except IntegrityError:
+        found = await find_contact_by_identity(session, account_id, kind, value)
+        if found is None:
+            raise
+        return found, False
+    emit(session, account_id, EventType.CONTACT_CREATED, _payload(contact), actor=actor or Actor.system())
+    await commit(session)
+    return contact, True
 
 
 def _payload(contact: Contact) -> dict[str, object]:

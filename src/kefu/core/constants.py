@@ -82,6 +82,7 @@ class IdentityKind(StrEnum):
     PHONE = "phone"
     WECHAT_OPENID = "wechat_openid"
     WECHAT_UNIONID = "wechat_unionid"
+    WECOM_EXTERNAL_USERID = "wecom_external_userid"
     EXTERNAL_ID = "external_id"
 
 
