@@ -11,7 +11,9 @@ this order:
 3. it is stored by the group commit (`ingest.MessageIngest`, ADR 0003), exactly once per
    client_message_id: its conversation is continued, reopened or created by the rules in
    `conversations.incoming`, and its `message.created` event is published after the commit;
-4. the `customer_message` hooks run for each newly stored message (the bot answers there).
+4. the `customer_message` hooks run for each newly stored message (the bot answers there) — except for
+   a message a machine sent (`meta[AUTOMATED]`: an auto-reply, a bounce, a mail loop), which is stored
+   for the agents and never answered.
 
 A retry (the same client_message_id again) is answered with the stored message and `created=False`;
 no hook runs for it.
@@ -20,6 +22,7 @@ no hook runs for it.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from kefu.attachments.service import resolve_references
 from kefu.conversations.ingest import Received, get_ingest
@@ -28,6 +31,8 @@ from kefu.conversations.service import check_size
 from kefu.core.constants import ActorType
 from kefu.core.events import Actor
 from kefu.core.state import AppState
+
+AUTOMATED = "automated"  # meta key a channel sets on a message a machine sent: never answered
 
 
 async def receive_customer_messages(state: AppState, messages: Sequence[InboundMessage]) -> list[Received]:
@@ -41,8 +46,8 @@ async def receive_customer_messages(state: AppState, messages: Sequence[InboundM
     for m in ready:
         state.hooks.arriving(m.inbox.id, m.contact_id, m.data.content)
     got = await get_ingest(state).receive_many(ready, max_chars=limit)
-    for r in got:
-        if r.created:
+    for m, r in zip(ready, got, strict=True):
+        if r.created and not m.meta.get(AUTOMATED):
             await state.hooks.dispatch_customer_message(state, r.conversation_id, r.message.id)
     return got
 
@@ -61,4 +66,4 @@ async def _with_attachments(state: AppState, m: InboundMessage) -> InboundMessag
             state.settings.secret_key,
             sender=Actor(ActorType.CONTACT, m.contact_id),
         )
-    return InboundMessage(m.inbox, m.contact_id, m.data.model_copy(update={"attachments": refs}))
+    return replace(m, data=m.data.model_copy(update={"attachments": refs}))

@@ -14,6 +14,7 @@ batch cannot take). Both take from here:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -41,6 +42,7 @@ def incoming_row(
     attachments: list[dict[str, Any]],
     client_message_id: str | None,
     at: datetime,
+    meta: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The column values of a customer's message."""
     return {
@@ -53,7 +55,7 @@ def incoming_row(
         "content": content,
         "attachments": attachments,
         "client_message_id": client_message_id,
-        "meta": {},
+        "meta": dict(meta or {}),
         "created_at": at,
     }
 

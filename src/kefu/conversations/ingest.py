@@ -162,7 +162,13 @@ class MessageIngest:
                 if inbox is None:
                     raise NotFound("inbox", m.inbox.public_key)
                 conv, posted = await check_receive_contact_message(
-                    session, inbox, m.contact_id, m.data, max_chars=item.max_chars
+                    session,
+                    inbox,
+                    m.contact_id,
+                    m.data,
+                    max_chars=item.max_chars,
+                    meta=m.meta,
+                    conversation_id=m.conversation_id,
                 )
                 result = Received(conv.id, MessageRead.model_validate(posted.message), posted.created)
         except BaseException as exc:
@@ -180,6 +186,9 @@ class MessageIngest:
         seen: set[tuple[int, int, str | None]] = set()
         items: list[_Item] = []
         for item in batch:
+            if item.message.meta or item.message.conversation_id is not None:
+                rest.append(item)  # channel details or a thread: the one-message path stores them
+                continue
             if item.message.data.client_message_id is not None:
                 key = item.key
                 if key in seen:

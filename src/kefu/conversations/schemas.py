@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -52,6 +53,12 @@ class InboundMessage:
     inbox: InboxRef
     contact_id: int
     data: ContactMessageCreate
+    # What the channel knows besides the text (an email's subject, headers and sanitised HTML; a WeChat
+    # message's type and media id …), stored as the message's `meta`.
+    meta: Mapping[str, Any] = field(default_factory=dict)
+    # The conversation the channel found the message belongs to (an email reply to one of ours): used
+    # when it is this contact's conversation in the inbox's account; else the inbox's usual rule applies.
+    conversation_id: int | None = None
 
 
 class MessageCreate(ContactMessageCreate):

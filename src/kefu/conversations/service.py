@@ -6,6 +6,7 @@ after the commit succeeds). A retried message with the same client_message_id is
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -176,19 +177,29 @@ async def _locked_contact(session: AsyncSession, contact_id: int, account_id: in
 
 
 async def check_receive_contact_message(
-    session: AsyncSession, inbox: Inbox, contact: Contact | int, data: ContactMessageCreate, *, max_chars: int
+    session: AsyncSession,
+    inbox: Inbox,
+    contact: Contact | int,
+    data: ContactMessageCreate,
+    *,
+    max_chars: int,
+    meta: Mapping[str, Any] | None = None,
+    conversation_id: int | None = None,
 ) -> tuple[Conversation, Posted]:
     """A customer's message: continue their conversation in this inbox (reopening it if resolved) or
-    start one. Idempotent on client_message_id: a retry returns the message stored the first time."""
+    start one — or continue `conversation_id` when the channel found the thread and it is this contact's.
+    Idempotent on client_message_id: a retry returns the message stored the first time."""
     check_size(data.content, max_chars)
     contact_id = contact if isinstance(contact, int) else contact.id
     inbox_id = inbox.id  # read before a rollback expires the instance
     try:
-        return await _receive(session, inbox, contact_id, data)
+        return await _receive(session, inbox, contact_id, data, meta, conversation_id)
     except IntegrityError:
         # The same client_message_id is already stored (a retry, or a concurrent duplicate): return it.
         await rollback(session)
-        convs = incoming.conversations_of([(inbox_id, contact_id)])
+        convs: Any = incoming.conversations_of([(inbox_id, contact_id)])
+        if conversation_id is not None:
+            convs = convs.union(select(Conversation.id).where(Conversation.id == conversation_id))
         existing = await _existing_message(session, convs, data.client_message_id)
         if existing is None:
             raise
@@ -199,11 +210,18 @@ async def check_receive_contact_message(
 
 
 async def _receive(
-    session: AsyncSession, inbox: Inbox, contact_id: int, data: ContactMessageCreate
+    session: AsyncSession,
+    inbox: Inbox,
+    contact_id: int,
+    data: ContactMessageCreate,
+    meta: Mapping[str, Any] | None = None,
+    thread: int | None = None,
 ) -> tuple[Conversation, Posted]:
     contact = await _locked_contact(session, contact_id, inbox.account_id)
     actor = Actor(ActorType.CONTACT, contact.id)
-    conv = await _current_conversation(session, inbox, contact, actor)
+    conv = await _threaded_conversation(session, contact, thread, actor) if thread is not None else None
+    if conv is None:
+        conv = await _current_conversation(session, inbox, contact, actor)
     now = clock.now()
     msg = Message(
         **incoming.incoming_row(
@@ -214,6 +232,7 @@ async def _receive(
             attachments=[a.model_dump() for a in data.attachments],
             client_message_id=data.client_message_id,
             at=now,
+            meta=meta,
         )
     )
     session.add(msg)
@@ -222,6 +241,18 @@ async def _receive(
     await _emit_message(session, msg, actor, conv.contact_id)  # flush: a duplicate id raises IntegrityError here
     await commit(session)
     return conv, Posted(msg, created=True)
+
+
+async def _threaded_conversation(
+    session: AsyncSession, contact: Contact, conversation_id: int, actor: Actor
+) -> Conversation | None:
+    """The conversation a channel threaded the message into, if it is this contact's (reopened)."""
+    conv = await session.get(Conversation, conversation_id)
+    if conv is None or conv.account_id != contact.account_id or conv.contact_id != contact.id:
+        return None
+    if conv.status != ConversationStatus.OPEN:
+        _set_status(session, conv, ConversationStatus.OPEN, None, actor)
+    return conv
 
 
 async def _current_conversation(session: AsyncSession, inbox: Inbox, contact: Contact, actor: Actor) -> Conversation:
