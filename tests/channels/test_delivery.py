@@ -12,7 +12,12 @@ import pytest
 
 from kefu.channels import delivery
 from kefu.conversations.schemas import MessageCreate
-from kefu.conversations.service import check_post_agent_message, do_post_bot_message, get_conversation
+from kefu.conversations.service import (
+    check_post_agent_message,
+    do_post_bot_message,
+    do_retry_delivery,
+    get_conversation,
+)
 from kefu.core.constants import ActorType
 from kefu.core.events import Actor, bind_bus
 from kefu.core.jobs import InProcessRunner, JobContext
@@ -140,3 +145,40 @@ async def test_notes_bot_answers_and_widget_replies(
     _, widget_conv = await api.conversation("widget")  # the widget's socket is its delivery: no job
     r = await api.http.post(f"/api/v1/conversations/{widget_conv['id']}/messages", json={"content": "hi"})
     assert (r.status_code, r.json()["delivery_status"], r.json()["delivery_error"]) == (201, None, None)
+
+
+async def test_a_failed_reply_is_sent_again_from_the_api_or_the_workspace(
+    api: World, adapter: RecordingAdapter, runner: InProcessRunner
+) -> None:
+    conv_id, _ = await _conversation(api)
+    flaky = await _reply(api, conv_id, "fail:3 gets through on the fourth try", runner)
+    rejected = await _reply(api, conv_id, "reject again and again", runner)
+    assert (await _settled(api, conv_id, flaky))["delivery_status"] == "failed"
+    assert adapter.attempts[flaky] == 3
+
+    state = api.server.state
+    async with state.sessionmaker() as session:
+        _, msg = await do_retry_delivery(session, api.account_id, conv_id, flaky, runner)
+        assert (msg.delivery_status, msg.delivery_error, msg.delivery_attempts) == ("pending", None, 0)
+    msg = await _settled(api, conv_id, flaky)
+    assert (msg["delivery_status"], msg["delivery_error"]) == ("sent", None)
+    assert adapter.attempts[flaky] == 4 and [o.message_id for o in adapter.sent] == [flaky]
+
+    r = await api.http.post(f"/api/v1/conversations/{conv_id}/messages/{flaky}/retry")
+    assert r.status_code == 409
+    assert (
+        r.json()["error"]["message"] == f"message {flaky} can be sent again only after its delivery failed (it is sent)"
+    )
+    _, other = await api.conversation("another")
+    assert (await api.http.post(f"/api/v1/conversations/{other['id']}/messages/{flaky}/retry")).status_code == 404
+
+    assert (await _settled(api, conv_id, rejected))["delivery_status"] == "failed"
+    browser = await login(api, api.admin)
+    for lang, label in (("en", "Send again"), ("zh_CN", "重新发送"), ("zh_TW", "重新傳送")):
+        page = await browser.http.get(f"/app?c={conv_id}&lang={lang}")
+        bubble = page.text.split(f'id="msg-{rejected}"', 1)[1].split('class="msg-body"', 1)[0]
+        assert '<span class="delivery-error">recipient rejected by the channel</span>' in bubble
+        assert f'hx-post="/app/c/{conv_id}/messages/{rejected}/retry"' in bubble and f">{label}</button>" in bubble
+    r = await browser.post_form(f"/app/c/{conv_id}/messages/{rejected}/retry?lang=en", {})
+    assert r.status_code == 200 and f'id="msg-{rejected}"' in r.text
+    assert '<span class="tag tag-sending">Sending…</span>' in r.text

@@ -124,6 +124,19 @@ async def post_message(
     return MessageRead.model_validate(posted.message)
 
 
+@router.post(
+    "/conversations/{conv_id}/messages/{message_id}/retry",
+    response_model=MessageRead,
+    responses=errors(409),
+    summary="Send a reply whose delivery failed again",
+)
+async def retry_delivery(
+    conv_id: Id, message_id: Id, session: SessionDep, state: StateDep, principal: CanHandle
+) -> MessageRead:
+    _, msg = await service.do_retry_delivery(session, principal.account_id, conv_id, message_id, state.jobs)
+    return MessageRead.model_validate(msg)
+
+
 @router.post("/conversations/{conv_id}/assignment", response_model=ConversationRead)
 async def assign(conv_id: Id, data: AssignIn, session: SessionDep, principal: CanHandle) -> ConversationRead:
     conv = await service.do_assign(session, principal.account_id, conv_id, data.assignee_id, principal.actor)

@@ -22,7 +22,7 @@ from kefu.auth.models import User
 from kefu.channels.models import Inbox
 from kefu.contacts.models import Contact
 from kefu.conversations import incoming, outbound
-from kefu.conversations.models import Conversation, ConversationLabel, Message
+from kefu.conversations.models import Conversation, ConversationLabel, DeliveryStatus, Message
 from kefu.conversations.schemas import ContactBrief, ContactMessageCreate, ConversationRead, MessageCreate, MessageRead
 from kefu.conversations.status import can_transition, check_transition
 from kefu.core import clock
@@ -33,7 +33,7 @@ from kefu.core.constants import (
     EventType,
     MessageKind,
 )
-from kefu.core.errors import BadRequest, NotFound, TooLarge, Unprocessable
+from kefu.core.errors import BadRequest, Conflict, NotFound, TooLarge, Unprocessable
 from kefu.core.events import Actor, commit, emit, rollback
 from kefu.core.jobs import JobRunner
 
@@ -272,6 +272,26 @@ async def _current_conversation(session: AsyncSession, inbox: Inbox, contact: Co
     elif conv.status != ConversationStatus.OPEN:
         _set_status(session, conv, ConversationStatus.OPEN, None, actor)
     return conv
+
+
+async def do_retry_delivery(
+    session: AsyncSession, account_id: int, conv_id: int, message_id: int, jobs: JobRunner | None
+) -> tuple[Conversation, Message]:
+    """Send a reply whose delivery failed again: pending, with a fresh round of retries
+    (channels/delivery.py). Only a failed message of this conversation can be sent again (409 otherwise)."""
+    conv = await get_conversation(session, account_id, conv_id)
+    msg = await session.get(Message, message_id)
+    if msg is None or msg.conversation_id != conv.id:
+        raise NotFound("message", message_id)
+    if msg.delivery_status != DeliveryStatus.FAILED:
+        state = msg.delivery_status or "not delivered by a channel"
+        raise Conflict(f"message {message_id} can be sent again only after its delivery failed (it is {state})")
+    msg.delivery_status = str(DeliveryStatus.PENDING)
+    msg.delivery_error = None
+    msg.delivery_attempts = 0
+    await commit(session)
+    await outbound.enqueue_delivery(jobs, msg)
+    return conv, msg
 
 
 async def check_post_agent_message(

@@ -1,5 +1,4 @@
-"""/admin — inboxes (with the widget embed snippet), agents, teams, business hours, API tokens, outbound
-hosts.
+"""/admin — agents, teams, business hours, API tokens, outbound hosts (inboxes: web/pages/inboxes.py).
 
 Each page needs its permission (inboxes, agents, tokens and outbound hosts: admins; teams and business
 hours: admins and supervisors); anyone else gets the 403 page. Forms post back with the session's CSRF
@@ -19,13 +18,11 @@ from kefu.accounts import service as accounts
 from kefu.accounts.hours import DAYS, BusinessHours, format_ranges, parse_ranges
 from kefu.accounts.schemas import OutboundHosts, TeamCreate, TeamUpdate
 from kefu.auth import service as auth
-from kefu.auth.deps import CanManageInboxes, CanManageOutbound, CanManageTeams, CanManageTokens, CanManageUsers
+from kefu.auth.deps import CanManageOutbound, CanManageTeams, CanManageTokens, CanManageUsers
 from kefu.auth.principal import Principal
 from kefu.auth.schemas import ApiTokenCreate, UserCreate, UserUpdate
-from kefu.channels import service as channels
-from kefu.channels.schemas import InboxCreate
 from kefu.core.constants import Role
-from kefu.core.deps import SessionDep, SettingsDep
+from kefu.core.deps import SessionDep
 from kefu.core.errors import KefuError, Unprocessable
 from kefu.web.rendering import PageRoute, page, t
 
@@ -57,51 +54,6 @@ async def _form_failed(
 @router.get("/admin")
 async def admin_home(principal: CanManageTeams) -> Response:
     return _redirect("/admin/inboxes" if principal.user.role == Role.ADMIN else "/admin/teams")
-
-
-# ---- inboxes -----------------------------------------------------------------------------------------
-
-
-async def _inboxes(session: AsyncSession, principal: Principal) -> dict[str, Any]:
-    return {
-        "section": "inboxes",
-        "inboxes": await channels.list_inboxes(session, principal.account_id),
-        "error": None,
-        "form": {},
-    }
-
-
-@router.get("/admin/inboxes")
-async def inboxes(request: Request, session: SessionDep, principal: CanManageInboxes) -> Response:
-    return page(request, "admin/inboxes.html", await _inboxes(session, principal))
-
-
-@router.post("/admin/inboxes")
-async def create_inbox(
-    request: Request,
-    session: SessionDep,
-    principal: CanManageInboxes,
-    name: Annotated[str, Form()] = "",
-    greeting: Annotated[str, Form()] = "",
-    bot_enabled: Annotated[bool, Form()] = False,
-) -> Response:
-    try:
-        data = InboxCreate(name=name, greeting=greeting, bot_enabled=bot_enabled)
-        inbox = await channels.check_create_inbox(session, principal.account_id, data, principal.actor)
-    except (ValidationError, KefuError) as exc:
-        form = {"name": name, "greeting": greeting, "bot_enabled": bot_enabled}
-        return await _form_failed(request, "admin/inboxes.html", lambda: _inboxes(session, principal), exc, form)
-    return _redirect(f"/admin/inboxes/{inbox.id}")
-
-
-@router.get("/admin/inboxes/{inbox_id}")
-async def inbox_detail(
-    request: Request, inbox_id: int, session: SessionDep, settings: SettingsDep, principal: CanManageInboxes
-) -> Response:
-    inbox = await channels.get_inbox(session, principal.account_id, inbox_id)
-    snippet, src = channels.embed_snippet(settings.base_url, inbox)
-    context = {"section": "inboxes", "inbox": inbox, "snippet": snippet, "script_url": src}
-    return page(request, "admin/inbox.html", context)
 
 
 # ---- agents ------------------------------------------------------------------------------------------

@@ -224,6 +224,17 @@ async def post_message(
     return page(request, "app/_messages.html", context, status_code=201 if posted.created else 200)
 
 
+@router.post("/app/c/{conv_id}/messages/{message_id}/retry")
+async def retry_delivery(
+    request: Request, conv_id: int, message_id: int, session: SessionDep, state: StateDep, principal: CanHandle
+) -> Response:
+    conv, msg = await convs.do_retry_delivery(session, principal.account_id, conv_id, message_id, state.jobs)
+    context = {"messages": [msg], "conv": await convs.read_conversation(session, conv)}
+    context["contact"] = await get_contact(session, principal.account_id, conv.contact_id)
+    context.update(await _people(session, principal))
+    return page(request, "app/_messages.html", context)
+
+
 @router.post("/app/c/{conv_id}/assign")
 async def assign(
     request: Request,
