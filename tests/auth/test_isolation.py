@@ -45,6 +45,7 @@ PARAM_TO_RESOURCE = {
     "skill_id": "skill",
     "requirement_id": "requirement",
     "rule_id": "rule",
+    "message_id": "message",
 }
 # Public endpoints addressed by a public key or serving demo data: not account-scoped by id.
 PUBLIC_PREFIXES = ("/api/v1/widget/", "/api/v1/help/", "/api/v1/demo/")
@@ -110,7 +111,9 @@ async def _resources(b: World) -> dict[str, Any]:
     for r in (faq, article, flow, intent, upload, ticket, field, view, skill, requirement, rule):
         assert r.status_code == 201, r.text
     await _sla_settled(b, conv["id"])
+    message = (await b.http.get(f"/api/v1/conversations/{conv['id']}/messages")).json()[0]
     return {
+        "message": message["id"],
         **await _sla_resources(b),
         "ticket": ticket.json()["id"],
         "ticket_field": field.json()["id"],
