@@ -72,6 +72,7 @@ log_path = {root}/dovecot.log
 ssl = no
 disable_plaintext_auth = no
 auth_mechanisms = plain login
+auth_failure_delay = 0
 default_internal_user = dovecot
 default_internal_group = dovecot
 default_login_user = dovenull

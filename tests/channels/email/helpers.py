@@ -55,3 +55,11 @@ def mail(
     lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
     lines += ["MIME-Version: 1.0", "Content-Type: text/plain; charset=utf-8", "", body, ""]
     return "\r\n".join(lines).encode()
+
+
+async def all_messages(api: World, inbox: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every message in the inbox's conversations, oldest conversation first."""
+    out: list[dict[str, Any]] = []
+    for conv in reversed(await conversations(api, inbox)):
+        out += await messages(api, conv["id"])
+    return out
