@@ -85,7 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        from kefu.channels.email.imap import Poller
+        from kefu.channels.email.poller import Poller
         from kefu.channels.email.smtp_receiver import start_smtp_receiver
         from kefu.conversations.ingest import stop_ingest
         from kefu.knowledge.search_node import start_search, stop_search

@@ -73,6 +73,7 @@ ssl = no
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 auth_failure_delay = 0
+mailbox_idle_check_interval = 1 secs
 default_internal_user = dovecot
 default_internal_group = dovecot
 default_login_user = dovenull

@@ -3,6 +3,10 @@ poll stores nothing, UIDs are remembered per mailbox, a failing login is recorde
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
+from kefu.channels.email.idle import watch_inbox
 from kefu.channels.email.imap import poll_all, poll_inbox
 from kefu.channels.email.models import EmailMailbox
 from tests.channels.email.conftest import PASSWORD, Dovecot, fixture
@@ -59,3 +63,30 @@ async def test_a_wrong_password_is_recorded_and_other_mailboxes_still_polled(api
     async with api.server.state.sessionmaker() as session:
         box = await session.get(EmailMailbox, bad["id"])
         assert box is not None and box.last_error == error and box.leased_until is None
+
+
+async def test_idle_takes_new_mail_in_without_waiting_for_a_poll(api: World, dovecot: Dovecot) -> None:
+    user = dovecot.mailbox()
+    dovecot.append(user, fixture("plain.eml"))
+    inbox = await _imap_inbox(api, dovecot, user)
+    watcher = asyncio.create_task(watch_inbox(api.server.state, int(inbox["id"]), renew_s=5))  # type: ignore[call-overload]
+    try:
+        assert [m["client_message_id"] for m in await _arrived(api, inbox, 1)] == ["plain-1@mail.example.com"]
+        dovecot.append(user, fixture("reply_en.eml"))  # announced by the server while the watcher idles
+        got = await _arrived(api, inbox, 2)
+        assert [m["client_message_id"] for m in got] == ["plain-1@mail.example.com", "reply-en-1@mail.example.com"]
+        assert dovecot.unseen(user) == []
+    finally:
+        watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watcher
+
+
+async def _arrived(api: World, inbox: dict[str, object], count: int, timeout: float = 15.0) -> list[dict[str, object]]:
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while True:
+        got = await all_messages(api, inbox)  # type: ignore[arg-type]
+        if len(got) >= count or loop.time() > end:
+            return got
+        await asyncio.sleep(0.1)

@@ -1,6 +1,6 @@
 """Polling email inboxes' IMAP mailboxes (aioimaplib): new mail in INBOX → the inbound path → \\Seen.
 
-`kefu serve` runs `Poller` (every `KEFU_EMAIL_POLL_S`, 30 s): the bot answers in the serving process (its
+`kefu serve` runs the poller (poller.py, every `KEFU_EMAIL_POLL_S`, 30 s): the bot answers in the serving process (its
 hooks live on the app state), so mail is taken in there, not in `kefu worker`. Each node polls; a lease
 row per mailbox (`email_mailboxes.leased_until`, claimed by one conditional UPDATE) lets one node poll a
 mailbox at a time. Per mailbox it remembers UIDVALIDITY and the last UID handed on: a poll asks for
@@ -10,8 +10,8 @@ stores nothing twice), remembers its UID and marks it \\Seen. A mail the inbound
 no sender) is skipped with a log line; a database or server failure ends the poll and the next one
 starts again from the last remembered UID.
 
-IDLE: the poller records whether the server offers it (`email_mailboxes.idle_supported`, shown in logs);
-it does not hold IDLE connections yet — polling every 30 s is the delivery delay.
+IDLE: a poll records whether the server offers it (`email_mailboxes.idle_supported`); idle.py then holds
+the mailbox in IDLE and runs this same poll when the server announces new mail.
 """
 
 from __future__ import annotations
@@ -88,6 +88,9 @@ async def poll_inbox(state: AppState, inbox_id: int) -> PollResult:
         except (aioimaplib.Abort, aioimaplib.CommandTimeout, OSError, TimeoutError, _ImapError) as exc:
             result.error = f"{type(exc).__name__}: {exc}"[:500]
             log.warning("polling the mailbox of inbox %s failed: %s", inbox_id, result.error)
+        except Exception as exc:  # our side failed: logged, the next poll starts from the last stored UID
+            result.error = f"{type(exc).__name__}: {exc}"[:500]
+            log.exception("polling the mailbox of inbox %s failed", inbox_id)
         return result
     finally:
         await _release(state, inbox_id, result)
@@ -97,7 +100,8 @@ class _ImapError(Exception):
     pass
 
 
-def _ok(response: Any, what: str) -> Any:
+def ok(response: Any, what: str) -> Any:
+    """The response of a command that succeeded; `_ImapError` with the server's words otherwise."""
     if response.result != "OK":
         raise _ImapError(
             f"{what}: {response.result} {b' '.join(bytes(x) for x in response.lines[-1:]).decode(errors='replace')}"
@@ -114,13 +118,10 @@ async def _poll(
     last_uid: int,
     result: PollResult,
 ) -> None:
-    cls = aioimaplib.IMAP4_SSL if config.imap_tls else aioimaplib.IMAP4
-    client = cls(host=config.imap_host, port=config.imap_port_or_default, timeout=IMAP_TIMEOUT_S)
-    await client.wait_hello_from_server()
+    client = await connect(config)
     try:
-        _ok(await client.login(config.imap_username or "", config.imap_password or ""), "login")
         result.idle_supported = client.has_capability("IDLE")
-        selected = _ok(await client.select("INBOX"), "select INBOX")
+        selected = ok(await client.select("INBOX"), "select INBOX")
         found = next((m for line in selected.lines if (m := _UIDVALIDITY.search(bytes(line)))), None)
         server_validity = int(found.group(1)) if found else None
         criteria: tuple[str, ...]
@@ -129,7 +130,7 @@ async def _poll(
             await _remember(state, inbox_id, server_validity, 0)
         else:
             criteria = ("UID", f"{last_uid + 1}:*")
-        searched = _ok(await client.uid_search(*criteria), "search")
+        searched = ok(await client.uid_search(*criteria), "search")
         uids = sorted({int(u) for line in searched.lines[:-1] for u in bytes(line).split() if u.isdigit()})
         for uid in [u for u in uids if u > last_uid][:MAX_PER_POLL]:
             raw = await _fetch(client, uid)
@@ -140,17 +141,33 @@ async def _poll(
                 got = await receive_mail(state, key, raw)
                 result.stored += sum(1 for r in got if r.created)
             except KefuError as exc:
+                if exc.status_code >= 500:  # ours (the database is busy): the next poll tries it again
+                    raise
                 result.skipped.append(uid)
                 log.warning("inbox %s: mail UID %s was not taken in: %s", inbox_id, uid, exc.message)
             await _remember(state, inbox_id, server_validity, uid)
-            _ok(await client.uid("store", str(uid), "+FLAGS", r"(\Seen)"), "store \\Seen")
+            ok(await client.uid("store", str(uid), "+FLAGS", r"(\Seen)"), "store \\Seen")
     finally:
         with contextlib.suppress(Exception):
             await client.logout()
 
 
+async def connect(config: EmailInboxConfig) -> Any:
+    """A logged-in client of the inbox's IMAP server (its capabilities read after the login)."""
+    cls = aioimaplib.IMAP4_SSL if config.imap_tls else aioimaplib.IMAP4
+    client = cls(host=config.imap_host, port=config.imap_port_or_default, timeout=IMAP_TIMEOUT_S)
+    await client.wait_hello_from_server()
+    try:
+        ok(await client.login(config.imap_username or "", config.imap_password or ""), "login")
+    except BaseException:
+        with contextlib.suppress(Exception):
+            await client.logout()
+        raise
+    return client
+
+
 async def _fetch(client: Any, uid: int) -> bytes | None:
-    response = _ok(await client.uid("fetch", str(uid), "(UID BODY.PEEK[])"), "fetch")
+    response = ok(await client.uid("fetch", str(uid), "(UID BODY.PEEK[])"), "fetch")
     lines = response.lines
     for i, line in enumerate(lines[:-1]):
         if isinstance(line, bytes) and _FETCH_UID.search(line) and isinstance(lines[i + 1], bytearray):
@@ -202,29 +219,3 @@ async def _release(state: AppState, inbox_id: int, result: PollResult) -> None:
             )
         )
         await session.commit()
-
-
-class Poller:
-    """The serving process's loop over email inboxes' mailboxes."""
-
-    def __init__(self, state: AppState) -> None:
-        self.state = state
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> Poller:
-        self._task = asyncio.create_task(self._loop())
-        return self
-
-    async def _loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.state.settings.email_poll_s)
-            try:
-                await poll_all(self.state)
-            except Exception:
-                log.exception("polling email inboxes failed")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task

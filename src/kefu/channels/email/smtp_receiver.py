@@ -59,6 +59,8 @@ class _Handler:
             for key in keys:
                 await receive_mail(self.state, key, raw)
         except KefuError as exc:
+            if exc.status_code >= 500:
+                return "451 4.3.0 the mail could not be stored now; try again later"
             return f"554 5.6.0 {exc.message}"[:500]
         except Exception:
             log.exception("a mail could not be stored")
