@@ -90,6 +90,7 @@ async def start_smtp_receiver(state: AppState, listen: str | None = None) -> Smt
     def protocol() -> Any:
         return SMTP(handler, data_size_limit=limit, enable_SMTPUTF8=True, decode_data=False, hostname="kefu")
 
-    server = await asyncio.get_running_loop().create_server(protocol, host, port)
+    # reuse_port: each worker process of `kefu serve --workers N` listens; the kernel shares the connections
+    server = await asyncio.get_running_loop().create_server(protocol, host, port, reuse_port=True)
     log.info("SMTP receiver listening on %s:%s", host, port)
     return SmtpReceiver(state, server)
