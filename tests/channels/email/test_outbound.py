@@ -4,6 +4,7 @@ answer to a machine's mail. On SQLite (in-process jobs) and PostgreSQL (the `kef
 
 from __future__ import annotations
 
+import asyncio
 from email.utils import parseaddr
 
 from kefu.channels.email.threads import our_message_id
@@ -154,3 +155,25 @@ async def test_a_reply_with_an_attachment(api: World, smtp_peer: SmtpPeer) -> No
     [(_, _, out)] = await smtp_peer.wait(1)
     parts = [(p.get_filename(), p.get_content_type(), p.get_payload(decode=True)) for p in out.walk()]
     assert ("label.txt", "text/plain", b"tracking: SF123") in parts
+
+
+async def test_the_bot_answers_a_persons_mail_by_mail_and_never_an_auto_reply(api: World, smtp_peer: SmtpPeer) -> None:
+    inbox = await email_inbox(api, smtp_port=smtp_peer.port)
+    r = await api.http.patch(f"/api/v1/inboxes/{inbox['id']}", json={"bot_enabled": True})
+    assert (r.status_code, r.json()["bot_enabled"]) == (200, True)
+    assert (await post_mail(api, inbox, fixture("plain.eml"))).status_code == 200
+    [(_, rcpt_tos, answer)] = await smtp_peer.wait(1)
+    assert (rcpt_tos, answer["Auto-Submitted"], answer["In-Reply-To"]) == (
+        ["li.wei@example.com"],
+        "auto-replied",
+        "<plain-1@mail.example.com>",
+    )
+    [conv] = await conversations(api, inbox)
+    before = [m["id"] for m in await messages(api, conv["id"])]
+    assert (await post_mail(api, inbox, fixture("autoreply.eml"))).status_code == 200
+    await asyncio.sleep(1.0)  # the bot answers a person within milliseconds; a machine never
+    after = await messages(api, conv["id"])
+    assert [(m["sender_type"], m["meta"].get("automated")) for m in after if m["id"] not in before] == [
+        ("contact", True)
+    ]
+    assert len(smtp_peer.received) == 1
