@@ -63,8 +63,15 @@ async def _watch_once(state: AppState, inbox_id: int, renew_s: float) -> bool:
             if push != aioimaplib.STOP_WAIT_SERVER_PUSH and any(b"EXISTS" in bytes(line) for line in push):
                 await imap.poll_inbox(state, inbox_id)
     finally:
-        with contextlib.suppress(Exception):
-            await client.logout()
+        await _close(client)
+
+
+async def _close(client: aioimaplib.IMAP4) -> None:
+    """End IDLE (DONE) if it is on — a server answers nothing else meanwhile — then log out."""
+    with contextlib.suppress(Exception):
+        if client.has_pending_idle():
+            client.idle_done()
+        await asyncio.wait_for(client.logout(), 5)
 
 
 class Watchers:
