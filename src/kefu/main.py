@@ -71,6 +71,7 @@ def _include_automation(app: FastAPI) -> None:
 
 def register_channels() -> None:
     """Import the modules that register channel adapters (explicit list; kefu.channels.base's registry)."""
+    import kefu.channels.email.adapter
     import kefu.channels.widget.adapter  # noqa: F401
 
 
@@ -84,10 +85,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from kefu.channels.email.poller import Poller
+        from kefu.channels.email.smtp_receiver import start_smtp_receiver
         from kefu.conversations.ingest import stop_ingest
         from kefu.knowledge.search_node import start_search, stop_search
 
         await state.start()
+        mail_poller = Poller(state).start()
+        smtp = await start_smtp_receiver(state) if settings.smtp_listen else None
         knowledge = start_search(state)
         if settings.knowledge_warmup:
             knowledge.warm_up()
@@ -95,6 +100,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            if smtp is not None:
+                await smtp.stop()
+            await mail_poller.stop()
             await stop_ingest(state)
             await get_runtime(state).stop()
             await stop_search(state)

@@ -5,6 +5,7 @@ from kefu.attachments.models import Attachment
 from kefu.auth.models import ApiToken, User, UserSession
 from kefu.automation.models import AutomationRule, EventCause, RuleRun
 from kefu.bot.models import BotFlow, BotIntent, BotModel, BotSettings
+from kefu.channels.email.models import EmailMailbox
 from kefu.channels.models import Inbox
 from kefu.contacts.models import Contact, ContactIdentity
 from kefu.conversations.models import Conversation, ConversationLabel, Message
@@ -42,6 +43,7 @@ __all__ = [
     "Conversation",
     "ConversationLabel",
     "DeadLetter",
+    "EmailMailbox",
     "Event",
     "EventCause",
     "FaqEntry",

@@ -54,6 +54,12 @@ class Settings(BaseSettings):
     widget_visitors_per_ip: int = Field(60, description="new widget visitors per client address per window")
     widget_visitor_window_s: int = 600
     max_body_bytes: int = Field(2 * 1024 * 1024, description="largest request body, except uploads")
+    smtp_listen: str | None = Field(
+        None, description="host:port of the built-in SMTP receiver for email inboxes (kefu serve); unset = off"
+    )
+    email_max_bytes: int = Field(25 * 1024 * 1024, description="largest mail taken in (SMTP receiver, IMAP)")
+    email_poll_s: float = Field(30, gt=0, description="how often kefu serve polls email inboxes' IMAP mailboxes")
+    email_idle: bool = Field(True, description="hold IMAP mailboxes in IDLE where the server offers it")
     demo: bool = Field(False, description="serve the demo's order API (/api/v1/demo/…); `make run` sets it")
     auto_resolve_idle_hours: float = 0  # 0 disables auto-resolve
     presence_grace_s: float = Field(60, ge=0, description="an agent is away this long after the workspace closed")

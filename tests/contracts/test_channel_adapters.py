@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 from sqlalchemy import func, select
@@ -26,14 +27,16 @@ from kefu.channels.base import (
     OutboundMessage,
     get_adapter,
 )
+from kefu.contacts.service import do_contact_for_identity
 from kefu.conversations.inbound import receive_customer_messages
 from kefu.conversations.models import DeliveryStatus, Message
 from kefu.conversations.outbound import DELIVERED_KINDS
 from kefu.conversations.schemas import InboundMessage
-from kefu.core.constants import ChannelType
+from kefu.core.constants import ChannelType, IdentityKind
 from kefu.core.errors import KefuError
 from kefu.main import register_channels
 from tests.channels import recording
+from tests.conftest import free_port
 from tests.support.factories import World, uniq
 
 
@@ -46,6 +49,7 @@ class Case:
     config: dict[str, Any]
     request: Callable[[str], InboundRequest]  # a genuine request carrying this client_message_id
     bad: list[tuple[int, InboundRequest]] = field(default_factory=list)  # (expected status, request)
+    identities: dict[str, str] = field(default_factory=dict)  # the contact's, for `send`
 
 
 Harness = Callable[[World], Awaitable[Case]]
@@ -99,7 +103,60 @@ async def _recording(api: World) -> Case:
     )
 
 
-HARNESSES: dict[str, Harness] = {str(ChannelType.WEB_WIDGET): _widget, recording.KIND: _recording}
+_SMTP: dict[str, int] = {}  # the port of the email harness's SMTP peer (a module fixture starts it)
+
+
+async def _email(api: World) -> Case:
+    config = {"address": "support@shop.example", "smtp_host": "127.0.0.1", "smtp_port": _SMTP["port"]}
+    inbox = await api.inbox(channel_type="email", config={**config, "smtp_tls": "none"})
+    async with api.server.state.sessionmaker() as session:
+        contact, _ = await do_contact_for_identity(session, api.account_id, IdentityKind.EMAIL, "li.wei@example.com")
+    key = inbox["public_key"]
+
+    def raw(cmid: str) -> bytes:
+        head = f"From: Li Wei <li.wei@example.com>\r\nSubject: 订单\r\nMessage-ID: <{cmid}>\r\n"
+        return (head + "\r\n你好，在吗？\r\n").encode()
+
+    big = raw("big") + b"x" * api.server.settings.email_max_bytes
+    return Case(
+        inbox_id=inbox["id"],
+        contact_id=contact.id,
+        config={**config, "smtp_tls": "none"},
+        request=lambda cmid: InboundRequest(key, {}, raw(cmid)),
+        bad=[
+            (404, InboundRequest("no-such-inbox", {}, raw("x"))),
+            (400, InboundRequest(key, {}, b"")),
+            (400, InboundRequest(key, {}, b"not a mail")),
+            (422, InboundRequest(key, {}, b"Subject: no sender\r\n\r\nhi")),
+            (413, InboundRequest(key, {}, big)),
+        ],
+        identities={"email": "li.wei@example.com"},
+    )
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _smtp_peer() -> Iterator[None]:
+    """A real SMTP server the email adapter's `send` talks to."""
+
+    class Accept:
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+            return "250 OK"
+
+    port = free_port()
+    controller = Controller(Accept(), hostname="127.0.0.1", port=port)
+    controller.start()
+    _SMTP["port"] = port
+    try:
+        yield
+    finally:
+        controller.stop()
+
+
+HARNESSES: dict[str, Harness] = {
+    str(ChannelType.WEB_WIDGET): _widget,
+    recording.KIND: _recording,
+    str(ChannelType.EMAIL): _email,
+}
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -189,7 +246,7 @@ async def test_send_answers_a_delivery_result(api: World, adapter: ChannelAdapte
         contact_id=case.contact_id,
         content="您好，这是回复。",
         attachments=[],
-        identities={},
+        identities=case.identities,
     )
     result = await adapter.send(outbound, adapter.parse_config(case.config))
     assert isinstance(result, DeliveryResult)

@@ -43,6 +43,7 @@ def test_settings(backend: dict[str, Any], port: int, redis_prefix: str, **extra
         "trusted_proxies": "127.0.0.1",  # tests name their client with X-Forwarded-For
         "widget_visitors_per_ip": 100_000,  # every test's visitors come from 127.0.0.1
         "demo": True,
+        "email_poll_s": 3600,  # tests poll email inboxes themselves (tests/channels/email)
     }
     return Settings(**{**values, **extra})
 

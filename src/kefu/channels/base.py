@@ -6,7 +6,9 @@ An adapter
   a forged, expired or malformed request raises a 4xx error (`kefu.core.errors`, or FastAPI's
   `RequestValidationError` for a body that does not match its schema);
 - sends replies out (`send`), called by the job `channels.deliver_message` with retries
-  (channels/delivery.py), and says how it went (`DeliveryResult`);
+  (channels/delivery.py), and says how it went (`DeliveryResult`); what `send` needs from the database
+  besides the message (an email's thread headers, attachment bytes) its `prepare` adds to
+  `OutboundMessage.extra` while the job reads the message;
 - describes an inbox's settings (`config_schema`, a Pydantic model; `Inbox.config` is validated by it
   when an inbox is created or updated — a 422 that names the field — and the fields in `secret_fields`
   are never read back through the API: they show as `configs.SECRET_MASK`, and sending the mask back keeps them);
@@ -30,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.channels.configs import CONFIGS, ChannelConfig
 from kefu.conversations.models import DeliveryStatus
@@ -37,6 +40,7 @@ from kefu.conversations.outbound import DELIVERED_KINDS
 from kefu.conversations.schemas import InboundMessage
 from kefu.core.errors import NotFound
 from kefu.core.state import AppState
+from kefu.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,7 @@ class OutboundMessage:
     content: str
     attachments: list[dict[str, Any]]
     identities: dict[str, str]  # identity kind → value (an email address, an openid …)
+    extra: Mapping[str, Any] = field(default_factory=dict)  # what the adapter's `prepare` added
 
 
 @dataclass(frozen=True)
@@ -97,6 +102,11 @@ class ChannelAdapter(ABC):
     async def parse_inbound(self, state: AppState, request: InboundRequest) -> list[InboundMessage]:
         """Verify the request and parse it into the customer messages it carries (maybe none, e.g. a
         delivery receipt); raise a 4xx error for anything forged, expired or malformed."""
+
+    async def prepare(self, session: AsyncSession, settings: Settings, outbound: OutboundMessage) -> OutboundMessage:
+        """Add what `send` needs from the database to `outbound.extra` (called by the delivery job inside its
+        read of the message, before `send`, which runs outside any transaction). Default: nothing."""
+        return outbound
 
     @abstractmethod
     async def send(self, outbound: OutboundMessage, config: BaseModel) -> DeliveryResult:

@@ -24,7 +24,7 @@ import logging
 from pydantic import ValidationError
 from sqlalchemy import select, update
 
-from kefu.channels.base import DeliveryResult, OutboundMessage, get_adapter
+from kefu.channels.base import ADAPTERS, DeliveryResult, OutboundMessage, get_adapter
 from kefu.channels.models import Inbox
 from kefu.contacts.models import ContactIdentity
 from kefu.conversations.models import Conversation, DeliveryStatus, Message
@@ -89,6 +89,9 @@ async def _load(ctx: JobContext, message_id: int) -> tuple[OutboundMessage, str,
             attachments=list(msg.attachments),
             identities={kind: value for kind, value in rows.all()},
         )
+        adapter = ADAPTERS.get(inbox.channel_type)
+        if adapter is not None:
+            outbound = await adapter.prepare(session, ctx.settings, outbound)
         return outbound, inbox.channel_type, dict(inbox.config or {}), msg.delivery_attempts
 
 

@@ -60,8 +60,10 @@ def checked_config(kind: str, raw: Mapping[str, Any], previous: Mapping[str, Any
         config = channel.schema.model_validate(merged)
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "config"
-        raise Unprocessable(f"config.{where}: {first['msg']}", details=exc.errors(include_url=False)) from None
+        where = ".".join(["config", *(str(part) for part in first["loc"])])
+        raise Unprocessable(
+            f"{where}: {first['msg']}", details=exc.errors(include_url=False, include_context=False)
+        ) from None
     return config.model_dump(mode="json", exclude_none=False)
 
 
