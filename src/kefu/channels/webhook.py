@@ -52,5 +52,6 @@ async def receive(public_key: str, request: Request) -> Response:
     adapter = get_adapter(kind)
     messages = await adapter.parse_inbound(state, inbound)
     got = await receive_customer_messages(state, messages)
+    await adapter.inbound_stored(state, inbound)
     body, media_type = adapter.inbound_reply(len(got))
     return Response(body, media_type=media_type)

@@ -6,9 +6,15 @@ register their channel kind here (`channels.base.register`). A reply or bot answ
 a kind is stored with `delivery_status = pending` in the same transaction as the message — so a reply
 is never silently left undelivered — and after the commit the job `DELIVER_JOB` is enqueued for it
 (channels/delivery.py: the adapter's `send`, with retries; the result goes on the message).
+
+A channel may also refuse a reply before it is written — WeChat's 48-hour window: its adapter's
+`reply_refused` is registered in `REPLY_CHECKS`, and `reply_refusal` asks it (an agent's reply is then a
+409 with the reason; the workspace shows the reason on the reply box).
 """
 
 from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,6 +27,17 @@ from kefu.core.jobs import JobRunner
 DELIVER_JOB = "channels.deliver_message"
 DELIVERED_KINDS: set[str] = set()  # channel kinds whose adapter delivers replies (filled by registration)
 _DELIVERED_MESSAGES = frozenset({str(MessageKind.TEXT), str(MessageKind.BOT)})
+ReplyCheck = Callable[[AsyncSession, Conversation], Awaitable[str | None]]
+REPLY_CHECKS: dict[str, ReplyCheck] = {}  # channel kind → its adapter's reply_refused (filled by registration)
+
+
+async def reply_refusal(session: AsyncSession, conv: Conversation) -> str | None:
+    """Why the conversation's channel cannot take a reply now, or None (no query when no channel checks)."""
+    if not REPLY_CHECKS:
+        return None
+    kind = await session.scalar(select(Inbox.channel_type).where(Inbox.id == conv.inbox_id))
+    check = REPLY_CHECKS.get(kind or "")
+    return await check(session, conv) if check is not None else None
 
 
 async def mark_for_delivery(session: AsyncSession, conv: Conversation, msg: Message) -> None:

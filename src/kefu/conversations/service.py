@@ -33,7 +33,7 @@ from kefu.core.constants import (
     EventType,
     MessageKind,
 )
-from kefu.core.errors import BadRequest, NotFound, TooLarge, Unprocessable
+from kefu.core.errors import BadRequest, Conflict, NotFound, TooLarge, Unprocessable
 from kefu.core.events import Actor, commit, emit, rollback
 from kefu.core.jobs import JobRunner
 
@@ -296,6 +296,8 @@ async def check_post_agent_message(
     if existing is not None:
         return conv, Posted(existing, created=False)
     kind = MessageKind.NOTE if data.kind == "note" else MessageKind.TEXT
+    if kind == MessageKind.TEXT and (refused := await outbound.reply_refusal(session, conv)) is not None:
+        raise Conflict(refused, details={"reason": "channel_refused_reply"})
     direction = Direction.OUTGOING
     msg = _add_message(
         session,
