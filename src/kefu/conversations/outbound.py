@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.channels.models import Inbox
@@ -31,12 +30,17 @@ ReplyCheck = Callable[[AsyncSession, Conversation], Awaitable[str | None]]
 REPLY_CHECKS: dict[str, ReplyCheck] = {}  # channel kind → its adapter's reply_refused (filled by registration)
 
 
+async def _kind(session: AsyncSession, conv: Conversation) -> str:
+    """The conversation's channel kind; the inbox through the session's identity map (one query a request)."""
+    inbox = await session.get(Inbox, conv.inbox_id)
+    return inbox.channel_type if inbox is not None else ""
+
+
 async def reply_refusal(session: AsyncSession, conv: Conversation) -> str | None:
     """Why the conversation's channel cannot take a reply now, or None (no query when no channel checks)."""
     if not REPLY_CHECKS:
         return None
-    kind = await session.scalar(select(Inbox.channel_type).where(Inbox.id == conv.inbox_id))
-    check = REPLY_CHECKS.get(kind or "")
+    check = REPLY_CHECKS.get(await _kind(session, conv))
     return await check(session, conv) if check is not None else None
 
 
@@ -44,8 +48,7 @@ async def mark_for_delivery(session: AsyncSession, conv: Conversation, msg: Mess
     """Mark an outgoing message pending when its inbox's channel delivers it (no query when none does)."""
     if not DELIVERED_KINDS or msg.direction != Direction.OUTGOING or msg.kind not in _DELIVERED_MESSAGES:
         return
-    kind = await session.scalar(select(Inbox.channel_type).where(Inbox.id == conv.inbox_id))
-    if kind in DELIVERED_KINDS:
+    if await _kind(session, conv) in DELIVERED_KINDS:
         msg.delivery_status = str(DeliveryStatus.PENDING)
 
 
