@@ -154,6 +154,11 @@ async def test_bad_requests_are_refused_and_store_nothing(api: World, wxs: wx_se
         (wx.wechat_post(key, config, good, timestamp=str(int(time.time()) - 301)), 401, None),
         (wx.wechat_post(key, config, "<xml><MsgType>text"), 400, None),
         (
+            wx.wechat_post(key, config, wx.text(openid, " \u3000 ", "203")),
+            422,
+            "the WeChat message cannot be stored: String should have at least 1 character",
+        ),
+        (
             wx.wechat_post(
                 key, config, wx.xml({"FromUserName": openid, "CreateTime": 1, "MsgType": "text", "Content": "x"})
             ),

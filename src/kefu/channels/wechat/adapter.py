@@ -19,7 +19,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import cast
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -35,7 +35,7 @@ from kefu.conversations.models import Conversation, Message
 from kefu.conversations.schemas import ContactMessageCreate, InboundMessage
 from kefu.core import clock
 from kefu.core.constants import ChannelType, Direction, IdentityKind
-from kefu.core.errors import BadRequest, Unauthorized
+from kefu.core.errors import BadRequest, Unauthorized, Unprocessable
 from kefu.core.http import OutboundError
 from kefu.core.state import AppState
 
@@ -94,7 +94,10 @@ class WechatAdapter(ChannelAdapter):
         found = pushed(_fields(config, request, timestamp, nonce))
         if found is None:
             return []
-        data = ContactMessageCreate(content=found.content, client_message_id=found.client_message_id)
+        try:
+            data = ContactMessageCreate(content=found.content, client_message_id=found.client_message_id)
+        except ValidationError as exc:  # e.g. a text of nothing but spaces
+            raise Unprocessable(f"the WeChat message cannot be stored: {exc.errors()[0]['msg']}") from None
         contact_id = await contact_for(
             state,
             inbox,

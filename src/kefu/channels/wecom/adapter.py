@@ -15,9 +15,10 @@ Handoff: when the bot hands a conversation to people (queued) or it is assigned,
 
 from __future__ import annotations
 
+import logging
 from typing import cast
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from kefu.channels.base import ChannelAdapter, DeliveryResult, InboundRequest, OutboundMessage, register
@@ -32,6 +33,7 @@ from kefu.core.errors import BadRequest, Unavailable
 from kefu.core.http import OutboundError
 from kefu.core.state import AppState
 
+log = logging.getLogger("kefu.wecom")
 TOKEN_PATH = "/cgi-bin/gettoken"
 SEND_PATH = "/cgi-bin/kf/send_msg"
 _CURSOR = "wecom_cursor"  # InboundRequest.context keys: (the cursor read, the cursor after the pull)
@@ -79,6 +81,11 @@ class WecomAdapter(ChannelAdapter):
         request.context[_CURSOR] = (before, page.cursor)
         out: list[InboundMessage] = []
         for m in page.messages:
+            try:
+                data = ContactMessageCreate(content=m.content, client_message_id=m.msgid)
+            except ValidationError as exc:  # one unstorable message must not block the ones after it
+                log.warning("WeCom message %s skipped: %s", m.msgid, exc.errors()[0]["msg"])
+                continue
             contact_id = await contact_for(
                 state,
                 inbox,
@@ -86,7 +93,6 @@ class WecomAdapter(ChannelAdapter):
                 m.external_userid,
                 name=f"WeCom {m.external_userid[-6:]}",
             )
-            data = ContactMessageCreate(content=m.content, client_message_id=m.msgid)
             out.append(InboundMessage(inbox, contact_id, data, meta=m.meta))
         return out
 
