@@ -82,7 +82,8 @@ class WecomAdapter(ChannelAdapter):
         out: list[InboundMessage] = []
         for m in page.messages:
             try:
-                data = ContactMessageCreate(content=m.content, client_message_id=m.msgid)
+                content = m.content[: state.settings.max_message_chars]  # one long text must not block a pull
+                data = ContactMessageCreate(content=content, client_message_id=m.msgid)
             except ValidationError as exc:  # one unstorable message must not block the ones after it
                 log.warning("WeCom message %s skipped: %s", m.msgid, exc.errors()[0]["msg"])
                 continue
