@@ -13,12 +13,18 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, update
 
+from kefu.channels.delivery import deliver_message
 from kefu.channels.models import ChannelState
 from kefu.channels.wechat import texts
 from kefu.channels.wxapi import TOKEN_STATE
 from kefu.contacts.models import Contact, ContactIdentity
 from kefu.conversations.models import Message
+from kefu.conversations.schemas import MessageCreate
+from kefu.conversations.service import check_post_agent_message
 from kefu.core import clock
+from kefu.core.constants import ActorType
+from kefu.core.events import Actor, bind_bus
+from kefu.core.jobs import InProcessRunner, JobContext
 from tests.support import wx_requests as wx
 from tests.support import wx_server
 from tests.support.factories import World, uniq
@@ -324,3 +330,33 @@ async def test_the_48_hour_window(api: World, wxs: wx_server.WxServer) -> None:
     r = await _reply(api, conv_id, "还在吗？")
     assert (r.status_code, r.json()["error"]["message"]) == (409, texts.UNSUBSCRIBED)
     assert len(wxs.state.of("/cgi-bin/message/custom/send")) == before + 1
+
+
+async def test_a_pending_reply_whose_window_closed_fails_without_calling_wechat(
+    api: World, wxs: wx_server.WxServer
+) -> None:
+    _, _, openid, conv_id = await _conversation(api, wxs)
+    state = api.server.state
+    async with state.sessionmaker() as session:  # written while the window was open, not yet delivered
+        bind_bus(session, state.bus)
+        _, posted = await check_post_agent_message(
+            session,
+            api.account_id,
+            conv_id,
+            MessageCreate(content="稍等，正在查询"),
+            Actor(ActorType.USER, api.admin.id),
+            max_chars=1000,
+        )
+    assert posted.message.delivery_status == "pending"
+    async with state.sessionmaker() as session:
+        await session.execute(
+            update(Message)
+            .where(Message.conversation_id == conv_id, Message.direction == "incoming")
+            .values(created_at=clock.now() - timedelta(hours=48, minutes=1))
+        )
+        await session.commit()
+    ctx = JobContext(state.sessionmaker, state.bus, state.settings, runner=InProcessRunner(run_periodic=False))
+    assert await deliver_message(ctx, posted.message.id) == "failed"
+    msg = await _wait_delivery(api, conv_id, posted.message.id)
+    assert (msg["delivery_status"], msg["delivery_error"]) == ("failed", texts.WINDOW_CLOSED)
+    assert [c for c in wxs.state.of("/cgi-bin/message/custom/send") if c.body.get("touser") == openid] == []
