@@ -144,7 +144,8 @@ def parse_xml(body: bytes, limit: int = MAX_XML_BYTES) -> dict[str, str]:
     Refused: more than `limit` bytes, a DOCTYPE or entity declaration, malformed XML, another root."""
     if len(body) > limit:
         raise XmlRefused(f"the XML body is larger than {limit:,} bytes", too_large=True)
-    if _DECLARATIONS.search(body):
+    root_at = body.find(b"<xml")
+    if _DECLARATIONS.search(body if root_at < 0 else body[:root_at]):  # a DTD can only come before the root
         raise XmlRefused("XML with a DOCTYPE or entity declarations is refused")
     try:
         root = ET.fromstring(body)

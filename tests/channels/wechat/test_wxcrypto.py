@@ -157,6 +157,10 @@ def test_xml_is_read_safely() -> None:
     bomb = b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]><xml><A>&a;</A></xml>'
     with pytest.raises(XmlRefused, match="DOCTYPE or entity"):
         parse_xml(bomb)
+    quoted = "<xml><Content><![CDATA[<!DOCTYPE html> 是什么？]]></Content></xml>".encode()
+    assert parse_xml(quoted) == {"Content": "<!DOCTYPE html> 是什么？"}  # a customer may write it
+    with pytest.raises(XmlRefused, match="malformed XML"):
+        parse_xml(b"<xml><A>&a;</A></xml>")  # an undeclared entity
     with pytest.raises(XmlRefused, match="malformed XML"):
         parse_xml(b"<xml><A>1</xml>")
     with pytest.raises(XmlRefused, match="not <xml>"):
