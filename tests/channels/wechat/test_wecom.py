@@ -6,13 +6,17 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from kefu.channels.models import ChannelState
+from kefu.channels.wechat import texts
 from kefu.channels.wecom import sync
+from kefu.conversations.models import Message
+from kefu.core import clock
 from tests.support import wx_requests as wx
 from tests.support import wx_server
 from tests.support.factories import World, uniq
@@ -207,3 +211,19 @@ async def test_replies_go_through_send_msg_and_a_handoff_changes_the_service_sta
     assert (reply["delivery_status"], reply["delivery_error"]) == ("sent", None)
     tokens = [c for c in wxs.state.of("/cgi-bin/gettoken") if c.query["corpid"] == config["corp_id"]]
     assert len(tokens) == 1  # one token for the pull, the handoffs and the reply: shared through the database
+
+
+async def test_replies_past_wecoms_48_hours_are_refused(api: World, wxs: wx_server.WxServer) -> None:
+    inbox, config = await _inbox(api, wxs)
+    wxs.state.kf_messages.append(wx.kf_text(config, uniq("wmEx_"), uniq("m"), "你好"))
+    assert (await _post(api, wx.wecom_post(inbox["public_key"], config, wx.wecom_event(config)))).status_code == 200
+    conv = (await api.http.get("/api/v1/conversations", params={"inbox_id": inbox["id"]})).json()["items"][0]
+    async with api.server.state.sessionmaker() as session:
+        await session.execute(
+            update(Message)
+            .where(Message.conversation_id == conv["id"])
+            .values(created_at=clock.now() - timedelta(hours=49))
+        )
+        await session.commit()
+    r = await api.http.post(f"/api/v1/conversations/{conv['id']}/messages", json={"content": "抱歉久等了"})
+    assert (r.status_code, r.json()["error"]["message"]) == (409, texts.WECOM_WINDOW_CLOSED)

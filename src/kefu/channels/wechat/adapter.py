@@ -16,8 +16,8 @@ customer's last message: `reply_refused` says so before anything is written or s
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import cast
+from datetime import datetime, timedelta
+from typing import Any, cast
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
@@ -42,6 +42,23 @@ from kefu.core.state import AppState
 REPLY_WINDOW = timedelta(hours=48)
 SEND_PATH = "/cgi-bin/message/custom/send"
 TOKEN_PATH = "/cgi-bin/token"
+
+
+async def last_customer_message(
+    session: AsyncSession, conversation: Conversation
+) -> tuple[datetime, dict[str, Any]] | None:
+    """(created_at, meta) of the customer's last message in the conversation's inbox, any conversation."""
+    pair = select(Conversation.id).where(
+        Conversation.inbox_id == conversation.inbox_id, Conversation.contact_id == conversation.contact_id
+    )
+    q = (
+        select(Message.created_at, Message.meta)
+        .where(Message.conversation_id.in_(pair), Message.direction == Direction.INCOMING)
+        .order_by(Message.id.desc())
+        .limit(1)
+    )
+    row = (await session.execute(q)).first()
+    return (row[0], dict(row[1] or {})) if row is not None else None
 
 
 def _signed(config: WechatConfig, request: InboundRequest) -> tuple[str, str]:
@@ -113,21 +130,12 @@ class WechatAdapter(ChannelAdapter):
 
     async def reply_refused(self, session: AsyncSession, conversation: Conversation) -> str | None:
         """WeChat's 48-hour rule, over the customer's last message in this inbox (any conversation)."""
-        pair = select(Conversation.id).where(
-            Conversation.inbox_id == conversation.inbox_id, Conversation.contact_id == conversation.contact_id
-        )
-        q = (
-            select(Message.created_at, Message.meta)
-            .where(Message.conversation_id.in_(pair), Message.direction == Direction.INCOMING)
-            .order_by(Message.id.desc())
-            .limit(1)
-        )
-        last = (await session.execute(q)).first()
+        last = await last_customer_message(session, conversation)
         if last is None:
             return texts.NEVER_WROTE
-        if (last.meta or {}).get("event") == "unsubscribe":
+        if (last[1] or {}).get("event") == "unsubscribe":
             return texts.UNSUBSCRIBED
-        if last.created_at < clock.now() - REPLY_WINDOW:
+        if last[0] < clock.now() - REPLY_WINDOW:
             return texts.WINDOW_CLOSED
         return None
 

@@ -14,3 +14,8 @@ WINDOW_CLOSED = N_(
 )
 NEVER_WROTE = N_("WeChat accepts replies only after the customer has written to the Official Account.")
 UNSUBSCRIBED = N_("The customer has unfollowed the Official Account: WeChat accepts no reply to them.")
+WECOM_WINDOW_CLOSED = N_(
+    "WeCom accepts replies only within 48 hours of the customer's last message, and the last one is older. "
+    "The customer has to write again first."
+)
+WECOM_NEVER_WROTE = N_("WeCom accepts replies only after the customer has written to the customer-service account.")

@@ -8,7 +8,8 @@ the corp id (channels/wxcrypto.py):
   `/cgi-bin/kf/sync_msg` (wecom/sync.py). Each becomes an `InboundMessage` of the contact known by the
   customer's external_userid, client_message_id = WeCom's msgid; the cursor is stored after they are.
 Outbound: `/cgi-bin/kf/send_msg` (text) to the external_userid through the inbox's open_kfid, with the
-shared access token from `/cgi-bin/gettoken` (channels/wxapi.py).
+shared access token from `/cgi-bin/gettoken` (channels/wxapi.py); like the Official Account, WeCom takes
+replies only within 48 hours of the customer's last message (`reply_refused`).
 Handoff: when the bot hands a conversation to people (queued) or it is assigned, WeCom is told too
 (`/cgi-bin/kf/service_state/trans`, wecom/handoff.py).
 """
@@ -22,12 +23,16 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from kefu.channels.base import ChannelAdapter, DeliveryResult, InboundRequest, OutboundMessage, register
+from kefu.channels.wechat import texts
+from kefu.channels.wechat.adapter import REPLY_WINDOW, last_customer_message
 from kefu.channels.wecom import sync
 from kefu.channels.wecom.config import WecomConfig
 from kefu.channels.wxapi import WxApiError, WxClient, advance_state, delivery_result, read_state
 from kefu.channels.wxcrypto import WxCrypto
 from kefu.channels.wxinbound import contact_for, decrypted, decrypted_fields, load_inbox, signed_query
+from kefu.conversations.models import Conversation
 from kefu.conversations.schemas import ContactMessageCreate, InboundMessage
+from kefu.core import clock
 from kefu.core.constants import ChannelType, IdentityKind
 from kefu.core.errors import BadRequest, Unavailable
 from kefu.core.http import OutboundError
@@ -109,6 +114,13 @@ class WecomAdapter(ChannelAdapter):
 
     def inbound_reply(self, received: int) -> tuple[str, str]:
         return "success", "text/plain"
+
+    async def reply_refused(self, session: AsyncSession, conversation: Conversation) -> str | None:
+        """WeCom's 48-hour rule, over the customer's last message in this inbox (any conversation)."""
+        last = await last_customer_message(session, conversation)
+        if last is None:
+            return texts.WECOM_NEVER_WROTE
+        return texts.WECOM_WINDOW_CLOSED if last[0] < clock.now() - REPLY_WINDOW else None
 
     async def send(self, outbound: OutboundMessage, config: BaseModel) -> DeliveryResult:
         cfg = cast(WecomConfig, config)
