@@ -51,6 +51,7 @@ def register_jobs() -> None:
 def register_listeners() -> None:
     """Import the modules that register durable event listeners (explicit list; core/listeners.py)."""
     import kefu.automation.listeners
+    import kefu.channels.wecom.handoff
     import kefu.routing.listeners
     import kefu.routing.tier_listeners
     import kefu.sla.listeners
@@ -72,6 +73,8 @@ def _include_automation(app: FastAPI) -> None:
 def register_channels() -> None:
     """Import the modules that register channel adapters (explicit list; kefu.channels.base's registry)."""
     import kefu.channels.email.adapter
+    import kefu.channels.wechat.adapter
+    import kefu.channels.wecom.adapter
     import kefu.channels.widget.adapter  # noqa: F401
 
 

@@ -6,7 +6,7 @@ from kefu.auth.models import ApiToken, User, UserSession
 from kefu.automation.models import AutomationRule, EventCause, RuleRun
 from kefu.bot.models import BotFlow, BotIntent, BotModel, BotSettings
 from kefu.channels.email.models import EmailMailbox
-from kefu.channels.models import Inbox
+from kefu.channels.models import ChannelState, Inbox
 from kefu.contacts.models import Contact, ContactIdentity
 from kefu.conversations.models import Conversation, ConversationLabel, Message
 from kefu.core.db import Base
@@ -38,6 +38,7 @@ __all__ = [
     "BotIntent",
     "BotModel",
     "BotSettings",
+    "ChannelState",
     "Contact",
     "ContactIdentity",
     "Conversation",

@@ -9,6 +9,7 @@ request is a precise 4xx and stores nothing; `send` answers a `DeliveryResult`."
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,6 +38,8 @@ from kefu.core.errors import KefuError
 from kefu.main import register_channels
 from tests.channels import recording
 from tests.conftest import free_port
+from tests.support import wx_requests as wx
+from tests.support import wx_server
 from tests.support.factories import World, uniq
 
 
@@ -152,10 +155,78 @@ def _smtp_peer() -> Iterator[None]:
         controller.stop()
 
 
+async def _contact(api: World, inbox_id: int, kind: IdentityKind, value: str) -> int:
+    async with api.server.state.sessionmaker() as session:
+        contact, _ = await do_contact_for_identity(session, api.account_id, kind, value, inbox_id=inbox_id)
+        return contact.id
+
+
+async def _wechat(api: World) -> Case:
+    server = wx_server.shared()
+    config = wx.wechat_config(server.base_url)
+    server.state.apps[config["app_id"]] = config["app_secret"]
+    inbox = await api.inbox(channel_type="wechat", config=config)
+    openid = uniq("oWx_")
+    contact_id = await _contact(api, inbox["id"], IdentityKind.WECHAT_OPENID, openid)
+    key = inbox["public_key"]
+    good = wx.text(openid, "你好，我的订单还没到", "1")
+    stale = str(int(time.time()) - 301)
+    return Case(
+        inbox_id=inbox["id"],
+        contact_id=contact_id,
+        config=config,
+        request=lambda cmid: wx.wechat_post(key, config, wx.text(openid, "你好，我的订单还没到", cmid)),
+        bad=[
+            (401, wx.wechat_post(key, config, good, tamper={"signature": "0" * 40})),
+            (401, wx.wechat_post(key, config, good, tamper={"msg_signature": "0" * 40})),
+            (401, wx.wechat_post(key, config, good, tamper={"signature": "", "timestamp": "", "nonce": ""})),
+            (401, wx.wechat_post(key, config, good, timestamp=stale)),
+            (401, wx.wechat_post(key, config, good, mode="plain")),  # this inbox takes encrypted messages only
+            (404, wx.wechat_post("no-such-inbox", config, good)),
+            (400, wx.wechat_post(key, config, "<xml><MsgType>text</MsgType>")),
+            (413, wx.wechat_post(key, config, wx.text(openid, "长" * 30_000, "2"))),
+        ],
+        identities={IdentityKind.WECHAT_OPENID: openid},
+    )
+
+
+async def _wecom(api: World) -> Case:
+    server = wx_server.shared()
+    config = wx.wecom_config(server.base_url)
+    server.state.corps[config["corp_id"]] = config["secret"]
+    inbox = await api.inbox(channel_type="wecom", config=config)
+    userid = uniq("wmEx_")
+    contact_id = await _contact(api, inbox["id"], IdentityKind.WECOM_EXTERNAL_USERID, userid)
+    key = inbox["public_key"]
+    event = wx.wecom_event(config)
+
+    def request(cmid: str) -> InboundRequest:
+        server.state.kf_messages[:] = [wx.kf_text(config, userid, cmid, "请问发货了吗？")]
+        return wx.wecom_post(key, config, event)
+
+    return Case(
+        inbox_id=inbox["id"],
+        contact_id=contact_id,
+        config=config,
+        request=request,
+        bad=[
+            (401, wx.wecom_post(key, config, event, tamper={"msg_signature": "0" * 40})),
+            (401, wx.wecom_post(key, config, event, tamper={"msg_signature": ""})),
+            (401, wx.wecom_post(key, config, event, timestamp=str(int(time.time()) - 301))),
+            (404, wx.wecom_post("no-such-inbox", config, event)),
+            (400, InboundRequest(key, {}, b"<xml><Encrypt>", wx.wecom_post(key, config, event).query)),
+            (413, wx.wecom_post(key, config, "<xml>" + "长" * 30_000 + "</xml>")),
+        ],
+        identities={IdentityKind.WECOM_EXTERNAL_USERID: userid},
+    )
+
+
 HARNESSES: dict[str, Harness] = {
     str(ChannelType.WEB_WIDGET): _widget,
     recording.KIND: _recording,
     str(ChannelType.EMAIL): _email,
+    str(ChannelType.WECHAT): _wechat,
+    str(ChannelType.WECOM): _wecom,
 }
 
 
@@ -247,6 +318,7 @@ async def test_send_answers_a_delivery_result(api: World, adapter: ChannelAdapte
         content="您好，这是回复。",
         attachments=[],
         identities=case.identities,
+        sessionmaker=api.server.state.sessionmaker,
     )
     result = await adapter.send(outbound, adapter.parse_config(case.config))
     assert isinstance(result, DeliveryResult)

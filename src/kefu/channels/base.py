@@ -13,7 +13,11 @@ An adapter
   when an inbox is created or updated — a 422 that names the field — and the fields in `secret_fields`
   are never read back through the API: they show as `configs.SECRET_MASK`, and sending the mask back keeps them);
 - answers its provider: `verify_url` for a provider's GET that checks the callback URL (WeChat's echostr),
-  `inbound_reply` for the body a provider expects after a POST (WeChat's `success`).
+  `inbound_reply` for the body a provider expects after a POST (WeChat's `success`), and hears when what
+  it parsed is stored (`inbound_stored`: e.g. WeCom's sync cursor moves on only then);
+- may refuse a reply before it is written (`reply_refused`: WeChat's 48-hour window): the agent's post
+  is a 409 with the reason, the workspace shows it on the reply box, and a delivery that meets it fails
+  with that reason without calling the channel.
 
 Channels that a provider calls share one webhook: `GET|POST /channels/{inbox public_key}`
 (channels/webhook.py), the inbox's `callback_url`; the widget keeps its own routes.
@@ -32,11 +36,11 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from kefu.channels.configs import CONFIGS, ChannelConfig
-from kefu.conversations.models import DeliveryStatus
-from kefu.conversations.outbound import DELIVERED_KINDS
+from kefu.conversations.models import Conversation, DeliveryStatus
+from kefu.conversations.outbound import DELIVERED_KINDS, REPLY_CHECKS
 from kefu.conversations.schemas import InboundMessage
 from kefu.core.errors import NotFound
 from kefu.core.state import AppState
@@ -52,6 +56,8 @@ class InboundRequest:
     headers: Mapping[str, str] = field(default_factory=dict)
     body: bytes = b""
     query: Mapping[str, str] = field(default_factory=dict)
+    # What the adapter learned while parsing and needs once the messages are stored (`inbound_stored`).
+    context: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,8 @@ class OutboundMessage:
     attachments: list[dict[str, Any]]
     identities: dict[str, str]  # identity kind → value (an email address, an openid …)
     extra: Mapping[str, Any] = field(default_factory=dict)  # what the adapter's `prepare` added
+    # The database, for channels that keep state between sends (an access token shared by the nodes).
+    sessionmaker: async_sessionmaker[AsyncSession] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -123,6 +131,15 @@ class ChannelAdapter(ABC):
         """The body and media type to answer a provider's POST that carried `received` messages."""
         return json.dumps({"received": received}), "application/json"
 
+    async def inbound_stored(self, state: AppState, request: InboundRequest) -> None:
+        """Called by the webhook once the messages `parse_inbound` returned for `request` are stored."""
+        return None
+
+    async def reply_refused(self, session: AsyncSession, conversation: Conversation) -> str | None:
+        """Why a reply in this conversation cannot reach the customer now (None: it can). Only consulted
+        for adapters that override it (conversations/outbound.py `REPLY_CHECKS`)."""
+        return None
+
 
 ADAPTERS: dict[str, ChannelAdapter] = {}
 A = TypeVar("A", bound=ChannelAdapter)
@@ -135,6 +152,10 @@ def register(adapter: A) -> A:
         DELIVERED_KINDS.add(adapter.kind)
     else:
         DELIVERED_KINDS.discard(adapter.kind)
+    if type(adapter).reply_refused is not ChannelAdapter.reply_refused:
+        REPLY_CHECKS[adapter.kind] = adapter.reply_refused
+    else:
+        REPLY_CHECKS.pop(adapter.kind, None)
     return adapter
 
 
@@ -142,6 +163,7 @@ def unregister(kind: str) -> None:
     ADAPTERS.pop(kind, None)
     CONFIGS.pop(kind, None)
     DELIVERED_KINDS.discard(kind)
+    REPLY_CHECKS.pop(kind, None)
 
 
 def get_adapter(kind: str) -> ChannelAdapter:

@@ -10,8 +10,9 @@ database connection) and records the result on the message:
   `pending`, the error and the attempt count are recorded, and the job enqueues itself again after the
   next of `RETRY_DELAYS_S` — through the job runner, so this works the same with the in-process runner and
   with arq workers; after the last delay it is `failed`;
-- a permanent failure (`DeliveryResult.failed`, an inbox config its adapter refuses, an unknown channel)
-  → `failed` with the error, shown on the message in the workspace and in the API.
+- a permanent failure (`DeliveryResult.failed`, an inbox config its adapter refuses, an unknown channel,
+  a reply the channel refuses before it is sent — `ChannelAdapter.reply_refused`, e.g. WeChat's 48-hour
+  window) → `failed` with the error, shown on the message in the workspace and in the API.
 
 A message that is no longer pending (sent, failed, or deleted) is left alone, so a duplicate job is
 harmless.
@@ -28,7 +29,7 @@ from kefu.channels.base import ADAPTERS, DeliveryResult, OutboundMessage, get_ad
 from kefu.channels.models import Inbox
 from kefu.contacts.models import ContactIdentity
 from kefu.conversations.models import Conversation, DeliveryStatus, Message
-from kefu.conversations.outbound import DELIVER_JOB
+from kefu.conversations.outbound import DELIVER_JOB, reply_refusal
 from kefu.core.errors import NotFound
 from kefu.core.jobs import JobContext, job
 
@@ -43,8 +44,8 @@ async def deliver_message(ctx: JobContext, message_id: int) -> str | None:
     loaded = await _load(ctx, message_id)
     if loaded is None:
         return None
-    outbound, kind, raw_config, attempts = loaded
-    result = await _send(kind, raw_config, outbound)
+    outbound, kind, raw_config, attempts, refused = loaded
+    result = DeliveryResult.failed(refused) if refused else await _send(kind, raw_config, outbound)
     attempts += 1
     retry_in = RETRY_DELAYS_S[attempts - 1] if result.retry and attempts <= len(RETRY_DELAYS_S) else None
     status = DeliveryStatus.PENDING if retry_in is not None else result.status
@@ -67,7 +68,9 @@ async def deliver_message(ctx: JobContext, message_id: int) -> str | None:
     return str(status)
 
 
-async def _load(ctx: JobContext, message_id: int) -> tuple[OutboundMessage, str, dict[str, object], int] | None:
+async def _load(
+    ctx: JobContext, message_id: int
+) -> tuple[OutboundMessage, str, dict[str, object], int, str | None] | None:
     async with ctx.sessionmaker() as session:
         msg = await session.get(Message, message_id)
         if msg is None or msg.delivery_status != DeliveryStatus.PENDING:
@@ -88,11 +91,13 @@ async def _load(ctx: JobContext, message_id: int) -> tuple[OutboundMessage, str,
             content=msg.content,
             attachments=list(msg.attachments),
             identities={kind: value for kind, value in rows.all()},
+            sessionmaker=ctx.sessionmaker,
         )
         adapter = ADAPTERS.get(inbox.channel_type)
         if adapter is not None:
             outbound = await adapter.prepare(session, ctx.settings, outbound)
-        return outbound, inbox.channel_type, dict(inbox.config or {}), msg.delivery_attempts
+        refused = await reply_refusal(session, conv)
+        return outbound, inbox.channel_type, dict(inbox.config or {}), msg.delivery_attempts, refused
 
 
 async def _send(kind: str, raw_config: dict[str, object], outbound: OutboundMessage) -> DeliveryResult:

@@ -46,11 +46,14 @@ async def verify(public_key: str, request: Request) -> Response:
     return Response(text, media_type="text/plain")
 
 
-@router.post("/{public_key}", responses=errors(400, 401, 403, 404, 413, 422), summary="A provider delivers messages")
+@router.post(
+    "/{public_key}", responses=errors(400, 401, 403, 404, 413, 422, 503), summary="A provider delivers messages"
+)
 async def receive(public_key: str, request: Request) -> Response:
     state, inbound, kind = await _request(request, public_key)
     adapter = get_adapter(kind)
     messages = await adapter.parse_inbound(state, inbound)
     got = await receive_customer_messages(state, messages)
+    await adapter.inbound_stored(state, inbound)
     body, media_type = adapter.inbound_reply(len(got))
     return Response(body, media_type=media_type)

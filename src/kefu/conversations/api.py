@@ -99,7 +99,10 @@ async def list_messages(
     "/conversations/{conv_id}/messages",
     response_model=MessageRead,
     status_code=201,
-    responses={200: {"model": MessageRead, "description": "a retry: the message stored the first time"}, **errors(413)},
+    responses={
+        200: {"model": MessageRead, "description": "a retry: the message stored the first time"},
+        **errors(409, 413),
+    },
 )
 async def post_message(
     conv_id: Id,

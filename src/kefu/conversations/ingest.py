@@ -146,10 +146,17 @@ class MessageIngest:
         except Exception:
             log.exception("batch of %d failed; storing its messages one by one", len(batch))
             rest = [i for i in batch if not i.future.done()]
-        for item in rest:
-            task = asyncio.create_task(self._one(item))
+        by_pair: dict[tuple[int, int], list[_Item]] = {}
+        for item in rest:  # one sender's messages stay in the order they came (a channel's pulled batch)
+            by_pair.setdefault(item.pair, []).append(item)
+        for items in by_pair.values():
+            task = asyncio.create_task(self._in_order(items))
             self._slow.add(task)
             task.add_done_callback(self._slow.discard)
+
+    async def _in_order(self, items: list[_Item]) -> None:
+        for item in items:
+            await self._one(item)
 
     async def _one(self, item: _Item) -> None:
         """The one-message path (new conversation, reopen, duplicates within a batch, races)."""

@@ -316,6 +316,8 @@ async def check_post_agent_message(
     if existing is not None:
         return conv, Posted(existing, created=False)
     kind = MessageKind.NOTE if data.kind == "note" else MessageKind.TEXT
+    if kind == MessageKind.TEXT and (refused := await outbound.reply_refusal(session, conv)) is not None:
+        raise Conflict(refused, details={"reason": "channel_refused_reply"})
     direction = Direction.OUTGOING
     msg = _add_message(
         session,

@@ -30,7 +30,8 @@ def _body(code: str, message: str, details: Any = None) -> dict[str, Any]:
 
 def is_page(request: Request) -> bool:
     path = request.url.path
-    return not (path.startswith("/api/") or path.startswith("/ws/")) and request.method == "GET"
+    # /channels/: a provider's webhook (WeChat's GET check of the callback URL) answers errors as JSON
+    return not path.startswith(("/api/", "/ws/", "/channels/")) and request.method == "GET"
 
 
 def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:

@@ -21,6 +21,7 @@ from kefu.auth.service import list_users
 from kefu.channels.service import list_inboxes
 from kefu.contacts.service import get_contact, list_identities
 from kefu.conversations import service as convs
+from kefu.conversations.outbound import reply_refusal
 from kefu.conversations.schemas import AttachmentIn, ConversationRead, LabelIn, MessageCreate
 from kefu.conversations.status import InvalidTransition, check_transition, next_statuses
 from kefu.core import clock
@@ -106,6 +107,7 @@ async def _conversation(session: AsyncSession, principal: Principal, conv_id: in
         "other_conversations": [c for c in await convs.read_conversations(session, others) if c.id != conv.id],
         "sla_warn": await _sla_warn(session, principal, [conv.id]),
         "tickets": await tickets_of_conversation(session, principal.account_id, conv.id),
+        "reply_refused": await reply_refusal(session, conv),  # e.g. WeChat's 48-hour window, shown on the reply box
     }
 
 
