@@ -71,6 +71,7 @@ async def start_server(
         await asyncio.sleep(0.02)
     worker = start_worker(settings) if settings.redis_url else None
     try:
+        await _listeners_ready(app.state.kefu)
         yield LiveServer(
             f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}", settings, app.state.kefu, backend["name"]
         )
@@ -79,6 +80,28 @@ async def start_server(
             stop_process(worker)
         server.should_exit = True
         await task
+
+
+async def _listeners_ready(state: Any, timeout_s: float = 60.0) -> None:
+    """Wait until every durable listener has its cursor (the worker's or the in-process runner's first
+    dispatch makes them): a listener that starts at the newest event would otherwise miss what the first
+    test writes while the worker is still starting."""
+    from sqlalchemy import select
+
+    from kefu.core.listeners import LISTENERS
+    from kefu.core.listeners_models import ListenerCursor
+
+    names = {spec.name for spec in LISTENERS}
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout_s
+    while True:
+        async with state.sessionmaker() as session:
+            have = set((await session.execute(select(ListenerCursor.name))).scalars())
+        if names <= have:
+            return
+        if loop.time() > end:
+            raise AssertionError(f"listeners without a cursor after {timeout_s} s: {sorted(names - have)}")
+        await asyncio.sleep(0.1)
 
 
 def settings_env(settings: Settings) -> dict[str, str]:

@@ -48,6 +48,10 @@ FIELD_TEXTS: dict[str, tuple[str, str]] = {
     "corp_id": (N_("Corp ID"), N_("WeCom admin console → My company")),
     "secret": (N_("Secret"), N_("The secret of the app or of WeChat customer service")),
     "open_kfid": (N_("Customer service account ID (open_kfid)"), ""),
+    "handoff_state": (
+        N_("Tell WeCom when a person takes over"),
+        N_("Only if your agents answer in WeCom's own client: WeCom then refuses replies sent through kefu"),
+    ),
     # API channel
     "webhook_url": (N_("Webhook URL"), N_("kefu posts agents' replies here, signed")),
 }

@@ -27,8 +27,10 @@ def wxs() -> wx_server.WxServer:
     return wx_server.shared()
 
 
-async def _inbox(api: World, wxs: wx_server.WxServer, **extra: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-    config = wx.wecom_config(wxs.base_url)
+async def _inbox(
+    api: World, wxs: wx_server.WxServer, settings: dict[str, Any] | None = None, **extra: Any
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    config = {**wx.wecom_config(wxs.base_url), **(settings or {})}
     wxs.state.corps[config["corp_id"]] = config["secret"]
     return await api.inbox(channel_type="wecom", config=config, **extra), config
 
@@ -172,7 +174,8 @@ async def _until(check: Any, timeout: float = 15.0) -> Any:
 async def test_replies_go_through_send_msg_and_a_handoff_changes_the_service_state(
     api: World, wxs: wx_server.WxServer
 ) -> None:
-    inbox, config = await _inbox(api, wxs)  # no bot: the customer's first message queues the conversation
+    # no bot: the customer's first message queues the conversation; the inbox tells WeCom of handoffs
+    inbox, config = await _inbox(api, wxs, {"handoff_state": True})
     user = uniq("wmEx_")
     wxs.state.kf_messages.append(wx.kf_text(config, user, uniq("m"), "人工客服"))
     assert (await _post(api, wx.wecom_post(inbox["public_key"], config, wx.wecom_event(config)))).status_code == 200
@@ -211,6 +214,28 @@ async def test_replies_go_through_send_msg_and_a_handoff_changes_the_service_sta
     assert (reply["delivery_status"], reply["delivery_error"]) == ("sent", None)
     tokens = [c for c in wxs.state.of("/cgi-bin/gettoken") if c.query["corpid"] == config["corp_id"]]
     assert len(tokens) == 1  # one token for the pull, the handoffs and the reply: shared through the database
+
+
+async def test_by_default_wecom_is_not_told_of_a_handoff(api: World, wxs: wx_server.WxServer) -> None:
+    """kefu's agents answer through kf/send_msg, which WeCom allows only in states 0 and 1: by default a
+    handoff inside kefu leaves WeCom's session state alone."""
+    inbox, config = await _inbox(api, wxs)
+    wxs.state.kf_messages.append(wx.kf_text(config, uniq("wmEx_"), uniq("m"), "人工客服"))
+    assert (await _post(api, wx.wecom_post(inbox["public_key"], config, wx.wecom_event(config)))).status_code == 200
+    conv = (await api.http.get("/api/v1/conversations", params={"inbox_id": inbox["id"]})).json()["items"][0]
+
+    async def queued() -> bool:
+        events = (await api.http.get("/api/v1/events", params={"conversation_id": conv["id"]})).json()
+        return any(e["type"] == "conversation.queued" for e in events)
+
+    for _ in range(100):
+        if await queued():
+            break
+        await asyncio.sleep(0.1)
+    assert await queued()
+    await asyncio.sleep(1.0)  # the handoff listener runs right after the queue's: time for a call it must not make
+    calls = wxs.state.of("/cgi-bin/kf/service_state/trans")
+    assert [c for c in calls if c.body.get("open_kfid") == config["open_kfid"]] == []
 
 
 async def test_replies_past_wecoms_48_hours_are_refused(api: World, wxs: wx_server.WxServer) -> None:

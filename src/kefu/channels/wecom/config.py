@@ -44,6 +44,16 @@ class WecomConfig(BaseModel):
         description="The open_kfid of the 客服账号 this inbox answers for, e.g. wk…",
     )
 
+    handoff_state: bool = Field(
+        False,
+        title="Tell WeCom when a person takes over",
+        description=(
+            "Move the WeCom session to the waiting pool (service_state 2) when kefu hands a conversation to "
+            "people. Only for teams whose agents answer in WeCom's own client: after it, WeCom refuses "
+            "replies sent through kefu"
+        ),
+    )
+
     @field_validator("encoding_aes_key", mode="before")
     @classmethod
     def _aes_key(cls, value: str | None) -> str:

@@ -7,6 +7,10 @@ The durable listener `wecom.handoff` (core/listeners.py, registered in kefu.main
 only decides and enqueues the job `wecom.service_state`: the API call runs outside the dispatcher's
 transaction. kefu does not yet know its agents' WeCom userids, so today the state sent is 2.
 
+It is off unless the inbox's `handoff_state` setting is on: WeCom lets the API send only while a session
+is unhandled (0) or with the smart assistant (1), so when kefu's agents answer from kefu — the usual
+case — the session must stay where it is. Turn it on only where agents answer in WeCom's own client.
+
 WeCom's rule to know (docs/channels/wecom.md): its API may send messages only while a session is
 "unhandled" (0) or "with the smart assistant" (1) — after 2 or 3 WeCom expects its servicers to answer
 in WeCom's own client, and kefu's replies through `kf/send_msg` are refused (the refusal shows on the
@@ -55,12 +59,13 @@ async def hand_off(session: AsyncSession, event: ListenedEvent) -> None:
     if event.conversation_id is None:
         return
     q = (
-        select(Inbox.channel_type)
+        select(Inbox.channel_type, Inbox.config)
         .join(Conversation, Conversation.inbox_id == Inbox.id)
         .where(Conversation.id == event.conversation_id)
     )
-    if await session.scalar(q) != ChannelType.WECOM:
-        return
+    row = (await session.execute(q)).first()
+    if row is None or row.channel_type != ChannelType.WECOM or not (row.config or {}).get("handoff_state"):
+        return  # off by default: kefu's agents answer through kf/send_msg, which needs state 0 or 1
     ctx = listener_context()
     if ctx is None or ctx.runner is None:
         log.warning("no job runner: WeCom is not told of the handoff of conversation %s", event.conversation_id)
