@@ -23,6 +23,7 @@ from kefu.tickets.models import (
     TicketField,
     TicketView,
 )
+from kefu.webhooks.models import Webhook, WebhookAttempt, WebhookDelivery
 
 __all__ = [
     "Account",
@@ -69,4 +70,7 @@ __all__ = [
     "Transfer",
     "User",
     "UserSession",
+    "Webhook",
+    "WebhookAttempt",
+    "WebhookDelivery",
 ]

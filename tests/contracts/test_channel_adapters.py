@@ -9,7 +9,7 @@ request is a precise 4xx and stores nothing; `send` answers a `DeliveryResult`."
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,9 +32,11 @@ from kefu.conversations.outbound import DELIVERED_KINDS
 from kefu.conversations.schemas import InboundMessage
 from kefu.core.constants import ChannelType
 from kefu.core.errors import KefuError
+from kefu.core.http import HttpPolicy
 from kefu.main import register_channels
 from tests.channels import recording
 from tests.support.factories import World, uniq
+from tests.webhooks.receiver import Receiver, serve
 
 
 @dataclass
@@ -46,6 +48,7 @@ class Case:
     config: dict[str, Any]
     request: Callable[[str], InboundRequest]  # a genuine request carrying this client_message_id
     bad: list[tuple[int, InboundRequest]] = field(default_factory=list)  # (expected status, request)
+    policy: HttpPolicy = field(default_factory=HttpPolicy)  # the account's outbound hosts, for `send`
 
 
 Harness = Callable[[World], Awaitable[Case]]
@@ -99,7 +102,66 @@ async def _recording(api: World) -> Case:
     )
 
 
-HARNESSES: dict[str, Harness] = {str(ChannelType.WEB_WIDGET): _widget, recording.KIND: _recording}
+API_SECRET = "api-inbox-secret-0123456789"
+_RECEIVERS: list[Receiver] = []  # the loopback receiver of the API channel's replies (module fixture)
+
+
+async def _api(api: World) -> Case:
+    receiver = _RECEIVERS[0]
+    config = {"webhook_url": receiver.url, "secret": API_SECRET}
+    inbox = await api.inbox(channel_type="api", config=config)
+    key, bearer = inbox["public_key"], {"authorization": f"Bearer {API_SECRET}"}
+    cmid = uniq("known-")
+    first = await api.client().post(
+        f"/channels/{key}",
+        json={"contact": {"external_id": cmid}, "message": {"id": cmid, "content": "hi"}},
+        headers=bearer,
+    )
+    assert first.status_code == 200, first.text
+    conv_id = first.json()["messages"][0]["conversation_id"]
+    conv = (await api.http.get(f"/api/v1/conversations/{conv_id}")).json()
+
+    def body(message_id: str, content: str = "我想查一下订单 A1001") -> bytes:
+        return json.dumps(
+            {"contact": {"external_id": cmid}, "message": {"id": message_id, "content": content}}
+        ).encode()
+
+    return Case(
+        inbox_id=inbox["id"],
+        contact_id=conv["contact_id"],
+        config=config,
+        request=lambda m: InboundRequest(key, bearer, body(m)),
+        bad=[
+            (401, InboundRequest(key, {"authorization": "Bearer wrong-secret-0123456789"}, body("x"))),
+            (401, InboundRequest(key, {}, body("x"))),
+            (404, InboundRequest("no-such-inbox", bearer, body("x"))),
+            (400, InboundRequest(key, bearer, b'{"contact": ')),
+            (
+                422,
+                InboundRequest(
+                    key, bearer, json.dumps({"contact": {}, "message": {"id": "x", "content": "y"}}).encode()
+                ),
+            ),
+            (422, InboundRequest(key, bearer, body("x", "   "))),
+            (413, InboundRequest(key, bearer, body("x", "长" * 300_000))),
+        ],
+        policy=HttpPolicy.of([receiver.host]),
+    )
+
+
+HARNESSES: dict[str, Harness] = {
+    str(ChannelType.WEB_WIDGET): _widget,
+    recording.KIND: _recording,
+    str(ChannelType.API): _api,
+}
+
+
+@pytest.fixture(scope="module", autouse=True)
+async def _api_receiver() -> AsyncIterator[None]:
+    async with serve(Receiver(secret=API_SECRET)) as receiver:
+        _RECEIVERS.append(receiver)
+        yield
+        _RECEIVERS.remove(receiver)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -190,6 +252,7 @@ async def test_send_answers_a_delivery_result(api: World, adapter: ChannelAdapte
         content="您好，这是回复。",
         attachments=[],
         identities={},
+        policy=case.policy,
     )
     result = await adapter.send(outbound, adapter.parse_config(case.config))
     assert isinstance(result, DeliveryResult)

@@ -25,17 +25,19 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel
 
 from kefu.channels.configs import CONFIGS, ChannelConfig
+from kefu.conversations.ingest import Received
 from kefu.conversations.models import DeliveryStatus
 from kefu.conversations.outbound import DELIVERED_KINDS
 from kefu.conversations.schemas import InboundMessage
 from kefu.core.errors import NotFound
+from kefu.core.http import HttpPolicy
 from kefu.core.state import AppState
 
 
@@ -62,6 +64,9 @@ class OutboundMessage:
     content: str
     attachments: list[dict[str, Any]]
     identities: dict[str, str]  # identity kind → value (an email address, an openid …)
+    # What the account lets kefu call (Admin → Outbound hosts), for a channel that posts to a configured URL
+    # through kefu.core.http (the API channel); the empty policy refuses everything.
+    policy: HttpPolicy = field(default_factory=HttpPolicy)
 
 
 @dataclass(frozen=True)
@@ -112,6 +117,11 @@ class ChannelAdapter(ABC):
     def inbound_reply(self, received: int) -> tuple[str, str]:
         """The body and media type to answer a provider's POST that carried `received` messages."""
         return json.dumps({"received": received}), "application/json"
+
+    def inbound_answer(self, received: Sequence[Received]) -> tuple[str, str]:
+        """The answer to a provider's POST, from what was stored (ids, and whether each was a retry); by
+        default `inbound_reply` with the count."""
+        return self.inbound_reply(len(received))
 
 
 ADAPTERS: dict[str, ChannelAdapter] = {}

@@ -24,6 +24,7 @@ import logging
 from pydantic import ValidationError
 from sqlalchemy import select, update
 
+from kefu.accounts.service import get_outbound_policy
 from kefu.channels.base import DeliveryResult, OutboundMessage, get_adapter
 from kefu.channels.models import Inbox
 from kefu.contacts.models import ContactIdentity
@@ -88,6 +89,7 @@ async def _load(ctx: JobContext, message_id: int) -> tuple[OutboundMessage, str,
             content=msg.content,
             attachments=list(msg.attachments),
             identities={kind: value for kind, value in rows.all()},
+            policy=await get_outbound_policy(session, msg.account_id),
         )
         return outbound, inbox.channel_type, dict(inbox.config or {}), msg.delivery_attempts
 
