@@ -17,6 +17,7 @@ from kefu.channels.base import OutboundMessage
 from kefu.conversations.models import DeliveryStatus, Message
 from kefu.core.http import HttpPolicy
 from tests.support.factories import World, uniq
+from tests.web.conftest import login
 from tests.webhooks.receiver import Receiver, serve
 
 SECRET = "api-channel-secret-0123456789"
@@ -116,11 +117,20 @@ async def test_bad_requests_are_refused_and_store_nothing(api: World) -> None:
             None,
         ),
         (await _post(api, inbox, {"type": "call", "call": {"id": "c", "caller": "+8613800138000"}}), 422, None),
+        (
+            await _post(
+                api, inbox, {"contact": {"external_id": "new-1"}, "message": {"id": "b", "content": "x" * 10_001}}
+            ),
+            413,
+            "message is 10,001 characters; the limit is 10,000",
+        ),
     ]
     got = [(r.status_code, r.json()["error"]["message"] if msg else None) for r, _, msg in cases]
     assert got == [(status, msg) for _, status, msg in cases]
     assert "not a valid phone number" in cases[5][0].text
     assert await _count(api, inbox["id"]) == 0
+    contacts = (await api.http.get("/api/v1/contacts")).json()["items"]
+    assert contacts == []  # no contact was created for a refused request
     other = await _inbox(api)  # the token of another inbox does not open this one
     r = await api.client().post(
         f"/channels/{other['public_key']}", json=good, headers={"Authorization": "Bearer another-inbox-secret-xyz"}
@@ -156,6 +166,25 @@ async def test_a_phone_call_record_becomes_a_conversation_of_the_caller(api: Wor
     assert r.json()["messages"][0]["conversation_id"] == conv_id  # the customer is the callee of an outbound call
     msgs = (await api.http.get(f"/api/v1/conversations/{conv_id}/messages")).json()
     assert msgs[-1]["content"] == "☎ +864001234567 → +8613912345678 · 3 min 12 s"
+
+    browser = await login(api, api.admin)
+    expected = {
+        "zh_CN": ("呼入电话", "主叫", "时长: 3 分 12 秒", "录音", "呼出电话"),
+        "zh_TW": ("撥入電話", "主叫", "時長: 3 分 12 秒", "錄音", "撥出電話"),
+        "en": ("Inbound call", "Caller", "Duration: 3 min 12 s", "Recording", "Outbound call"),
+    }
+    for lang, (inbound, caller, duration, recording, outbound) in expected.items():
+        html = (await browser.http.get(f"/app/c/{conv_id}/messages?lang={lang}")).text
+        cards = html.split('class="call-record"')[1:]
+        assert len(cards) == 2, html
+        assert f"☎ {inbound}" in cards[0] and f"☎ {outbound}" in cards[1]
+        assert f'{caller}: <span class="call-caller">+8613912345678</span>' in cards[0]
+        assert duration in cards[0]
+        assert (
+            f'href="https://pbx.example.com/rec/1.mp3" target="_blank" rel="noopener noreferrer">{recording}'
+            in cards[0]
+        )
+        assert "我马上帮您查" in cards[0] and "call-transcript" not in cards[1]
 
 
 def _outbound(

@@ -28,6 +28,7 @@ from kefu.channels.base import ChannelAdapter, DeliveryResult, InboundRequest, O
 from kefu.channels.service import get_inbox_by_key
 from kefu.conversations.ingest import Received
 from kefu.conversations.schemas import ContactMessageCreate, InboundMessage, InboxRef
+from kefu.conversations.service import check_size
 from kefu.core import clock
 from kefu.core.constants import ChannelType
 from kefu.core.errors import BadRequest, TooLarge, Unauthorized
@@ -87,6 +88,8 @@ class ApiAdapter(ChannelAdapter):
         if len(request.body) > MAX_BODY_BYTES:
             raise TooLarge(f"the body is {len(request.body):,} bytes; the limit is {MAX_BODY_BYTES:,}")
         post = _parse(request.body)
+        content = (post.call.transcript or "") if isinstance(post, CallPost) else post.message.content
+        check_size(content, state.settings.max_message_chars)  # before a contact is created for it
         if isinstance(post, CallPost):
             return [await self._call(state, ref, post)]
         return [await self._message(state, ref, post)]
