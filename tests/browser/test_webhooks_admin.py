@@ -14,7 +14,7 @@ from playwright.async_api import expect
 from tests.browser.conftest import NewContext, screenshot
 from tests.browser.flows import agent_session
 from tests.support.factories import World
-from tests.webhooks.receiver import Receiver, serve
+from tests.webhooks.receiver import Receiver, listener_placed, serve
 
 pytestmark = pytest.mark.browser
 
@@ -47,6 +47,7 @@ UI: dict[str, dict[str, Any]] = {
 async def test_admin_adds_a_webhook_and_replays_a_delivery(api: World, new_context: NewContext, lang: str) -> None:
     ui = UI[lang]
     base = api.server.base_url
+    await listener_placed(api.server.state)
     async with serve(Receiver()) as receiver:
         assert (
             await api.http.put("/api/v1/account/outbound_hosts", json={"hosts": [receiver.host]})

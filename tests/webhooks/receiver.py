@@ -85,6 +85,21 @@ class Receiver:
         return self.requests
 
 
+async def listener_placed(state: Any, name: str = "webhooks.deliveries", timeout: float = 15.0) -> None:
+    """Wait until the webhooks listener has its cursor: it starts at the end of the log when it first runs
+    (after a server starts), so events written before that are not its to deliver."""
+    from kefu.core.listeners_models import ListenerCursor
+
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while loop.time() < end:
+        async with state.sessionmaker() as session:
+            if await session.get(ListenerCursor, name) is not None:
+                return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"the listener {name} never ran")
+
+
 @contextlib.asynccontextmanager
 async def serve(receiver: Receiver) -> AsyncIterator[Receiver]:
     receiver.port = free_port()

@@ -13,13 +13,14 @@ from typing import Any
 import pytest
 
 from tests.support.factories import World
-from tests.webhooks.receiver import Receiver, serve
+from tests.webhooks.receiver import Receiver, listener_placed, serve
 
 SECRET = "test-webhook-secret-0123456789"
 
 
 @pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
+async def receiver(api: World) -> AsyncIterator[Receiver]:
+    await listener_placed(api.server.state)
     async with serve(Receiver(secret=SECRET)) as r:
         yield r
 

@@ -1,7 +1,9 @@
 """The durable listener of kefu.webhooks (core/listeners.py), imported by kefu.main.register_listeners:
 every event of a type some active webhook of its account subscribes to becomes one delivery per webhook
 (unique per webhook and event, so the log is read at least once and a delivery is written once), and its
-first attempt is enqueued after the listener's transaction commits."""
+first attempt is enqueued after the listener's transaction commits. It starts at the end of the log
+(`start="latest"`): a webhook receives events that happen after it was created, so the history before
+the listener's first run is nothing it needs to read."""
 
 from __future__ import annotations
 
@@ -24,7 +26,7 @@ _PENDING = "kefu.webhooks.enqueue"
 _TASKS: set[asyncio.Task[Any]] = set()
 
 
-@listener("webhooks.deliveries", events={str(e) for e in EventType})
+@listener("webhooks.deliveries", events={str(e) for e in EventType}, start="latest")
 async def webhook_deliveries(session: AsyncSession, event: ListenedEvent) -> None:
     """A delivery for each active webhook of the account that subscribes to the event's type and existed
     when the event happened."""
