@@ -44,7 +44,7 @@ def test_settings(backend: dict[str, Any], port: int, redis_prefix: str, **extra
         "widget_visitors_per_ip": 100_000,  # every test's visitors come from 127.0.0.1
         "demo": True,
         "webhook_retry_delays_s": "0.3,0.6",  # three attempts in all, within a second (tests/webhooks)
-        "webhook_timeout_s": 1.0,
+        "webhook_timeout_s": 2.0,
     }
     return Settings(**{**values, **extra})
 

@@ -8,10 +8,17 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select
 
+from kefu.core import clock
+from kefu.core.eventlog import Event
+from kefu.core.jobs import InProcessRunner, JobContext
+from kefu.webhooks.models import WebhookDelivery
+from kefu.webhooks.tasks import deliver_due
 from tests.support.factories import World
 from tests.webhooks.receiver import Receiver, listener_placed, serve
 
@@ -156,13 +163,13 @@ async def test_a_failing_receiver_is_retried_with_the_same_delivery_id(api: Worl
 
 
 async def test_a_timeout_is_a_failure_and_a_replay_sends_it_again(api: World, receiver: Receiver) -> None:
-    receiver.delay_s = 1.5  # the test settings give a receiver 1 s
+    receiver.delay_s = 2.5  # the test settings give a receiver 2 s
     hook = await _webhook(api, receiver, ["message.created"])
     await _customer_message(api)
-    log = await _deliveries(api, hook["id"], 1, timeout=15)
+    log = await _deliveries(api, hook["id"], 1, timeout=20)
     [delivery] = log
     assert (delivery["status"], delivery["attempts"], delivery["last_status_code"]) == ("failed", 3, None)
-    assert delivery["last_error"].endswith("timed out after 1 s")
+    assert delivery["last_error"].endswith("timed out after 2 s")
     assert len(receiver.requests) == 3
 
     receiver.delay_s = 0
@@ -188,3 +195,40 @@ async def test_an_inactive_webhook_gets_nothing(api: World, receiver: Receiver) 
         "items": [],
         "next_cursor": None,
     }
+
+
+async def test_a_due_delivery_whose_job_was_lost_is_caught_up_once(api: World, receiver: Receiver) -> None:
+    """webhooks.deliver_due finds a pending delivery nobody enqueued; attempts claim it, so the catch-up
+    here and the server's own periodic run together POST it once."""
+    hook = await _webhook(api, receiver, ["message.created"], active=False)
+    state = api.server.state
+    async with state.sessionmaker() as session:
+        event_id = (
+            await session.execute(select(func.max(Event.id)).where(Event.account_id == api.account_id))
+        ).scalar()
+        session.add(
+            WebhookDelivery(
+                account_id=api.account_id,
+                webhook_id=hook["id"],
+                uid="lost-job-delivery",
+                event_id=event_id,
+                event_type="message.created",
+                status="pending",
+                attempts=0,
+                next_attempt_at=clock.now() - timedelta(seconds=30),
+            )
+        )
+        await session.commit()
+    assert (await api.http.patch(f"/api/v1/webhooks/{hook['id']}", json={"active": True})).status_code == 200
+    runner = InProcessRunner(run_periodic=False)
+    await runner.start(JobContext(state.sessionmaker, state.bus, state.settings))
+    try:
+        assert await deliver_due(JobContext(state.sessionmaker, state.bus, state.settings, runner=runner)) >= 0
+        [req] = await receiver.wait_for(1)
+        assert req.signature_ok and req.headers["x-kefu-delivery"] == "lost-job-delivery"
+        log = await _deliveries(api, hook["id"], 1)
+        assert [(d["delivery_id"], d["status"], d["attempts"]) for d in log] == [("lost-job-delivery", "delivered", 1)]
+        await asyncio.sleep(0.5)
+        assert len(receiver.requests) == 1
+    finally:
+        await runner.stop()
