@@ -175,6 +175,8 @@ async def _record(
     else:
         values |= {"status": DeliveryStatus.FAILED, "next_attempt_at": None}
     async with sessionmaker() as session:
+        if await session.get(WebhookDelivery, claimed.delivery_id) is None:
+            return Attempted("deleted", None)  # its webhook was deleted meanwhile
         session.add(
             WebhookAttempt(
                 account_id=claimed.account_id,
