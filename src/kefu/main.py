@@ -43,7 +43,8 @@ def register_jobs() -> None:
     import kefu.core.listeners  # (durable event listeners: listeners.dispatch / catch_up)
     import kefu.routing.tasks
     import kefu.routing.tier_tasks  # (customer tiers: routing.tiers_recompute)
-    import kefu.sla.tasks  # noqa: F401
+    import kefu.sla.tasks
+    import kefu.webhooks.tasks  # noqa: F401  (webhooks.deliver, webhooks.deliver_due)
 
     register_listeners()
 
@@ -55,7 +56,8 @@ def register_listeners() -> None:
     import kefu.routing.listeners
     import kefu.routing.tier_listeners
     import kefu.sla.listeners
-    import kefu.tickets.listeners  # noqa: F401
+    import kefu.tickets.listeners
+    import kefu.webhooks.listeners  # noqa: F401
 
 
 def _include_automation(app: FastAPI) -> None:
@@ -70,8 +72,18 @@ def _include_automation(app: FastAPI) -> None:
         app.include_router(router)
 
 
+def _include_webhooks(app: FastAPI) -> None:
+    """Outbound webhooks: the API and Admin → Webhooks."""
+    from kefu.webhooks.api import router as webhooks
+    from kefu.webhooks.pages import router as webhook_pages
+
+    for router in (webhooks, webhook_pages):
+        app.include_router(router)
+
+
 def register_channels() -> None:
     """Import the modules that register channel adapters (explicit list; kefu.channels.base's registry)."""
+    import kefu.channels.api_channel.adapter
     import kefu.channels.email.adapter
     import kefu.channels.wechat.adapter
     import kefu.channels.wecom.adapter
@@ -183,5 +195,6 @@ def _include_routers(app: FastAPI, *, demo: bool) -> None:
     for router in (sla, sla_pages, routing_planning, routing_pages, tickets, ticket_pages, channel_webhooks):
         app.include_router(router)
     _include_automation(app)
+    _include_webhooks(app)
     if demo:  # the demo's order API: only where the demo runs (KEFU_DEMO=1), never in the OpenAPI document
         app.include_router(bot_demo, include_in_schema=False)

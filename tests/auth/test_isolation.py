@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import uuid
 from typing import Any
 
 from sqlalchemy import func, select
@@ -17,6 +18,7 @@ from kefu.bot.demo import order_flow_definition
 from kefu.core.constants import Role
 from kefu.core.eventlog import Event
 from kefu.core.listeners_models import DeadLetter, DeadLetterStatus
+from kefu.webhooks.models import WebhookDelivery
 from tests.support.factories import World, new_account
 
 # Path parameter → which of B's resources to aim at.
@@ -46,6 +48,8 @@ PARAM_TO_RESOURCE = {
     "requirement_id": "requirement",
     "rule_id": "rule",
     "message_id": "message",
+    "webhook_id": "webhook",
+    "delivery_id": "webhook_delivery",
 }
 # Public endpoints addressed by a public key or serving demo data: not account-scoped by id.
 PUBLIC_PREFIXES = ("/api/v1/widget/", "/api/v1/help/", "/api/v1/demo/")
@@ -79,6 +83,7 @@ BODIES: dict[tuple[str, str], Any] = {
     ("post", "/api/v1/conversations/{conv_id}/transfer"): {"to_user_id": 1, "reason": "intrusion"},
     ("post", "/api/v1/routing/queue/{conv_id}/reassign"): {"user_id": 1},
     ("patch", "/api/v1/automation/rules/{rule_id}"): {"name": "hacked"},
+    ("patch", "/api/v1/webhooks/{webhook_id}"): {"active": True},
 }
 
 
@@ -134,8 +139,25 @@ async def _resources(b: World) -> dict[str, Any]:
         "flow": flow.json()["id"],
         "intent": intent.json()["id"],
         "rule": rule.json()["id"],
+        **await _webhook_resources(b),
         "version": 1,  # B's entries have a version 1; the entry id makes it B's
     }
+
+
+async def _webhook_resources(b: World) -> dict[str, int]:
+    """B's webhook (off, so nothing is delivered meanwhile) and a delivery of it that failed."""
+    assert (await b.http.put("/api/v1/account/outbound_hosts", json={"hosts": ["127.0.0.1:9"]})).status_code == 200
+    body = {"url": "http://127.0.0.1:9/b", "events": ["message.created"], "active": False}
+    hook = (await b.http.post("/api/v1/webhooks", json=body)).json()
+    async with b.server.state.sessionmaker() as session:
+        event_id = (await session.execute(select(func.max(Event.id)).where(Event.account_id == b.account_id))).scalar()
+        delivery = WebhookDelivery(
+            account_id=b.account_id, webhook_id=hook["id"], uid=str(uuid.uuid4()), event_id=event_id,
+            event_type="message.created", status="failed", attempts=7,
+        )  # fmt: skip
+        session.add(delivery)
+        await session.commit()
+        return {"webhook": hook["id"], "webhook_delivery": delivery.id}
 
 
 async def _sla_settled(b: World, conv_id: int) -> None:
@@ -198,6 +220,8 @@ async def _snapshot(b: World, ids: dict[str, Any]) -> list[Any]:
         f"/api/v1/conversations/{ids['conversation']}/transfers",
         f"/api/v1/automation/rules/{ids['rule']}",
         f"/api/v1/automation/runs?rule_id={ids['rule']}",
+        f"/api/v1/webhooks/{ids['webhook']}",
+        f"/api/v1/webhooks/{ids['webhook']}/deliveries",
     ]
     async with b.server.state.sessionmaker() as session:
         stored = await session.get(Attachment, ids["attachment"])

@@ -65,6 +65,12 @@ async def _seed(api: World) -> dict[str, Any]:
     )
     assert r.status_code == 201, r.text
 
+    hosts = (await api.http.get("/api/v1/account/outbound_hosts")).json()["hosts"]
+    r = await api.http.put("/api/v1/account/outbound_hosts", json={"hosts": [*hosts, "127.0.0.1:9"]})
+    assert r.status_code == 200, r.text
+    r = await api.http.post("/api/v1/webhooks", json={"url": "http://127.0.0.1:9/kefu", "events": ["message.created"]})
+    assert r.status_code == 201, r.text
+
     mine_visitor = await api.visitor(inbox, name="张三")
     own = (await mine_visitor.say("我的订单什么时候发货？"))["conversation_id"]
     for path, body in (
@@ -181,6 +187,8 @@ async def test_every_page_every_role_every_language(api: World, new_context: New
             "/admin/bot/settings",
             "/admin/bot/texts",
             "/admin/listeners",
+            "/admin/webhooks",
+            "/admin/webhooks/{id}",
             "/admin/sla/policies",
             "/admin/sla/calendars/{id}",
         },

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,12 +35,14 @@ from kefu.conversations.outbound import DELIVERED_KINDS
 from kefu.conversations.schemas import InboundMessage
 from kefu.core.constants import ChannelType, IdentityKind
 from kefu.core.errors import KefuError
+from kefu.core.http import HttpPolicy
 from kefu.main import register_channels
 from tests.channels import recording
 from tests.conftest import free_port
 from tests.support import wx_requests as wx
 from tests.support import wx_server
 from tests.support.factories import World, uniq
+from tests.webhooks.receiver import Receiver, serve
 
 
 @dataclass
@@ -53,6 +55,7 @@ class Case:
     request: Callable[[str], InboundRequest]  # a genuine request carrying this client_message_id
     bad: list[tuple[int, InboundRequest]] = field(default_factory=list)  # (expected status, request)
     identities: dict[str, str] = field(default_factory=dict)  # the contact's, for `send`
+    policy: HttpPolicy = field(default_factory=HttpPolicy)  # the account's outbound hosts, for `send`
 
 
 Harness = Callable[[World], Awaitable[Case]]
@@ -221,13 +224,69 @@ async def _wecom(api: World) -> Case:
     )
 
 
+API_SECRET = "api-inbox-secret-0123456789"
+_RECEIVERS: list[Receiver] = []  # the loopback receiver of the API channel's replies (module fixture)
+
+
+async def _api(api: World) -> Case:
+    receiver = _RECEIVERS[0]
+    config = {"webhook_url": receiver.url, "secret": API_SECRET}
+    inbox = await api.inbox(channel_type="api", config=config)
+    key, bearer = inbox["public_key"], {"authorization": f"Bearer {API_SECRET}"}
+    cmid = uniq("known-")
+    first = await api.client().post(
+        f"/channels/{key}",
+        json={"contact": {"external_id": cmid}, "message": {"id": cmid, "content": "hi"}},
+        headers=bearer,
+    )
+    assert first.status_code == 200, first.text
+    conv_id = first.json()["messages"][0]["conversation_id"]
+    conv = (await api.http.get(f"/api/v1/conversations/{conv_id}")).json()
+
+    def body(message_id: str, content: str = "我想查一下订单 A1001") -> bytes:
+        return json.dumps(
+            {"contact": {"external_id": cmid}, "message": {"id": message_id, "content": content}}
+        ).encode()
+
+    return Case(
+        inbox_id=inbox["id"],
+        contact_id=conv["contact_id"],
+        config=config,
+        request=lambda m: InboundRequest(key, bearer, body(m)),
+        bad=[
+            (401, InboundRequest(key, {"authorization": "Bearer wrong-secret-0123456789"}, body("x"))),
+            (401, InboundRequest(key, {}, body("x"))),
+            (404, InboundRequest("no-such-inbox", bearer, body("x"))),
+            (400, InboundRequest(key, bearer, b'{"contact": ')),
+            (
+                422,
+                InboundRequest(
+                    key, bearer, json.dumps({"contact": {}, "message": {"id": "x", "content": "y"}}).encode()
+                ),
+            ),
+            (422, InboundRequest(key, bearer, body("x", "   "))),
+            (413, InboundRequest(key, bearer, body("x", "长" * 300_000))),
+        ],
+        policy=HttpPolicy.of([receiver.host]),
+    )
+
+
 HARNESSES: dict[str, Harness] = {
     str(ChannelType.WEB_WIDGET): _widget,
     recording.KIND: _recording,
     str(ChannelType.EMAIL): _email,
     str(ChannelType.WECHAT): _wechat,
     str(ChannelType.WECOM): _wecom,
+    str(ChannelType.API): _api,
 }
+
+
+@pytest.fixture(scope="module", autouse=True)
+async def _api_receiver() -> AsyncIterator[None]:
+    async with serve(Receiver(secret=API_SECRET)) as receiver:
+        _RECEIVERS.append(receiver)
+        yield
+        _RECEIVERS.remove(receiver)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -319,6 +378,7 @@ async def test_send_answers_a_delivery_result(api: World, adapter: ChannelAdapte
         attachments=[],
         identities=case.identities,
         sessionmaker=api.server.state.sessionmaker,
+        policy=case.policy,
     )
     result = await adapter.send(outbound, adapter.parse_config(case.config))
     assert isinstance(result, DeliveryResult)

@@ -44,6 +44,8 @@ def test_settings(backend: dict[str, Any], port: int, redis_prefix: str, **extra
         "widget_visitors_per_ip": 100_000,  # every test's visitors come from 127.0.0.1
         "demo": True,
         "email_poll_s": 3600,  # tests poll email inboxes themselves (tests/channels/email)
+        "webhook_retry_delays_s": "0.3,0.6",  # three attempts in all, within a second (tests/webhooks)
+        "webhook_timeout_s": 2.0,
     }
     return Settings(**{**values, **extra})
 
@@ -116,6 +118,8 @@ def settings_env(settings: Settings) -> dict[str, str]:
             "KEFU_BASE_URL": settings.base_url,
             "KEFU_TRUSTED_PROXIES": settings.trusted_proxies,
             "KEFU_DEMO": "1" if settings.demo else "0",
+            "KEFU_WEBHOOK_RETRY_DELAYS_S": settings.webhook_retry_delays_s,
+            "KEFU_WEBHOOK_TIMEOUT_S": str(settings.webhook_timeout_s),
         }
     )
     return env

@@ -30,6 +30,7 @@ EXPECTED = {
     "/admin/listeners": "CanManageListeners",
     "/admin/sla": "CanManageTeams",
     "/admin/automation": "CanManageAutomation",
+    "/admin/webhooks": "CanManageWebhooks",
     "/app/knowledge": "CanHandle",
     "/admin/routing/priority": "CanManageTeams",
     "/app/staffing": "CanManageTeams",

@@ -21,6 +21,7 @@ class Perm(StrEnum):
     MANAGE_OUTBOUND = "manage_outbound"  # the hosts the bot's flow actions may call (SSRF guard)
     MANAGE_LISTENERS = "manage_listeners"  # durable event listeners: cursors, dead letters
     MANAGE_AUTOMATION = "manage_automation"  # automation rules and their run log
+    MANAGE_WEBHOOKS = "manage_webhooks"  # outbound webhooks and their delivery log
 
 
 _AGENT = {Perm.HANDLE_CONVERSATIONS, Perm.MANAGE_CONTACTS, Perm.VIEW_TEAM}
@@ -28,6 +29,7 @@ _SUPERVISOR = _AGENT | {Perm.VIEW_EVENTS, Perm.MANAGE_TEAMS, Perm.MANAGE_KNOWLED
 _ADMIN = _SUPERVISOR | {Perm.MANAGE_INBOXES, Perm.MANAGE_USERS, Perm.MANAGE_TOKENS, Perm.MANAGE_OUTBOUND}
 _ADMIN |= {Perm.MANAGE_LISTENERS}
 _ADMIN |= {Perm.MANAGE_AUTOMATION}
+_ADMIN |= {Perm.MANAGE_WEBHOOKS}
 
 ROLE_PERMS: dict[Role, frozenset[Perm]] = {
     Role.AGENT: frozenset(_AGENT),

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
 
@@ -39,10 +39,12 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from kefu.channels.configs import CONFIGS, ChannelConfig
+from kefu.conversations.ingest import Received
 from kefu.conversations.models import Conversation, DeliveryStatus
 from kefu.conversations.outbound import DELIVERED_KINDS, REPLY_CHECKS
 from kefu.conversations.schemas import InboundMessage
 from kefu.core.errors import NotFound
+from kefu.core.http import HttpPolicy
 from kefu.core.state import AppState
 from kefu.settings import Settings
 
@@ -75,6 +77,9 @@ class OutboundMessage:
     extra: Mapping[str, Any] = field(default_factory=dict)  # what the adapter's `prepare` added
     # The database, for channels that keep state between sends (an access token shared by the nodes).
     sessionmaker: async_sessionmaker[AsyncSession] | None = field(default=None, compare=False, repr=False)
+    # What the account lets kefu call (Admin → Outbound hosts), for a channel that posts to a configured URL
+    # through kefu.core.http (the API channel); the empty policy refuses everything.
+    policy: HttpPolicy = field(default_factory=HttpPolicy)
 
 
 @dataclass(frozen=True)
@@ -139,6 +144,11 @@ class ChannelAdapter(ABC):
         """Why a reply in this conversation cannot reach the customer now (None: it can). Only consulted
         for adapters that override it (conversations/outbound.py `REPLY_CHECKS`)."""
         return None
+
+    def inbound_answer(self, received: Sequence[Received]) -> tuple[str, str]:
+        """The answer to a provider's POST, from what was stored (ids, and whether each was a retry); by
+        default `inbound_reply` with the count."""
+        return self.inbound_reply(len(received))
 
 
 ADAPTERS: dict[str, ChannelAdapter] = {}

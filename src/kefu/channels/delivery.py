@@ -25,6 +25,7 @@ import logging
 from pydantic import ValidationError
 from sqlalchemy import select, update
 
+from kefu.accounts.service import get_outbound_policy
 from kefu.channels.base import ADAPTERS, DeliveryResult, OutboundMessage, get_adapter
 from kefu.channels.models import Inbox
 from kefu.contacts.models import ContactIdentity
@@ -92,6 +93,7 @@ async def _load(
             attachments=list(msg.attachments),
             identities={kind: value for kind, value in rows.all()},
             sessionmaker=ctx.sessionmaker,
+            policy=await get_outbound_policy(session, msg.account_id),
         )
         adapter = ADAPTERS.get(inbox.channel_type)
         if adapter is not None:

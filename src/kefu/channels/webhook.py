@@ -55,5 +55,5 @@ async def receive(public_key: str, request: Request) -> Response:
     messages = await adapter.parse_inbound(state, inbound)
     got = await receive_customer_messages(state, messages)
     await adapter.inbound_stored(state, inbound)
-    body, media_type = adapter.inbound_reply(len(got))
+    body, media_type = adapter.inbound_answer(got)
     return Response(body, media_type=media_type)

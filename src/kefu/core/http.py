@@ -209,6 +209,11 @@ async def system_resolve(host: str, port: int) -> list[str]:
     return sorted({str(info[4][0]).split("%", 1)[0] for info in infos})
 
 
+@dataclass(frozen=True)
+class _Raw:
+    data: bytes
+
+
 @dataclass
 class OutboundHttp:
     policy: HttpPolicy = field(default_factory=HttpPolicy)  # used when a request names none
@@ -226,11 +231,14 @@ class OutboundHttp:
         headers: dict[str, str] | None = None,
         timeout_s: float | None = None,
         policy: HttpPolicy | None = None,
+        content: bytes | None = None,
     ) -> OutboundResponse:
+        """`json_body` is serialised by the client; `content` is sent as these exact bytes (a signed body)."""
         deadline = min(timeout_s or self.timeout_s, MAX_TIMEOUT_S)
+        body: Any = _Raw(content) if content is not None else json_body
         try:
             async with asyncio.timeout(deadline):
-                return await self._follow(method.upper(), url, json_body, headers or {}, policy or self.policy)
+                return await self._follow(method.upper(), url, body, headers or {}, policy or self.policy)
         except TimeoutError as exc:
             raise OutboundTimeout(f"{method.upper()} {_safe(url)} timed out after {deadline:g} s") from exc
 
@@ -260,7 +268,14 @@ class OutboundHttp:
         sent = {k: v for k, v in headers.items() if k.lower() != "host"} | {"Host": target.host_header()}
         extensions = {"sni_hostname": target.host} if urlsplit(url).scheme == "https" else {}
         try:
-            request = client.build_request(method, target.pinned_url(), json=body, headers=sent, extensions=extensions)
+            if isinstance(body, _Raw):
+                request = client.build_request(
+                    method, target.pinned_url(), content=body.data, headers=sent, extensions=extensions
+                )
+            else:
+                request = client.build_request(
+                    method, target.pinned_url(), json=body, headers=sent, extensions=extensions
+                )
             resp = await client.send(request, stream=True)
             try:
                 chunks: list[bytes] = []

@@ -2,7 +2,7 @@
 WeCom message-sync cursor), shared by every node
 
 Revision ID: 0019_channel_state
-Revises: 0017_automation
+Revises: 0018_webhooks
 Create Date: 2026-12-07 20:30:00
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0019_channel_state"
-down_revision = "0017_automation"
+down_revision = "0018_webhooks"
 branch_labels = None
 depends_on = None
 
