@@ -6,7 +6,7 @@ from kefu.auth.models import ApiToken, User, UserSession
 from kefu.automation.models import AutomationRule, EventCause, RuleRun
 from kefu.bot.models import BotFlow, BotIntent, BotModel, BotSettings
 from kefu.channels.models import Inbox
-from kefu.contacts.models import Contact, ContactIdentity
+from kefu.contacts.models import Contact, ContactIdentity, ContactMerge
 from kefu.conversations.models import Conversation, ConversationLabel, Message
 from kefu.core.db import Base
 from kefu.core.eventlog import Event
@@ -39,6 +39,7 @@ __all__ = [
     "BotSettings",
     "Contact",
     "ContactIdentity",
+    "ContactMerge",
     "Conversation",
     "ConversationLabel",
     "DeadLetter",
