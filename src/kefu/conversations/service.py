@@ -20,6 +20,7 @@ from kefu.attachments.service import resolve_references
 from kefu.auth.access import get_scoped, restrict
 from kefu.auth.models import User
 from kefu.channels.models import Inbox
+from kefu.contacts.merge import resolve_contact_id
 from kefu.contacts.models import Contact
 from kefu.conversations import incoming, outbound
 from kefu.conversations.models import Conversation, ConversationLabel, Message
@@ -190,7 +191,8 @@ async def check_receive_contact_message(
     start one — or continue `conversation_id` when the channel found the thread and it is this contact's.
     Idempotent on client_message_id: a retry returns the message stored the first time."""
     check_size(data.content, max_chars)
-    contact_id = contact if isinstance(contact, int) else contact.id
+    # A contact merged into another writes as that one (an old widget token, a channel's stale id).
+    contact_id = await resolve_contact_id(session, contact if isinstance(contact, int) else contact.id)
     inbox_id = inbox.id  # read before a rollback expires the instance
     try:
         return await _receive(session, inbox, contact_id, data, meta, conversation_id)

@@ -14,7 +14,7 @@ from kefu.channels.models import Inbox
 from kefu.channels.service import get_inbox_by_key
 from kefu.contacts.models import Contact
 from kefu.contacts.schemas import ContactCreate
-from kefu.contacts.service import do_add_identity, do_create_contact
+from kefu.contacts.service import do_add_identity, do_create_contact, get_contact
 from kefu.conversations.models import Conversation
 from kefu.conversations.schemas import InboxRef
 from kefu.core.constants import ActorType, ChannelType, EventType, IdentityKind
@@ -108,6 +108,8 @@ async def _contact_of(session: AsyncSession, inbox: Inbox, claims: ContactClaims
         raise Unauthorized("unknown contact")
     if contact.token_version != claims.version:
         raise Unauthorized(SIGNED_OUT)
+    if contact.merged_into_id is not None:  # merged: the visitor goes on as the kept contact
+        return await get_contact(session, inbox.account_id, contact.id)
     return contact
 
 
