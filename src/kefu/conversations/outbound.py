@@ -24,10 +24,11 @@ _DELIVERED_MESSAGES = frozenset({str(MessageKind.TEXT), str(MessageKind.BOT)})
 
 
 async def mark_for_delivery(session: AsyncSession, conv: Conversation, msg: Message) -> None:
-    """Mark an outgoing message pending when its inbox's channel delivers it (no query when none does)."""
+    """Mark an outgoing message pending when the channel it goes out on (`msg.inbox_id`, else the
+    conversation's inbox) delivers it (no query when none does)."""
     if not DELIVERED_KINDS or msg.direction != Direction.OUTGOING or msg.kind not in _DELIVERED_MESSAGES:
         return
-    kind = await session.scalar(select(Inbox.channel_type).where(Inbox.id == conv.inbox_id))
+    kind = await session.scalar(select(Inbox.channel_type).where(Inbox.id == (msg.inbox_id or conv.inbox_id)))
     if kind in DELIVERED_KINDS:
         msg.delivery_status = str(DeliveryStatus.PENDING)
 

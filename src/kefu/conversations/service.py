@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.accounts.models import Team
+from kefu.accounts.service import get_continuity
 from kefu.attachments.service import resolve_references
 from kefu.auth.access import get_scoped, restrict
 from kefu.auth.models import User
@@ -29,6 +30,7 @@ from kefu.conversations.status import can_transition, check_transition
 from kefu.core import clock
 from kefu.core.constants import (
     ActorType,
+    Continuity,
     ConversationStatus,
     Direction,
     EventType,
@@ -228,6 +230,7 @@ async def _receive(
     msg = Message(
         **incoming.incoming_row(
             account_id=conv.account_id,
+            inbox_id=inbox.id,
             conversation_id=conv.id,
             contact_id=contact.id,
             content=data.content,
@@ -258,10 +261,22 @@ async def _threaded_conversation(
 
 
 async def _current_conversation(session: AsyncSession, inbox: Inbox, contact: Contact, actor: Actor) -> Conversation:
+    """The conversation a customer's message goes to: the contact's latest in this inbox while it is not
+    resolved; else, by the account's continuity setting, their unresolved conversation in another inbox
+    (`same_conversation`) or a new one here linked to it (`linked`); else the latest here (reopened) or a
+    new one. docs/customers.md#continuity."""
     q = select(Conversation).where(Conversation.id.in_(incoming.latest_conversation_ids([(inbox.id, contact.id)])))
     conv = (await session.execute(q)).scalar_one_or_none()
+    linked: Conversation | None = None
+    if conv is None or conv.status == ConversationStatus.RESOLVED:
+        elsewhere = await _unresolved_elsewhere(session, inbox, contact)
+        if elsewhere is not None and await get_continuity(session, inbox.account_id) == Continuity.SAME_CONVERSATION:
+            conv = elsewhere
+        elif elsewhere is not None:
+            conv, linked = None, elsewhere
     if conv is None:
         conv = incoming.new_conversation(inbox, contact)
+        conv.linked_conversation_id = linked.id if linked is not None else None
         session.add(conv)
         await session.flush()
         _emit_conv(
@@ -274,6 +289,43 @@ async def _current_conversation(session: AsyncSession, inbox: Inbox, contact: Co
     elif conv.status != ConversationStatus.OPEN:
         _set_status(session, conv, ConversationStatus.OPEN, None, actor)
     return conv
+
+
+async def _unresolved_elsewhere(session: AsyncSession, inbox: Inbox, contact: Contact) -> Conversation | None:
+    """The contact's most recently active conversation in another inbox that is not resolved."""
+    q = (
+        select(Conversation)
+        .where(
+            Conversation.contact_id == contact.id,
+            Conversation.inbox_id != inbox.id,
+            Conversation.status != ConversationStatus.RESOLVED,
+        )
+        .order_by(Conversation.last_activity_at.desc(), Conversation.id.desc())
+        .limit(1)
+    )
+    return (await session.execute(q)).scalar_one_or_none()
+
+
+async def reply_inbox_id(session: AsyncSession, conv: Conversation, chosen: int | None = None) -> int:
+    """The inbox a reply goes out on: `chosen` when the customer has written from it (422 otherwise),
+    else the one the customer last wrote from in this conversation, else the conversation's."""
+    used = select(Message.inbox_id).where(
+        Message.conversation_id == conv.id, Message.direction == Direction.INCOMING, Message.inbox_id.is_not(None)
+    )
+    if chosen is None:
+        last = await session.scalar(used.order_by(Message.id.desc()).limit(1))
+        return int(last) if last is not None else conv.inbox_id
+    if chosen == conv.inbox_id:
+        return chosen
+    through = {i for i in (await session.execute(used.distinct())).scalars() if i is not None}
+    convs_of = select(Conversation.inbox_id).where(Conversation.contact_id == conv.contact_id).distinct()
+    reachable = through | set((await session.execute(convs_of)).scalars())
+    if chosen not in reachable:
+        raise Unprocessable(
+            f"the customer has not written from inbox {chosen}; reply on one of inboxes "
+            + ", ".join(str(i) for i in sorted(reachable | {conv.inbox_id}))
+        )
+    return chosen
 
 
 async def check_post_agent_message(
@@ -309,6 +361,8 @@ async def check_post_agent_message(
         client_message_id=data.client_message_id,
         attachments=[a.model_dump() for a in attachments],
     )
+    if kind == MessageKind.TEXT:
+        msg.inbox_id = await reply_inbox_id(session, conv, data.inbox_id)
     if kind == MessageKind.TEXT and conv.assignee_id is None and actor.type == ActorType.USER:
         _set_assignee(session, conv, actor.id, actor)
     await outbound.mark_for_delivery(session, conv, msg)
@@ -340,6 +394,8 @@ async def do_post_bot_message(
     `commit_now=False` the caller commits, then starts the delivery (`outbound.enqueue_delivery`)."""
     actor = Actor(ActorType.BOT if kind == MessageKind.BOT else ActorType.SYSTEM)
     msg = _add_message(session, conv, direction=Direction.OUTGOING, kind=kind, actor=actor, content=content, meta=meta)
+    if kind == MessageKind.BOT:
+        msg.inbox_id = await reply_inbox_id(session, conv)
     await outbound.mark_for_delivery(session, conv, msg)
     await _emit_message(session, msg, actor, conv.contact_id)
     if commit_now:

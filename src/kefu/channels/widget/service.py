@@ -6,7 +6,7 @@ import secrets
 import time
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from kefu.auth.tokens import ContactClaims, read_contact, read_ticket, sign_contact, sign_ticket
@@ -15,7 +15,7 @@ from kefu.channels.service import get_inbox_by_key
 from kefu.contacts.models import Contact
 from kefu.contacts.schemas import ContactCreate
 from kefu.contacts.service import do_add_identity, do_create_contact, get_contact
-from kefu.conversations.models import Conversation
+from kefu.conversations.models import Conversation, Message
 from kefu.conversations.schemas import InboxRef
 from kefu.core.constants import ActorType, ChannelType, EventType, IdentityKind
 from kefu.core.errors import NotFound, RateLimited, Unauthorized
@@ -196,9 +196,17 @@ async def do_sign_out_visitor(
 
 
 async def latest_conversation(session: AsyncSession, inbox: Inbox, contact: Contact) -> Conversation | None:
+    """The visitor's conversation: their latest in this inbox, or the one their widget messages went into
+    (continuity "same_conversation" puts them in the contact's open conversation of another inbox)."""
+    through_widget = select(Message.conversation_id).where(
+        Message.inbox_id == inbox.id, Message.sender_type == ActorType.CONTACT, Message.sender_id == contact.id
+    )
     q = (
         select(Conversation)
-        .where(Conversation.inbox_id == inbox.id, Conversation.contact_id == contact.id)
+        .where(
+            Conversation.contact_id == contact.id,
+            or_(Conversation.inbox_id == inbox.id, Conversation.id.in_(through_widget)),
+        )
         .order_by(Conversation.id.desc())
         .limit(1)
     )
