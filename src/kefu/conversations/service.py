@@ -306,24 +306,37 @@ async def _unresolved_elsewhere(session: AsyncSession, inbox: Inbox, contact: Co
     return (await session.execute(q)).scalar_one_or_none()
 
 
-async def reply_inbox_id(session: AsyncSession, conv: Conversation, chosen: int | None = None) -> int:
-    """The inbox a reply goes out on: `chosen` when the customer has written from it (422 otherwise),
-    else the one the customer last wrote from in this conversation, else the conversation's."""
-    used = select(Message.inbox_id).where(
+async def reply_inbox_ids(session: AsyncSession, conv: Conversation) -> list[int]:
+    """The inboxes a reply may go out on: the conversation's, those the customer wrote from in it, and those
+    of the contact's other conversations (sorted)."""
+    through = select(Message.inbox_id).where(
         Message.conversation_id == conv.id, Message.direction == Direction.INCOMING, Message.inbox_id.is_not(None)
     )
+    of_contact = select(Conversation.inbox_id).where(Conversation.contact_id == conv.contact_id)
+    found = {i for i in (await session.execute(through.union(of_contact))).scalars() if i is not None}
+    return sorted(found | {conv.inbox_id})
+
+
+async def reply_inbox_id(session: AsyncSession, conv: Conversation, chosen: int | None = None) -> int:
+    """The inbox a reply goes out on: `chosen` when the customer is reachable there (`reply_inbox_ids`;
+    422 otherwise), else the one the customer last wrote from in this conversation, else the conversation's."""
     if chosen is None:
-        last = await session.scalar(used.order_by(Message.id.desc()).limit(1))
+        last = await session.scalar(
+            select(Message.inbox_id)
+            .where(
+                Message.conversation_id == conv.id,
+                Message.direction == Direction.INCOMING,
+                Message.inbox_id.is_not(None),
+            )
+            .order_by(Message.id.desc())
+            .limit(1)
+        )
         return int(last) if last is not None else conv.inbox_id
-    if chosen == conv.inbox_id:
-        return chosen
-    through = {i for i in (await session.execute(used.distinct())).scalars() if i is not None}
-    convs_of = select(Conversation.inbox_id).where(Conversation.contact_id == conv.contact_id).distinct()
-    reachable = through | set((await session.execute(convs_of)).scalars())
+    reachable = await reply_inbox_ids(session, conv)
     if chosen not in reachable:
         raise Unprocessable(
             f"the customer has not written from inbox {chosen}; reply on one of inboxes "
-            + ", ".join(str(i) for i in sorted(reachable | {conv.inbox_id}))
+            + ", ".join(str(i) for i in reachable)
         )
     return chosen
 

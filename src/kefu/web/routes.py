@@ -5,11 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import FileResponse
 
-from kefu.web.pages import admin, auth, listeners, widget, workspace
+from kefu.web.pages import admin, auth, contacts, listeners, widget, workspace
 from kefu.web.templating import STATIC
 
 router = APIRouter(include_in_schema=False)
-for module in (auth, workspace, admin, listeners, widget):
+for module in (auth, workspace, contacts, admin, listeners, widget):
     router.include_router(module.router)
 
 

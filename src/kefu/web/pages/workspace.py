@@ -73,6 +73,7 @@ async def _people(session: AsyncSession, principal: Principal) -> dict[str, Any]
         "users": {u.id: u for u in users},
         "agents": [u for u in users if u.is_active],
         "inbox_names": {i.id: i.name for i in inboxes},
+        "inbox_kinds": {i.id: i.channel_type for i in inboxes},
         "teams": await list_teams(session, principal.account_id),
         "my_presence": await get_presence(session, principal.user.id),
     }
@@ -106,6 +107,8 @@ async def _conversation(session: AsyncSession, principal: Principal, conv_id: in
         "other_conversations": [c for c in await convs.read_conversations(session, others) if c.id != conv.id],
         "sla_warn": await _sla_warn(session, principal, [conv.id]),
         "tickets": await tickets_of_conversation(session, principal.account_id, conv.id),
+        "reply_inboxes": await convs.reply_inbox_ids(session, conv),
+        "reply_default": await convs.reply_inbox_id(session, conv),
     }
 
 
@@ -202,10 +205,17 @@ async def post_message(
     kind: Annotated[str, Form(pattern="^(text|note)$")] = "text",
     client_message_id: Annotated[str | None, Form(max_length=100)] = None,
     attachment_id: Annotated[list[int] | None, Form(description="ids of uploads to send")] = None,
+    inbox_id: Annotated[int | None, Form(description="the channel to reply on")] = None,
 ) -> Response:
     files = [AttachmentIn(id=i) for i in attachment_id or []]
     try:
-        data = MessageCreate(content=content, kind=kind, client_message_id=client_message_id or None, attachments=files)
+        data = MessageCreate(
+            content=content,
+            kind=kind,
+            client_message_id=client_message_id or None,
+            attachments=files,
+            inbox_id=inbox_id if kind == "text" else None,
+        )
     except ValidationError:
         raise BadRequest(t(request, "Write a message first.")) from None
     conv, posted = await convs.check_post_agent_message(
