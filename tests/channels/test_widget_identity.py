@@ -57,6 +57,10 @@ async def test_a_good_hash_merges_the_visitor_into_the_known_customer(api: World
     r = await _verify(visitor, body)
     assert (r.status_code, r.json()) == (200, {"contact_id": known["id"], "merged": False})
     assert len((await api.http.get(f"/api/v1/contacts/{known['id']}/merges")).json()) == 1
+    # signing the customer out ends the merged visitor's token too
+    assert (await api.http.post(f"/api/v1/contacts/{known['id']}/sign_out")).status_code == 200
+    r = await visitor.client.get(f"/api/v1/widget/{visitor.inbox_key}/messages", headers=visitor.headers)
+    assert r.status_code == 401
 
 
 async def test_a_first_verified_visitor_keeps_its_contact(api: World) -> None:

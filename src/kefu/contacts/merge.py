@@ -2,8 +2,9 @@
 
 `do_merge_contacts(kept, absorbed)` runs in one transaction:
 
-1. both contact rows are locked in id order (`SELECT … ORDER BY id FOR UPDATE` on PostgreSQL; on SQLite
-   a write to both rows first takes the database's write lock), then re-read: so two nodes merging the
+1. both contact rows are locked in id order (`SELECT … ORDER BY id FOR UPDATE` on PostgreSQL; on SQLite,
+   whose transactions kefu begins IMMEDIATE, a write to both rows first makes the lock explicit whatever
+   the mode), then re-read: so two nodes merging the
    same pair, or A→B and B→A at once, end with one merge and a 409 for the other;
 2. every row that references the absorbed contact is moved to the kept one — the tables in `REFERENCES`
    (every foreign key to contacts.id, and the uploads a contact made); tests/contacts/test_merge.py

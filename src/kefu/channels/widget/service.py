@@ -182,17 +182,21 @@ async def do_sign_out_visitor(
     `contact.signed_out` event. Returns the new version."""
     bumped = await session.execute(
         update(Contact)
-        .where(Contact.id == contact_id, Contact.account_id == account_id)
+        .where(
+            or_(Contact.id == contact_id, Contact.merged_into_id == contact_id),  # with contacts merged into it
+            Contact.account_id == account_id,
+        )
         .values(token_version=Contact.token_version + 1)
-        .returning(Contact.token_version)
+        .returning(Contact.id, Contact.token_version)
     )
-    version = bumped.scalar_one_or_none()
-    if version is None:
+    versions = {int(row.id): int(row.token_version) for row in bumped}
+    if contact_id not in versions:
         raise NotFound("contact", contact_id)
     emit(session, account_id, EventType.CONTACT_SIGNED_OUT, {"id": contact_id}, actor=actor, contact_id=contact_id)
     await commit(session)
-    token_versions(state).put(contact_id, version)
-    return int(version)
+    for ident, version in versions.items():
+        token_versions(state).put(ident, version)
+    return versions[contact_id]
 
 
 async def latest_conversation(session: AsyncSession, inbox: Inbox, contact: Contact) -> Conversation | None:
