@@ -18,7 +18,7 @@ from kefu.core.constants import ActorType
 from kefu.core.errors import Conflict
 from kefu.core.events import Actor
 from kefu.models import Base
-from tests.support.factories import World, uniq
+from tests.support.factories import World, new_account, uniq
 
 
 def test_every_reference_to_contacts_is_moved_by_a_merge() -> None:
@@ -129,6 +129,17 @@ async def test_refused_merges_change_nothing(api: World) -> None:
     assert (r.status_code, r.json()["error"]["message"]) == (422, "a contact cannot be merged with itself")
     r = await api.http.post(f"/api/v1/contacts/{a['id']}/merge", json={"other_id": 2**62})
     assert (r.status_code, r.json()["error"]["message"]) == (404, f"contact {2**62} not found")
+    async with new_account(api.server) as other:
+        foreign = (await other.http.post("/api/v1/contacts", json={"name": "B's"})).json()
+        ident = {"kind": "external_id", "value": "b-1"}
+        assert (await other.http.post(f"/api/v1/contacts/{foreign['id']}/identities", json=ident)).status_code == 201
+        r = await api.http.post(f"/api/v1/contacts/{a['id']}/merge", json={"other_id": foreign["id"]})
+        assert (r.status_code, r.json()["error"]["message"]) == (404, f"contact {foreign['id']} not found")
+        r = await api.http.post(
+            f"/api/v1/contacts/{a['id']}/identities", json={"kind": "external_id", "value": "b-1", "merge": True}
+        )
+        assert r.json()["merge_id"] is None  # identities are per account: B's contacts are never found
+        assert (await other.http.get(f"/api/v1/contacts/{foreign['id']}")).json()["merged_into_id"] is None
     assert (await api.http.post(f"/api/v1/contacts/{a['id']}/merge", json={"other_id": b["id"]})).status_code == 200
     r = await api.http.post(f"/api/v1/contacts/{c['id']}/merge", json={"other_id": b["id"]})
     assert (r.status_code, r.json()["error"]["message"]) == (
