@@ -7,7 +7,7 @@ from kefu.automation.models import AutomationRule, EventCause, RuleRun
 from kefu.bot.models import BotFlow, BotIntent, BotModel, BotSettings
 from kefu.channels.email.models import EmailMailbox
 from kefu.channels.models import ChannelState, Inbox
-from kefu.contacts.models import Contact, ContactIdentity
+from kefu.contacts.models import Contact, ContactIdentity, ContactMerge
 from kefu.conversations.models import Conversation, ConversationLabel, Message
 from kefu.core.db import Base
 from kefu.core.eventlog import Event
@@ -42,6 +42,7 @@ __all__ = [
     "ChannelState",
     "Contact",
     "ContactIdentity",
+    "ContactMerge",
     "Conversation",
     "ConversationLabel",
     "DeadLetter",

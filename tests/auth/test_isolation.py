@@ -50,6 +50,7 @@ PARAM_TO_RESOURCE = {
     "message_id": "message",
     "webhook_id": "webhook",
     "delivery_id": "webhook_delivery",
+    "identity_id": "identity",
 }
 # Public endpoints addressed by a public key or serving demo data: not account-scoped by id.
 PUBLIC_PREFIXES = ("/api/v1/widget/", "/api/v1/help/", "/api/v1/demo/")
@@ -84,6 +85,9 @@ BODIES: dict[tuple[str, str], Any] = {
     ("post", "/api/v1/routing/queue/{conv_id}/reassign"): {"user_id": 1},
     ("patch", "/api/v1/automation/rules/{rule_id}"): {"name": "hacked"},
     ("patch", "/api/v1/webhooks/{webhook_id}"): {"active": True},
+    ("post", "/api/v1/contacts/{contact_id}/identities"): {"kind": "external_id", "value": "intrusion"},
+    ("post", "/api/v1/contacts/{contact_id}/merge"): {"other_id": 1},
+    ("post", "/api/v1/contacts/{contact_id}/split"): {"merge_id": 1},
 }
 
 
@@ -132,6 +136,7 @@ async def _resources(b: World) -> dict[str, Any]:
         "team": team["id"],
         "inbox": conv["inbox_id"],
         "contact": visitor.contact_id,
+        "identity": (await b.http.get(f"/api/v1/contacts/{visitor.contact_id}/identities")).json()[0]["id"],
         "token": token["id"],
         "label": "vip",
         "faq": faq.json()["id"],
@@ -203,6 +208,8 @@ async def _snapshot(b: World, ids: dict[str, Any]) -> list[Any]:
         f"/api/v1/teams/{ids['team']}",
         f"/api/v1/inboxes/{ids['inbox']}",
         f"/api/v1/contacts/{ids['contact']}",
+        f"/api/v1/contacts/{ids['contact']}/identities",
+        f"/api/v1/contacts/{ids['contact']}/merges",
         "/api/v1/api_tokens",
         f"/api/v1/knowledge/faqs/{ids['faq']}",
         f"/api/v1/knowledge/articles/{ids['article']}",

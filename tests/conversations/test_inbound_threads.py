@@ -1,5 +1,6 @@
 """What a channel adds to a customer's message: details stored as the message's meta, and the thread it
-found (an email reply to one of ours) — used only when it is the same contact's conversation."""
+found (an email reply to one of ours) — used only when it is the same contact's conversation; each
+message records the inbox it came through."""
 
 from __future__ import annotations
 
@@ -26,9 +27,13 @@ async def test_meta_is_stored_and_a_thread_of_the_same_contact_is_continued(api:
     assert (again.created, again.message.id) == (False, threaded.message.id)
 
     foreign = await receive_customer_message(state, msg("not their thread", "mid-2", other_conv["id"]))
-    assert foreign.conversation_id not in (conv["id"], other_conv["id"])
+    # not the other contact's thread: the usual rule, here continuity into the contact's open conversation
+    assert foreign.conversation_id == conv["id"]
     got = (await api.http.get(f"/api/v1/conversations/{foreign.conversation_id}")).json()
-    assert (got["inbox_id"], got["contact"]["id"]) == (mail["id"], visitor.contact_id)
-    history = [(m["content"], m["meta"]) for m in (await visitor.messages())["messages"]]
-    assert history[-1] == ("a reply by mail", {"subject": "Re: 订单"})
+    assert (got["inbox_id"], got["contact"]["id"]) == (conv["inbox_id"], visitor.contact_id)
+    history = [(m["content"], m["meta"], m["inbox_id"]) for m in (await visitor.messages())["messages"]]
+    assert history[-2:] == [
+        ("a reply by mail", {"subject": "Re: 订单"}, mail["id"]),
+        ("not their thread", {}, mail["id"]),
+    ]
     assert other_visitor.contact_id != visitor.contact_id

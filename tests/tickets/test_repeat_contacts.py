@@ -51,7 +51,10 @@ async def _solved_ticket(api: World, text: str, subject: str, status: str = "sol
 
 
 async def _new_conversation(api: World, contact_id: int, text: str) -> int:
-    """The same contact writes in another inbox (another channel): a new conversation."""
+    """The same contact writes in another inbox (another channel): a new conversation — with continuity
+    "linked" (docs/customers.md); the default would continue their conversation that is still open."""
+    r = await api.http.put("/api/v1/account/continuity", json={"continuity": "linked"})
+    assert r.status_code == 200, r.text
     inbox = await api.inbox()
     ref = InboxRef(id=inbox["id"], account_id=api.account_id, public_key=inbox["public_key"])
     data = ContactMessageCreate(content=text, client_message_id=None)

@@ -39,6 +39,10 @@ EXPECTED = {
     "/admin/tickets": "CanManageTeams",
     "/app/queue": "CanManageTeams",
     "/admin/routing": "CanManageTeams",
+    "/admin/continuity": "CanManageInboxes",
+    "/app/contacts/{contact_id}/identities": "CanManageContacts",
+    "/app/contacts/{contact_id}/merge": "CanManageContacts",
+    "/app/contacts/{contact_id}/split": "CanManageContacts",
 }
 CAN = {get_args(getattr(deps, name))[1].dependency: name for name in dir(deps) if name.startswith("Can")}
 

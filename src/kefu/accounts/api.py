@@ -7,8 +7,8 @@ from fastapi import APIRouter
 from kefu.accounts import service
 from kefu.accounts.hours import BusinessHours
 from kefu.accounts.models import Account
-from kefu.accounts.schemas import AccountRead, OutboundHosts, TeamCreate, TeamRead, TeamUpdate
-from kefu.auth.deps import CanManageOutbound, CanManageTeams, CanViewTeam, PrincipalDep
+from kefu.accounts.schemas import AccountRead, ContinuitySetting, OutboundHosts, TeamCreate, TeamRead, TeamUpdate
+from kefu.auth.deps import CanManageInboxes, CanManageOutbound, CanManageTeams, CanViewTeam, PrincipalDep
 from kefu.core.deps import SessionDep
 from kefu.core.schemas import Id
 
@@ -45,6 +45,22 @@ async def put_outbound_hosts(data: OutboundHosts, session: SessionDep, principal
     loopback addresses allowed). 422 names a malformed entry."""
     hosts = await service.do_set_outbound_hosts(session, principal.account_id, data.hosts, principal.actor)
     return OutboundHosts(hosts=hosts)
+
+
+@router.get("/account/continuity", response_model=ContinuitySetting)
+async def get_continuity(session: SessionDep, principal: PrincipalDep) -> ContinuitySetting:
+    """What happens when a customer with an open conversation writes from another channel
+    (docs/customers.md#continuity)."""
+    return ContinuitySetting(continuity=await service.get_continuity(session, principal.account_id))
+
+
+@router.put("/account/continuity", response_model=ContinuitySetting)
+async def put_continuity(
+    data: ContinuitySetting, session: SessionDep, principal: CanManageInboxes
+) -> ContinuitySetting:
+    """Set it (admins): `same_conversation` (default) or `linked`."""
+    value = await service.do_set_continuity(session, principal.account_id, data.continuity, principal.actor)
+    return ContinuitySetting(continuity=value)
 
 
 @router.get("/teams", response_model=list[TeamRead])

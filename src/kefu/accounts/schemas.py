@@ -4,6 +4,7 @@ from datetime import datetime
 
 from pydantic import Field, field_validator
 
+from kefu.core.constants import Continuity
 from kefu.core.http import MAX_ALLOWED_HOSTS, parse_hosts
 from kefu.core.schemas import Id, Name, PatchModel, ReadModel, ShortName, StrictModel
 
@@ -52,3 +53,10 @@ class OutboundHosts(StrictModel):
     @classmethod
     def _parse(cls, hosts: list[str]) -> list[str]:
         return [str(h) for h in parse_hosts(hosts)]
+
+
+class ContinuitySetting(StrictModel):
+    """When a contact with an open conversation writes from another inbox: `same_conversation` (the message
+    goes into that conversation) or `linked` (a new conversation in the new inbox, linked to the open one)."""
+
+    continuity: Continuity

@@ -11,12 +11,13 @@ from kefu.accounts.models import Account, Team, TeamMember
 from kefu.accounts.schemas import TeamCreate, TeamRead, TeamUpdate
 from kefu.auth.access import get_scoped, restrict
 from kefu.auth.models import User
-from kefu.core.constants import EventType
+from kefu.core.constants import Continuity, EventType
 from kefu.core.errors import Conflict, NotFound
 from kefu.core.events import Actor, commit, emit, rollback
 from kefu.core.http import AllowedHost, HttpPolicy, parse_hosts
 
 OUTBOUND_HOSTS = "outbound_hosts"  # key in Account.settings
+CONTINUITY = "continuity"  # key in Account.settings: a Continuity (docs/customers.md#continuity)
 
 
 async def do_create_account(session: AsyncSession, name: str, locale: str = "zh_CN") -> Account:
@@ -171,3 +172,24 @@ def _team_read(team: Team, member_ids: list[int]) -> TeamRead:
     return TeamRead(
         id=team.id, name=team.name, description=team.description, member_ids=member_ids, created_at=team.created_at
     )
+
+
+def continuity_of(settings: dict[str, object] | None) -> Continuity:
+    value = (settings or {}).get(CONTINUITY)
+    return Continuity(value) if value in {str(c) for c in Continuity} else Continuity.SAME_CONVERSATION
+
+
+async def get_continuity(session: AsyncSession, account_id: int) -> Continuity:
+    """Where a message from a contact with an open conversation in another inbox goes (default: into it)."""
+    account = await session.get(Account, account_id)
+    return continuity_of(account.settings if account else None)
+
+
+async def do_set_continuity(session: AsyncSession, account_id: int, value: Continuity, actor: Actor) -> Continuity:
+    account = await session.get(Account, account_id, with_for_update=True)
+    if account is None:
+        raise NotFound("account", account_id)
+    account.settings = {**(account.settings or {}), CONTINUITY: str(value)}
+    emit(session, account_id, EventType.ACCOUNT_UPDATED, {CONTINUITY: str(value)}, actor=actor)
+    await commit(session)
+    return value

@@ -78,7 +78,7 @@ async def _load(
             return None
         conv = await session.get(Conversation, msg.conversation_id)
         assert conv is not None
-        inbox = await session.get(Inbox, conv.inbox_id)
+        inbox = await session.get(Inbox, msg.inbox_id or conv.inbox_id)  # the channel the reply goes out on
         assert inbox is not None
         rows = await session.execute(
             select(ContactIdentity.kind, ContactIdentity.value).where(ContactIdentity.contact_id == conv.contact_id)

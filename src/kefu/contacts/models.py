@@ -30,6 +30,10 @@ class Contact(IdMixin, TimestampMixin, Base):
     segment: Mapped[str | None] = mapped_column(String(16), nullable=True)
     segment_reasons: Mapped[list[str]] = mapped_column(JsonType, default=list, server_default="[]")
     churn_risk: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Set when this contact was merged into another (contacts/merge.py): its ids and tokens resolve to that one.
+    merged_into_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("contacts.id", ondelete="SET NULL"), nullable=True, index=True
+    )
 
 
 class ContactIdentity(IdMixin, TimestampMixin, Base):
@@ -43,3 +47,19 @@ class ContactIdentity(IdMixin, TimestampMixin, Base):
     kind: Mapped[str] = mapped_column(String(32))
     value: Mapped[str] = mapped_column(String(254))
     inbox_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("inboxes.id", ondelete="SET NULL"), nullable=True)
+
+
+class ContactMerge(IdMixin, TimestampMixin, Base):
+    """One merge: `absorbed_id` went into `kept_id`; `moved` records what moved (ids per table, the
+    attributes and fields the kept contact took over) so a split can move it back."""
+
+    __tablename__ = "contact_merges"
+
+    account_id: Mapped[int] = mapped_column(BigId, ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    kept_id: Mapped[int] = mapped_column(BigId, ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
+    absorbed_id: Mapped[int] = mapped_column(BigId, ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
+    reason: Mapped[str] = mapped_column(String(32))  # a MergeReason
+    actor_type: Mapped[str] = mapped_column(String(10))
+    actor_id: Mapped[int | None] = mapped_column(BigId, nullable=True)
+    moved: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
+    split_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

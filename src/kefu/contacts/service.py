@@ -7,16 +7,24 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.auth.access import get_scoped, restrict
+from kefu.contacts.identities import normalized_identity as normalized_identity  # channels use it from here
+from kefu.contacts.merge import MAX_CHAIN, do_merge_contacts
 from kefu.contacts.models import Contact, ContactIdentity
-from kefu.contacts.schemas import ContactCreate, ContactRead, ContactUpdate
-from kefu.core.constants import EventType, IdentityKind
-from kefu.core.errors import Conflict
+from kefu.contacts.schemas import ContactCreate, ContactRead, ContactUpdate, IdentityCreate
+from kefu.core.constants import EventType, IdentityKind, MergeReason
+from kefu.core.errors import Conflict, NotFound
 from kefu.core.events import Actor, commit, emit
 from kefu.core.pagination import Cursor, page_by_id
 
 
-async def get_contact(session: AsyncSession, account_id: int, contact_id: int) -> Contact:
-    return await get_scoped(session, Contact, contact_id, account_id, "contact")
+async def get_contact(session: AsyncSession, account_id: int, contact_id: int, *, resolve: bool = True) -> Contact:
+    """The account's contact; for a contact merged into another, that other one (unless `resolve=False`)."""
+    contact = await get_scoped(session, Contact, contact_id, account_id, "contact")
+    for _ in range(MAX_CHAIN):
+        if not resolve or contact.merged_into_id is None:
+            break
+        contact = await get_scoped(session, Contact, contact.merged_into_id, account_id, "contact")
+    return contact
 
 
 async def list_identities(session: AsyncSession, contact: Contact) -> list[ContactIdentity]:
@@ -27,7 +35,7 @@ async def list_identities(session: AsyncSession, contact: Contact) -> list[Conta
 async def list_contacts(
     session: AsyncSession, account_id: int, *, q: str | None, cursor: Cursor | None, limit: int
 ) -> tuple[list[Contact], Cursor | None]:
-    query = restrict(select(Contact), Contact, account_id)
+    query = restrict(select(Contact), Contact, account_id).where(Contact.merged_into_id.is_(None))
     if q:
         like = f"%{q.lower()}%"
         query = query.where(or_(Contact.name.ilike(like), Contact.email.ilike(like), Contact.phone.ilike(like)))
@@ -91,9 +99,69 @@ async def do_add_identity(
     return ident
 
 
-def normalized_identity(kind: IdentityKind | str, value: str) -> str:
-    """How an identity is stored: email addresses in lower case, the rest as the channel gives them."""
-    return value.strip().lower() if kind == IdentityKind.EMAIL else value.strip()
+async def check_add_identity(
+    session: AsyncSession, contact: Contact, data: IdentityCreate, actor: Actor
+) -> tuple[ContactIdentity, int | None]:
+    """Add an identity to a contact (normalised: 422 for an invalid one). When another contact holds it:
+    409 naming that contact, or — with `merge` — that contact is merged into this one first. Returns the
+    identity and the id of the merge, if one happened. Commits (`contact.updated`)."""
+    value = normalized_identity(data.kind, data.value)
+    holder = await find_contact_by_identity(session, contact.account_id, data.kind, value)
+    merge_id: int | None = None
+    if holder is not None and holder.id == contact.id:
+        raise Conflict(f"contact {contact.id} already has the {data.kind} identity {value}")
+    if holder is not None and not data.merge:
+        raise Conflict(
+            f"contact {holder.id} ({holder.name or 'no name'}) already has the {data.kind} identity {value}; "
+            'send "merge": true to merge that contact into this one',
+            details={"contact_id": holder.id},
+        )
+    if holder is not None:
+        merge = await do_merge_contacts(
+            session, contact.account_id, contact.id, holder.id, actor, reason=MergeReason.IDENTITY, commit_now=False
+        )
+        merge_id = merge.id
+        ident = await _identity(session, contact.account_id, data.kind, value)
+        assert ident is not None
+    else:
+        ident = await do_add_identity(session, contact, data.kind, value)
+    _fill_field(contact, data.kind, value)
+    await session.flush()
+    emit(session, contact.account_id, EventType.CONTACT_UPDATED, _payload(contact), actor=actor, contact_id=contact.id)
+    await commit(session)
+    return ident, merge_id
+
+
+async def do_remove_identity(session: AsyncSession, contact: Contact, identity_id: int, actor: Actor) -> None:
+    """Remove one of the contact's identities (404 for another contact's). Commits (`contact.updated`)."""
+    ident = await session.get(ContactIdentity, identity_id)
+    if ident is None or ident.contact_id != contact.id:
+        raise NotFound("identity", identity_id)
+    await session.delete(ident)
+    if ident.kind == IdentityKind.EMAIL and contact.email and contact.email.lower() == ident.value:
+        contact.email = None
+    if ident.kind == IdentityKind.PHONE and contact.phone == ident.value:
+        contact.phone = None
+    await session.flush()
+    emit(session, contact.account_id, EventType.CONTACT_UPDATED, _payload(contact), actor=actor, contact_id=contact.id)
+    await commit(session)
+
+
+def _fill_field(contact: Contact, kind: IdentityKind | str, value: str) -> None:
+    """An email or phone identity fills the contact's empty email or phone field."""
+    if kind == IdentityKind.EMAIL and not contact.email:
+        contact.email = value
+    elif kind == IdentityKind.PHONE and not contact.phone:
+        contact.phone = value
+
+
+async def _identity(
+    session: AsyncSession, account_id: int, kind: IdentityKind | str, value: str
+) -> ContactIdentity | None:
+    q = select(ContactIdentity).where(
+        ContactIdentity.account_id == account_id, ContactIdentity.kind == str(kind), ContactIdentity.value == value
+    )
+    return (await session.execute(q)).scalar_one_or_none()
 
 
 async def find_contact_by_identity(

@@ -6,7 +6,9 @@ batch cannot take). Both take from here:
 
 - the row of a customer's message (`incoming_row`): incoming, kind text, sent by the contact;
 - the conversation it belongs to: the latest conversation of its (inbox, contact) pair
-  (`latest_conversation_ids`), a new one when there is none (`new_conversation`);
+  (`latest_conversation_ids`), a new one when there is none (`new_conversation`) — the one-message path
+  also applies the account's continuity rule across inboxes (service.py `_current_conversation`, only
+  reached when the pair has no open conversation, so the batch path never needs it);
 - what it changes on that conversation (`activity`): the last activity and last incoming times;
 - what a retry is: a message with the same client_message_id in any conversation of the pair
   (`conversations_of`).
@@ -36,6 +38,7 @@ ACTIVITY_COLUMNS = ("last_activity_at", "last_incoming_at")
 def incoming_row(
     *,
     account_id: int,
+    inbox_id: int,
     conversation_id: int,
     contact_id: int,
     content: str,
@@ -44,9 +47,10 @@ def incoming_row(
     at: datetime,
     meta: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The column values of a customer's message."""
+    """The column values of a customer's message; `inbox_id` is the inbox (channel) it came through."""
     return {
         "account_id": account_id,
+        "inbox_id": inbox_id,
         "conversation_id": conversation_id,
         "direction": DIRECTION,
         "kind": KIND,

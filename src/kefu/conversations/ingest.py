@@ -246,6 +246,7 @@ class MessageIngest:
         rows = [
             NewMessage(
                 account_id=i.message.inbox.account_id,
+                inbox_id=i.message.inbox.id,
                 conversation_id=open_convs[i.pair],
                 contact_id=i.message.contact_id,
                 content=i.message.data.content,

@@ -42,6 +42,7 @@ class DuplicateMessage(Exception):
 @dataclass(frozen=True)
 class NewMessage:
     account_id: int
+    inbox_id: int
     conversation_id: int
     contact_id: int
     content: str
@@ -51,6 +52,7 @@ class NewMessage:
     def row(self, at: datetime) -> dict[str, Any]:
         return incoming.incoming_row(
             account_id=self.account_id,
+            inbox_id=self.inbox_id,
             conversation_id=self.conversation_id,
             contact_id=self.contact_id,
             content=self.content,
@@ -102,12 +104,16 @@ class SqlStore:
 
     async def stored(self, conn: AsyncConnection, pairs: list[Pair], cmids: list[str]) -> list[StoredMessage]:
         q = (
-            select(Conversation.inbox_id, Conversation.contact_id.label("conv_contact_id"), *Message.__table__.c)
+            select(
+                Conversation.inbox_id.label("conv_inbox_id"),
+                Conversation.contact_id.label("conv_contact_id"),
+                *Message.__table__.c,
+            )
             .join(Conversation, Conversation.id == Message.conversation_id)
             .where(Message.conversation_id.in_(conversations_of(pairs)), Message.client_message_id.in_(cmids))
         )
         return [
-            StoredMessage(row.inbox_id, row.conv_contact_id, MessageRead.model_validate(dict(row._mapping)))
+            StoredMessage(row.conv_inbox_id, row.conv_contact_id, MessageRead.model_validate(dict(row._mapping)))
             for row in await conn.execute(q)
         ]
 
@@ -154,7 +160,7 @@ class SqlStore:
 _PG_STORED = """
 SELECT c.inbox_id, c.contact_id AS conv_contact_id, m.id, m.conversation_id, m.direction, m.kind, m.sender_type,
        m.sender_id, m.content, m.attachments::text AS attachments, m.client_message_id, m.meta::text AS meta,
-       m.created_at
+       m.created_at, m.inbox_id AS message_inbox_id
 FROM messages m
 JOIN conversations c ON c.id = m.conversation_id
 JOIN unnest($1::bigint[], $2::bigint[]) AS p(inbox_id, contact_id)
@@ -182,12 +188,13 @@ RETURNING conversations.id, conversations.inbox_id, conversations.contact_id
 _PG_IDS = "SELECT nextval('messages_id_seq') AS m, nextval('events_id_seq') AS e FROM generate_series(1, $1)"
 _PG_INSERT = f"""
 WITH m AS (
-    INSERT INTO messages (id, account_id, conversation_id, direction, kind, sender_type, sender_id, content,
-                          attachments, client_message_id, meta, created_at)
-    SELECT id, account_id, conversation_id, '{incoming.DIRECTION}', '{incoming.KIND}', '{incoming.SENDER_TYPE}',
-           contact_id, content, attachments::jsonb, cmid, '{{}}'::jsonb, $1
-    FROM unnest($2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::text[], $7::text[], $8::text[])
-      AS t(id, account_id, conversation_id, contact_id, content, attachments, cmid)
+    INSERT INTO messages (id, account_id, inbox_id, conversation_id, direction, kind, sender_type, sender_id,
+                          content, attachments, client_message_id, meta, created_at)
+    SELECT id, account_id, inbox_id, conversation_id, '{incoming.DIRECTION}', '{incoming.KIND}',
+           '{incoming.SENDER_TYPE}', contact_id, content, attachments::jsonb, cmid, '{{}}'::jsonb, $1
+    FROM unnest($2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::text[], $7::text[], $8::text[],
+                $11::bigint[])
+      AS t(id, account_id, conversation_id, contact_id, content, attachments, cmid, inbox_id)
 )
 INSERT INTO events (id, account_id, type, conversation_id, contact_id, actor_type, actor_id, payload, created_at)
 SELECT id, account_id, '{EventType.MESSAGE_CREATED}', conversation_id, contact_id, '{ActorType.CONTACT}', contact_id,
@@ -222,6 +229,7 @@ class PgStore:
         for row in rows:
             data = dict(row)
             data["attachments"], data["meta"] = json.loads(data["attachments"]), json.loads(data["meta"])
+            data["inbox_id"] = data.pop("message_inbox_id")
             out.append(StoredMessage(row["inbox_id"], row["conv_contact_id"], MessageRead.model_validate(data)))
         return out
 
@@ -253,6 +261,7 @@ class PgStore:
                 [r.client_message_id for r in rows],
                 [eid for _, eid in ids],
                 payloads,
+                [r.inbox_id for r in rows],
             )
         except asyncpg.UniqueViolationError as exc:
             raise DuplicateMessage(str(exc)) from exc

@@ -43,6 +43,10 @@ class Conversation(IdMixin, TimestampMixin, Base):
     waiting_since: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     sla_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     priority_reasons: Mapped[list[str]] = mapped_column(JsonType, default=list, server_default="[]")
+    # Continuity "linked" (docs/customers.md): the contact's open conversation in another inbox when this began.
+    linked_conversation_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("conversations.id", ondelete="SET NULL"), nullable=True
+    )
 
 
 class ConversationLabel(Base):
@@ -85,3 +89,5 @@ class Message(IdMixin, TimestampMixin, Base):
     delivery_status: Mapped[str | None] = mapped_column(String(10), nullable=True)
     delivery_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     delivery_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The inbox (channel) the message came through or goes out on; None: the conversation's inbox.
+    inbox_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("inboxes.id", ondelete="SET NULL"), nullable=True)

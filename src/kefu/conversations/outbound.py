@@ -30,9 +30,9 @@ ReplyCheck = Callable[[AsyncSession, Conversation], Awaitable[str | None]]
 REPLY_CHECKS: dict[str, ReplyCheck] = {}  # channel kind → its adapter's reply_refused (filled by registration)
 
 
-async def _kind(session: AsyncSession, conv: Conversation) -> str:
-    """The conversation's channel kind; the inbox through the session's identity map (one query a request)."""
-    inbox = await session.get(Inbox, conv.inbox_id)
+async def _kind(session: AsyncSession, inbox_id: int) -> str:
+    """An inbox's channel kind, through the session's identity map (one query a request)."""
+    inbox = await session.get(Inbox, inbox_id)
     return inbox.channel_type if inbox is not None else ""
 
 
@@ -40,15 +40,16 @@ async def reply_refusal(session: AsyncSession, conv: Conversation) -> str | None
     """Why the conversation's channel cannot take a reply now, or None (no query when no channel checks)."""
     if not REPLY_CHECKS:
         return None
-    check = REPLY_CHECKS.get(await _kind(session, conv))
+    check = REPLY_CHECKS.get(await _kind(session, conv.inbox_id))
     return await check(session, conv) if check is not None else None
 
 
 async def mark_for_delivery(session: AsyncSession, conv: Conversation, msg: Message) -> None:
-    """Mark an outgoing message pending when its inbox's channel delivers it (no query when none does)."""
+    """Mark an outgoing message pending when the channel it goes out on (`msg.inbox_id`, else the
+    conversation's inbox) delivers it (no query when none does)."""
     if not DELIVERED_KINDS or msg.direction != Direction.OUTGOING or msg.kind not in _DELIVERED_MESSAGES:
         return
-    if await _kind(session, conv) in DELIVERED_KINDS:
+    if await _kind(session, msg.inbox_id or conv.inbox_id) in DELIVERED_KINDS:
         msg.delivery_status = str(DeliveryStatus.PENDING)
 
 

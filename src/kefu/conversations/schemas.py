@@ -63,6 +63,11 @@ class InboundMessage:
 
 class MessageCreate(ContactMessageCreate):
     kind: Literal["text", "note"] = "text"
+    inbox_id: Id | None = Field(
+        None,
+        description="the inbox (channel) to reply on; default: the one the customer last wrote from. "
+        "It must be an inbox the customer has written from",
+    )
 
 
 class MessageRead(ReadModel):
@@ -81,6 +86,9 @@ class MessageRead(ReadModel):
         None, description="for channels that deliver replies themselves (email, WeChat …): pending, sent or failed"
     )
     delivery_error: str | None = Field(None, description="why the last delivery attempt failed")
+    inbox_id: int | None = Field(
+        None, description="the inbox (channel) the message came through or went out on; null: the conversation's"
+    )
 
     @field_serializer("attachments")
     def _fresh_urls(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -112,6 +120,9 @@ class ConversationRead(ReadModel):
     resolved_at: datetime | None
     created_at: datetime
     contact: ContactBrief | None = None
+    linked_conversation_id: int | None = Field(
+        None, description="the contact's open conversation in another inbox this one was started beside (continuity)"
+    )
     last_message: str | None = None
     bot_active: bool = False
 

@@ -16,10 +16,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.accounts.models import Team
+from kefu.accounts.service import get_continuity
 from kefu.attachments.service import resolve_references
 from kefu.auth.access import get_scoped, restrict
 from kefu.auth.models import User
 from kefu.channels.models import Inbox
+from kefu.contacts.merge import resolve_contact_id
 from kefu.contacts.models import Contact
 from kefu.conversations import incoming, outbound
 from kefu.conversations.models import Conversation, ConversationLabel, DeliveryStatus, Message
@@ -28,6 +30,7 @@ from kefu.conversations.status import can_transition, check_transition
 from kefu.core import clock
 from kefu.core.constants import (
     ActorType,
+    Continuity,
     ConversationStatus,
     Direction,
     EventType,
@@ -190,7 +193,8 @@ async def check_receive_contact_message(
     start one — or continue `conversation_id` when the channel found the thread and it is this contact's.
     Idempotent on client_message_id: a retry returns the message stored the first time."""
     check_size(data.content, max_chars)
-    contact_id = contact if isinstance(contact, int) else contact.id
+    # A contact merged into another writes as that one (an old widget token, a channel's stale id).
+    contact_id = await resolve_contact_id(session, contact if isinstance(contact, int) else contact.id)
     inbox_id = inbox.id  # read before a rollback expires the instance
     try:
         return await _receive(session, inbox, contact_id, data, meta, conversation_id)
@@ -226,6 +230,7 @@ async def _receive(
     msg = Message(
         **incoming.incoming_row(
             account_id=conv.account_id,
+            inbox_id=inbox.id,
             conversation_id=conv.id,
             contact_id=contact.id,
             content=data.content,
@@ -256,10 +261,22 @@ async def _threaded_conversation(
 
 
 async def _current_conversation(session: AsyncSession, inbox: Inbox, contact: Contact, actor: Actor) -> Conversation:
+    """The conversation a customer's message goes to: the contact's latest in this inbox while it is not
+    resolved; else, by the account's continuity setting, their unresolved conversation in another inbox
+    (`same_conversation`) or a new one here linked to it (`linked`); else the latest here (reopened) or a
+    new one. docs/customers.md#continuity."""
     q = select(Conversation).where(Conversation.id.in_(incoming.latest_conversation_ids([(inbox.id, contact.id)])))
     conv = (await session.execute(q)).scalar_one_or_none()
+    linked: Conversation | None = None
+    if conv is None or conv.status == ConversationStatus.RESOLVED:
+        elsewhere = await _unresolved_elsewhere(session, inbox, contact)
+        if elsewhere is not None and await get_continuity(session, inbox.account_id) == Continuity.SAME_CONVERSATION:
+            conv = elsewhere
+        elif elsewhere is not None:
+            conv, linked = None, elsewhere
     if conv is None:
         conv = incoming.new_conversation(inbox, contact)
+        conv.linked_conversation_id = linked.id if linked is not None else None
         session.add(conv)
         await session.flush()
         _emit_conv(
@@ -292,6 +309,56 @@ async def do_retry_delivery(
     await commit(session)
     await outbound.enqueue_delivery(jobs, msg)
     return conv, msg
+
+
+async def _unresolved_elsewhere(session: AsyncSession, inbox: Inbox, contact: Contact) -> Conversation | None:
+    """The contact's most recently active conversation in another inbox that is not resolved."""
+    q = (
+        select(Conversation)
+        .where(
+            Conversation.contact_id == contact.id,
+            Conversation.inbox_id != inbox.id,
+            Conversation.status != ConversationStatus.RESOLVED,
+        )
+        .order_by(Conversation.last_activity_at.desc(), Conversation.id.desc())
+        .limit(1)
+    )
+    return (await session.execute(q)).scalar_one_or_none()
+
+
+async def reply_inbox_ids(session: AsyncSession, conv: Conversation) -> list[int]:
+    """The inboxes a reply may go out on: the conversation's, those the customer wrote from in it, and those
+    of the contact's other conversations (sorted)."""
+    through = select(Message.inbox_id).where(
+        Message.conversation_id == conv.id, Message.direction == Direction.INCOMING, Message.inbox_id.is_not(None)
+    )
+    of_contact = select(Conversation.inbox_id).where(Conversation.contact_id == conv.contact_id)
+    found = {i for i in (await session.execute(through.union(of_contact))).scalars() if i is not None}
+    return sorted(found | {conv.inbox_id})
+
+
+async def reply_inbox_id(session: AsyncSession, conv: Conversation, chosen: int | None = None) -> int:
+    """The inbox a reply goes out on: `chosen` when the customer is reachable there (`reply_inbox_ids`;
+    422 otherwise), else the one the customer last wrote from in this conversation, else the conversation's."""
+    if chosen is None:
+        last = await session.scalar(
+            select(Message.inbox_id)
+            .where(
+                Message.conversation_id == conv.id,
+                Message.direction == Direction.INCOMING,
+                Message.inbox_id.is_not(None),
+            )
+            .order_by(Message.id.desc())
+            .limit(1)
+        )
+        return int(last) if last is not None else conv.inbox_id
+    reachable = await reply_inbox_ids(session, conv)
+    if chosen not in reachable:
+        raise Unprocessable(
+            f"the customer has not written from inbox {chosen}; reply on one of inboxes "
+            + ", ".join(str(i) for i in reachable)
+        )
+    return chosen
 
 
 async def check_post_agent_message(
@@ -329,6 +396,8 @@ async def check_post_agent_message(
         client_message_id=data.client_message_id,
         attachments=[a.model_dump() for a in attachments],
     )
+    if kind == MessageKind.TEXT:
+        msg.inbox_id = await reply_inbox_id(session, conv, data.inbox_id)
     if kind == MessageKind.TEXT and conv.assignee_id is None and actor.type == ActorType.USER:
         _set_assignee(session, conv, actor.id, actor)
     await outbound.mark_for_delivery(session, conv, msg)
@@ -360,6 +429,8 @@ async def do_post_bot_message(
     `commit_now=False` the caller commits, then starts the delivery (`outbound.enqueue_delivery`)."""
     actor = Actor(ActorType.BOT if kind == MessageKind.BOT else ActorType.SYSTEM)
     msg = _add_message(session, conv, direction=Direction.OUTGOING, kind=kind, actor=actor, content=content, meta=meta)
+    if kind == MessageKind.BOT:
+        msg.inbox_id = await reply_inbox_id(session, conv)
     await outbound.mark_for_delivery(session, conv, msg)
     await _emit_message(session, msg, actor, conv.contact_id)
     if commit_now:

@@ -86,6 +86,21 @@ class IdentityKind(StrEnum):
     EXTERNAL_ID = "external_id"
 
 
+class MergeReason(StrEnum):
+    """Why two contacts became one (contact_merges.reason)."""
+
+    MANUAL = "manual"  # an agent merged them (API or the profile page)
+    IDENTITY = "identity"  # an identity added with "merge": true named another contact
+    VERIFIED = "verified"  # the widget's signed identity named another contact
+
+
+class Continuity(StrEnum):
+    """What a message from a contact with an open conversation in another inbox does (account setting)."""
+
+    SAME_CONVERSATION = "same_conversation"  # it goes into that open conversation
+    LINKED = "linked"  # a new conversation in its inbox, linked to the open one
+
+
 class EventType(StrEnum):
     """Domain events: `<entity>.<past_verb>`. Persisted to the append-only event log."""
 
@@ -123,6 +138,8 @@ class EventType(StrEnum):
     SLA_BREACHED = "sla.breached"
     AUTOMATION_RULE_RAN = "automation.rule_ran"
     CONTACT_TIER_CHANGED = "contact.tier_changed"
+    CONTACT_MERGED = "contact.merged"  # one contact absorbed another (kefu.contacts.merge); an audit entry
+    CONTACT_SPLIT = "contact.split"  # a merge undone; an audit entry
 
 
 class Ephemeral(StrEnum):

@@ -176,6 +176,15 @@ class TierChanged(EventPayload):
     churn_risk: bool = False
 
 
+class ContactMerged(EventPayload):
+    """contact.merged: `id` (the kept contact) absorbed `absorbed_id`; contact.split: `merge_id` undone."""
+
+    id: int
+    absorbed_id: int
+    merge_id: int
+    reason: str
+
+
 EVENT_MODELS: dict[str, type[EventPayload]] = {
     EventType.CONVERSATION_CREATED: ConversationChanged,
     EventType.CONVERSATION_UPDATED: ConversationChanged,
@@ -211,6 +220,8 @@ EVENT_MODELS: dict[str, type[EventPayload]] = {
     EventType.SLA_BREACHED: SlaAlert,
     EventType.AUTOMATION_RULE_RAN: RuleRan,
     EventType.CONTACT_TIER_CHANGED: TierChanged,
+    EventType.CONTACT_MERGED: ContactMerged,
+    EventType.CONTACT_SPLIT: ContactMerged,
     **{name: KnowledgeEntryChanged for name in KNOWLEDGE_EVENTS},
 }
 

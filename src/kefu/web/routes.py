@@ -5,11 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import FileResponse
 
-from kefu.web.pages import admin, auth, inboxes, listeners, widget, workspace
+from kefu.web.pages import admin, auth, contacts, inboxes, listeners, widget, workspace
 from kefu.web.templating import STATIC
 
 router = APIRouter(include_in_schema=False)
-for module in (auth, workspace, admin, inboxes, listeners, widget):
+for module in (auth, workspace, contacts, admin, inboxes, listeners, widget):
     router.include_router(module.router)
 
 

@@ -6,7 +6,7 @@ import secrets
 import time
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from kefu.auth.tokens import ContactClaims, read_contact, read_ticket, sign_contact, sign_ticket
@@ -14,8 +14,8 @@ from kefu.channels.models import Inbox
 from kefu.channels.service import get_inbox_by_key
 from kefu.contacts.models import Contact
 from kefu.contacts.schemas import ContactCreate
-from kefu.contacts.service import do_add_identity, do_create_contact
-from kefu.conversations.models import Conversation
+from kefu.contacts.service import do_add_identity, do_create_contact, get_contact
+from kefu.conversations.models import Conversation, Message
 from kefu.conversations.schemas import InboxRef
 from kefu.core.constants import ActorType, ChannelType, EventType, IdentityKind
 from kefu.core.errors import NotFound, RateLimited, Unauthorized
@@ -108,6 +108,8 @@ async def _contact_of(session: AsyncSession, inbox: Inbox, claims: ContactClaims
         raise Unauthorized("unknown contact")
     if contact.token_version != claims.version:
         raise Unauthorized(SIGNED_OUT)
+    if contact.merged_into_id is not None:  # merged: the visitor goes on as the kept contact
+        return await get_contact(session, inbox.account_id, contact.id)
     return contact
 
 
@@ -180,23 +182,35 @@ async def do_sign_out_visitor(
     `contact.signed_out` event. Returns the new version."""
     bumped = await session.execute(
         update(Contact)
-        .where(Contact.id == contact_id, Contact.account_id == account_id)
+        .where(
+            or_(Contact.id == contact_id, Contact.merged_into_id == contact_id),  # with contacts merged into it
+            Contact.account_id == account_id,
+        )
         .values(token_version=Contact.token_version + 1)
-        .returning(Contact.token_version)
+        .returning(Contact.id, Contact.token_version)
     )
-    version = bumped.scalar_one_or_none()
-    if version is None:
+    versions = {int(row.id): int(row.token_version) for row in bumped}
+    if contact_id not in versions:
         raise NotFound("contact", contact_id)
     emit(session, account_id, EventType.CONTACT_SIGNED_OUT, {"id": contact_id}, actor=actor, contact_id=contact_id)
     await commit(session)
-    token_versions(state).put(contact_id, version)
-    return int(version)
+    for ident, version in versions.items():
+        token_versions(state).put(ident, version)
+    return versions[contact_id]
 
 
 async def latest_conversation(session: AsyncSession, inbox: Inbox, contact: Contact) -> Conversation | None:
+    """The visitor's conversation: their latest in this inbox, or the one their widget messages went into
+    (continuity "same_conversation" puts them in the contact's open conversation of another inbox)."""
+    through_widget = select(Message.conversation_id).where(
+        Message.inbox_id == inbox.id, Message.sender_type == ActorType.CONTACT, Message.sender_id == contact.id
+    )
     q = (
         select(Conversation)
-        .where(Conversation.inbox_id == inbox.id, Conversation.contact_id == contact.id)
+        .where(
+            Conversation.contact_id == contact.id,
+            or_(Conversation.inbox_id == inbox.id, Conversation.id.in_(through_widget)),
+        )
         .order_by(Conversation.id.desc())
         .limit(1)
     )

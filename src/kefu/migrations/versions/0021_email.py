@@ -1,7 +1,7 @@
 """email inboxes' IMAP poll state: UIDVALIDITY, last UID, lease (kefu.channels.email)
 
 Revision ID: 0021_email
-Revises: 0019_channel_state
+Revises: 0020_contact_merge
 Create Date: 2026-12-07 20:30:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0021_email"
-down_revision = "0019_channel_state"
+down_revision = "0020_contact_merge"
 branch_labels = None
 depends_on = None
 

@@ -18,10 +18,10 @@ from kefu.accounts import service as accounts
 from kefu.accounts.hours import DAYS, BusinessHours, format_ranges, parse_ranges
 from kefu.accounts.schemas import OutboundHosts, TeamCreate, TeamUpdate
 from kefu.auth import service as auth
-from kefu.auth.deps import CanManageOutbound, CanManageTeams, CanManageTokens, CanManageUsers
+from kefu.auth.deps import CanManageInboxes, CanManageOutbound, CanManageTeams, CanManageTokens, CanManageUsers
 from kefu.auth.principal import Principal
 from kefu.auth.schemas import ApiTokenCreate, UserCreate, UserUpdate
-from kefu.core.constants import Role
+from kefu.core.constants import Continuity, Role
 from kefu.core.deps import SessionDep
 from kefu.core.errors import KefuError, Unprocessable
 from kefu.web.rendering import PageRoute, page, t
@@ -273,3 +273,25 @@ async def save_outbound(
         form = {"hosts": hosts}
         return await _form_failed(request, "admin/outbound.html", lambda: _outbound(session, principal), exc, form)
     return _redirect("/admin/outbound")
+
+
+# ---- continuity across channels (docs/customers.md#continuity) ------------------------------------------
+
+
+@router.get("/admin/continuity")
+async def continuity(request: Request, session: SessionDep, principal: CanManageInboxes) -> Response:
+    value = await accounts.get_continuity(session, principal.account_id)
+    saved = request.query_params.get("saved") == "1"
+    return page(request, "admin/continuity.html", {"section": "continuity", "continuity": str(value), "saved": saved})
+
+
+@router.post("/admin/continuity")
+async def save_continuity(
+    request: Request, session: SessionDep, principal: CanManageInboxes, continuity: Annotated[str, Form()] = ""
+) -> Response:
+    try:
+        value = Continuity(continuity)
+    except ValueError:
+        raise Unprocessable(t(request, "Choose what happens when a customer changes channel.")) from None
+    await accounts.do_set_continuity(session, principal.account_id, value, principal.actor)
+    return _redirect("/admin/continuity?saved=1")

@@ -74,6 +74,7 @@ async def _people(session: AsyncSession, principal: Principal) -> dict[str, Any]
         "users": {u.id: u for u in users},
         "agents": [u for u in users if u.is_active],
         "inbox_names": {i.id: i.name for i in inboxes},
+        "inbox_kinds": {i.id: i.channel_type for i in inboxes},
         "teams": await list_teams(session, principal.account_id),
         "my_presence": await get_presence(session, principal.user.id),
     }
@@ -108,6 +109,8 @@ async def _conversation(session: AsyncSession, principal: Principal, conv_id: in
         "sla_warn": await _sla_warn(session, principal, [conv.id]),
         "tickets": await tickets_of_conversation(session, principal.account_id, conv.id),
         "reply_refused": await reply_refusal(session, conv),  # e.g. WeChat's 48-hour window, shown on the reply box
+        "reply_inboxes": await convs.reply_inbox_ids(session, conv),
+        "reply_default": await convs.reply_inbox_id(session, conv),
     }
 
 
@@ -204,10 +207,17 @@ async def post_message(
     kind: Annotated[str, Form(pattern="^(text|note)$")] = "text",
     client_message_id: Annotated[str | None, Form(max_length=100)] = None,
     attachment_id: Annotated[list[int] | None, Form(description="ids of uploads to send")] = None,
+    inbox_id: Annotated[int | None, Form(description="the channel to reply on")] = None,
 ) -> Response:
     files = [AttachmentIn(id=i) for i in attachment_id or []]
     try:
-        data = MessageCreate(content=content, kind=kind, client_message_id=client_message_id or None, attachments=files)
+        data = MessageCreate(
+            content=content,
+            kind=kind,
+            client_message_id=client_message_id or None,
+            attachments=files,
+            inbox_id=inbox_id if kind == "text" else None,
+        )
     except ValidationError:
         raise BadRequest(t(request, "Write a message first.")) from None
     conv, posted = await convs.check_post_agent_message(

@@ -208,6 +208,11 @@
   async function identify() {
     const got = new URLSearchParams(location.hash.slice(1));
     const level = got.get("level"), signature = got.get("sig"), userId = got.get("uid");
+    const hash = got.get("hash");
+    if (userId && hash) {  // a verified identity: may merge this visitor into the site's known customer
+      const body = { user_id: userId, email: got.get("email") || null, phone: got.get("phone") || null };
+      await call("/identity", { method: "POST", body: JSON.stringify(Object.assign(body, { identifier_hash: hash })) });
+    }
     if (!level || !signature || !userId) return;
     await call("/identify", { method: "POST", body: JSON.stringify({ user_id: userId, level, signature }) });
   }

@@ -2,7 +2,9 @@
      <script src="https://YOUR-KEFU-HOST/widget.js" data-inbox="INBOX_KEY" async></script>
    Optional: data-locale="zh_CN" | "zh_TW" | "en" (default: the visitor's browser language).
    Optional, signed by the site's server: data-user-id, data-level ("normal" | "vip" | "gold") and
-   data-signature = hex HMAC-SHA256 of "user_id:level" with the inbox's identity secret (docs/automation.md).
+   data-signature = hex HMAC-SHA256 of "user_id:level" with the inbox's identity secret (docs/automation.md);
+   data-email, data-phone and data-identifier-hash = hex HMAC-SHA256 of "user_id\nemail\nphone" with the same
+   secret: a verified identity (docs/customers.md).
    Adds a chat bubble and an iframe served by the kefu host named in this script's own src. */
 (function () {
   "use strict";
@@ -53,9 +55,19 @@
     frame.src = origin + "/widget/frame?inbox=" + encodeURIComponent(key) + "&locale=" + encodeURIComponent(locale);
     var level = script.getAttribute("data-level"), signature = script.getAttribute("data-signature");
     var userId = script.getAttribute("data-user-id");
-    if (level && signature && userId) {
+    var hash = script.getAttribute("data-identifier-hash");
+    var fragment = {};
+    if (level && signature && userId) fragment = { uid: userId, level: level, sig: signature };
+    if (hash && userId) {
+      // A verified identity (docs/customers.md): the user id, email and phone the site signed.
+      fragment.uid = userId;
+      fragment.hash = hash;
+      fragment.email = script.getAttribute("data-email") || "";
+      fragment.phone = script.getAttribute("data-phone") || "";
+    }
+    if (fragment.uid) {
       // In the fragment: never sent to a server, read by the frame only.
-      frame.src += "#" + new URLSearchParams({ uid: userId, level: level, sig: signature }).toString();
+      frame.src += "#" + new URLSearchParams(fragment).toString();
     }
 
     var bubble = document.createElement("button");
