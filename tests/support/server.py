@@ -81,6 +81,22 @@ async def start_server(
         if worker is not None:
             stop_process(worker)
         server.should_exit = True
+        await _stopped(task)
+
+
+async def _stopped(task: asyncio.Task[None], timeout_s: float = 30.0) -> None:
+    """Wait for the server to stop; past `timeout_s` print what is still running (to find what holds a
+    shutdown) and cancel it, so one stuck shutdown cannot hang the whole run."""
+    done, _ = await asyncio.wait({task}, timeout=timeout_s)
+    if done:
+        task.result()
+        return
+    print(f"\nthe test server did not stop within {timeout_s} s; still running:", file=sys.stderr)
+    for other in asyncio.all_tasks():
+        if other is not asyncio.current_task():
+            other.print_stack(limit=6, file=sys.stderr)
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
         await task
 
 

@@ -13,7 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.channels.models import Inbox
-from kefu.conversations.models import Conversation
+from kefu.conversations.inbound import AUTOMATED
+from kefu.conversations.models import Conversation, Message
 from kefu.core.constants import ConversationStatus, Direction, EventType
 from kefu.core.event_types import BotHandedOff, ConversationChanged, MessageCreated, PresenceChanged
 from kefu.core.listeners import ListenedEvent, listener, listener_context
@@ -35,6 +36,12 @@ def _bot_answers(inbox: Inbox, conv: Conversation) -> bool:
     return bool(inbox.bot_enabled) and (conv.bot_state or {}).get("active") is not False
 
 
+async def _automated(session: AsyncSession, message_id: int) -> bool:
+    """A message a machine sent (an auto-reply, WeChat's follow/unfollow event): nobody needs to answer it."""
+    meta = await session.scalar(select(Message.meta).where(Message.id == message_id))
+    return bool((meta or {}).get(AUTOMATED))
+
+
 @listener(
     "routing.queue",
     events={
@@ -54,7 +61,7 @@ async def track_queue(session: AsyncSession, event: ListenedEvent) -> None:
         if conv is None or conv.waiting_since is not None or conv.assignee_id is not None:
             return
         inbox = await session.get(Inbox, conv.inbox_id)
-        if inbox is not None and not _bot_answers(inbox, conv):
+        if inbox is not None and not _bot_answers(inbox, conv) and not await _automated(session, msg.id):
             await do_enqueue(session, conv, "no_bot")
         return
     conv = await _locked(session, event.conversation_id)

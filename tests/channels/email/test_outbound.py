@@ -85,11 +85,14 @@ async def test_a_reply_naming_another_customers_thread_or_a_forged_id_is_not_thr
         "Hello,\n\nmy order 20261207001 has not arrived yet. Can you check?\n\nLi Wei",
         "Shipped.",
     ]
+    # a new conversation of its own, not the open one (continuity "same_conversation" would put it there)
+    r = await api.http.put("/api/v1/account/continuity", json={"continuity": "linked"})
+    assert r.status_code == 200, r.text
     other = await email_inbox(api, address="sales@shop.example")
     forged_mail = mail(message_id="<f-1@mail.example.com>", to="sales@shop.example", headers={"In-Reply-To": forged})
     assert (await post_mail(api, other, forged_mail)).status_code == 200
     [new] = await conversations(api, other)
-    assert new["id"] != conv["id"]
+    assert (new["id"] != conv["id"], new["linked_conversation_id"]) == (True, conv["id"])
 
 
 async def test_smtp_refusals_fail_or_retry_with_the_servers_reason(api: World, smtp_peer: SmtpPeer) -> None:
