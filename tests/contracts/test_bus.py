@@ -97,3 +97,36 @@ async def test_redis_bus_fans_out_between_two_nodes(redis_url: str) -> None:
     await sub.close()
     await node_a.stop()
     await node_b.stop()
+
+
+class _CountingTopics(dict):  # type: ignore[type-arg]
+    """The fan-out's topic table, counting the topics a removal visits."""
+
+    visited = 0
+
+    def get(self, key, default=None):  # type: ignore[no-untyped-def]
+        type(self).visited += 1
+        return super().get(key, default)
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        raise AssertionError("a removal must not walk every topic of the process")
+
+
+async def test_closing_a_subscription_visits_only_its_own_topics() -> None:
+    from kefu.core import bus as bus_module
+
+    fanout = bus_module._Fanout()
+    subs = [bus_module._QueueSubscription(None) for _ in range(1000)]
+    for i, sub in enumerate(subs):
+        assert fanout.add(sub, ("account:1", f"contact:{i}")) == (
+            ["account:1", "contact:0"] if i == 0 else [f"contact:{i}"]
+        )
+    counting = _CountingTopics(fanout.subs)
+    fanout.subs = counting  # type: ignore[assignment]
+    assert sorted(fanout.remove(subs[5])) == ["contact:5"]
+    assert _CountingTopics.visited == 2  # its two topics, not the 1,001 of the process
+    assert fanout.remove(subs[5]) == []  # twice is harmless
+    for sub in subs[:5] + subs[6:-1]:
+        fanout.remove(sub)
+    assert sorted(fanout.remove(subs[-1])) == ["account:1", "contact:999"]
+    assert dict(counting) == {} and fanout.topics_of == {}

@@ -73,22 +73,29 @@ class _QueueSubscription:
 
 
 class _Fanout:
-    """topic → local subscriptions; shared by both buses for delivery inside one process."""
+    """topic → local subscriptions; shared by both buses for delivery inside one process. Each
+    subscription's own topics are kept too, so removing one touches only those (a mass disconnect of N
+    sockets costs O(N · their topics), not O(N · every topic of the process))."""
 
     def __init__(self) -> None:
         self.subs: dict[str, set[_QueueSubscription]] = defaultdict(set)
+        self.topics_of: dict[_QueueSubscription, set[str]] = {}
 
     def add(self, sub: _QueueSubscription, topics: tuple[str, ...]) -> list[str]:
         new = [t for t in topics if not self.subs.get(t)]
         for t in topics:
             self.subs[t].add(sub)
+        self.topics_of.setdefault(sub, set()).update(topics)
         return new
 
     def remove(self, sub: _QueueSubscription) -> list[str]:
         gone = []
-        for topic in list(self.subs):
-            self.subs[topic].discard(sub)
-            if not self.subs[topic]:
+        for topic in self.topics_of.pop(sub, ()):
+            subs = self.subs.get(topic)
+            if subs is None:
+                continue
+            subs.discard(sub)
+            if not subs:
                 del self.subs[topic]
                 gone.append(topic)
         return gone
