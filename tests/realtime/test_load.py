@@ -143,3 +143,26 @@ async def test_a_reconnect_storm_against_a_restarted_server_ends_with_every_clie
     assert errors == [], [r.getMessage() for r in errors]
     print("CODES", sorted(set(codes)), codes.count(1013))
     assert set(codes) <= {1012, 1013}, codes  # closed by the restart (service restart) or shed (try later)
+
+
+async def test_a_widget_socket_opens_while_the_sqlite_writer_is_busy(api: World) -> None:
+    """Opening a socket takes no write transaction: with another connection holding SQLite's write lock,
+    the ticket is issued and the socket says hello (before, each connect queued behind the writer)."""
+    url = api.server.settings.database_url
+    if not url.startswith("sqlite"):
+        pytest.skip("the single-writer lock is SQLite's")
+    import sqlite3
+
+    inbox = await api.inbox()
+    visitor = await api.visitor(inbox)
+    # check_same_thread=False: the lock is taken in a thread (the server shares this event loop, and its
+    # writer may be mid-transaction: blocking the loop on the lock would wait for ourselves).
+    writer = sqlite3.connect(url.split("///", 1)[1], isolation_level=None, timeout=30, check_same_thread=False)
+    try:
+        await asyncio.to_thread(writer.execute, "BEGIN IMMEDIATE")  # held until the rollback below
+        async with visitor.ws() as ws:
+            assert (await asyncio.wait_for(recv_json(ws), 5))["type"] == "hello"
+    finally:
+        if writer.in_transaction:
+            writer.execute("ROLLBACK")
+        writer.close()
