@@ -105,7 +105,7 @@ def test_postgres_dump_and_restore_into_a_fresh_database_keep_every_row(filled_p
     )
     with scratch_database("postgres", tmp_path) as fresh:
         subprocess.run(
-            ["pg_restore", "--no-owner", "--exit-on-error", f"--dbname={libpq(fresh)}", str(dump)],
+            ["pg_restore", "--no-owner", "--single-transaction", f"--dbname={libpq(fresh)}", str(dump)],
             check=True,
             timeout=120,
         )
@@ -114,6 +114,15 @@ def test_postgres_dump_and_restore_into_a_fresh_database_keep_every_row(filled_p
         assert kefu("migrate", "--check", database_url=fresh).returncode == 0
         assert table_rows(fresh) == before
     assert before["attachments"] and before["messages"] and before["knowledge_faqs"]
+    # Over a database that already has the tables: refused at the first one, nothing half-restored.
+    over = subprocess.run(
+        ["pg_restore", "--no-owner", "--single-transaction", f"--dbname={libpq(filled)}", str(dump)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert over.returncode == 1 and "already exists" in over.stderr
+    assert table_rows(filled) == before
 
 
 def test_a_backup_taken_during_writes_is_one_consistent_snapshot(tmp_path: Path) -> None:
