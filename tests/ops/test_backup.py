@@ -8,6 +8,7 @@ import hashlib
 import io
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import tarfile
@@ -188,16 +189,24 @@ def test_a_backup_taken_during_writes_is_one_consistent_snapshot(tmp_path: Path)
 # --- refusals ---------------------------------------------------------------------------------------------
 
 
+@pytest.fixture(scope="module")
+def empty_at_head(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    db = tmp_path_factory.mktemp("template") / "head.db"
+    upgrade(f"sqlite+aiosqlite:///{db}")
+    return db
+
+
 @pytest.fixture
-def small(tmp_path: Path) -> tuple[Path, Path]:
+def small(tmp_path: Path, empty_at_head: Path) -> tuple[Path, Path]:
     """A backup of a small database at head, and a target database at head with its own rows."""
     src = tmp_path / "src.db"
-    upgrade(f"sqlite+aiosqlite:///{src}")
+    shutil.copyfile(empty_at_head, src)
     _account(src, "备份里的公司")
     out = tmp_path / "small.tar.gz"
     backup_sqlite(src, out)
     target = tmp_path / "target" / "kefu.db"
-    upgrade(f"sqlite+aiosqlite:///{target}")
+    target.parent.mkdir()
+    shutil.copyfile(empty_at_head, target)
     _account(target, "current")
     return out, target
 

@@ -10,6 +10,7 @@ import os
 import pwd
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -120,6 +121,8 @@ async def proxied(pg_url: str, redis_url: str) -> AsyncIterator[Proxied]:
         yield Proxied(f"127.0.0.1:{front}", [f"127.0.0.1:{p}" for p in nodes], server)
     finally:
         await engine.dispose()
+        for p in reversed(procs):  # nginx first: its idle upstream connections would hold the nodes' shutdown
+            p.send_signal(signal.SIGINT)
         for p in procs:
             stop_process(p)
         shutil.rmtree(directory, ignore_errors=True)
