@@ -130,7 +130,7 @@ def _describe(copy: Path) -> Manifest:
 
 def _write_archive(archive: Path, manifest: Manifest, copy: Path) -> None:
     raw = json.dumps(asdict(manifest), indent=1, sort_keys=True).encode()
-    with tarfile.open(archive, "w:gz", compresslevel=6) as tar:
+    with tarfile.open(archive, "w:gz", compresslevel=1) as tar:  # attachments barely compress; text does at 1
         info = tarfile.TarInfo(MANIFEST)
         info.size, info.mtime, info.mode = len(raw), int(datetime.now(UTC).timestamp()), 0o600
         tar.addfile(info, io.BytesIO(raw))
