@@ -386,3 +386,12 @@ def test_backup_and_restore_point_postgresql_at_its_procedure(tmp_path: Path) ->
             f"error: kefu {verb} handles the embedded SQLite database; KEFU_DATABASE_URL is "
             f"postgresql+asyncpg://kefu:***@127.0.0.1:5432/kefu: use {tool} (docs/operations.md#postgresql)\n"
         )
+
+
+def test_backup_refuses_a_url_that_is_neither_sqlite_nor_postgresql(tmp_path: Path) -> None:
+    done = kefu("backup", str(tmp_path / "b.tar.gz"), database_url="mysql://kefu@db/kefu")
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == (
+        "error: kefu backup needs an SQLite KEFU_DATABASE_URL (sqlite+aiosqlite:///path/kefu.db); it is "
+        "mysql://kefu@db/kefu\n"
+    )

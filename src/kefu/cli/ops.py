@@ -28,6 +28,12 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
 
 def _sqlite_path(settings: Settings, verb: str) -> Path:
     path = settings.sqlite_path()
+    if path is None and not settings.database_url.startswith("postgresql"):
+        raise _fail(
+            f"kefu {verb} needs an SQLite KEFU_DATABASE_URL (sqlite+aiosqlite:///path/kefu.db); it is "
+            f"{_display(settings.database_url)}",
+            2,
+        )
     if path is None:
         tool = "pg_dump" if verb == "backup" else "pg_restore into a fresh database, then kefu migrate"
         raise _fail(
