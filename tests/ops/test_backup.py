@@ -13,8 +13,6 @@ import sqlite3
 import subprocess
 import tarfile
 import threading
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,46 +22,10 @@ import pytest
 from kefu.core.backup import BackupError, backup_sqlite, read_manifest
 from kefu.core.migrate import upgrade
 from kefu.core.revisions import head
-from tests.conftest import free_port
-from tests.ops.support import fill, kefu, libpq, scratch_database, table_rows
-from tests.support.factories import new_account
-from tests.support.server import start_server
+from tests.ops.conftest import History
+from tests.ops.support import kefu, libpq, scratch_database, table_rows
 
 HEAD = head()
-
-
-@pytest.fixture(scope="module")
-def sqlite_scratch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    with scratch_database("sqlite", tmp_path_factory.mktemp("filled")) as url:
-        upgrade(url)
-        yield {"name": "sqlite", "database_url": url, "redis_url": None}
-
-
-@pytest.fixture(scope="module")
-def postgres_scratch(pg_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """A PostgreSQL database of its own (pg_url only makes the test skip, or fail when services are
-    required, without PostgreSQL), with Redis beside it as in scale-out mode."""
-    with scratch_database("postgres", tmp_path_factory.mktemp("filled")) as url:
-        upgrade(url)
-        yield {"name": "postgres", "database_url": url, "redis_url": redis_url}
-
-
-async def _filled(backend: dict[str, Any]) -> str:
-    """The scratch database filled through the live API by a server that has stopped since."""
-    prefix = f"kefu-ops-{uuid.uuid4().hex[:8]}:"
-    async with start_server(backend, port=free_port(), redis_prefix=prefix) as server, new_account(server) as w:
-        await fill(w)
-    return str(backend["database_url"])
-
-
-@pytest.fixture(scope="module")
-async def filled_sqlite(sqlite_scratch: dict[str, Any]) -> str:
-    return await _filled(sqlite_scratch)
-
-
-@pytest.fixture(scope="module")
-async def filled_postgres(postgres_scratch: dict[str, Any]) -> str:
-    return await _filled(postgres_scratch)
 
 
 def _file(url: str) -> Path:
@@ -74,8 +36,8 @@ def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_sqlite_backup_and_restore_keep_every_row(filled_sqlite: str, tmp_path: Path) -> None:
-    filled = filled_sqlite
+def test_sqlite_backup_and_restore_keep_every_row(history_sqlite: History, tmp_path: Path) -> None:
+    filled = history_sqlite.url
     before = table_rows(filled)
     out = tmp_path / "kefu-backup.tar.gz"
     done = kefu("backup", str(out), database_url=filled)
@@ -96,9 +58,11 @@ def test_sqlite_backup_and_restore_keep_every_row(filled_sqlite: str, tmp_path: 
     assert sorted(p.name for p in target.parent.iterdir()) == ["kefu.db"]  # no temporary files left
 
 
-def test_postgres_dump_and_restore_into_a_fresh_database_keep_every_row(filled_postgres: str, tmp_path: Path) -> None:
+def test_postgres_dump_and_restore_into_a_fresh_database_keep_every_row(
+    history_postgres: History, tmp_path: Path
+) -> None:
     """The procedure of docs/operations.md#postgresql, command by command."""
-    filled = filled_postgres
+    filled = history_postgres.url
     before = table_rows(filled)
     dump = tmp_path / "kefu.dump"
     subprocess.run(
