@@ -26,6 +26,8 @@ class RawConnection:
         ] + [f"{k}: {v}" for k, v in headers.items()]
         self.writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + body)
         status_line = await self.reader.readline()
+        if not status_line:
+            raise ConnectionResetError("the server closed the connection (keep-alive ended)")
         status = int(status_line.split(b" ", 2)[1])
         length = 0
         while True:
