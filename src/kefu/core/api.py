@@ -1,25 +1,71 @@
-"""/healthz and the API's docs pages (/docs, /redoc). The event log over HTTP is kefu.audit.api."""
+"""/healthz, /readyz, /metrics (docs/operations.md) and the API's docs pages (/docs, /redoc). The event log
+over HTTP is kefu.audit.api."""
 
 from __future__ import annotations
 
+import hmac
 from pathlib import Path
 from typing import Any
 
 import fastapi_offline
-from fastapi import APIRouter
+from fastapi import APIRouter, Header
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
-from fastapi.responses import HTMLResponse
-from sqlalchemy import text
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from kefu.core.deps import SessionDep, StateDep
+from kefu.core import metrics, readiness
+from kefu.core.deps import StateDep
+from kefu.core.errors import ErrorCode, KefuError, Unauthorized
 
 router = APIRouter(tags=["system"])
 
 
 @router.get("/healthz")
-async def healthz(session: SessionDep, state: StateDep) -> dict[str, Any]:
-    await session.execute(text("SELECT 1"))
+async def healthz(state: StateDep) -> dict[str, Any]:
+    """Liveness: the process answers. No I/O, so a slow database never gets a live node restarted."""
     return {"ok": True, "mode": "embedded" if state.settings.embedded else "scale-out"}
+
+
+READY_RESPONSES: dict[int | str, dict[str, Any]] = {
+    503: {"description": "a dependency is not ready; `failed` names the checks that failed"}
+}
+
+
+@router.get("/readyz", responses=READY_RESPONSES)
+async def readyz(state: StateDep) -> JSONResponse:
+    """Readiness: the database answers and is at the migration head, Redis answers (when configured), the
+    jobs run (a fresh heartbeat), the embedding model is loaded. 200, or 503 naming what failed."""
+    checks = await readiness.check_database(state.engine)
+    checks.append(await readiness.check_redis(state.settings.redis_url))
+    checks.append(await readiness.check_jobs(state.jobs, embedded=state.settings.embedded))
+    checks.append(readiness.check_embedder(state.embedder))
+    failed = [c.name for c in checks if not c.ok]
+    body = {"ready": not failed, "failed": failed, "checks": {c.name: c.to_json() for c in checks}}
+    return JSONResponse(body, status_code=503 if failed else 200, headers={"Cache-Control": "no-store"})
+
+
+METRICS_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/plain": {}}, "description": "the Prometheus text exposition format"},
+    401: {"description": "no or a wrong `Authorization: Bearer <KEFU_METRICS_TOKEN>`"},
+    404: {"description": "metrics are off (KEFU_METRICS_TOKEN is not set)"},
+}
+
+
+class MetricsOff(KefuError):
+    status_code = 404
+    code = ErrorCode.NOT_FOUND
+
+
+@router.get("/metrics", responses=METRICS_RESPONSES, response_class=Response)
+async def metrics_endpoint(state: StateDep, authorization: str | None = Header(None)) -> Response:
+    """Prometheus metrics, for a scraper that sends `Authorization: Bearer <KEFU_METRICS_TOKEN>`."""
+    token = state.settings.metrics_token
+    if not token:
+        raise MetricsOff("metrics are off: set KEFU_METRICS_TOKEN and scrape with `Authorization: Bearer <token>`")
+    scheme, _, offered = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(offered.strip().encode(), token.encode()):
+        raise Unauthorized("send `Authorization: Bearer <KEFU_METRICS_TOKEN>` to read the metrics")
+    snap = await readiness.read_snapshot(state.sessionmaker, state.jobs)
+    return Response(metrics.render(snap), media_type=metrics.CONTENT_TYPE, headers={"Cache-Control": "no-store"})
 
 
 # Current Swagger UI (5.x, which reads OpenAPI 3.1) and ReDoc, bundled by fastapi-offline; main.py mounts
