@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from kefu.core import metrics, readiness
 from kefu.core.deps import StateDep
-from kefu.core.errors import ErrorCode, KefuError, Unauthorized
+from kefu.core.errors import ErrorCode
 
 router = APIRouter(tags=["system"])
 
@@ -50,22 +50,24 @@ METRICS_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-class MetricsOff(KefuError):
-    status_code = 404
-    code = ErrorCode.NOT_FOUND
-
-
 @router.get("/metrics", responses=METRICS_RESPONSES, response_class=Response)
 async def metrics_endpoint(state: StateDep, authorization: str | None = Header(None)) -> Response:
     """Prometheus metrics, for a scraper that sends `Authorization: Bearer <KEFU_METRICS_TOKEN>`."""
     token = state.settings.metrics_token
     if not token:
-        raise MetricsOff("metrics are off: set KEFU_METRICS_TOKEN and scrape with `Authorization: Bearer <token>`")
+        msg = "metrics are off: set KEFU_METRICS_TOKEN and scrape with `Authorization: Bearer <token>`"
+        return _error(404, ErrorCode.NOT_FOUND, msg)
     scheme, _, offered = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not hmac.compare_digest(offered.strip().encode(), token.encode()):
-        raise Unauthorized("send `Authorization: Bearer <KEFU_METRICS_TOKEN>` to read the metrics")
+        msg = "send `Authorization: Bearer <KEFU_METRICS_TOKEN>` to read the metrics"
+        return _error(401, ErrorCode.UNAUTHORIZED, msg, {"WWW-Authenticate": "Bearer"})
     snap = await readiness.read_snapshot(state.sessionmaker, state.jobs)
     return Response(metrics.render(snap), media_type=metrics.CONTENT_TYPE, headers={"Cache-Control": "no-store"})
+
+
+def _error(status: int, code: ErrorCode, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    """The API's error body, answered as is (a scraper is no browser: never the login page's redirect)."""
+    return JSONResponse({"error": {"code": str(code), "message": message}}, status_code=status, headers=headers)
 
 
 # Current Swagger UI (5.x, which reads OpenAPI 3.1) and ReDoc, bundled by fastapi-offline; main.py mounts

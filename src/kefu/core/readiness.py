@@ -38,7 +38,7 @@ class Check:
     ms: float = 0.0
 
     def to_json(self) -> dict[str, object]:
-        return asdict(self)
+        return {k: v for k, v in asdict(self).items() if k != "name"}
 
 
 def _failure(exc: BaseException) -> str:
