@@ -134,7 +134,13 @@ async def run_job(ctx: JobContext, name: str, kwargs: dict[str, Any], job_id: st
         seconds = time.perf_counter() - started
         metrics.job_ran(name, ok, seconds)
         status = "ok" if ok else "failed"
-        extra = {"job": name, "job_id": job_id, "status": status, "duration_ms": round(seconds * 1000, 2)}
+        extra = {
+            "request_id": REQUEST_ID.get(),
+            "job": name,
+            "job_id": job_id,
+            "status": status,
+            "duration_ms": round(seconds * 1000, 2),
+        }
         job_log.info("job", extra=extra)
         _CURRENT_JOB.reset(token)
         if rid_token is not None:

@@ -64,6 +64,7 @@ class RequestTelemetry:
             log.info(
                 "request",
                 extra={
+                    "request_id": request_id,
                     "method": scope["method"],
                     "path": scope["path"],
                     "route": route,
