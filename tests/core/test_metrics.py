@@ -4,8 +4,15 @@ dashboard using exactly the exported names."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import os
 import re
+import signal
+import subprocess
+import sys
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +22,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from kefu.core import metrics
 from kefu.core.listeners import LISTENERS
+from tests.conftest import free_port
 from tests.support.factories import World
 from tests.support.server import LiveServer
 
@@ -174,3 +182,65 @@ def dashboard_names() -> set[str]:
 
 def test_the_grafana_dashboard_uses_exactly_the_exported_metric_names() -> None:
     assert dashboard_names() == metrics.metric_names()
+
+
+# ---- several worker processes ----------------------------------------------------------------------
+
+
+def serve_two_workers(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+    cmd = [sys.executable, "-m", "kefu.cli", "serve", "--workers", "2", "--port", str(port), "--log-level", "warning"]
+    return subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+async def test_metrics_add_up_over_several_worker_processes(pg_url: str, redis_url: str, tmp_path: Path) -> None:
+    """`kefu serve --workers 2`: each request is counted once, whichever process answered it or the scrape."""
+    port, shared = free_port(), tmp_path / "prom"
+    shared.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KEFU_")}
+    env.update(
+        {
+            "KEFU_ENV": "test",
+            "KEFU_DATABASE_URL": pg_url,
+            "KEFU_REDIS_URL": redis_url,
+            "KEFU_REDIS_PREFIX": f"kefu-mp-{uuid.uuid4().hex[:8]}:",
+            "KEFU_SECRET_KEY": "multiprocess-test-secret-" + uuid.uuid4().hex,
+            "KEFU_KNOWLEDGE_WARMUP": "0",
+            "KEFU_METRICS_TOKEN": TOKEN,
+            "PROMETHEUS_MULTIPROC_DIR": str(shared),
+        }
+    )
+    proc = serve_two_workers(env, port)
+    base = f"http://127.0.0.1:{port}"
+    sent = 0
+    try:
+        async with httpx.AsyncClient(base_url=base, timeout=20) as c:
+            for _ in range(600):
+                with contextlib.suppress(httpx.TransportError):
+                    if (await c.get("/healthz")).status_code == 200:
+                        sent += 1
+                        break
+                await asyncio.sleep(0.1)
+        for _ in range(20):  # until both processes have answered some (each on a connection of its own)
+            limits = httpx.Limits(max_keepalive_connections=0)
+            async with httpx.AsyncClient(base_url=base, timeout=20, limits=limits) as c:
+                answers = await asyncio.gather(*(c.get("/healthz") for _ in range(20)))
+            assert {r.status_code for r in answers} == {200}
+            sent += len(answers)
+            if len(list(shared.glob("counter_*.db"))) >= 2:
+                break
+        assert len(list(shared.glob("counter_*.db"))) == 2
+        counts = []
+        for _ in range(4):  # every scrape, whichever process answers it, reports the same total
+            async with httpx.AsyncClient(base_url=base, timeout=20, limits=limits) as c:
+                r = await c.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
+            assert r.status_code == 200
+            samples = {
+                (s.name, tuple(sorted(s.labels.items()))): s.value
+                for f in text_string_to_metric_families(r.text)
+                for s in f.samples
+            }
+            counts.append(value(samples, "kefu_http_requests_total", method="GET", route="/healthz", status="200"))
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)
+    assert counts == [sent] * 4
