@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import fastapi_offline
-from fastapi import APIRouter, Header
+from fastapi import APIRouter, Request
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from pydantic import BaseModel
 
 from kefu.core import metrics, readiness
 from kefu.core.deps import StateDep
@@ -25,12 +26,25 @@ async def healthz(state: StateDep) -> dict[str, Any]:
     return {"ok": True, "mode": "embedded" if state.settings.embedded else "scale-out"}
 
 
+class CheckRead(BaseModel):
+    ok: bool
+    detail: str
+    ms: float
+
+
+class Readiness(BaseModel):
+    ready: bool
+    failed: list[str]  # the names of the checks that failed, in check order
+    checks: dict[str, CheckRead]  # database, migrations, redis, jobs, embedder
+
+
 READY_RESPONSES: dict[int | str, dict[str, Any]] = {
-    503: {"description": "a dependency is not ready; `failed` names the checks that failed"}
+    200: {"model": Readiness, "description": "every check passed"},
+    503: {"model": Readiness, "description": "a dependency is not ready; `failed` names the checks that failed"},
 }
 
 
-@router.get("/readyz", responses=READY_RESPONSES)
+@router.get("/readyz", responses=READY_RESPONSES, response_class=JSONResponse)
 async def readyz(state: StateDep) -> JSONResponse:
     """Readiness: the database answers and is at the migration head, Redis answers (when configured), the
     jobs run (a fresh heartbeat), the embedding model is loaded. 200, or 503 naming what failed."""
@@ -51,8 +65,9 @@ METRICS_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 @router.get("/metrics", responses=METRICS_RESPONSES, response_class=Response)
-async def metrics_endpoint(state: StateDep, authorization: str | None = Header(None)) -> Response:
+async def metrics_endpoint(state: StateDep, request: Request) -> Response:
     """Prometheus metrics, for a scraper that sends `Authorization: Bearer <KEFU_METRICS_TOKEN>`."""
+    authorization = request.headers.get("authorization")
     token = state.settings.metrics_token
     if not token:
         msg = "metrics are off: set KEFU_METRICS_TOKEN and scrape with `Authorization: Bearer <token>`"
