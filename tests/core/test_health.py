@@ -80,7 +80,14 @@ async def probe(base: str) -> tuple[int, int, dict[str, Any], int, str]:
         assert time.monotonic() - started < 2
         ready = await c.get("/readyz")
         scraped = await c.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
-    return health.status_code, ready.status_code, ready.json(), scraped.status_code, scraped.text
+    body = ready.json()
+    if ready.status_code == 503:  # the API's error body; its details are the readiness body
+        assert set(body) == {"error"} and body["error"]["code"] == "unavailable"
+        body = body["error"]["details"]
+        assert ready.json()["error"]["message"] == "not ready: " + ", ".join(body["failed"])
+        assert body["ready"] is False
+    assert ready.headers["Cache-Control"] == "no-store"
+    return health.status_code, ready.status_code, body, scraped.status_code, scraped.text
 
 
 async def ready_within(base: str, timeout_s: float) -> dict[str, Any]:

@@ -39,22 +39,24 @@ class Readiness(BaseModel):
 
 
 READY_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {"model": Readiness, "description": "every check passed"},
-    503: {"model": Readiness, "description": "a dependency is not ready; `failed` names the checks that failed"},
+    503: {"description": "not ready: the error's `details` is the Readiness body, `failed` naming the checks"}
 }
 
 
-@router.get("/readyz", responses=READY_RESPONSES, response_class=JSONResponse)
-async def readyz(state: StateDep) -> JSONResponse:
+@router.get("/readyz", response_model=Readiness, responses=READY_RESPONSES)
+async def readyz(state: StateDep) -> Any:
     """Readiness: the database answers and is at the migration head, Redis answers (when configured), the
-    jobs run (a fresh heartbeat), the embedding model is loaded. 200, or 503 naming what failed."""
+    jobs run (a fresh heartbeat), the embedding model is loaded. 200 with every check, or 503 with the
+    error body whose `details` holds the same checks and `failed` names what failed."""
     checks = await readiness.check_database(state.engine)
     checks.append(await readiness.check_redis(state.settings.redis_url))
     checks.append(await readiness.check_jobs(state.jobs, embedded=state.settings.embedded))
     checks.append(readiness.check_embedder(state.embedder))
     failed = [c.name for c in checks if not c.ok]
     body = {"ready": not failed, "failed": failed, "checks": {c.name: c.to_json() for c in checks}}
-    return JSONResponse(body, status_code=503 if failed else 200, headers={"Cache-Control": "no-store"})
+    if failed:
+        return _error(503, ErrorCode.UNAVAILABLE, "not ready: " + ", ".join(failed), details=body)
+    return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
 
 METRICS_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -80,9 +82,14 @@ async def metrics_endpoint(state: StateDep, request: Request) -> Response:
     return Response(metrics.render(snap), media_type=metrics.CONTENT_TYPE, headers={"Cache-Control": "no-store"})
 
 
-def _error(status: int, code: ErrorCode, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    """The API's error body, answered as is (a scraper is no browser: never the login page's redirect)."""
-    return JSONResponse({"error": {"code": str(code), "message": message}}, status_code=status, headers=headers)
+def _error(
+    status: int, code: ErrorCode, message: str, headers: dict[str, str] | None = None, details: Any = None
+) -> JSONResponse:
+    """The API's error body, answered as is (a probe or a scraper is no browser: never the login redirect)."""
+    error: dict[str, Any] = {"code": str(code), "message": message}
+    if details is not None:
+        error["details"] = details
+    return JSONResponse({"error": error}, status_code=status, headers={"Cache-Control": "no-store", **(headers or {})})
 
 
 # Current Swagger UI (5.x, which reads OpenAPI 3.1) and ReDoc, bundled by fastapi-offline; main.py mounts

@@ -125,9 +125,6 @@ def names_ids(schema: Any, doc: dict[str, Any]) -> bool:
 
 
 def _error_response(existing: dict[str, Any] | None, code: int) -> dict[str, Any]:
-    schema = (existing or {}).get("content", {}).get("application/json", {}).get("schema", {})
-    if existing and schema.get("$ref", ERROR_REF) != ERROR_REF:
-        return existing  # a status answered with a body of its own (GET /readyz's 503)
     description = (existing or {}).get("description") or DESCRIPTIONS.get(code, "Error")
     if existing and existing.get("description") == "Validation Error":  # FastAPI's default 422
         description = DESCRIPTIONS[422]
