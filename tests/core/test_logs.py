@@ -38,7 +38,13 @@ REQUEST_LINE = {
     "client",
 }
 JOB_LINE = {"ts", "level", "logger", "msg", "request_id", "job", "job_id", "status", "duration_ms"}
-SECRETS = ("query-token-s3cret", "bearer-s3cret-value", "cookie-s3cret", "metrics-token-s3cret-0123456789abcdef")
+SECRETS = (
+    "query-token-s3cret",
+    "bearer-s3cret-value",
+    "cookie-s3cret",
+    "metrics-token-s3cret-0123456789abcdef",
+    "signature-s3cret",
+)
 
 
 def serve(database_url: str, log_path: Path, port: int) -> subprocess.Popen[bytes]:
@@ -76,6 +82,7 @@ async def test_json_lines_per_request_and_job_with_request_ids_and_no_secrets(sq
                 headers={"Authorization": f"Bearer {SECRETS[1]}", "Cookie": f"kefu_session={SECRETS[2]}"},
             )
             scraped = await c.get("/metrics", headers={"Authorization": f"Bearer {SECRETS[3]}"})
+            signed = await c.get(f"/api/v1/attachments/42/9999999999.{SECRETS[4]}")
         await asyncio.sleep(6)  # the periodic listeners.catch_up job runs every 5 s
     finally:
         proc.send_signal(signal.SIGINT)
@@ -100,6 +107,10 @@ async def test_json_lines_per_request_and_job_with_request_ids_and_no_secrets(sq
     assert by_id[made.headers["X-Request-Id"]]["path"] == "/healthz"
     refused = by_id[secret.headers["X-Request-Id"]]
     assert (refused["path"], refused["status"]) == ("/api/v1/conversations", 401)  # no query string
+    download = by_id[signed.headers["X-Request-Id"]]
+    assert (download["path"], download["route"], download["status"]) == (
+        "/api/v1/attachments/42/***", "/api/v1/attachments/{attachment_id}/{signature}", 404,
+    )  # fmt: skip
     jobs = [line for line in lines if line["logger"] == "kefu.job"]
     assert jobs, "no job line within 6 s"
     assert all(set(line) == JOB_LINE for line in jobs)

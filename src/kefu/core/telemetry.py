@@ -22,6 +22,17 @@ from kefu.core.logs import REQUEST_ID, REQUEST_ID_HEADER, new_request_id
 log = logging.getLogger("kefu.request")
 UNMATCHED = "<unmatched>"
 NOT_COUNTED = frozenset({"/metrics"})  # the scraper's own requests would dominate the request counts
+# Path parameters that are credentials (an attachment's signed download URL): masked in the logged path.
+SECRET_PATH_PARAMS = frozenset({"signature", "token", "ticket", "secret"})
+
+
+def logged_path(scope: Scope) -> str:
+    """The request's path (never its query string), with credential path parameters replaced by `***`."""
+    path: str = scope["path"]
+    for name, value in (scope.get("path_params") or {}).items():
+        if name in SECRET_PATH_PARAMS and isinstance(value, str) and value:
+            path = path.replace(value, "***")
+    return path
 
 
 def route_template(scope: Scope) -> str:
@@ -66,7 +77,7 @@ class RequestTelemetry:
                 extra={
                     "request_id": request_id,
                     "method": scope["method"],
-                    "path": scope["path"],
+                    "path": logged_path(scope),
                     "route": route,
                     "status": status,
                     "duration_ms": round(seconds * 1000, 2),
