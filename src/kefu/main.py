@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -24,6 +25,7 @@ from kefu.core.guards import BodyLimit, ClientAddress, SecurityHeaders
 from kefu.core.metrics import process_exiting
 from kefu.core.state import AppState
 from kefu.core.telemetry import RequestTelemetry
+from kefu.realtime.ws import SOCKET_PATHS, serve_socket
 from kefu.routing.presence import install_presence
 from kefu.settings import Settings, get_settings
 from kefu.web import errors as web_errors
@@ -92,6 +94,22 @@ def register_channels() -> None:
     import kefu.channels.widget.adapter  # noqa: F401
 
 
+class KefuApp(FastAPI):
+    """The app. WebSockets on the socket paths skip the framework's layers (error and exception middleware,
+    routing, dependency solving): a socket lives for hours, and each layer's coroutine frame lived with
+    it — about 10 KB per idle socket. `sockets` is their own stack: only the guards a socket needs (who the
+    client is, the attachment-URL signer) around `kefu.realtime.ws.serve_socket`."""
+
+    sockets: Any = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "websocket" and self.sockets is not None and scope["path"] in SOCKET_PATHS:
+            scope["app"] = self
+            await self.sockets(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     register_jobs()
@@ -126,7 +144,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await state.stop()
             process_exiting()
 
-    app = FastAPI(
+    app = KefuApp(
         title="kefu API",
         version=__version__,
         lifespan=lifespan,
@@ -152,6 +170,9 @@ def _install_guards(app: FastAPI, settings: Settings) -> None:
     from kefu.knowledge.importing import MAX_IMPORT_BYTES
 
     uploads = max(settings.max_attachment_bytes, MAX_IMPORT_BYTES) + MULTIPART_SLACK
+    if isinstance(app, KefuApp):
+        signed = AttachmentUrls(serve_socket, secret=settings.secret_key, max_age_s=settings.attachment_url_max_age_s)
+        app.sockets = ClientAddress(signed, trusted=settings.trusted_proxies)
     app.add_middleware(AttachmentUrls, secret=settings.secret_key, max_age_s=settings.attachment_url_max_age_s)
     app.add_middleware(SecurityHeaders, https=settings.https)
     app.add_middleware(BodyLimit, default=settings.max_body_bytes, uploads=uploads, upload_paths=UPLOAD_PATHS)

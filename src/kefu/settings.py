@@ -54,6 +54,21 @@ class Settings(BaseSettings):
     )
     widget_visitors_per_ip: int = Field(60, description="new widget visitors per client address per window")
     widget_visitor_window_s: int = 600
+    # Realtime sockets (docs/realtime.md): one keep-alive, and load shedding with close code 1013.
+    ws_ping_s: float = Field(
+        30, ge=0, description="seconds between the server's WebSocket pings (the one keep-alive); 0 = none"
+    )
+    ws_ping_timeout_s: float = Field(20, gt=0, description="a socket that does not answer a ping within this closes")
+    ws_max_sockets: int = Field(
+        50_000, ge=1, description="open sockets per process; past it new ones are closed with 1013 (try again later)"
+    )
+    ws_max_connecting: int = Field(
+        500, ge=1, description="sockets opening at once per process; past it new ones are closed with 1013"
+    )
+    ws_retry_after_s: int = Field(5, ge=1, description="the retry hint a socket closed with 1013 carries")
+    ws_deflate: bool = Field(
+        False, description="permessage-deflate on sockets: small JSON frames gain little, each socket pays ~60 KB"
+    )
     max_body_bytes: int = Field(2 * 1024 * 1024, description="largest request body, except uploads")
     smtp_listen: str | None = Field(
         None, description="host:port of the built-in SMTP receiver for email inboxes (kefu serve); unset = off"

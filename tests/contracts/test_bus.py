@@ -130,3 +130,44 @@ async def test_closing_a_subscription_visits_only_its_own_topics() -> None:
         fanout.remove(sub)
     assert sorted(fanout.remove(subs[-1])) == ["account:1", "contact:999"]
     assert dict(counting) == {} and fanout.topics_of == {}
+
+
+async def test_a_listener_is_called_with_each_message_of_its_topics_until_closed(bus: EventBus) -> None:
+    heard: list[dict[str, object]] = []
+    listening = await bus.listen(heard.append, "contact:5", "account:9")
+    queued = await bus.subscribe("contact:5")
+    await _settle(bus)
+    await bus.publish_many([("contact:5", {"n": 1}), ("account:8", {"n": 2}), ("account:9", {"n": 3})])
+    assert await queued.get(2) == {"n": 1}
+    for _ in range(50):
+        if len(heard) == 2:
+            break
+        await asyncio.sleep(0.02)
+    assert heard == [{"n": 1}, {"n": 3}]
+    await listening.close()
+    await listening.close()  # twice is harmless
+    await bus.publish("contact:5", {"n": 4})
+    assert await queued.get(2) == {"n": 4}  # the queued subscription of the same topic still hears it
+    assert heard == [{"n": 1}, {"n": 3}]
+    await queued.close()
+
+
+async def test_a_failing_listener_does_not_keep_a_message_from_the_others(bus: EventBus) -> None:
+    def broken(message: dict[str, object]) -> None:
+        raise RuntimeError("consumer bug")
+
+    await bus.listen(broken, "t2")
+    sub = await bus.subscribe("t2")
+    await _settle(bus)
+    await bus.publish("t2", {"ok": True})
+    assert await sub.get(2) == {"ok": True}
+    await sub.close()
+
+
+def test_a_subscription_that_hears_nothing_has_no_queue() -> None:
+    from kefu.core import bus as bus_module
+
+    sub = bus_module._QueueSubscription(None)
+    assert sub._queue is None
+    sub.deliver({"n": 1})
+    assert sub._queue is not None and sub._queue.qsize() == 1

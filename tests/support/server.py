@@ -63,6 +63,9 @@ async def start_server(
         log_level="warning",
         lifespan="on",
         ws="websockets-sansio",
+        ws_ping_interval=settings.ws_ping_s or None,
+        ws_ping_timeout=settings.ws_ping_timeout_s,
+        ws_per_message_deflate=settings.ws_deflate,
         proxy_headers=False,
     )
     server = uvicorn.Server(config)

@@ -55,10 +55,8 @@ def sign_ticket(secret: str, claims: ContactClaims) -> str:
     return str(_serializer(secret, TICKET_SALT).dumps({**data, "n": secrets.token_urlsafe(12)}))
 
 
-@lru_cache(maxsize=50_000)
-def _read(secret: str, salt: str, token: str) -> ContactClaims:
-    """The claims of a signature-checked token (remembered: every widget request carries one; its age
-    and version are checked by the caller on every use)."""
+def _verify(secret: str, salt: str, token: str) -> ContactClaims:
+    """The claims of a signature-checked token."""
     try:
         data, signed_at = _serializer(secret, salt).loads(token, return_timestamp=True)
         return ContactClaims(
@@ -73,6 +71,11 @@ def _read(secret: str, salt: str, token: str) -> ContactClaims:
         raise Unauthorized("invalid contact token") from exc
 
 
+# Contact tokens are remembered: every widget request carries one (age and version are checked by the
+# caller on every use). Tickets are used once, so they are not: a connect storm would fill the cache.
+_read = lru_cache(maxsize=50_000)(_verify)
+
+
 def read_contact(secret: str, token: str, max_age_s: float) -> ContactClaims:
     """The claims of a widget contact token, or Unauthorized when it is forged or older than `max_age_s`."""
     claims = _read(secret, CONTACT_SALT, token)
@@ -83,7 +86,7 @@ def read_contact(secret: str, token: str, max_age_s: float) -> ContactClaims:
 
 def read_ticket(secret: str, ticket: str, max_age_s: float) -> ContactClaims:
     try:
-        claims = _read(secret, TICKET_SALT, ticket)
+        claims = _verify(secret, TICKET_SALT, ticket)
     except Unauthorized:
         raise Unauthorized("invalid socket ticket") from None
     if clock.now().timestamp() - claims.issued_at > max_age_s:

@@ -124,6 +124,41 @@ def routing(
         print(json.dumps({k: v for k, v in r.items() if k != "phases"}), file=out)
 
 
+@bench_app.command("sockets")
+def sockets(
+    sockets: int = typer.Option(10_000, help="widget sockets to hold (1,000 are measured first as the baseline)"),
+    baseline: int = typer.Option(1_000, help="the baseline's sockets"),
+    nodes: int = typer.Option(1, help="kefu serve processes sharing the sockets (2+ need KEFU_REDIS_URL)"),
+    concurrency: int = typer.Option(100, help="clients connecting at once in the connect storm"),
+    idle_s: float = typer.Option(60.0, help="how long every socket idles while CPU is measured"),
+    samples: int = typer.Option(200, help="agent replies timed to their visitor's socket"),
+    port: int = typer.Option(8811, help="the first node's port (the next ones count up)"),
+    as_json: bool = typer.Option(False, "--json", help="last line: one JSON object"),
+) -> None:
+    """Idle widget sockets: memory and CPU per socket, connect storm, delivery, mass disconnect."""
+    from kefu.benchmarks import sockets as b
+    from kefu.settings import get_settings
+
+    settings = get_settings()
+    if nodes > 1 and not settings.redis_url:
+        raise typer.BadParameter("several nodes need KEFU_REDIS_URL (and PostgreSQL in KEFU_DATABASE_URL)")
+    sizes = [baseline, sockets] if baseline and baseline != sockets else [sockets]
+    results = b.run(settings, sizes, nodes=nodes, port=port, concurrency=concurrency, idle_s=idle_s, samples=samples)
+    out = sys.stdout
+    db = settings.database_url.split(":", 1)[0]
+    print(f"kefu bench sockets — {db}{' + redis' if settings.redis_url else ''}, {nodes} node(s)", file=out)
+    keys = [k for k in results[-1] if k != "sockets"]
+    print(f"  {'':<18}" + "".join(f"{r['sockets']:>12,}" for r in results), file=out)
+    for key in keys:
+        print(f"  {key:<18}" + "".join(f"{r[key]:>12}" for r in results), file=out)
+    if as_json:
+        last = {k: v for k, v in results[-1].items()}
+        last.update({"database": db, "redis": bool(settings.redis_url), "nodes": nodes})
+        if len(results) > 1:
+            last["baseline"] = results[0]
+        print(json.dumps(last), file=out)
+
+
 @bench_app.command("charts")
 def charts(
     results: Path = typer.Option(Path("docs/results"), help="recorded results (bench/record.py)"),

@@ -86,6 +86,10 @@ def serve(
         proxy_headers=False,  # kefu reads X-Forwarded-For itself, from KEFU_TRUSTED_PROXIES only
         ws="websockets-sansio",
         log_config=log_config,  # applied in every worker process (KEFU_LOG_FORMAT)
+        # The one keep-alive: protocol pings (the widget sends none of its own), KEFU_WS_PING_S apart.
+        ws_ping_interval=settings.ws_ping_s or None,
+        ws_ping_timeout=settings.ws_ping_timeout_s,
+        ws_per_message_deflate=settings.ws_deflate,
     )
 
 

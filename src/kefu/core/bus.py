@@ -10,11 +10,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any, Protocol
 
 Payload = dict[str, Any]
+log = logging.getLogger(__name__)
 
 
 class Subscription(Protocol):
@@ -38,20 +40,45 @@ class EventBus(Protocol):
 
     async def subscribe(self, *topics: str) -> Subscription: ...
 
+    async def listen(self, deliver: Callable[[Payload], None], *topics: str) -> Listening:
+        """Call `deliver(message)` for each message on `topics` — synchronously, in the task that hands the
+        message to this process: it must not block (queue the message and return)."""
+        ...
+
+
+class Listening(Protocol):
+    """A callback subscription (`EventBus.listen`): close it to stop the calls."""
+
+    async def close(self) -> None: ...
+
+
+Deliver = Callable[[Payload], None]
+
 
 class _QueueSubscription:
-    """Messages delivered into a bounded asyncio queue; a slow consumer loses its oldest messages."""
+    """Messages delivered into a bounded asyncio queue (made on the first message or read, so a
+    subscription that never hears anything costs no queue); a slow consumer loses its oldest messages."""
+
+    __slots__ = ("_on_close", "_queue", "closed", "maxsize")
 
     def __init__(self, on_close: Any, maxsize: int = 1000) -> None:
-        self.queue: asyncio.Queue[Payload] = asyncio.Queue(maxsize=maxsize)
+        self._queue: asyncio.Queue[Payload] | None = None
         self._on_close = on_close
+        self.maxsize = maxsize
         self.closed = False
 
+    @property
+    def queue(self) -> asyncio.Queue[Payload]:
+        if self._queue is None:
+            self._queue = asyncio.Queue(maxsize=self.maxsize)
+        return self._queue
+
     def deliver(self, message: Payload) -> None:
-        if self.queue.full():
+        queue = self.queue
+        if queue.full():
             with contextlib.suppress(asyncio.QueueEmpty):
-                self.queue.get_nowait()
-        self.queue.put_nowait(message)
+                queue.get_nowait()
+        queue.put_nowait(message)
 
     async def get(self, timeout: float | None = None) -> Payload | None:
         try:
@@ -72,23 +99,43 @@ class _QueueSubscription:
             await self._on_close(self)
 
 
+class _Listening:
+    """A subscription that calls `deliver(message)` in the publisher's task (no queue, no task of its own):
+    for a consumer that only hands the message on, such as a socket with its own outbox."""
+
+    __slots__ = ("_on_close", "closed", "deliver")
+
+    def __init__(self, deliver: Deliver, on_close: Any) -> None:
+        self.deliver = deliver
+        self._on_close = on_close
+        self.closed = False
+
+    async def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            await self._on_close(self)
+
+
+_Sub = _QueueSubscription | _Listening
+
+
 class _Fanout:
     """topic → local subscriptions; shared by both buses for delivery inside one process. Each
     subscription's own topics are kept too, so removing one touches only those (a mass disconnect of N
     sockets costs O(N · their topics), not O(N · every topic of the process))."""
 
     def __init__(self) -> None:
-        self.subs: dict[str, set[_QueueSubscription]] = defaultdict(set)
-        self.topics_of: dict[_QueueSubscription, set[str]] = {}
+        self.subs: dict[str, set[_Sub]] = defaultdict(set)
+        self.topics_of: dict[_Sub, tuple[str, ...]] = {}
 
-    def add(self, sub: _QueueSubscription, topics: tuple[str, ...]) -> list[str]:
+    def add(self, sub: _Sub, topics: tuple[str, ...]) -> list[str]:
         new = [t for t in topics if not self.subs.get(t)]
         for t in topics:
             self.subs[t].add(sub)
-        self.topics_of.setdefault(sub, set()).update(topics)
+        self.topics_of[sub] = tuple(dict.fromkeys(self.topics_of.get(sub, ()) + topics))
         return new
 
-    def remove(self, sub: _QueueSubscription) -> list[str]:
+    def remove(self, sub: _Sub) -> list[str]:
         gone = []
         for topic in self.topics_of.pop(sub, ()):
             subs = self.subs.get(topic)
@@ -102,7 +149,10 @@ class _Fanout:
 
     def deliver(self, topic: str, message: Payload) -> None:
         for sub in list(self.subs.get(topic, ())):
-            sub.deliver(message)
+            try:
+                sub.deliver(message)
+            except Exception:  # one failing consumer must not keep the message from the others
+                log.exception("delivering a %s event on %s failed", message.get("type"), topic)
 
 
 class InProcessBus:
@@ -124,10 +174,18 @@ class InProcessBus:
             await self.publish(topic, message)
 
     async def subscribe(self, *topics: str) -> Subscription:
-        async def on_close(sub: _QueueSubscription) -> None:
+        async def on_close(sub: _Sub) -> None:
             self._fanout.remove(sub)
 
         sub = _QueueSubscription(on_close)
+        self._fanout.add(sub, topics)
+        return sub
+
+    async def listen(self, deliver: Deliver, *topics: str) -> Listening:
+        async def on_close(sub: _Sub) -> None:
+            self._fanout.remove(sub)
+
+        sub = _Listening(deliver, on_close)
         self._fanout.add(sub, topics)
         return sub
 
@@ -175,18 +233,26 @@ class RedisBus:
         await pipe.execute()
 
     async def subscribe(self, *topics: str) -> Subscription:
-        async def on_close(sub: _QueueSubscription) -> None:
-            async with self._lock:
-                gone = self._fanout.remove(sub)
-                if gone:
-                    await self._pubsub.unsubscribe(*[self.prefix + t for t in gone])
+        sub = _QueueSubscription(self._remove)
+        await self._add(sub, topics)
+        return sub
 
-        sub = _QueueSubscription(on_close)
+    async def listen(self, deliver: Deliver, *topics: str) -> Listening:
+        sub = _Listening(deliver, self._remove)
+        await self._add(sub, topics)
+        return sub
+
+    async def _add(self, sub: _Sub, topics: tuple[str, ...]) -> None:
         async with self._lock:
             new = self._fanout.add(sub, topics)
             if new:
                 await self._pubsub.subscribe(*[self.prefix + t for t in new])
-        return sub
+
+    async def _remove(self, sub: _Sub) -> None:
+        async with self._lock:
+            gone = self._fanout.remove(sub)
+            if gone:
+                await self._pubsub.unsubscribe(*[self.prefix + t for t in gone])
 
     async def _read(self) -> None:
         while True:

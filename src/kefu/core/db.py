@@ -91,5 +91,31 @@ def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
 
 
+def _sqlite_reader_connect(dbapi_conn: Any, record: Any) -> None:
+    _sqlite_connect(dbapi_conn, record)
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA query_only=ON")  # a reader can never write, whatever a caller does with it
+    cur.close()
+
+
+def _sqlite_begin_deferred(conn: Any) -> None:
+    # A plain BEGIN: a read snapshot that takes no lock, so readers never queue behind the writer (WAL).
+    conn.exec_driver_sql("BEGIN")
+
+
+def make_read_engine(url: str, engine: AsyncEngine, *, pool_size: int = 4, timeout_s: float = 10.0) -> AsyncEngine:
+    """The engine for read-only work on hot paths (opening a socket): on SQLite its own small pool of
+    query-only connections whose transactions begin deferred — reads see a consistent snapshot without
+    waiting for the one writer; elsewhere (PostgreSQL, an in-memory SQLite database) `engine` itself."""
+    if not url.startswith("sqlite") or ":memory:" in url:
+        return engine
+    reader = create_async_engine(
+        url, connect_args={"timeout": 30}, pool_size=pool_size, max_overflow=0, pool_timeout=timeout_s
+    )
+    event.listen(reader.sync_engine, "connect", _sqlite_reader_connect)
+    event.listen(reader.sync_engine, "begin", _sqlite_begin_deferred)
+    return reader
+
+
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)

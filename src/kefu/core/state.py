@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from kefu.core.bus import EventBus, make_bus
-from kefu.core.db import make_engine, make_sessionmaker
+from kefu.core.db import make_engine, make_read_engine, make_sessionmaker
 from kefu.core.embedding import embedder_from_settings
 from kefu.core.hooks import Hooks
 from kefu.core.jobs import JobContext, JobRunner, make_runner
@@ -38,6 +38,15 @@ class AppState:
     hooks: Hooks = field(default_factory=Hooks)
     services: Services = field(default_factory=Services)
     listener_waker: ListenerWaker | None = None
+    # Read-only sessions for hot paths that must not queue behind writes (core.db.make_read_engine).
+    read_engine: AsyncEngine = field(init=False)
+    read_sessionmaker: async_sessionmaker[AsyncSession] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.read_engine = make_read_engine(self.settings.database_url, self.engine)
+        self.read_sessionmaker = (
+            self.sessionmaker if self.read_engine is self.engine else make_sessionmaker(self.read_engine)
+        )
 
     @classmethod
     def build(cls, settings: Settings) -> AppState:
@@ -70,6 +79,8 @@ class AppState:
         close = getattr(self.limiter, "close", None)
         if close is not None:
             steps.append(close)
+        if self.read_engine is not self.engine:
+            steps.append(self.read_engine.dispose)
         steps.append(self.engine.dispose)
         for step in steps:
             try:

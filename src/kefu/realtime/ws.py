@@ -15,14 +15,29 @@ Protocol (JSON text frames):
 - Resume: connect with ?last_event_id=N; stored events after N are replayed before live ones, each once.
   The server subscribes to the bus before reading the log, so nothing falls in between; clients also
   drop ids they have already seen.
+- Keep-alive: the server's protocol pings every KEFU_WS_PING_S (browsers answer them by themselves); the
+  JSON ping is answered for clients that want an application-level check, and is not needed.
+
+Close codes (docs/realtime.md): 4401 the visitor was signed out; 1013 "try again later" — the process
+is at KEFU_WS_MAX_SOCKETS open or KEFU_WS_MAX_CONNECTING opening sockets, or the database or Redis did not
+answer while the socket opened — with the reason `retry_after=N` (seconds). The widget waits that long plus
+a random share of its backoff (full jitter) before it reconnects, so a restarted server is not hit by every
+client at the same instant.
+
+Cost per idle socket (kefu bench sockets): opening reads through the read-only sessions (no write
+transaction, on SQLite no wait for the writer); the socket then holds plain ids, a bus listener that
+calls `_Outbox.deliver`, and no task of its own: a sender task exists only while frames are queued.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import json
-from collections.abc import Callable
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -32,23 +47,65 @@ from kefu.attachments.urls import fresh_urls
 from kefu.auth.deps import SESSION_COOKIE
 from kefu.auth.principal import Principal
 from kefu.auth.service import get_principal_by_api_token, get_principal_by_session
-from kefu.channels.widget.service import check_ticket, get_widget_inbox, latest_conversation
-from kefu.contacts.models import Contact
+from kefu.channels.widget.service import check_ticket, latest_conversation, widget_inboxes
 from kefu.conversations.event_messages import event_messages
 from kefu.conversations.service import get_conversation
-from kefu.core.bus import Subscription
+from kefu.core.bus import Listening
 from kefu.core.constants import EventType, MessageKind
 from kefu.core.errors import KefuError
 from kefu.core.eventlog import Event
 from kefu.core.events import account_topic, contact_topic
+from kefu.core.services import ServiceKey
 from kefu.core.state import AppState
 from kefu.realtime.typing import publish_typing
 
+log = logging.getLogger(__name__)
 router = APIRouter()
 REPLAY_LIMIT = 1000
+OUTBOX_LIMIT = 1000  # live frames queued for a slow client; past it the oldest are dropped
 SUBPROTOCOL = "kefu"
 BEARER_PROTOCOL = "kefu.bearer."
+TRY_AGAIN_LATER = 1013  # RFC 6455 §7.4.1 (IANA registry): the server is overloaded, try again later
 Filter = Callable[[dict[str, Any]], bool]
+OnTyping = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+class Sockets:
+    """This process's sockets: how many are open, by kind, and how many are opening — the numbers load
+    shedding decides by (and metrics show)."""
+
+    def __init__(self, max_open: int, max_connecting: int, retry_after_s: int) -> None:
+        self.max_open = max_open
+        self.max_connecting = max_connecting
+        self.retry_after_s = retry_after_s
+        self.open: dict[str, int] = {"agent": 0, "widget": 0}
+        self.connecting = 0
+        self.shed = 0
+
+    def admit(self) -> bool:
+        """Count a socket as opening, or say no (the caller sheds it) when the process is full."""
+        if self.connecting >= self.max_connecting or sum(self.open.values()) >= self.max_open:
+            self.shed += 1
+            return False
+        self.connecting += 1
+        return True
+
+
+SOCKETS: ServiceKey[Sockets] = ServiceKey("the process's socket counts", "kefu.realtime.ws, on first use")
+
+
+def sockets(state: AppState) -> Sockets:
+    s = state.settings
+    return state.services.get_or_install(
+        SOCKETS, lambda: Sockets(s.ws_max_sockets, s.ws_max_connecting, s.ws_retry_after_s)
+    )
+
+
+async def _shed(ws: WebSocket, state: AppState) -> None:
+    """Refuse a socket the process cannot take now: accepted, then closed with 1013 and a retry hint
+    (a refused handshake would reach a browser as a bare 1006, without the code or the hint)."""
+    await ws.accept(subprotocol=_subprotocol(ws))
+    await ws.close(code=TRY_AGAIN_LATER, reason=f"retry_after={sockets(state).retry_after_s}")
 
 
 def _state(ws: WebSocket) -> AppState:
@@ -72,6 +129,7 @@ def _subprotocol(ws: WebSocket) -> str | None:
 async def _agent_principal(ws: WebSocket, state: AppState) -> Principal | None:
     if "token" in ws.query_params:
         return None  # a secret in the URL: refused (send it as a header or subprotocol)
+    # The write-capable sessions: a session's last-seen time is kept up to date (few agents, not hot).
     async with state.sessionmaker() as session:
         token = _bearer(ws)
         try:
@@ -92,30 +150,40 @@ def _last_event_id(ws: WebSocket) -> int | None:
 @router.websocket("/ws/agent")
 async def agent_socket(ws: WebSocket) -> None:
     state = _state(ws)
-    principal = await _agent_principal(ws, state)
+    count = sockets(state)
+    if not count.admit():
+        await _shed(ws, state)
+        return
+    try:
+        principal = await _agent_principal(ws, state)
+    except Exception as exc:  # the database did not answer: shed, the client retries later
+        count.connecting -= 1
+        log.warning("agent socket shed: %s: %s", type(exc).__name__, exc)
+        await _shed(ws, state)
+        return
     if principal is None:
+        count.connecting -= 1
         await ws.close(code=4401, reason="unauthorized")
         return
-    await ws.accept(subprotocol=_subprotocol(ws))
-    sub = await state.bus.subscribe(account_topic(principal.account_id))
-    where = Event.account_id == principal.account_id
-    user = {"type": "user", "id": principal.user.id, "name": principal.user.name}
+    account_id, user_id = principal.account_id, principal.user.id
+    user = {"type": "user", "id": user_id, "name": principal.user.name}
+    me = {"type": "user", "id": user_id}
 
     async def on_typing(msg: dict[str, Any]) -> None:
-        async with state.sessionmaker() as session:
-            conv = await get_conversation(session, principal.account_id, int(msg["conversation_id"]))
+        async with state.read_sessionmaker() as session:
+            conv = await get_conversation(session, account_id, int(msg["conversation_id"]))
         await publish_typing(state.bus, conv, sender=user, typing=bool(msg.get("typing", True)))
-
-    me = {"type": "user", "id": principal.user.id}
 
     def visible(msg: dict[str, Any]) -> bool:  # everything in the account, except my own typing echo
         return not (msg.get("type") == "typing" and msg.get("actor") == me)
 
-    await state.hooks.agent_socket(state, principal.account_id, principal.user.id, opened=True)
+    await state.hooks.agent_socket(state, account_id, user_id, opened=True)
     try:
-        await _serve(ws, state, sub, where, visible, on_typing, ends=_never)
+        await _serve(
+            ws, state, "agent", account_topic(account_id), Event.account_id == account_id, visible, on_typing, _never
+        )
     finally:
-        await state.hooks.agent_socket(state, principal.account_id, principal.user.id, opened=False)
+        await state.hooks.agent_socket(state, account_id, user_id, opened=False)
 
 
 def _never(msg: dict[str, Any]) -> bool:
@@ -135,33 +203,63 @@ def widget_visible(message: dict[str, Any]) -> bool:
 @router.websocket("/ws/widget")
 async def widget_socket(ws: WebSocket) -> None:
     state = _state(ws)
-    try:
-        if "token" in ws.query_params:
-            raise KefuError("a contact token in the URL is refused: open the socket with a ticket")
-        async with state.sessionmaker() as session:
-            inbox = await get_widget_inbox(session, ws.query_params.get("inbox", ""))
-            contact: Contact = await check_ticket(session, state, inbox, ws.query_params.get("ticket"))
-    except KefuError:
+    if "token" in ws.query_params:  # a contact token in the URL is refused: open the socket with a ticket
         await ws.close(code=4401, reason="unauthorized")
         return
-    await ws.accept(subprotocol=_subprotocol(ws))
-    sub = await state.bus.subscribe(contact_topic(contact.id))
+    count = sockets(state)
+    if not count.admit():
+        await _shed(ws, state)
+        return
+    try:
+        # No write transaction: the inbox from the process's cache, the ticket checked by its signature
+        # and the shared limiter, the contact read on a read-only session.
+        inbox = await widget_inboxes(state).get(ws.query_params.get("inbox", ""))
+        async with state.read_sessionmaker() as session:
+            contact = await check_ticket(session, state, inbox, ws.query_params.get("ticket"))
+            contact_id, contact_name = contact.id, contact.name
+    except KefuError:
+        count.connecting -= 1
+        await ws.close(code=4401, reason="unauthorized")
+        return
+    except Exception as exc:  # the database or Redis did not answer: shed, the widget retries later
+        count.connecting -= 1
+        log.warning("widget socket shed: %s: %s", type(exc).__name__, exc)
+        await _shed(ws, state)
+        return
+    sender = {"type": "contact", "id": contact_id, "name": contact_name}
 
     async def on_typing(msg: dict[str, Any]) -> None:
-        async with state.sessionmaker() as session:
-            conv = await latest_conversation(session, inbox, contact)
+        async with state.read_sessionmaker() as session:
+            conv = await latest_conversation(session, inbox, contact_id)
         if conv is not None:
-            await publish_typing(
-                state.bus,
-                conv,
-                sender={"type": "contact", "id": contact.id, "name": contact.name},
-                typing=bool(msg.get("typing", True)),
-            )
+            await publish_typing(state.bus, conv, sender=sender, typing=bool(msg.get("typing", True)))
 
     def signed_out(msg: dict[str, Any]) -> bool:
-        return msg.get("type") == EventType.CONTACT_SIGNED_OUT and msg.get("contact_id") == contact.id
+        return msg.get("type") == EventType.CONTACT_SIGNED_OUT and msg.get("contact_id") == contact_id
 
-    await _serve(ws, state, sub, Event.contact_id == contact.id, widget_visible, on_typing, ends=signed_out)
+    await _serve(
+        ws,
+        state,
+        "widget",
+        contact_topic(contact_id),
+        Event.contact_id == contact_id,
+        widget_visible,
+        on_typing,
+        signed_out,
+    )
+
+
+ENDPOINTS: dict[str, Callable[[WebSocket], Awaitable[None]]] = {
+    "/ws/agent": agent_socket,
+    "/ws/widget": widget_socket,
+}
+SOCKET_PATHS = frozenset(ENDPOINTS)
+
+
+async def serve_socket(scope: Any, receive: Any, send: Any) -> None:
+    """The socket endpoints as a bare ASGI app (kefu.main.KefuApp serves the socket paths through it, so
+    an open socket holds no framework frames); the same endpoints are routed normally too."""
+    await ENDPOINTS[scope["path"]](WebSocket(scope, receive, send))
 
 
 def _out(msg: dict[str, Any]) -> dict[str, Any]:
@@ -172,28 +270,114 @@ def _out(msg: dict[str, Any]) -> dict[str, Any]:
     return msg
 
 
-async def _serve(
-    ws: WebSocket, state: AppState, sub: Subscription, where: Any, visible: Filter, on_typing: Any, *, ends: Filter
-) -> None:
-    try:
-        replayed = await _replay(ws, state, where, visible, _last_event_id(ws))
-        pump = asyncio.create_task(_pump(ws, sub, visible, replayed, ends))
+class _Outbox:
+    """A socket's live events. The bus calls `deliver` in its own task; frames wait in a deque (made when
+    the first one comes) for a sender task that exists only while there is something to send — an idle
+    socket holds neither. Live events are held back until the replay is done (`replaying`), and those the
+    replay already sent are skipped by id, not by "id <= newest": on PostgreSQL a transaction can commit
+    after one with a higher id (ids are drawn before commit), and its event, arriving live after the
+    hello, must still be delivered. An event that `ends` the socket (the visitor was signed out) closes it
+    with 4401."""
+
+    __slots__ = ("context", "done", "ends", "pending", "replayed", "replaying", "sender", "visible", "ws")
+
+    def __init__(self, ws: WebSocket, visible: Filter, ends: Filter) -> None:
+        self.ws = ws
+        self.visible = visible
+        self.ends = ends
+        self.replayed: set[int] | None = None
+        self.pending: deque[dict[str, Any]] | None = None
+        self.sender: asyncio.Task[None] | None = None
+        self.replaying = True
+        self.done = False
+        # The socket's context (the attachment-URL signer): the sender is started from the publisher's task.
+        self.context = contextvars.copy_context()
+
+    def deliver(self, msg: dict[str, Any]) -> None:
+        if self.done:
+            return
+        if self.pending is None:
+            self.pending = deque(maxlen=OUTBOX_LIMIT)
+        self.pending.append(msg)
+        self.flush()
+
+    def flush(self) -> None:
+        if self.sender is None and self.pending and not self.replaying:
+            self.sender = asyncio.create_task(self._send(), context=self.context)
+
+    async def _send(self) -> None:
         try:
-            await _receive(ws, on_typing)
+            while self.pending:
+                msg = self.pending.popleft()
+                if self.ends(msg):
+                    self.done = True
+                    await self.ws.close(code=4401, reason="signed out")
+                    return
+                eid = msg.get("id")
+                if self.replayed and eid in self.replayed:
+                    self.replayed.discard(eid)  # each id comes live at most once
+                    continue
+                if self.visible(msg):
+                    await self.ws.send_json(_out(msg))
+        except Exception:  # the client went away mid-send: the socket's own task ends it
+            self.done = True
         finally:
-            pump.cancel()
+            self.pending = None if not self.pending else self.pending
+            self.sender = None
+
+    async def stop(self) -> None:
+        self.done = True
+        if self.sender is not None:
+            self.sender.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
-                await pump
+                await self.sender
+
+
+async def _serve(
+    ws: WebSocket,
+    state: AppState,
+    kind: str,
+    topic: str,
+    where: Any,
+    visible: Filter,
+    on_typing: OnTyping,
+    ends: Filter,
+) -> None:
+    """Accept, listen on `topic`, replay, then read the client's frames in this (the socket's only) task."""
+    count = sockets(state)
+    outbox = _Outbox(ws, visible, ends)
+    listening: Listening | None = None
+    count.connecting -= 1
+    count.open[kind] += 1
+    try:
+        try:
+            await ws.accept(subprotocol=_subprotocol(ws))
+            listening = await state.bus.listen(outbox.deliver, topic)
+            outbox.replayed = await _replay(ws, state, where, visible, _last_event_id(ws)) or None
+        except WebSocketDisconnect:
+            raise
+        except Exception as exc:  # the database or Redis failed while the socket opened: the client retries
+            log.warning("%s socket shed while opening: %s: %s", kind, type(exc).__name__, exc)
+            with contextlib.suppress(Exception):
+                await ws.close(code=TRY_AGAIN_LATER, reason=f"retry_after={count.retry_after_s}")
+            return
+        outbox.replaying = False
+        outbox.flush()
+        await _receive(ws, on_typing)
     except WebSocketDisconnect:
         pass
     finally:
-        await sub.close()
+        count.open[kind] -= 1
+        await outbox.stop()
+        if listening is not None:
+            await listening.close()
 
 
 async def _replay(ws: WebSocket, state: AppState, where: Any, visible: Filter, after: int | None) -> set[int]:
-    """Send hello, then every stored event after `after` (in batches); return the ids read from the log."""
+    """Send hello, then every stored event after `after` (in batches); return the ids read from the log.
+    A read-only session: on SQLite it does not wait for the writer."""
     covered: set[int] = set()
-    async with state.sessionmaker() as session:
+    async with state.read_sessionmaker() as session:
         newest = (await session.execute(select(func.max(Event.id)).where(where))).scalar() or 0
         await ws.send_json({"type": "hello", "last_event_id": newest})
         last = newest if after is None else after
@@ -210,24 +394,7 @@ async def _replay(ws: WebSocket, state: AppState, where: Any, visible: Filter, a
     return covered
 
 
-async def _pump(ws: WebSocket, sub: Subscription, visible: Filter, replayed: set[int], ends: Filter) -> None:
-    """Live events, except those the replay already sent. Skipping by id set, not by "id <= newest": on
-    PostgreSQL a transaction can commit after one with a higher id (ids are drawn before commit), and
-    its event, arriving live after the hello, must still be delivered. An event that `ends` the socket
-    (the visitor was signed out) closes it with 4401."""
-    async for msg in sub:
-        if ends(msg):
-            await ws.close(code=4401, reason="signed out")
-            return
-        eid = msg.get("id")
-        if eid is not None and eid in replayed:
-            replayed.discard(eid)  # each id comes live at most once
-            continue
-        if visible(msg):
-            await ws.send_json(_out(msg))
-
-
-async def _receive(ws: WebSocket, on_typing: Any) -> None:
+async def _receive(ws: WebSocket, on_typing: OnTyping) -> None:
     while True:
         raw = await ws.receive_text()
         try:
@@ -235,12 +402,16 @@ async def _receive(ws: WebSocket, on_typing: Any) -> None:
         except json.JSONDecodeError:
             await ws.send_json({"type": "error", "message": "frames must be JSON"})
             continue
-        if msg.get("type") == "ping":
+        if not isinstance(msg, dict):
+            await ws.send_json({"type": "error", "message": "frames must be JSON objects"})
+        elif msg.get("type") == "ping":
             await ws.send_json({"type": "pong"})
         elif msg.get("type") == "typing" and msg.get("conversation_id") is not None:
             try:
                 await on_typing(msg)
             except KefuError as exc:
                 await ws.send_json({"type": "error", "message": exc.message})
+            except (TypeError, ValueError):
+                await ws.send_json({"type": "error", "message": "conversation_id must be a number"})
         else:
             await ws.send_json({"type": "error", "message": "unknown frame type"})

@@ -61,7 +61,7 @@ WIDGET_INBOXES: ServiceKey[WidgetInboxes] = ServiceKey("the widget's inbox cache
 
 
 def widget_inboxes(state: AppState) -> WidgetInboxes:
-    return state.services.get_or_install(WIDGET_INBOXES, lambda: WidgetInboxes(state.sessionmaker))
+    return state.services.get_or_install(WIDGET_INBOXES, lambda: WidgetInboxes(state.read_sessionmaker))
 
 
 async def check_visitor_rate(state: AppState, client_ip: str) -> None:
@@ -102,7 +102,7 @@ async def authenticate_visitor(session: AsyncSession, inbox: Inbox, settings: Se
     return await _contact_of(session, inbox, claims)
 
 
-async def _contact_of(session: AsyncSession, inbox: Inbox, claims: ContactClaims) -> Contact:
+async def _contact_of(session: AsyncSession, inbox: Inbox | InboxRef, claims: ContactClaims) -> Contact:
     contact = await session.get(Contact, claims.contact_id)
     if contact is None or contact.account_id != inbox.account_id:
         raise Unauthorized("unknown contact")
@@ -143,7 +143,7 @@ TOKEN_VERSIONS: ServiceKey[TokenVersions] = ServiceKey("the visitors' token vers
 
 
 def token_versions(state: AppState) -> TokenVersions:
-    return state.services.get_or_install(TOKEN_VERSIONS, lambda: TokenVersions(state.sessionmaker))
+    return state.services.get_or_install(TOKEN_VERSIONS, lambda: TokenVersions(state.read_sessionmaker))
 
 
 async def visitor_contact_id(state: AppState, inbox: InboxRef, token: str | None) -> int:
@@ -155,16 +155,17 @@ async def visitor_contact_id(state: AppState, inbox: InboxRef, token: str | None
     return claims.contact_id
 
 
-async def do_issue_ticket(session: AsyncSession, inbox: Inbox, settings: Settings, token: str | None) -> str:
-    """A one-time ticket (valid 60 s) to open the widget socket with, for a genuine, current token."""
-    claims = visitor_claims(inbox, settings, token)
-    await _contact_of(session, inbox, claims)
-    return sign_ticket(settings.secret_key, claims)
+async def issue_ticket(state: AppState, inbox: InboxRef, token: str | None) -> str:
+    """A one-time ticket (valid 60 s) to open the widget socket with, for a genuine, current token — checked
+    as the message fast path checks it (`visitor_contact_id`): no write, at most one read per 30 s."""
+    await visitor_contact_id(state, inbox, token)
+    return sign_ticket(state.settings.secret_key, visitor_claims(inbox, state.settings, token))
 
 
-async def check_ticket(session: AsyncSession, state: AppState, inbox: Inbox, ticket: str | None) -> Contact:
-    """The contact a socket ticket was issued to — once: a ticket seen before is refused (the limiter's
-    counters are shared by every node, so this holds across nodes too)."""
+async def check_ticket(session: AsyncSession, state: AppState, inbox: InboxRef, ticket: str | None) -> Contact:
+    """The contact a socket ticket was issued to (the kept one, for a merged visitor) — once: a ticket seen
+    before is refused (the limiter's counters are shared by every node, so this holds across nodes too).
+    Reads only: `session` may be a read-only one."""
     if not ticket:
         raise Unauthorized("missing ticket")
     claims = read_ticket(state.settings.secret_key, ticket, TICKET_MAX_AGE_S)
@@ -199,16 +200,19 @@ async def do_sign_out_visitor(
     return versions[contact_id]
 
 
-async def latest_conversation(session: AsyncSession, inbox: Inbox, contact: Contact) -> Conversation | None:
+async def latest_conversation(
+    session: AsyncSession, inbox: Inbox | InboxRef, contact: Contact | int
+) -> Conversation | None:
     """The visitor's conversation: their latest in this inbox, or the one their widget messages went into
     (continuity "same_conversation" puts them in the contact's open conversation of another inbox)."""
+    contact_id = contact if isinstance(contact, int) else contact.id
     through_widget = select(Message.conversation_id).where(
-        Message.inbox_id == inbox.id, Message.sender_type == ActorType.CONTACT, Message.sender_id == contact.id
+        Message.inbox_id == inbox.id, Message.sender_type == ActorType.CONTACT, Message.sender_id == contact_id
     )
     q = (
         select(Conversation)
         .where(
-            Conversation.contact_id == contact.id,
+            Conversation.contact_id == contact_id,
             or_(Conversation.inbox_id == inbox.id, Conversation.id.in_(through_widget)),
         )
         .order_by(Conversation.id.desc())

@@ -19,6 +19,8 @@
   let lastMessageId = 0;
   let socket = null;
   let retries = 0;
+  const RECONNECT_BASE_MS = 500;
+  const RECONNECT_CAP_MS = 30000;
   let typingTimer = null;
   const seen = new Set();
   let lastTypingSent = 0;
@@ -250,8 +252,7 @@
     } catch (err) { /* offline: retry below */ }
     if (!ticket) {
       setConn(false);
-      retries++;
-      setTimeout(connect, Math.min(10000, 500 * 2 ** Math.min(retries, 5)));
+      reconnectLater(0);
       return;
     }
     const proto = location.protocol === "https:" ? "wss:" : "ws:";
@@ -286,9 +287,21 @@
     socket.onclose = async (e) => {
       setConn(false);
       if (e.code === 4401) { await ensureVisitor(true).catch(() => {}); }
-      retries++;
-      setTimeout(connect, Math.min(10000, 500 * 2 ** Math.min(retries, 5)));
+      // 1013: the server is shedding load; its reason says how long to stay away ("retry_after=N").
+      const hint = e.code === 1013 ? Number((/retry_after=(\d+)/.exec(e.reason || "") || [])[1] || 5) : 0;
+      reconnectLater(hint);
     };
+  }
+
+  // Reconnect with exponential backoff and full jitter (a random wait between 0 and the backoff), after
+  // the server's hint if it gave one: after a restart every visitor's widget reconnects at once, and the
+  // jitter spreads them out instead of retrying in lockstep.
+  function reconnectLater(hintS) {
+    retries++;
+    const backoff = Math.min(RECONNECT_CAP_MS, RECONNECT_BASE_MS * 2 ** Math.min(retries, 8));
+    const delay = hintS * 1000 + Math.random() * backoff;
+    body.dataset.reconnectMs = String(Math.round(delay));
+    setTimeout(connect, delay);
   }
 
   async function post(el, content, cmid, attachments) {
@@ -401,7 +414,6 @@
   window.addEventListener("message", (e) => {
     if (e.data && e.data.kefu === "opened") { scrollToEnd(); input.focus(); }
   });
-  setInterval(() => { if (socket && socket.readyState === 1) socket.send(JSON.stringify({ type: "ping" })); }, 25000);
 
   (async function start() {
     try {

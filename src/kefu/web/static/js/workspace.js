@@ -13,7 +13,6 @@
   let lastEventId = null;
   let socket = null;
   let retries = 0;
-  let pinger = null;
   let listTimer = null;
   let typingTimer = null;
   let lastTypingSent = 0;
@@ -156,14 +155,13 @@
     socket.onmessage = (e) => { try { handle(JSON.parse(e.data)); } catch (err) { console.error(err); } };
     socket.onclose = (e) => {
       document.body.dataset.ws = "closed";
-      clearInterval(pinger);
       if (e.code === 4401) { location.href = "/login?next=" + encodeURIComponent(location.pathname + location.search); return; }
       setOnline(false);
+      // Backoff with full jitter, after the server's hint when it sheds load (1013, "retry_after=N").
       retries++;
-      setTimeout(connect, Math.min(10000, 500 * 2 ** Math.min(retries, 5)));
+      const hint = e.code === 1013 ? Number((/retry_after=(\d+)/.exec(e.reason || "") || [])[1] || 5) : 0;
+      setTimeout(connect, hint * 1000 + Math.random() * Math.min(30000, 500 * 2 ** Math.min(retries, 8)));
     };
-    clearInterval(pinger);
-    pinger = setInterval(() => { if (socket.readyState === 1) socket.send(JSON.stringify({ type: "ping" })); }, 25000);
   }
 
   function sendTyping() {
