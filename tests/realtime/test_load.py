@@ -166,3 +166,38 @@ async def test_a_widget_socket_opens_while_the_sqlite_writer_is_busy(api: World)
         if writer.in_transaction:
             writer.execute("ROLLBACK")
         writer.close()
+
+
+async def test_with_every_reader_busy_a_ticket_gets_503_and_a_socket_1013(backend: dict[str, Any]) -> None:
+    """Overload while opening (no read-only connection comes free in time): a clean 503 with Retry-After
+    for the ticket, the documented close code for the socket — never a 500 or an unhandled error."""
+    if not backend["database_url"].startswith("sqlite"):
+        pytest.skip("the read-only pool is SQLite's (PostgreSQL reads share the ordinary pool)")
+    from kefu.channels.widget.service import token_versions
+
+    port = free_port()
+    prefix = f"kefu-test-{uuid.uuid4().hex[:8]}:"
+    async with (
+        start_server(backend, port=port, redis_prefix=prefix, db_read_timeout_s=0.5) as live,
+        new_account(live) as world,
+    ):
+        inbox = await world.inbox()
+        visitor = await world.visitor(inbox)
+        ticket = await visitor.ticket()
+        held = [await live.state.read_engine.connect() for _ in range(4)]  # the whole read-only pool
+        try:
+            url = f"{live.ws_url}/ws/widget?inbox={inbox['public_key']}&ticket={ticket}"
+            async with websockets.connect(url, open_timeout=10) as ws:
+                assert await asyncio.wait_for(_closed(ws), 10) == (1013, "retry_after=5")
+            token_versions(live.state)._versions.clear()  # the token's version must be read again
+            r = await visitor.client.post(
+                f"/api/v1/widget/{inbox['public_key']}/socket_ticket", headers=visitor.headers
+            )
+            assert r.status_code == 503 and r.headers["retry-after"] == "5"
+            assert r.json()["error"]["code"] == "unavailable"
+        finally:
+            for conn in held:
+                await conn.close()
+        assert sockets(live.state).connecting == 0 and sockets(live.state).open["widget"] == 0
+        async with visitor.ws() as ws:  # readers free again: the socket opens
+            assert (await recv_json(ws))["type"] == "hello"

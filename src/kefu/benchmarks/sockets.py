@@ -14,7 +14,8 @@ socket, done when the `hello` frame arrives. Measured on the server processes (f
 - `delivery_p95_ms`: an agent's reply (REST) until the visitor's socket has it, with every socket open;
 - `close_all_s`: every client drops its connection at once; the time until the server has closed all
   its sockets (its socket count, from /proc/PID/fd, back to where it was), and `close_cpu_s` the server
-  CPU spent on it.
+  CPU spent on it; `rss_before_mb` / `rss_after_close_mb` the servers' RSS before the sockets opened
+  and 3 s after they all closed (how much of the memory the process gave back).
 
 With `--nodes 2` (PostgreSQL + Redis) two servers share the database and the bus; sockets alternate
 between them, replies are posted on the first, and memory/CPU are summed over both.
@@ -370,6 +371,8 @@ async def run_size(
             await asyncio.sleep(0.02)
         close_all = time.perf_counter() - t0
         close_cpu = _sum(servers, cpu_s) - cpu0
+        await asyncio.sleep(3)
+        rss_closed = _sum(servers, rss_mb)
         return {
             "sockets": sockets,
             "sockets_held": held,
@@ -384,6 +387,8 @@ async def run_size(
             "delivery_p95_ms": round(_pct(latencies, 95), 1),
             "close_all_s": round(close_all, 3),
             "close_cpu_s": round(close_cpu, 3),
+            "rss_before_mb": round(rss0, 1),
+            "rss_after_close_mb": round(rss_closed, 1),
         }
     finally:
         for node in servers:

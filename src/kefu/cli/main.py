@@ -11,6 +11,7 @@ import typer
 from kefu.cli.bench import bench_app
 from kefu.cli.check import check_command
 from kefu.cli.eval import eval_app
+from kefu.cli.ops import backup_command, migrate_command, restore_command
 from kefu.cli.simulate import simulate_command, staffing_command
 from kefu.settings import Settings
 from kefu.settings import get_settings as _load_settings
@@ -46,16 +47,9 @@ app.add_typer(bench_app, name="bench")
 app.command("simulate")(simulate_command)
 app.command("staffing")(staffing_command)
 app.command("check")(check_command)
-
-
-@app.command()
-def migrate(revision: str = typer.Argument("head", help="target revision")) -> None:
-    """Apply database migrations (SQLite or PostgreSQL, from KEFU_DATABASE_URL)."""
-    from kefu.core.migrate import upgrade
-
-    settings = get_settings()
-    upgrade(settings.database_url, revision)
-    typer.echo(f"database at {revision}: {_safe_url(settings.database_url)}")
+app.command("migrate")(migrate_command)
+app.command("backup")(backup_command)
+app.command("restore")(restore_command)
 
 
 @app.command()

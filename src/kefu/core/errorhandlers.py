@@ -11,7 +11,8 @@ import fastapi.routing
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
@@ -119,10 +120,23 @@ def _caused_by_overflow(exc: BaseException) -> bool:
     return False
 
 
+OVERLOADED_RETRY_AFTER_S = 5
+
+
+async def overloaded(request: Request, exc: Exception) -> Response:
+    """No database connection came free in time (the pool's timeout), or SQLite stayed locked past its busy
+    timeout: the node is overloaded, not the request wrong — 503 with Retry-After, safe to retry."""
+    log.warning("overloaded on %s %s: %s", request.method, request.url.path, exc)
+    err = Unavailable("the server is busy; try again shortly", retry_after=OVERLOADED_RETRY_AFTER_S)
+    return await kefu_error(request, err)
+
+
 async def database_error(request: Request, exc: Exception) -> Response:
     """asyncpg reports an integer beyond int64 as a DataError caused by an OverflowError: the same net."""
     if _caused_by_overflow(exc):
         return await out_of_range(request, exc)
+    if isinstance(exc, OperationalError) and "database is locked" in str(exc):
+        return await overloaded(request, exc)
     return await unexpected_error(request, exc)
 
 
@@ -139,4 +153,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RecursionError, too_deep)
     app.add_exception_handler(OverflowError, out_of_range)
     app.add_exception_handler(DBAPIError, database_error)
+    app.add_exception_handler(PoolTimeout, overloaded)
     app.add_exception_handler(Exception, unexpected_error)

@@ -43,7 +43,9 @@ class AppState:
     read_sessionmaker: async_sessionmaker[AsyncSession] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.read_engine = make_read_engine(self.settings.database_url, self.engine)
+        self.read_engine = make_read_engine(
+            self.settings.database_url, self.engine, timeout_s=self.settings.db_read_timeout_s
+        )
         self.read_sessionmaker = (
             self.sessionmaker if self.read_engine is self.engine else make_sessionmaker(self.read_engine)
         )
