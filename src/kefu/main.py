@@ -22,7 +22,9 @@ from kefu.core import errorhandlers, openapi
 from kefu.core.accesslog import install_access_log_filter
 from kefu.core.api import DOCS_STATIC
 from kefu.core.guards import BodyLimit, ClientAddress, SecurityHeaders
+from kefu.core.metrics import process_exiting
 from kefu.core.state import AppState
+from kefu.core.telemetry import RequestTelemetry
 from kefu.realtime.ws import SOCKET_PATHS, serve_socket
 from kefu.routing.presence import install_presence
 from kefu.settings import Settings, get_settings
@@ -140,6 +142,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await get_runtime(state).stop()
             await stop_search(state)
             await state.stop()
+            process_exiting()
 
     app = KefuApp(
         title="kefu API",
@@ -162,7 +165,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def _install_guards(app: FastAPI, settings: Settings) -> None:
-    """Outermost first: the client's address, the body limit, the response headers, the URL signer."""
+    """Outermost first: the client's address, the request telemetry, the body limit, the response headers,
+    the URL signer."""
     from kefu.knowledge.importing import MAX_IMPORT_BYTES
 
     uploads = max(settings.max_attachment_bytes, MAX_IMPORT_BYTES) + MULTIPART_SLACK
@@ -172,6 +176,7 @@ def _install_guards(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(AttachmentUrls, secret=settings.secret_key, max_age_s=settings.attachment_url_max_age_s)
     app.add_middleware(SecurityHeaders, https=settings.https)
     app.add_middleware(BodyLimit, default=settings.max_body_bytes, uploads=uploads, upload_paths=UPLOAD_PATHS)
+    app.add_middleware(RequestTelemetry)  # request id, request metrics and log line (inside: sees the client)
     app.add_middleware(ClientAddress, trusted=settings.trusted_proxies)
     install_access_log_filter()
 

@@ -13,6 +13,7 @@ import secrets
 from collections import Counter
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -98,6 +99,11 @@ class Settings(BaseSettings):
     finetune: bool = Field(True, description="false: intent training never fine-tunes the encoder's upper layers")
     bot_enabled: bool = True
     knowledge_warmup: bool = Field(True, description="build the busiest accounts' search indexes at start")
+    # operations: logs and metrics (docs/operations.md)
+    log_format: Literal["text", "json"] = Field("text", description="json: one JSON line per log record")
+    metrics_token: str | None = Field(
+        None, description="bearer token a Prometheus scraper sends to GET /metrics; unset = /metrics is off (404)"
+    )
 
     @model_validator(mode="after")
     def _secret(self) -> Settings:

@@ -44,7 +44,7 @@ from kefu.channels.models import Inbox
 from kefu.contacts.models import Contact
 from kefu.conversations.models import Conversation, Message
 from kefu.conversations.service import do_post_bot_message
-from kefu.core import clock
+from kefu.core import clock, metrics
 from kefu.core.constants import ActorType, Direction, EventType, MessageKind
 from kefu.core.errors import NotFound
 from kefu.core.events import Actor, bind_bus, commit, emit
@@ -86,10 +86,15 @@ class BotRuntime:
     async def on_customer_message(self, state: AppState, conversation_id: int, message_id: int) -> None:
         if not getattr(state.settings, "bot_enabled", True):
             return
+        started = time.perf_counter()
+        outcome = "error"
         try:
-            await self.handle(conversation_id, message_id)
+            decision = await self.handle(conversation_id, message_id)
+            outcome = decision.action if decision is not None else "skipped"
         except Exception:  # the customer's message is stored; a bot failure must not fail their request
             log.exception("bot failed on message %s of conversation %s", message_id, conversation_id)
+        finally:
+            metrics.bot_decided(outcome, time.perf_counter() - started)
 
     async def handle(self, conversation_id: int, message_id: int) -> Decision | None:
         """One turn: read the message → think (NLU ∥ knowledge search → policy → flow step) → write."""

@@ -39,7 +39,7 @@ async def load_inbox(
 ) -> tuple[InboxRef, C]:
     async with state.sessionmaker() as session:
         inbox = await get_inbox_by_key(session, request.inbox_key, kind)
-        ref = InboxRef(inbox.id, inbox.account_id, inbox.public_key)
+        ref = InboxRef(inbox.id, inbox.account_id, inbox.public_key, inbox.channel_type)
         raw = dict(inbox.config or {})
     try:
         return ref, schema.model_validate(raw)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from kefu.cli.bench import bench_app
+from kefu.cli.check import check_command
 from kefu.cli.eval import eval_app
 from kefu.cli.ops import backup_command, migrate_command, restore_command
 from kefu.cli.simulate import simulate_command, staffing_command
@@ -45,6 +46,7 @@ app.add_typer(eval_app, name="eval")
 app.add_typer(bench_app, name="bench")
 app.command("simulate")(simulate_command)
 app.command("staffing")(staffing_command)
+app.command("check")(check_command)
 app.command("migrate")(migrate_command)
 app.command("backup")(backup_command)
 app.command("restore")(restore_command)
@@ -58,14 +60,16 @@ def serve(
     log_level: str = typer.Option("info", help="uvicorn log level"),
 ) -> None:
     """Serve the web app, REST API and WebSockets."""
-    import logging
-
     import uvicorn
 
-    logging.basicConfig(level=log_level.upper(), format="%(levelname)s:     %(name)s: %(message)s")
+    from kefu.cli.process import configure_logging, prepare_metrics_dir
+
     settings = get_settings()
+    log_config = configure_logging(settings, log_level)
     if workers > 1 and settings.embedded:
         raise typer.BadParameter("several workers need KEFU_REDIS_URL (embedded mode is one process)")
+    if workers > 1:
+        prepare_metrics_dir()
     uvicorn.run(
         "kefu.main:create_app",
         factory=True,
@@ -75,6 +79,7 @@ def serve(
         log_level=log_level,
         proxy_headers=False,  # kefu reads X-Forwarded-For itself, from KEFU_TRUSTED_PROXIES only
         ws="websockets-sansio",
+        log_config=log_config,  # applied in every worker process (KEFU_LOG_FORMAT)
         # The one keep-alive: protocol pings (the widget sends none of its own), KEFU_WS_PING_S apart.
         ws_ping_interval=settings.ws_ping_s or None,
         ws_ping_timeout=settings.ws_ping_timeout_s,
@@ -85,15 +90,15 @@ def serve(
 @app.command()
 def worker() -> None:
     """Run background jobs from Redis (scale-out mode)."""
-    import logging
-
+    from kefu.cli.process import configure_logging
     from kefu.core.worker import run_worker
     from kefu.main import register_channels, register_jobs
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = get_settings()
+    configure_logging(settings, "info")
     register_jobs()
     register_channels()
-    run_worker(get_settings())
+    run_worker(settings)
 
 
 def settings_embedder() -> Embedder:

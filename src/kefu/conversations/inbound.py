@@ -28,6 +28,7 @@ from kefu.attachments.service import resolve_references
 from kefu.conversations.ingest import Received, get_ingest
 from kefu.conversations.schemas import InboundMessage
 from kefu.conversations.service import check_size
+from kefu.core import metrics
 from kefu.core.constants import ActorType
 from kefu.core.events import Actor
 from kefu.core.state import AppState
@@ -47,6 +48,8 @@ async def receive_customer_messages(state: AppState, messages: Sequence[InboundM
         state.hooks.arriving(m.inbox.id, m.contact_id, m.data.content)
     got = await get_ingest(state).receive_many(ready, max_chars=limit)
     for m, r in zip(ready, got, strict=True):
+        if r.created:
+            metrics.message_received(m.inbox.channel_type)
         if r.created and not m.meta.get(AUTOMATED):
             await state.hooks.dispatch_customer_message(state, r.conversation_id, r.message.id)
     return got

@@ -34,7 +34,7 @@ from kefu.channels.models import Inbox
 from kefu.conversations.ingest_store import DuplicateMessage, NewMessage, make_store
 from kefu.conversations.schemas import InboundMessage, MessageRead
 from kefu.conversations.service import check_receive_contact_message
-from kefu.core import clock
+from kefu.core import clock, metrics
 from kefu.core.bus import EventBus
 from kefu.core.constants import ActorType, EventType
 from kefu.core.errors import NotFound, Unavailable
@@ -138,6 +138,7 @@ class MessageIngest:
 
     async def _process(self, batch: list[_Item]) -> None:
         self.batches += 1
+        metrics.ingest_batch(len(batch))
         try:
             rest = await self._write(batch)
         except DuplicateMessage:  # a concurrent duplicate: every item goes through the one-message path

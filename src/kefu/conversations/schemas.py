@@ -43,6 +43,7 @@ class InboxRef:
     id: int
     account_id: int
     public_key: str
+    channel_type: str = "unknown"  # widget | email | wechat | … (the metric kefu_messages_received_total's label)
 
 
 @dataclass(frozen=True)

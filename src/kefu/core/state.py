@@ -6,6 +6,8 @@ declares (kefu.core.services; docs/architecture.md "Services on the app state").
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -20,6 +22,8 @@ from kefu.core.ratelimit import RateLimiter, make_rate_limiter
 from kefu.core.services import Services
 from kefu.nlp.embed import Embedder
 from kefu.settings import Settings
+
+log = logging.getLogger("kefu.state")
 
 
 @dataclass
@@ -68,14 +72,20 @@ class AppState:
         await self.listener_waker.start()
 
     async def stop(self) -> None:
-        await self.hooks.drain()
+        """Every step runs even when one before it fails: with Redis gone mid-run the bus cannot close
+        cleanly, and the database pool must still be closed."""
+        steps: list[Callable[[], Awaitable[object]]] = [self.hooks.drain]
         if self.listener_waker is not None:
-            await self.listener_waker.stop()
-        await self.jobs.stop()
-        await self.bus.stop()
+            steps.append(self.listener_waker.stop)
+        steps += [self.jobs.stop, self.bus.stop]
         close = getattr(self.limiter, "close", None)
         if close is not None:
-            await close()
+            steps.append(close)
         if self.read_engine is not self.engine:
-            await self.read_engine.dispose()
-        await self.engine.dispose()
+            steps.append(self.read_engine.dispose)
+        steps.append(self.engine.dispose)
+        for step in steps:
+            try:
+                await step()
+            except Exception:
+                log.exception("shutdown: %s failed", getattr(step, "__qualname__", step))

@@ -8,15 +8,16 @@ from arq import cron
 from arq.connections import RedisSettings
 from arq.worker import Function, Worker, func
 
+from kefu.core import metrics
 from kefu.core.bus import make_bus
 from kefu.core.db import make_engine, make_sessionmaker
-from kefu.core.jobs import PERIODIC, REGISTRY, ArqRunner, JobContext, Periodic, run_job
+from kefu.core.jobs import HEARTBEAT_S, PERIODIC, REGISTRY, ArqRunner, JobContext, Periodic, run_job
 from kefu.settings import Settings
 
 
 def _arq_function(name: str) -> Function:
     async def call(ctx: dict[str, Any], **kwargs: Any) -> Any:
-        return await run_job(ctx["kefu"], name, kwargs)
+        return await run_job(ctx["kefu"], name, kwargs, ctx.get("job_id"))
 
     call.__qualname__ = call.__name__ = name.replace(".", "_")
     return func(call, name=name)
@@ -24,7 +25,7 @@ def _arq_function(name: str) -> Function:
 
 def _arq_cron(spec: Periodic) -> Any:
     async def call(ctx: dict[str, Any]) -> Any:
-        return await run_job(ctx["kefu"], spec.name, {})
+        return await run_job(ctx["kefu"], spec.name, {}, ctx.get("job_id"))
 
     call.__qualname__ = call.__name__ = "cron_" + spec.name.replace(".", "_")
     if spec.every_s < 60:
@@ -52,6 +53,7 @@ def build_worker(settings: Settings, *, handle_signals: bool = True) -> Worker:
         await ctx["kefu_runner"].stop()
         await ctx["kefu"].bus.stop()
         await engine.dispose()
+        metrics.process_exiting()
 
     return Worker(
         functions=[_arq_function(n) for n in REGISTRY],
@@ -61,7 +63,8 @@ def build_worker(settings: Settings, *, handle_signals: bool = True) -> Worker:
         on_shutdown=shutdown,
         handle_signals=handle_signals,
         queue_name=settings.redis_prefix + "queue",
-        health_check_key=settings.redis_prefix + "health",
+        health_check_key=settings.redis_prefix + "health",  # /readyz's worker heartbeat (ArqRunner.heartbeat_age_s)
+        health_check_interval=HEARTBEAT_S,
         poll_delay=0.1,
     )
 

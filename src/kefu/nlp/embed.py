@@ -156,6 +156,11 @@ class LazyEmbedder:
         self.description = description
 
     @property
+    def loaded(self) -> bool:
+        """Whether the model is built (the readiness check asks; reading it never builds)."""
+        return self._built is not None
+
+    @property
     def inner(self) -> Embedder:
         if self._built is None:
             with self._lock:

@@ -23,7 +23,7 @@ from datetime import datetime
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kefu.core import clock
+from kefu.core import clock, metrics
 from kefu.core.constants import EventType
 from kefu.core.event_types import SlaAlert
 from kefu.core.events import Actor, emit
@@ -216,6 +216,7 @@ async def do_fire_due(
         if c.breached_at is None and c.due_at <= now:
             c.breached_at = now
             _alert(session, c, EventType.SLA_BREACHED)
+            metrics.sla_breached(c.metric)
             fired += 1
     return fired, len(due)
 

@@ -82,7 +82,7 @@ class ApiAdapter(ChannelAdapter):
     async def parse_inbound(self, state: AppState, request: InboundRequest) -> list[InboundMessage]:
         async with state.sessionmaker() as session:
             inbox = await get_inbox_by_key(session, request.inbox_key, ChannelType.API)
-            ref = InboxRef(inbox.id, inbox.account_id, inbox.public_key)
+            ref = InboxRef(inbox.id, inbox.account_id, inbox.public_key, inbox.channel_type)
             config = dict(inbox.config or {})
         self._authenticate(request, str(config.get("secret") or ""))
         if len(request.body) > MAX_BODY_BYTES:

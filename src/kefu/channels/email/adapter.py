@@ -191,7 +191,8 @@ async def _email_inbox(state: AppState, key: str) -> _Inbox:
     async with state.sessionmaker() as session:
         inbox = await get_inbox_by_key(session, key, ChannelType.EMAIL)
         return _Inbox(
-            InboxRef(inbox.id, inbox.account_id, inbox.public_key), EmailInboxConfig.model_validate(inbox.config)
+            InboxRef(inbox.id, inbox.account_id, inbox.public_key, inbox.channel_type),
+            EmailInboxConfig.model_validate(inbox.config),
         )
 
 

@@ -50,7 +50,7 @@ class WidgetInboxes:
         if ref is None:
             async with self.sessionmaker() as session:
                 inbox = await get_widget_inbox(session, key)
-            ref = InboxRef(inbox.id, inbox.account_id, inbox.public_key)
+            ref = InboxRef(inbox.id, inbox.account_id, inbox.public_key, inbox.channel_type)
             if len(self._refs) >= self.MAX_ENTRIES:
                 self._refs.clear()
             self._refs[key] = ref
