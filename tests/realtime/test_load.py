@@ -16,6 +16,7 @@ import httpx
 import pytest
 import websockets
 
+from kefu.core import metrics
 from kefu.realtime.ws import sockets
 from tests.conftest import free_port
 from tests.support.factories import World, new_account, recv_json
@@ -40,20 +41,27 @@ async def test_a_full_process_sheds_new_sockets_with_1013_and_a_retry_hint(backe
         inbox = await world.inbox()
         visitors = [await world.visitor(inbox, f"V{i}") for i in range(3)]
         count = sockets(live.state)
+        gauge = {kind: metrics.SOCKETS_OPEN.labels(kind=kind)._value.get() for kind in ("agent", "widget")}
+        shed = {kind: metrics.SOCKETS_SHED.labels(kind=kind)._value.get() for kind in ("agent", "widget")}
         async with visitors[0].ws() as first, world.agent_ws() as agent:
             assert (await recv_json(first))["type"] == "hello"
             assert (await recv_json(agent))["type"] == "hello"
             assert count.open == {"agent": 1, "widget": 1} and count.connecting == 0
+            for kind in ("agent", "widget"):  # /metrics: kefu_sockets_open{kind}
+                assert metrics.SOCKETS_OPEN.labels(kind=kind)._value.get() == gauge[kind] + 1
             async with visitors[1].ws() as refused:  # the third socket of a process that holds two
                 assert await asyncio.wait_for(_closed(refused), 10) == (1013, "retry_after=7")
             async with world.agent_ws() as refused_agent:
                 assert await asyncio.wait_for(_closed(refused_agent), 10) == (1013, "retry_after=7")
             assert count.shed == 2 and count.connecting == 0
+            for kind in ("agent", "widget"):  # /metrics: kefu_sockets_shed_total{kind}
+                assert metrics.SOCKETS_SHED.labels(kind=kind)._value.get() == shed[kind] + 1
         for _ in range(100):  # closed sockets give their places back
             if count.open == {"agent": 0, "widget": 0}:
                 break
             await asyncio.sleep(0.05)
         assert count.open == {"agent": 0, "widget": 0}
+        assert {k: metrics.SOCKETS_OPEN.labels(kind=k)._value.get() for k in ("agent", "widget")} == gauge
         async with visitors[2].ws() as again:
             assert (await recv_json(again))["type"] == "hello"
 

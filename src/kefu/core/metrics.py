@@ -50,6 +50,7 @@ HTTP_LATENCY = Histogram(
 SOCKETS_OPEN = Gauge(
     "kefu_sockets_open", "WebSocket connections open now, by kind", ["kind"], multiprocess_mode="livesum"
 )
+SOCKETS_SHED = Counter("kefu_sockets_shed_total", "WebSockets refused with 1013 (try again later), by kind", ["kind"])
 MESSAGES_RECEIVED = Counter(
     "kefu_messages_received_total", "Customer messages received and stored, by channel", ["channel"]
 )
@@ -80,6 +81,7 @@ COUNTED = (
     HTTP_REQUESTS,
     HTTP_LATENCY,
     SOCKETS_OPEN,
+    SOCKETS_SHED,
     MESSAGES_RECEIVED,
     BOT_DECISIONS,
     BOT_LATENCY,
@@ -108,6 +110,11 @@ def socket_opened(kind: str) -> None:
 def socket_closed(kind: str) -> None:
     """Call once when that WebSocket ends, whatever ended it (a `finally:` after the accept)."""
     SOCKETS_OPEN.labels(kind=kind).dec()
+
+
+def socket_shed(kind: str) -> None:
+    """Call when a WebSocket is closed with 1013 because the process sheds load."""
+    SOCKETS_SHED.labels(kind=kind).inc()
 
 
 def message_received(channel: str) -> None:

@@ -50,6 +50,7 @@ from kefu.auth.service import get_principal_by_api_token, get_principal_by_sessi
 from kefu.channels.widget.service import check_ticket, latest_conversation, widget_inboxes
 from kefu.conversations.event_messages import event_messages
 from kefu.conversations.service import get_conversation
+from kefu.core import metrics
 from kefu.core.bus import Listening
 from kefu.core.constants import EventType, MessageKind
 from kefu.core.errors import KefuError
@@ -101,9 +102,10 @@ def sockets(state: AppState) -> Sockets:
     )
 
 
-async def _shed(ws: WebSocket, state: AppState) -> None:
+async def _shed(ws: WebSocket, state: AppState, kind: str) -> None:
     """Refuse a socket the process cannot take now: accepted, then closed with 1013 and a retry hint
     (a refused handshake would reach a browser as a bare 1006, without the code or the hint)."""
+    metrics.socket_shed(kind)
     await ws.accept(subprotocol=_subprotocol(ws))
     await ws.close(code=TRY_AGAIN_LATER, reason=f"retry_after={sockets(state).retry_after_s}")
 
@@ -152,14 +154,14 @@ async def agent_socket(ws: WebSocket) -> None:
     state = _state(ws)
     count = sockets(state)
     if not count.admit():
-        await _shed(ws, state)
+        await _shed(ws, state, "agent")
         return
     try:
         principal = await _agent_principal(ws, state)
     except Exception as exc:  # the database did not answer: shed, the client retries later
         count.connecting -= 1
         log.warning("agent socket shed: %s: %s", type(exc).__name__, exc)
-        await _shed(ws, state)
+        await _shed(ws, state, "agent")
         return
     if principal is None:
         count.connecting -= 1
@@ -208,7 +210,7 @@ async def widget_socket(ws: WebSocket) -> None:
         return
     count = sockets(state)
     if not count.admit():
-        await _shed(ws, state)
+        await _shed(ws, state, "widget")
         return
     try:
         # No write transaction: the inbox from the process's cache, the ticket checked by its signature
@@ -224,7 +226,7 @@ async def widget_socket(ws: WebSocket) -> None:
     except Exception as exc:  # the database or Redis did not answer: shed, the widget retries later
         count.connecting -= 1
         log.warning("widget socket shed: %s: %s", type(exc).__name__, exc)
-        await _shed(ws, state)
+        await _shed(ws, state, "widget")
         return
     sender = {"type": "contact", "id": contact_id, "name": contact_name}
 
@@ -349,6 +351,7 @@ async def _serve(
     listening: Listening | None = None
     count.connecting -= 1
     count.open[kind] += 1
+    metrics.socket_opened(kind)
     try:
         try:
             await ws.accept(subprotocol=_subprotocol(ws))
@@ -358,6 +361,7 @@ async def _serve(
             raise
         except Exception as exc:  # the database or Redis failed while the socket opened: the client retries
             log.warning("%s socket shed while opening: %s: %s", kind, type(exc).__name__, exc)
+            metrics.socket_shed(kind)
             with contextlib.suppress(Exception):
                 await ws.close(code=TRY_AGAIN_LATER, reason=f"retry_after={count.retry_after_s}")
             return
@@ -368,6 +372,7 @@ async def _serve(
         pass
     finally:
         count.open[kind] -= 1
+        metrics.socket_closed(kind)
         await outbox.stop()
         if listening is not None:
             await listening.close()
