@@ -209,3 +209,21 @@ async def test_with_every_reader_busy_a_ticket_gets_503_and_a_socket_1013(backen
         assert sockets(live.state).connecting == 0 and sockets(live.state).open["widget"] == 0
         async with visitor.ws() as ws:  # readers free again: the socket opens
             assert (await recv_json(ws))["type"] == "hello"
+
+
+async def test_after_a_mass_close_the_freed_memory_is_handed_back_once() -> None:
+    from kefu.realtime.ws import TRIM_AFTER_CLOSED, Sockets
+
+    count = Sockets(max_open=50_000, max_connecting=50_000, retry_after_s=5)
+    for _ in range(2 * TRIM_AFTER_CLOSED):
+        assert count.admit()
+        count.opened("widget")
+    assert count.peak == 2 * TRIM_AFTER_CLOSED and count.connecting == 0
+    for _ in range(TRIM_AFTER_CLOSED - 1):
+        count.closed("widget")
+    assert count.trims == 0  # fewer than TRIM_AFTER_CLOSED gone: nothing to hand back
+    count.closed("widget")
+    assert count.trims == 1 and count.peak == TRIM_AFTER_CLOSED  # half the peak gone: once
+    for _ in range(TRIM_AFTER_CLOSED - 1):
+        count.closed("widget")
+    assert count.trims == 1 and count.open == {"agent": 0, "widget": 1}

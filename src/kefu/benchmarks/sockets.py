@@ -15,7 +15,8 @@ socket, done when the `hello` frame arrives. Measured on the server processes (f
 - `close_all_s`: every client drops its connection at once; the time until the server has closed all
   its sockets (its socket count, from /proc/PID/fd, down by the number of clients), and `close_cpu_s` the server
   CPU spent on it; `rss_before_mb` / `rss_after_close_mb` the servers' RSS before the sockets opened
-  and 3 s after they all closed (how much of the memory the process gave back).
+  and 5 s after they all closed (how much of the memory the process gave back), and `rss_reconnected_mb`
+  with every client connected again (whether the process used its freed memory again, or grew).
 
 With `--nodes 2` (PostgreSQL + Redis) two servers share the database and the bus; sockets alternate
 between them, replies are posted on the first, and memory/CPU are summed over both.
@@ -373,8 +374,16 @@ async def run_size(
             await asyncio.sleep(0.02)
         close_all = time.perf_counter() - t0
         close_cpu = _sum(servers, cpu_s) - cpu0
-        await asyncio.sleep(3)
+        await asyncio.sleep(5)
         rss_closed = _sum(servers, rss_mb)
+
+        _log("  every client connects again (is the freed memory used again?) …")
+        again = [Client(c.token, c.node) for c in clients]
+        await connect_all(again, fixture.inbox_key, concurrency)
+        await asyncio.sleep(2)
+        rss_again = _sum(servers, rss_mb)
+        for c in again:
+            c.drop()
         return {
             "sockets": sockets,
             "sockets_held": held,
@@ -391,6 +400,7 @@ async def run_size(
             "close_cpu_s": round(close_cpu, 3),
             "rss_before_mb": round(rss0, 1),
             "rss_after_close_mb": round(rss_closed, 1),
+            "rss_reconnected_mb": round(rss_again, 1),
         }
     finally:
         for node in servers:

@@ -34,6 +34,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import ctypes
+import functools
 import json
 import logging
 from collections import deque
@@ -71,9 +73,31 @@ Filter = Callable[[dict[str, Any]], bool]
 OnTyping = Callable[[dict[str, Any]], Awaitable[None]]
 
 
+TRIM_AFTER_CLOSED = 1000  # sockets closed since the peak before the freed memory is handed back
+TRIM_DELAY_S = 3.0
+
+
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's malloc_trim, where there is one (elsewhere freed memory simply stays with the process)."""
+    try:
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
+def _give_back_memory() -> None:
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
 class Sockets:
     """This process's sockets: how many are open, by kind, and how many are opening — the numbers load
-    shedding decides by (and metrics show)."""
+    shedding decides by (and metrics show). After a mass close (half of the peak and at least
+    `TRIM_AFTER_CLOSED` gone) the allocator is asked to return its free pages to the system, in a
+    thread: Python keeps what its own arenas free, but C-level blocks (socket buffers, dict tables) stay
+    in the heap, and a node that held 10,000 sockets before a network blip would otherwise keep their RSS."""
 
     def __init__(self, max_open: int, max_connecting: int, retry_after_s: int) -> None:
         self.max_open = max_open
@@ -82,6 +106,22 @@ class Sockets:
         self.open: dict[str, int] = {"agent": 0, "widget": 0}
         self.connecting = 0
         self.shed = 0
+        self.peak = 0
+        self.trims = 0
+
+    def opened(self, kind: str) -> None:
+        self.connecting -= 1
+        self.open[kind] += 1
+        self.peak = max(self.peak, sum(self.open.values()))
+
+    def closed(self, kind: str) -> None:
+        self.open[kind] -= 1
+        total = sum(self.open.values())
+        if self.peak - total >= TRIM_AFTER_CLOSED and total <= self.peak // 2:
+            self.peak = total
+            self.trims += 1
+            loop = asyncio.get_running_loop()  # once the wave of closes has passed, not in its middle
+            loop.call_later(TRIM_DELAY_S, loop.run_in_executor, None, _give_back_memory)
 
     def admit(self) -> bool:
         """Count a socket as opening, or say no (the caller sheds it) when the process is full."""
@@ -349,8 +389,7 @@ async def _serve(
     count = sockets(state)
     outbox = _Outbox(ws, visible, ends)
     listening: Listening | None = None
-    count.connecting -= 1
-    count.open[kind] += 1
+    count.opened(kind)
     metrics.socket_opened(kind)
     try:
         try:
@@ -371,7 +410,7 @@ async def _serve(
     except WebSocketDisconnect:
         pass
     finally:
-        count.open[kind] -= 1
+        count.closed(kind)
         metrics.socket_closed(kind)
         await outbox.stop()
         if listening is not None:
