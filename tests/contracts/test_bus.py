@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import subprocess
 import uuid
 from collections.abc import AsyncIterator
 
@@ -171,3 +173,26 @@ def test_a_subscription_that_hears_nothing_has_no_queue() -> None:
     assert sub._queue is None
     sub.deliver({"n": 1})
     assert sub._queue is not None and sub._queue.qsize() == 1
+
+
+async def test_redis_going_down_never_breaks_a_subscriber_closing(
+    own_redis: tuple[str, subprocess.Popen[bytes]],
+) -> None:
+    """A socket that ends while Redis is down closes its subscription without an error (the fan-out
+    forgets it; Redis is told when it can be), and a new one fails cleanly, leaving nothing behind."""
+    url, proc = own_redis
+    bus = RedisBus(url, prefix="kefu-down:")
+    await bus.start()
+    try:
+        heard: list[dict[str, object]] = []
+        listening = await bus.listen(heard.append, "contact:1")
+        proc.terminate()
+        proc.wait(timeout=10)
+        await listening.close()  # no exception
+        assert bus._fanout.subs == {} and bus._fanout.topics_of == {}
+        with pytest.raises(Exception):  # noqa: B017 - whichever error the client raises for a dead server
+            await bus.listen(heard.append, "contact:2")
+        assert bus._fanout.subs == {} and bus._fanout.topics_of == {}
+    finally:
+        with contextlib.suppress(Exception):
+            await bus.stop()

@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import shutil
 import sqlite3
 import subprocess
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -185,32 +184,6 @@ async def test_the_embedding_model_not_loaded_yet(sqlite_url: str) -> None:
         assert body["checks"]["embedder"] == {"ok": False, "detail": "the embedding model is loading", "ms": 0.0}
         await ready_within(base, 120)
         assert state.embedder.loaded is True
-
-
-@pytest.fixture
-def own_redis() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """A redis-server of this test's own on a free loopback port (stopping it stops nobody else's)."""
-    exe = shutil.which("redis-server")
-    if exe is None:
-        pytest.skip("redis-server is not installed")
-    port = free_port()
-    args = [exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    import redis
-
-    client = redis.Redis(port=port, socket_connect_timeout=1)
-    for _ in range(100):
-        with contextlib.suppress(redis.ConnectionError):
-            if client.ping():
-                break
-        time.sleep(0.05)
-    client.close()
-    try:
-        yield f"redis://127.0.0.1:{port}/0", proc
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-            proc.wait(timeout=10)
 
 
 async def test_no_worker_then_redis_down_mid_run(

@@ -246,13 +246,20 @@ class RedisBus:
         async with self._lock:
             new = self._fanout.add(sub, topics)
             if new:
-                await self._pubsub.subscribe(*[self.prefix + t for t in new])
+                try:
+                    await self._pubsub.subscribe(*[self.prefix + t for t in new])
+                except BaseException:  # Redis is down: nothing half-registered stays behind
+                    self._fanout.remove(sub)
+                    raise
 
     async def _remove(self, sub: _Sub) -> None:
         async with self._lock:
             gone = self._fanout.remove(sub)
             if gone:
-                await self._pubsub.unsubscribe(*[self.prefix + t for t in gone])
+                try:
+                    await self._pubsub.unsubscribe(*[self.prefix + t for t in gone])
+                except Exception as exc:  # Redis is down: the channel stays subscribed, and unheard locally
+                    log.warning("unsubscribing %d topic(s) from Redis failed: %s", len(gone), exc)
 
     async def _read(self) -> None:
         while True:
