@@ -75,6 +75,19 @@ async def bot_home(principal: CanManageBot) -> Response:
 # ---- intents ---------------------------------------------------------------------------------------
 
 
+async def _model_status(session: AsyncSession, account_id: int) -> dict[str, Any]:
+    """The trainings (state, progress) and the active model's report on its own examples."""
+    trainings = await service.list_trainings(session, account_id, limit=6)
+    model = await service.active_model(session, account_id)
+    report = (model.metrics or {}).get("report") if model is not None else None
+    return {
+        "trainings": trainings,  # (polled while one runs, or while the active model's report is computed)
+        "training_open": any(t.state in service.OPEN_STATES for t in trainings) or (model and report is None),
+        "active_model": model,
+        "report": report,
+    }
+
+
 async def _intents(session: AsyncSession, account_id: int, **extra: Any) -> dict[str, Any]:
     return {
         "section": "bot",
@@ -83,6 +96,7 @@ async def _intents(session: AsyncSession, account_id: int, **extra: Any) -> dict
         "flows": await service.list_flows(session, account_id),
         "errors": [],
         "form": {},
+        **await _model_status(session, account_id),
         **extra,
     }
 
@@ -90,6 +104,12 @@ async def _intents(session: AsyncSession, account_id: int, **extra: Any) -> dict
 @router.get("/admin/bot/intents")
 async def intents(request: Request, session: SessionDep, principal: CanManageBot) -> Response:
     return page(request, "bot/intents.html", await _intents(session, principal.account_id))
+
+
+@router.get("/admin/bot/intents/status")
+async def model_status(request: Request, session: SessionDep, principal: CanManageBot) -> Response:
+    """The training states and the model report (the intents page polls it while a training runs)."""
+    return page(request, "bot/_model_status.html", await _model_status(session, principal.account_id))
 
 
 @dataclass

@@ -116,6 +116,33 @@ class ModelRead(ReadModel):
     active: bool
 
 
+class TrainingRead(ReadModel):
+    """One training of the intent model: `kind` quick (the ensemble, right after an edit) or finetune (the
+    fine-tuned copy after it); `state` queued | training | ready | replaced | dropped | cancelled | failed;
+    `progress` 0–1; `detail`: seconds taken and, for a fine-tuning, both accuracies on the calibration slice."""
+
+    id: int
+    kind: str
+    state: str
+    progress: float
+    stage: str
+    model_id: int | None
+    detail: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+
+
+class IntentReportRead(BaseModel):
+    """What the active model knows about its own examples (leave-one-out, or 5-fold above 200 examples)."""
+
+    model_id: int
+    version: int
+    method: str
+    intents: list[dict[str, Any]]
+    confusions: list[dict[str, Any]]
+    suggestions: list[dict[str, Any]]
+
+
 class TrainQueued(BaseModel):
     job_id: str
     queued: bool

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kefu.accounts.service import get_outbound_policy
 from kefu.auth.access import get_scoped, restrict
 from kefu.bot import flows, texts
-from kefu.bot.models import BotFlow, BotIntent, BotModel, BotSettings, BotText
+from kefu.bot.models import BotFlow, BotIntent, BotModel, BotSettings, BotText, BotTraining
 from kefu.bot.policy import BotConfig, HandoffRules, IntentRule
 from kefu.bot.schemas import (
     BotSettingsIn,
@@ -37,6 +37,7 @@ from kefu.core.http import OutboundHttp
 from kefu.core.jobs import JobRunner
 
 TRAIN_JOB = "bot.train_intents"
+FINETUNE_JOB = "bot.finetune_intents"
 
 
 # ---- intents ---------------------------------------------------------------------------------------
@@ -88,7 +89,7 @@ async def check_update_intent(
         setattr(intent, field, value)
     intent.updated_at = clock.now()
     await _commit_unique(session, "an intent", intent.name)
-    if {"name", "examples"} & changes.keys():
+    if {"name", "examples", "description"} & changes.keys():
         await enqueue_training(jobs, account_id)
     return intent
 
@@ -401,3 +402,92 @@ async def do_deactivate_models(session: AsyncSession, account_id: int) -> None:
         update(BotModel).where(BotModel.account_id == account_id, BotModel.active.is_(True)).values(active=False)
     )
     await commit(session)
+
+
+async def intent_descriptions(session: AsyncSession, account_id: int) -> dict[str, str]:
+    """intent name → "name: description" for intents with a description (an extra example for a model with few
+    examples; kefu.nlp.intent)."""
+    q = select(BotIntent.name, BotIntent.description).where(BotIntent.account_id == account_id)
+    return {n: f"{n.replace('_', ' ')}: {d.strip()}" for n, d in (await session.execute(q)).all() if d and d.strip()}
+
+
+async def get_model(session: AsyncSession, account_id: int, model_id: int) -> BotModel | None:
+    q = select(BotModel).where(BotModel.account_id == account_id, BotModel.id == model_id)
+    return (await session.execute(q)).scalar_one_or_none()
+
+
+async def active_model(session: AsyncSession, account_id: int) -> BotModel | None:
+    q = select(BotModel).where(BotModel.account_id == account_id, BotModel.active.is_(True)).limit(1)
+    return (await session.execute(q)).scalar_one_or_none()
+
+
+async def do_set_model_report(session: AsyncSession, model_id: int, report: dict[str, Any]) -> None:
+    model = await session.get(BotModel, model_id)
+    if model is not None:
+        model.metrics = {**model.metrics, "report": report}
+        await commit(session)
+
+
+# ---- trainings: what the admin sees of them (kefu.bot.tasks runs them) --------------------------------
+
+QUICK, FINETUNE = "quick", "finetune"
+QUEUED, TRAINING, READY, REPLACED, DROPPED, CANCELLED, FAILED = (
+    "queued", "training", "ready", "replaced", "dropped", "cancelled", "failed"
+)  # fmt: skip
+OPEN_STATES = (QUEUED, TRAINING)
+
+
+async def list_trainings(session: AsyncSession, account_id: int, limit: int = 20) -> list[BotTraining]:
+    q = select(BotTraining).where(BotTraining.account_id == account_id).order_by(BotTraining.id.desc()).limit(limit)
+    return list((await session.execute(q)).scalars())
+
+
+async def do_start_training(
+    session: AsyncSession,
+    account_id: int,
+    kind: str,
+    digest: str,
+    *,
+    state: str = TRAINING,
+    quick_id: int | None = None,
+) -> BotTraining:
+    """A new training row. A quick training marks the account's open trainings of other examples cancelled:
+    a newer edit cancels an older job's result (the job sees it and stores nothing)."""
+    if kind == QUICK:
+        await session.execute(
+            update(BotTraining)
+            .where(
+                BotTraining.account_id == account_id,
+                BotTraining.state.in_(OPEN_STATES),
+                BotTraining.examples_hash != digest,
+            )
+            .values(state=CANCELLED, stage="a newer edit", updated_at=clock.now())
+        )
+    row = BotTraining(
+        account_id=account_id, kind=kind, state=state, progress=0.0, stage="", examples_hash=digest,
+        quick_id=quick_id, detail={},
+    )  # fmt: skip
+    session.add(row)
+    await commit(session)
+    return row
+
+
+async def do_update_training(session: AsyncSession, training_id: int, **values: Any) -> str | None:
+    """Sets the given columns unless the training was cancelled meanwhile; returns its state (None: gone)."""
+    row = await session.get(BotTraining, training_id, populate_existing=True)
+    if row is None:
+        return None
+    if row.state != CANCELLED:
+        for key, value in values.items():
+            setattr(row, key, value)
+        row.updated_at = clock.now()
+    state = row.state
+    await commit(session)
+    return state
+
+
+async def training_state(session: AsyncSession, training_id: int) -> str | None:
+    q = select(BotTraining.state).where(BotTraining.id == training_id)
+    state = (await session.execute(q)).scalar_one_or_none()
+    await session.commit()
+    return state
