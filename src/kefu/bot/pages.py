@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -27,12 +28,14 @@ from kefu.bot.policy import Context
 from kefu.bot.runtime import get_runtime
 from kefu.bot.schemas import BotSettingsIn, BotTextsUpdate, FlowCreate, FlowUpdate, IntentCreate, IntentUpdate
 from kefu.bot.texts import LOCALES, MAX_CHARS, TextKey
+from kefu.core import clock
 from kefu.core.deps import SessionDep, StateDep
 from kefu.core.errors import Conflict, KefuError, Unprocessable
 from kefu.web.i18n import HTML_LANG
 from kefu.web.rendering import PageRoute, is_htmx, page, t
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
+POLL_AFTER_EDIT = timedelta(minutes=2)
 Text = Annotated[str, Form()]
 
 
@@ -80,9 +83,19 @@ async def _model_status(session: AsyncSession, account_id: int) -> dict[str, Any
     trainings = await service.list_trainings(session, account_id, limit=6)
     model = await service.active_model(session, account_id)
     report = (model.metrics or {}).get("report") if model is not None else None
+    edited = await service.last_intent_edit(session, account_id)
+    # polled while a training runs, while the active model's report is computed, and for a while after an
+    # edit newer than the active model (its training may not have started yet)
+    pending = (
+        edited is not None
+        and clock.now() - edited < POLL_AFTER_EDIT
+        and (model is None or edited > model.trained_at)
+    )
     return {
-        "trainings": trainings,  # (polled while one runs, or while the active model's report is computed)
-        "training_open": any(t.state in service.OPEN_STATES for t in trainings) or (model and report is None),
+        "trainings": trainings,
+        "training_open": any(t.state in service.OPEN_STATES for t in trainings)
+        or pending
+        or bool(model and report is None),
         "active_model": model,
         "report": report,
     }

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -409,6 +410,11 @@ async def intent_descriptions(session: AsyncSession, account_id: int) -> dict[st
     examples; kefu.nlp.intent)."""
     q = select(BotIntent.name, BotIntent.description).where(BotIntent.account_id == account_id)
     return {n: f"{n.replace('_', ' ')}: {d.strip()}" for n, d in (await session.execute(q)).all() if d and d.strip()}
+
+
+async def last_intent_edit(session: AsyncSession, account_id: int) -> datetime | None:
+    q = select(func.max(BotIntent.updated_at)).where(BotIntent.account_id == account_id)
+    return (await session.execute(q)).scalar_one_or_none()
 
 
 async def get_model(session: AsyncSession, account_id: int, model_id: int) -> BotModel | None:
