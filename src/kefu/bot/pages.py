@@ -87,9 +87,7 @@ async def _model_status(session: AsyncSession, account_id: int) -> dict[str, Any
     # polled while a training runs, while the active model's report is computed, and for a while after an
     # edit newer than the active model (its training may not have started yet)
     pending = (
-        edited is not None
-        and clock.now() - edited < POLL_AFTER_EDIT
-        and (model is None or edited > model.trained_at)
+        edited is not None and clock.now() - edited < POLL_AFTER_EDIT and (model is None or edited > model.trained_at)
     )
     return {
         "trainings": trainings,
