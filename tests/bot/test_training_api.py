@@ -52,8 +52,9 @@ async def test_trainings_and_report(api: World) -> None:
         if all(t["state"] in ("ready", "cancelled") for t in trainings):
             break
         await asyncio.sleep(0.1)
-    ready = [t for t in trainings if t["state"] == "ready"]
-    assert ready and ready[0]["model_id"] == active["id"]
+    # (queued jobs that start after the last edit train the same examples: the first to finish is stored)
+    ready = [t for t in trainings if t["state"] == "ready" and t["model_id"] == active["id"]]
+    assert len(ready) == 1, (trainings, models)
     assert (ready[0]["kind"], ready[0]["progress"]) == ("quick", 1.0)
     assert ready[0]["detail"]["seconds"] > 0
     assert [t["id"] for t in trainings] == sorted((t["id"] for t in trainings), reverse=True)
@@ -61,3 +62,44 @@ async def test_trainings_and_report(api: World) -> None:
     agent = await api.user(Role.AGENT)
     for path in ("/trainings", "/report"):
         assert (await agent.client.get(B + path)).status_code == 403
+
+
+async def test_linked_faq_entries_train_an_intent_with_few_examples(api: World) -> None:
+    r = await api.http.post(
+        "/api/v1/knowledge/faqs",
+        json={
+            "question": "发票怎么开？",
+            "variants": ["如何开发票", "能开专票吗"],
+            "answer": "在订单页申请。",
+            "status": "published",
+        },
+    )
+    assert r.status_code == 201, r.text
+    faq = r.json()
+    draft = (await api.http.post("/api/v1/knowledge/faqs", json={"question": "草稿问题？", "answer": "…"})).json()
+    bad = await api.http.post(
+        B + "/intents", json={"name": "invoice", "examples": ["开发票"], "faq_ids": [faq["id"], 99999999]}
+    )
+    assert bad.status_code == 422
+    assert bad.json()["error"]["message"] == "no FAQ entry with id 99999999 in this account"
+    assert bad.json()["error"]["details"] == [{"field": "faq_ids", "message": "unknown FAQ entry 99999999"}]
+    body = {"name": "invoice", "examples": ["开发票"], "faq_ids": [faq["id"], draft["id"]]}
+    created = (await api.http.post(B + "/intents", json=body)).json()
+    assert created["faq_ids"] == [faq["id"], draft["id"]]
+    await api.http.post(B + "/intents", json={"name": "refund", "examples": INTENTS["refund"], "description": "退钱"})
+    for _ in range(600):
+        models = [m for m in (await api.http.get(B + "/models")).json() if m["active"]]
+        if models and models[0]["metrics"]["labels"] == ["invoice", "refund"]:
+            break
+        await asyncio.sleep(0.1)
+    # invoice: 1 example + the published entry's question and 2 variants (not the draft's); refund has 4
+    # examples, so its description is added too ("refund: 退钱")
+    assert models[0]["metrics"]["n_examples"] == 1 + 3 + 4 + 1
+    r = await api.http.patch(f"{B}/intents/{created['id']}", json={"faq_ids": []})
+    assert r.json()["faq_ids"] == []
+    for _ in range(600):
+        models = [m for m in (await api.http.get(B + "/models")).json() if m["active"]]
+        if models and models[0]["metrics"]["n_examples"] == 1 + 4 + 1:
+            break
+        await asyncio.sleep(0.1)
+    assert models[0]["metrics"]["n_examples"] == 6  # unlinking retrained without the entry's questions

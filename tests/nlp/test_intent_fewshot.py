@@ -133,13 +133,14 @@ def test_ten_examples_over_enough_intents_calibrate_the_rule() -> None:
     assert IntentModel.train(_examples(10)).metadata.oos_rule == FEW_SHOT
 
 
-def test_a_description_is_one_more_example_for_an_intent_with_few() -> None:
+def test_what_an_intent_is_adds_examples_to_an_intent_with_few() -> None:
     examples = [("我要退款", "refund"), ("快递到哪了", "shipping"), ("物流信息", "shipping")]
-    described = IntentModel.train(examples, descriptions={"refund": "refund: money back, return an order"})
-    assert described.metadata.n_examples == 4
+    extras = {"refund": ["refund: money back, return an order", "我要退款"], "other": ["not an intent here"]}
+    described = IntentModel.train(examples, extra_examples=extras)
+    assert described.metadata.n_examples == 4  # the description; the repeated example and unknown intents are not
     assert described.predict("how do I get my money back").label == "refund"
-    plenty = _examples(5)  # five examples each: descriptions are not added
-    assert IntentModel.train(plenty, descriptions={"refund": "money back"}).metadata.n_examples == len(plenty)
+    plenty = _examples(5)  # five examples each: nothing is added
+    assert IntentModel.train(plenty, extra_examples={"refund": ["money back"]}).metadata.n_examples == len(plenty)
 
 
 def test_a_retraining_embeds_only_new_examples() -> None:

@@ -27,6 +27,7 @@ from kefu.bot.service import (
     check_create_intent,
     do_put_settings,
     do_store_model,
+    intent_extras,
     training_examples,
 )
 from kefu.bot.tasks import examples_hash
@@ -125,6 +126,15 @@ INTENTS: list[dict[str, Any]] = [
         "reply": {"zh": "您好！我是智能客服，可以帮您查订单、解答退款等问题。",
                   "en": "Hi! I'm the virtual assistant — I can check orders and answer questions about refunds."},
     },
+    {
+        # what this shop's bot does not handle: with few examples per intent, out of scope is decided by this
+        # intent winning (docs/adr/0007-few-shot-intents.md), not by a threshold fitted on a handful of them
+        "name": "out_of_scope",
+        "description": "与本店无关的问题 Not about this shop",
+        "examples": ["明天会下雨吗", "给我讲个故事", "推荐一部好看的电影", "股票明天会涨吗", "帮我订一张机票",
+                     "今天是几号", "播放一首歌", "what will the weather be tomorrow", "tell me a story",
+                     "who won the football match", "book me a flight"],
+    },
 ]  # fmt: skip
 
 
@@ -169,7 +179,8 @@ async def seed_bot(session: AsyncSession, account_id: int, base_url: str, *, tra
 async def train_now(session: AsyncSession, account_id: int) -> None:
     """Train the intent model in this process (the CLI has no job runner)."""
     examples = await training_examples(session, account_id)
+    extras = await intent_extras(session, account_id)
     await session.commit()
-    blob, metrics = await asyncio.to_thread(nlu.train_intent_model, examples)
-    metrics["examples_hash"] = examples_hash(examples)
+    blob, metrics = await asyncio.to_thread(nlu.train_intent_model, examples, extra_examples=extras)
+    metrics["examples_hash"] = examples_hash(examples, extras)
     await do_store_model(session, account_id, blob, metrics)

@@ -44,6 +44,8 @@ class BotIntent(IdMixin, TimestampMixin, Base):
     handoff: Mapped[bool] = mapped_column(Boolean, default=False)
     flow_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("bot_flows.id", ondelete="SET NULL"), nullable=True)
     reply: Mapped[dict[str, str]] = mapped_column(JsonType, default=dict)
+    # FAQ entries asking the same thing: with few examples, their published questions and variants train too
+    faq_ids: Mapped[list[int]] = mapped_column(JsonType, default=list, server_default="[]")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, onupdate=clock.now)
 
 

@@ -124,14 +124,15 @@ def train_intent_model(
     *,
     embedder: Embedder | None = None,
     fine_tune: bool | None = None,
-    descriptions: dict[str, str] | None = None,
+    extra_examples: dict[str, list[str]] | None = None,
     previous: bytes | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> tuple[bytes, dict[str, Any]]:
     """Train on (text, label) pairs; returns the model bytes and its metrics. `embedder` / `fine_tune`:
-    the job's (a worker's, built from its Settings); None = what `use_embedder` configured. `descriptions`:
-    intent → what it is about (an extra example for intents with few). `previous`: the active model's bytes,
-    whose example embeddings are reused (only new examples are embedded). `progress`: fine-tuning lines."""
+    the job's (a worker's, built from its Settings); None = what `use_embedder` configured. `extra_examples`:
+    intent → texts saying what it is (description, linked FAQ questions): more examples for intents with few.
+    `previous`: the active model's bytes, whose example embeddings are reused (only new examples are
+    embedded). `progress`: fine-tuning lines."""
     from kefu.nlp.intent import IntentModel
 
     started = time.perf_counter()
@@ -143,7 +144,7 @@ def train_intent_model(
         oos_label=oos,
         embedder=emb,
         fine_tune=None if allowed else False,
-        descriptions={k: model_text(v) for k, v in (descriptions or {}).items()},
+        extra_examples={k: [model_text(t) for t in v] for k, v in (extra_examples or {}).items()},
         known_vectors=_known_vectors(previous, emb),
         progress=progress,
     )

@@ -8,6 +8,7 @@ again as typed with the reason (for flows, each error next to its field, in the 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -134,6 +135,7 @@ class IntentForm:
     flow_id: Text = ""
     reply_zh: Text = ""
     reply_en: Text = ""
+    faq_ids: Text = ""  # FAQ entry ids, separated by spaces or commas
 
     def fields(self) -> dict[str, Any]:
         return {
@@ -143,11 +145,19 @@ class IntentForm:
             "handoff": self.handoff,
             "flow_id": int(self.flow_id) if self.flow_id.strip().isdigit() else None,
             "reply": _texts(self.reply_zh, self.reply_en),
+            # (a token that is not a number stays text: validation names it)
+            "faq_ids": [int(t) if t.isdigit() else t for t in re.split(r"[\s,，]+", self.faq_ids) if t],
         }
 
     def echo(self) -> dict[str, Any]:
         """What to show again in a rejected form: the fields as typed."""
-        return {**self.fields(), "examples": self.examples, "reply_zh": self.reply_zh, "reply_en": self.reply_en}
+        typed = {
+            "examples": self.examples,
+            "reply_zh": self.reply_zh,
+            "reply_en": self.reply_en,
+            "faq_ids": self.faq_ids,
+        }
+        return {**self.fields(), **typed}
 
 
 IntentFormDep = Annotated[IntentForm, Depends()]

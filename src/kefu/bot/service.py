@@ -36,6 +36,8 @@ from kefu.core.errors import Conflict, Unprocessable
 from kefu.core.events import Actor, commit, emit, rollback
 from kefu.core.http import OutboundHttp
 from kefu.core.jobs import JobRunner
+from kefu.knowledge.models import FaqEntry
+from kefu.knowledge.schemas import EntryStatus
 
 TRAIN_JOB = "bot.train_intents"
 FINETUNE_JOB = "bot.finetune_intents"
@@ -66,10 +68,25 @@ async def _commit_unique(session: AsyncSession, what: str, name: str) -> None:
         raise Conflict(f"{what} named {name!r} already exists") from exc
 
 
+async def _check_faqs(session: AsyncSession, account_id: int, faq_ids: list[int] | None) -> None:
+    """Every linked FAQ entry must be the account's (422 naming the others)."""
+    if not faq_ids:
+        return
+    q = select(FaqEntry.id).where(FaqEntry.account_id == account_id, FaqEntry.id.in_(faq_ids))
+    found = set((await session.execute(q)).scalars())
+    unknown = [i for i in dict.fromkeys(faq_ids) if i not in found]
+    if unknown:
+        raise Unprocessable(
+            f"no FAQ entry with id {', '.join(map(str, unknown))} in this account",
+            details=[{"field": "faq_ids", "message": f"unknown FAQ entry {i}"} for i in unknown],
+        )
+
+
 async def check_create_intent(
     session: AsyncSession, account_id: int, data: IntentCreate, jobs: JobRunner | None = None
 ) -> BotIntent:
     await _check_flow(session, account_id, data.flow_id)
+    await _check_faqs(session, account_id, data.faq_ids)
     intent = BotIntent(account_id=account_id, **data.model_dump())
     session.add(intent)
     await _commit_unique(session, "an intent", data.name)
@@ -84,13 +101,15 @@ async def check_update_intent(
     changes = data.model_dump(exclude_unset=True)
     if "flow_id" in changes:
         await _check_flow(session, account_id, changes["flow_id"])
+    if "faq_ids" in changes:
+        await _check_faqs(session, account_id, changes["faq_ids"])
     for field, value in changes.items():
         if value is None and field != "flow_id":
             continue
         setattr(intent, field, value)
     intent.updated_at = clock.now()
     await _commit_unique(session, "an intent", intent.name)
-    if {"name", "examples", "description"} & changes.keys():
+    if {"name", "examples", "description", "faq_ids"} & changes.keys():
         await enqueue_training(jobs, account_id)
     return intent
 
@@ -405,11 +424,28 @@ async def do_deactivate_models(session: AsyncSession, account_id: int) -> None:
     await commit(session)
 
 
-async def intent_descriptions(session: AsyncSession, account_id: int) -> dict[str, str]:
-    """intent name → "name: description" for intents with a description (an extra example for a model with few
-    examples; kefu.nlp.intent)."""
-    q = select(BotIntent.name, BotIntent.description).where(BotIntent.account_id == account_id)
-    return {n: f"{n.replace('_', ' ')}: {d.strip()}" for n, d in (await session.execute(q)).all() if d and d.strip()}
+async def intent_extras(session: AsyncSession, account_id: int) -> dict[str, list[str]]:
+    """intent name → texts saying what it is: "name: description" and the published questions and variants of
+    its linked FAQ entries (one more example each for an intent with few; kefu.nlp.intent)."""
+    rows = (
+        await session.execute(
+            select(BotIntent.name, BotIntent.description, BotIntent.faq_ids).where(BotIntent.account_id == account_id)
+        )
+    ).all()
+    linked = {i for _, _, ids in rows for i in ids or []}
+    faqs: dict[int, list[str]] = {}
+    if linked:
+        q = select(FaqEntry.id, FaqEntry.question, FaqEntry.variants).where(
+            FaqEntry.account_id == account_id, FaqEntry.id.in_(linked), FaqEntry.status == EntryStatus.PUBLISHED
+        )
+        faqs = {i: [question, *(variants or [])] for i, question, variants in (await session.execute(q)).all()}
+    out: dict[str, list[str]] = {}
+    for name, description, ids in rows:
+        texts = [f"{name.replace('_', ' ')}: {description.strip()}"] if description and description.strip() else []
+        texts += [t for i in ids or [] for t in faqs.get(i, [])]
+        if texts:
+            out[name] = texts
+    return out
 
 
 async def last_intent_edit(session: AsyncSession, account_id: int) -> datetime | None:

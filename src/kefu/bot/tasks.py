@@ -49,7 +49,7 @@ from kefu.bot.service import (
     do_start_training,
     do_store_model,
     do_update_training,
-    intent_descriptions,
+    intent_extras,
     training_examples,
     training_state,
 )
@@ -61,24 +61,25 @@ POLL_S = 1.0  # how often a fine-tuning writes its progress and looks for a newe
 _EPOCH = re.compile(r"epoch (\d+)/(\d+)")
 
 
-def examples_hash(examples: list[tuple[str, str]], descriptions: dict[str, str] | None = None) -> str:
-    data: Any = sorted(examples) if not descriptions else [sorted(examples), sorted(descriptions.items())]
+def examples_hash(examples: list[tuple[str, str]], extras: dict[str, list[str]] | None = None) -> str:
+    data: Any = sorted(examples) if not extras else [sorted(examples), sorted(extras.items())]
     return hashlib.sha256(json.dumps(data, ensure_ascii=False).encode()).hexdigest()[:16]
 
 
-async def _inputs(ctx: JobContext, account_id: int) -> tuple[list[tuple[str, str]], dict[str, str], str]:
+async def _inputs(ctx: JobContext, account_id: int) -> tuple[list[tuple[str, str]], dict[str, list[str]], str]:
+    """The examples, the texts saying what each intent is (description, linked FAQ questions), their hash."""
     async with ctx.sessionmaker() as session:
         examples = await training_examples(session, account_id)
-        descriptions = await intent_descriptions(session, account_id)
+        extras = await intent_extras(session, account_id)
         await session.commit()
-    return examples, descriptions, examples_hash(examples, descriptions)
+    return examples, extras, examples_hash(examples, extras)
 
 
 @job(TRAIN_JOB)
 async def train_intents(ctx: JobContext, account_id: int) -> str:
     """Train a new active version from the intents' examples (no fine-tuning), unless they did not change
     since the active one. Fewer than two intents with examples: no model (the bot answers from knowledge only)."""
-    examples, descriptions, digest = await _inputs(ctx, account_id)
+    examples, extras, digest = await _inputs(ctx, account_id)
     async with ctx.sessionmaker() as session:
         current = await active_model_hash(session, account_id)
         active = await active_model(session, account_id)
@@ -98,7 +99,7 @@ async def train_intents(ctx: JobContext, account_id: int) -> str:
             examples,
             embedder=ctx.embedder,
             fine_tune=False,
-            descriptions=descriptions,
+            extra_examples=extras,
             previous=previous,
         )
     except Exception as exc:
@@ -108,6 +109,11 @@ async def train_intents(ctx: JobContext, account_id: int) -> str:
     edited = (await _inputs(ctx, account_id))[2] != digest
     async with ctx.sessionmaker() as session:
         edited = edited or await training_state(session, row.id) == CANCELLED
+        duplicate = await active_model_hash(session, account_id) == digest
+        await session.commit()
+    if duplicate:  # another job of the same examples stored its model first
+        await _finish(ctx, row.id, CANCELLED, stage="another training stored first")
+        return "superseded"
     if edited:
         # The intents changed while this model trained: the job their change queued trains the current
         # examples, and a stale model finishing last must not become the active one.
@@ -142,7 +148,7 @@ class _Cancelled(Exception):
 async def finetune_intents(ctx: JobContext, account_id: int, training_id: int) -> str:
     """Train the fine-tuned copy of the quick model `training_id` follows; replace the quick model only when
     the copy is better on the calibration slice, and only if nothing was edited meanwhile."""
-    examples, descriptions, digest = await _inputs(ctx, account_id)
+    examples, extras, digest = await _inputs(ctx, account_id)
     async with ctx.sessionmaker() as session:
         row_state = await training_state(session, training_id)
         active = await active_model(session, account_id)
@@ -173,7 +179,7 @@ async def finetune_intents(ctx: JobContext, account_id: int, training_id: int) -
             examples,
             embedder=ctx.embedder,
             fine_tune=True,
-            descriptions=descriptions,
+            extra_examples=extras,
             progress=on_line,
         )
     except _Cancelled:

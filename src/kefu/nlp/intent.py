@@ -18,7 +18,7 @@ reference (atomic in Python), so predictions in flight keep using the old model.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -130,7 +130,7 @@ class IntentModel:
         finetune_config: FineTuneConfig | None = None,
         fine_tune: bool | None = None,
         guard_baseline: bool = True,
-        descriptions: Mapping[str, str] | None = None,
+        extra_examples: Mapping[str, Sequence[str]] | None = None,
         known_vectors: Mapping[str, np.ndarray] | None = None,
         progress: Callable[[str], None] | None = None,
     ) -> IntentModel:
@@ -143,14 +143,15 @@ class IntentModel:
         with its sparse-only configuration on in-scope accuracy; unless the ensemble is strictly better the
         model ships the sparse-only configuration; the comparison goes to `metadata.guard`.
 
-        `descriptions`: label → a sentence saying what the intent is (its name and description); an intent with
-        fewer than `MIN_CALIBRATION` examples gets it as one more example. With few examples per intent (the
+        `extra_examples`: label → texts saying what the intent is (the bot: its name and description, the
+        questions and variants of the FAQ entries it links to); an intent with fewer than `MIN_CALIBRATION`
+        examples gets them as more examples. With few examples per intent (the
         median in-scope intent has fewer than `MIN_CALIBRATION`, or the calibration slice fewer than
         `MIN_CALIBRATION_SLICE` in-scope rows) the OOS rule is not calibrated: out of scope
         only when the OOS label is the most probable (`metadata.oos_rule == FEW_SHOT`). `known_vectors`: text →
         query embedding already computed (`training_vectors()` of the previous model); only other texts are
         embedded. `progress`: receives the fine-tuning's progress lines ("fine-tuning: epoch 2/6, …")."""
-        examples = _with_descriptions(examples, descriptions)
+        examples = _with_extras(examples, extra_examples)
         texts, labels = _validate(examples)
         emb = embedder or get_embedder()
         cfg = config or EnsembleConfig()
@@ -293,21 +294,22 @@ def _guard(
     return (config, outcome, ensemble) if outcome.chosen == ENSEMBLE else (baseline_config, outcome, baseline)
 
 
-def _with_descriptions(
-    examples: list[tuple[str, str]], descriptions: Mapping[str, str] | None
-) -> list[tuple[str, str]]:
-    """One more example per intent with fewer than MIN_CALIBRATION examples: its description, if it has one."""
-    if not descriptions:
+def _with_extras(examples: list[tuple[str, str]], extras: Mapping[str, Sequence[str]] | None) -> list[tuple[str, str]]:
+    """More examples for each intent with fewer than MIN_CALIBRATION: the texts that say what it is."""
+    if not extras:
         return examples
     counts: dict[str, int] = {}
     for _, label in examples:
         counts[label] = counts.get(label, 0) + 1
     seen = {t for t, _ in examples}
-    extra = [
-        (text.strip(), label)
-        for label, text in sorted(descriptions.items())
-        if 0 < counts.get(label, 0) < MIN_CALIBRATION and text.strip() and text.strip() not in seen
-    ]
+    extra: list[tuple[str, str]] = []
+    for label in sorted(extras):
+        if not 0 < counts.get(label, 0) < MIN_CALIBRATION:
+            continue
+        for text in extras[label]:
+            if text.strip() and text.strip() not in seen:
+                seen.add(text.strip())
+                extra.append((text.strip(), label))
     return [*examples, *extra]
 
 

@@ -1,4 +1,5 @@
-"""bot_trainings: the state and progress of intent-model trainings (quick model, fine-tuned copy)
+"""bot_trainings: the state and progress of intent-model trainings (quick model, fine-tuned copy);
+bot_intents.faq_ids: the FAQ entries an intent links to
 
 Revision ID: 0022_bot_trainings
 Revises: 0021_email
@@ -22,6 +23,12 @@ def _id() -> sa.types.TypeEngine[int]:
 
 
 def upgrade() -> None:
+    op.add_column(
+        "bot_intents",
+        sa.Column(
+            "faq_ids", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), server_default="[]", nullable=False
+        ),
+    )
     op.create_table(
         "bot_trainings",
         sa.Column("id", _id(), autoincrement=True, nullable=False),
@@ -50,3 +57,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index(op.f("ix_bot_trainings_account_id"), table_name="bot_trainings")
     op.drop_table("bot_trainings")
+    with op.batch_alter_table("bot_intents") as batch:
+        batch.drop_column("faq_ids")
