@@ -30,7 +30,7 @@ async def test_seed_bot_then_a_customer_asks_for_an_order_by_number(api: World) 
     hosts = (await api.http.get("/api/v1/account/outbound_hosts")).json()
     assert hosts == {"hosts": [api.server.base_url.removeprefix("http://")]}
     intents = (await api.http.get("/api/v1/bot/intents")).json()
-    assert [i["name"] for i in intents] == ["greeting", "human", "order_status", "out_of_scope", "refund"]
+    assert [i["name"] for i in intents] == ["greeting", "human", "order_status", "refund"]
     models = (await api.http.get("/api/v1/bot/models")).json()
     assert [(m["version"], m["active"]) for m in models] == [(1, True)]
 

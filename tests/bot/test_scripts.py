@@ -49,7 +49,7 @@ async def test_simplified_and_traditional_get_the_same_decision(api: World) -> N
         return kind(thought.decision)
 
     texts = demo_texts()
-    assert len(texts) == 152
+    assert len(texts) == 146
     differ = []
     for text in texts:
         traditional = _s2t.convert(text)

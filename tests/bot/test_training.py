@@ -99,7 +99,7 @@ async def test_quick_model_then_a_fine_tuned_copy_that_is_dropped_when_not_bette
     quick, queued = await _trainings(sm, account_id)
     models = await _models(sm, account_id)
     assert [(m.version, m.active, m.metrics["fine_tuned"], m.metrics["oos_rule"]) for m in models] == [
-        (1, True, False, "few-shot")
+        (1, True, False, "calibrated")
     ]
     assert (quick.kind, quick.state, quick.progress, quick.model_id) == ("quick", "ready", 1.0, models[0].id)
     assert (queued.kind, queued.state, queued.quick_id, queued.examples_hash) == (

@@ -124,13 +124,15 @@ def test_few_examples_with_an_out_of_scope_intent_reject_when_it_wins() -> None:
     assert (refund.label, refund.is_oos) == ("refund", False)
 
 
-def test_ten_examples_over_enough_intents_calibrate_the_rule() -> None:
-    # 20 intents of 10: a calibration slice of 40 in-scope rows; 4 intents of 10 (a slice of 8) stay few-shot
-    many = {f"{name}_{n}": [f"{t} {n}号" for t in texts] for n in range(5) for name, texts in INTENTS.items()}
-    calibrated = IntentModel.train(_examples(10, many))
+def test_five_or_more_examples_per_intent_calibrate_the_rule() -> None:
+    calibrated = IntentModel.train(_examples(10))  # ten per intent: a held-out slice of two per intent
     assert (calibrated.metadata.oos_rule, calibrated.metadata.similarity_floor) == (CALIBRATED, 0.0)
     assert calibrated.metadata.threshold > 0.0
-    assert IntentModel.train(_examples(10)).metadata.oos_rule == FEW_SHOT
+    # the median intent decides: two intents of 10 and one of 3 calibrate, one of 10 and two of 3 do not
+    mixed = {**{k: v for k, v in list(INTENTS.items())[:2]}, "invoice": INTENTS["invoice"][:3]}
+    assert IntentModel.train(_examples(10, mixed)).metadata.oos_rule == CALIBRATED
+    few = {"refund": INTENTS["refund"], "shipping": INTENTS["shipping"][:3], "invoice": INTENTS["invoice"][:3]}
+    assert IntentModel.train(_examples(10, few)).metadata.oos_rule == FEW_SHOT
 
 
 def test_what_an_intent_is_adds_examples_to_an_intent_with_few() -> None:

@@ -126,15 +126,6 @@ INTENTS: list[dict[str, Any]] = [
         "reply": {"zh": "您好！我是智能客服，可以帮您查订单、解答退款等问题。",
                   "en": "Hi! I'm the virtual assistant — I can check orders and answer questions about refunds."},
     },
-    {
-        # what this shop's bot does not handle: with few examples per intent, out of scope is decided by this
-        # intent winning (docs/adr/0007-few-shot-intents.md), not by a threshold fitted on a handful of them
-        "name": "out_of_scope",
-        "description": "与本店无关的问题 Not about this shop",
-        "examples": ["明天会下雨吗", "给我讲个故事", "推荐一部好看的电影", "股票明天会涨吗", "帮我订一张机票",
-                     "今天是几号", "播放一首歌", "what will the weather be tomorrow", "tell me a story",
-                     "who won the football match", "book me a flight"],
-    },
 ]  # fmt: skip
 
 

@@ -36,7 +36,6 @@ from kefu.nlp.intent_threshold import (
     OosRule,
     calibrate,
     held_out,
-    held_out_split,
     in_scope_accuracy,
     merge_parts,
     oos_parts,
@@ -47,11 +46,9 @@ from kefu.nlp.pipeline import Message, register_component
 
 FORMAT_VERSION = 1
 _KIND = "intent"
-#: the OOS rule is calibrated on a held-out slice only when the median in-scope intent has this many examples
-#: and the slice holds at least MIN_CALIBRATION_SLICE in-scope rows; otherwise (a quantile or a recall read off
-#: a handful of points is noise) the rule is fixed: out of scope only when the OOS label wins (ADR 0007)
+#: the OOS rule is calibrated on a held-out slice only when the median in-scope intent has this many examples;
+#: below it (one held-out example per intent: a quantile read off noise) the rule is fixed (ADR 0007)
 MIN_CALIBRATION = 5
-MIN_CALIBRATION_SLICE = 40
 #: few-shot rule, with the bundled e5 encoder only: out of scope when no training example has at least this
 #: cosine similarity with the message. A constant of the encoder, not of the account: under 0.5 % of in-domain
 #: questions fall below it in BANKING77 / SMP2017 *train* episodes of 1–10 examples per intent (ADR 0007)
@@ -146,8 +143,7 @@ class IntentModel:
         `extra_examples`: label → texts saying what the intent is (the bot: its name and description, the
         questions and variants of the FAQ entries it links to); an intent with fewer than `MIN_CALIBRATION`
         examples gets them as more examples. With few examples per intent (the
-        median in-scope intent has fewer than `MIN_CALIBRATION`, or the calibration slice fewer than
-        `MIN_CALIBRATION_SLICE` in-scope rows) the OOS rule is not calibrated: out of scope
+        median in-scope intent has fewer than `MIN_CALIBRATION`) the OOS rule is not calibrated: out of scope
         only when the OOS label is the most probable (`metadata.oos_rule == FEW_SHOT`). `known_vectors`: text →
         query embedding already computed (`training_vectors()` of the previous model); only other texts are
         embedded. `progress`: receives the fine-tuning's progress lines ("fine-tuning: epoch 2/6, …")."""
@@ -156,7 +152,7 @@ class IntentModel:
         emb = embedder or get_embedder()
         cfg = config or EnsembleConfig()
         vectors = _embed(emb, texts, known_vectors)
-        few_shot = _few_shot(labels, oos_label, seed)
+        few_shot = _few_shot(labels, oos_label)
         fit_labels = oos_parts(labels, vectors, oos_label, seed)
         base = finetune.wanted(emb, len(texts)) if fine_tune is None else finetune.required(emb) if fine_tune else None
 
@@ -313,15 +309,12 @@ def _with_extras(examples: list[tuple[str, str]], extras: Mapping[str, Sequence[
     return [*examples, *extra]
 
 
-def _few_shot(labels: list[str], oos_label: str | None, seed: int) -> bool:
+def _few_shot(labels: list[str], oos_label: str | None) -> bool:
     counts: dict[str, int] = {}
     for label in labels:
         if label != oos_label:
             counts[label] = counts.get(label, 0) + 1
-    if not counts or float(np.median(list(counts.values()))) < MIN_CALIBRATION:
-        return True
-    held = held_out_split(labels, seed)[1]
-    return sum(labels[i] != oos_label for i in held) < MIN_CALIBRATION_SLICE
+    return not counts or float(np.median(list(counts.values()))) < MIN_CALIBRATION
 
 
 def _embed(emb: Embedder, texts: list[str], known: Mapping[str, np.ndarray] | None) -> np.ndarray:
