@@ -38,17 +38,34 @@ async def test_admin_and_supervisor_see_training_states_and_what_the_model_knows
     for name, examples in INTENTS.items():
         r = await api.http.post("/api/v1/bot/intents", json={"name": name, "examples": examples})
         assert r.status_code == 201, r.text
+    faq = await api.http.post(
+        "/api/v1/knowledge/faqs",
+        json={
+            "question": "发票怎么开？",
+            "variants": ["如何开发票"],
+            "answer": "在订单页申请。",
+            "status": "published",
+        },
+    )
+    assert faq.status_code == 201, faq.text
     admin = await api.user(Role.ADMIN, "管理员")
     page = await agent_session(await new_context(), api, admin, lang)
     base = api.server.base_url
     await page.goto(f"{base}/admin/bot/intents?lang={lang}")
 
-    # a new intent through the form: its training shows up and becomes ready without a reload
+    # a new intent through the form, linked to a FAQ entry (a wrong id is refused, naming it): its training
+    # shows up and becomes ready without a reload
     form = page.locator("#new-intent")
     await form.locator("input[name=name]").fill("invoice")
     await form.locator("textarea[name=examples]").fill("开发票\n我要发票")
+    await form.locator("input[name=faq_ids]").fill(f"{faq.json()['id']} 99999999")
     await form.locator("button[type=submit]").click()
-    await page.wait_for_url(f"{base}/admin/bot/intents*")
+    await expect(page.locator("#bot-errors")).to_contain_text("no FAQ entry with id 99999999 in this account")
+    form = page.locator("#new-intent")
+    await expect(form.locator("input[name=faq_ids]")).to_have_value(f"{faq.json()['id']} 99999999")
+    await form.locator("input[name=faq_ids]").fill(str(faq.json()["id"]))
+    await form.locator("button[type=submit]").click()
+    await page.wait_for_url(f"{base}/admin/bot/intents")
     health = page.locator("#intent-health tbody tr")
     await expect(health).to_have_count(4, timeout=60_000)  # the new model's report, after its training
     newest = page.locator("#trainings tbody tr").first
@@ -73,6 +90,8 @@ async def test_admin_and_supervisor_see_training_states_and_what_the_model_knows
         words["few"]
     )
     await screenshot(page, f"bot-model-status-{lang}")
+    intents = (await api.http.get("/api/v1/bot/intents")).json()
+    assert next(i for i in intents if i["name"] == "invoice")["faq_ids"] == [faq.json()["id"]]
 
     # a supervisor manages the bot too and sees the same; an agent is refused
     supervisor = await api.user(Role.SUPERVISOR, "主管")
