@@ -36,6 +36,7 @@ from kefu.bot.schemas import (
 )
 from kefu.core.deps import SessionDep, StateDep
 from kefu.core.errors import NotFound
+from kefu.core.openapi import errors
 from kefu.core.http import OutboundHttp
 from kefu.core.schemas import Id
 from kefu.core.state import AppState
@@ -190,7 +191,7 @@ async def list_trainings(session: SessionDep, principal: CanManageBot) -> list[T
     return [TrainingRead.model_validate(t) for t in await service.list_trainings(session, principal.account_id)]
 
 
-@router.get("/report", response_model=IntentReportRead)
+@router.get("/report", response_model=IntentReportRead, responses=errors(404))
 async def intent_report(session: SessionDep, principal: CanManageBot) -> IntentReportRead:
     """The active model's report on its own examples; 404 while there is none (no model, or still computing)."""
     model = await service.active_model(session, principal.account_id)
