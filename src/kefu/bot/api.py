@@ -36,8 +36,8 @@ from kefu.bot.schemas import (
 )
 from kefu.core.deps import SessionDep, StateDep
 from kefu.core.errors import NotFound
-from kefu.core.openapi import errors
 from kefu.core.http import OutboundHttp
+from kefu.core.openapi import errors
 from kefu.core.schemas import Id
 from kefu.core.state import AppState
 
