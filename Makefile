@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 # `make install` (what `make run` needs): the runtime alone — no PyTorch, no GPU libraries, no test packages
-# (≈0.85 GB; docs/benchmarks.md). FINETUNE=1 adds PyTorch to train intent models' fine-tuned upper layers
+# (788 MiB; docs/benchmarks.md). FINETUNE=1 adds PyTorch to train intent models' fine-tuned upper layers
 # (ADR 0005). Off this kind of machine PyPI's Linux x86_64 torch wheel is the CUDA build (GBs): add
 # TORCH_INDEX=https://download.pytorch.org/whl/cpu. `make test` installs the test packages and PyTorch
 # (the fine-tuning tests train for real).
