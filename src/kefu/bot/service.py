@@ -410,7 +410,7 @@ async def do_store_model(session: AsyncSession, account_id: int, blob: bytes, me
     model = BotModel(account_id=account_id, version=version, blob=blob, metrics=metrics, active=True)
     session.add(model)
     await session.flush()
-    public = {k: v for k, v in metrics.items() if k != "examples_hash"}
+    public = {k: v for k, v in metrics.items() if k not in ("examples_hash", "report")}  # (the report: GET /report)
     emit(session, account_id, EventType.BOT_MODEL_TRAINED, {"id": model.id, "version": version, **public},
          actor=Actor.system())  # fmt: skip
     await commit(session)
