@@ -94,8 +94,10 @@ def test_episodes_score_model_and_baseline_on_their_own_support_rows() -> None:
     assert [(r["name"], r["n_support"], r["n_query"]) for r in per] == [
         (e.name, len(e.support), len(e.query)) for e in episodes
     ]
-    # on / off and air / weather: both the model and the baseline get every query right, nothing is rejected
+    # on / off and air / weather: the model gets every query right and rejects nothing; TF-IDF misses the two
+    # weather questions, which share no words with the support rows
     assert [(r["accuracy"], r["rejected"], r["oos_rule"]) for r in per] == [(1.0, 0.0, FEW_SHOT)] * 2
+    assert {r["name"]: r["baseline_accuracy"] for r in per} == {"aircon": 1.0, "weather": 0.0}
     assert (result["accuracy"], result["rejected_share"], result["below_baseline"]) == (1.0, 0.0, 0)
 
 
