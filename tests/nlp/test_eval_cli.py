@@ -104,3 +104,42 @@ def test_eval_sentiment() -> None:
     }
     title = "sentiment: train 30 rows, test 6 rows, features TF-IDF + embeddings; shipped: ensemble"
     assert out.splitlines()[0] == title
+
+
+def test_eval_intent_few_shot_episodes_by_domain() -> None:
+    data, out = _run("intent", "--shots", "3", "--episodes", "2", "--domains", str(FIXTURES / "fewshot_domains.jsonl"))
+    per = [
+        (e["name"], e["n_support"], e["n_query"], e["accuracy"], e["baseline_accuracy"]) for e in data["per_episode"]
+    ]
+    # the weather questions share no words with the support rows: TF-IDF misses both, the encoder does not
+    assert per == [("aircon", 6, 4, 1.0, 1.0), ("weather", 6, 2, 1.0, 0.0)]
+    assert (data["accuracy"], data["baseline_accuracy"], data["rejected_share"], data["below_baseline"]) == (
+        1.0,
+        0.5,
+        0.0,
+        0,
+    )
+    lines = out.splitlines()
+    assert lines[0] == "intent few-shot: 3 per intent, 2 episodes"
+    assert lines[2].split() == ["mean", "accuracy", "100.00%", "50.00%"]
+    assert lines[3].split() == ["lowest", "episode", "accuracy", "100.00%", "0.00%"]
+    assert lines[4].split() == ["share", "rejected", "(OOS)", "0.00%", "0.00%"]
+    assert lines[6].split() == ["episodes", "below", "baseline", "0", "-"]
+
+
+def test_eval_intent_few_shot_from_train_and_test() -> None:
+    data, _ = _run(
+        "intent", "--shots", "1", "--episodes", "2",
+        "--train", str(FIXTURES / "intent_train.jsonl"), "--test", str(FIXTURES / "intent_test.jsonl"),
+    )  # fmt: skip
+    labels = {json.loads(line)["label"] for line in (FIXTURES / "intent_train.jsonl").read_text().splitlines()}
+    assert [(e["n_support"], e["n_query"]) for e in data["per_episode"]] == [(len(labels), 10)] * 2
+
+
+def test_eval_intent_needs_its_files() -> None:
+    result = runner.invoke(app, ["eval", "intent", "--shots", "3"])
+    assert result.exit_code == 2
+    assert "--shots needs --domains FILE, or --train and --test" in result.output
+    result = runner.invoke(app, ["eval", "intent"])
+    assert result.exit_code == 2
+    assert "give --train and --test, or --shots with --domains" in result.output

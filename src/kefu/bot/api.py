@@ -26,14 +26,18 @@ from kefu.bot.schemas import (
     FlowUpdate,
     IntentCreate,
     IntentRead,
+    IntentReportRead,
     IntentUpdate,
     ModelRead,
+    TrainingRead,
     TrainQueued,
     TryIn,
     TryOut,
 )
 from kefu.core.deps import SessionDep, StateDep
+from kefu.core.errors import NotFound
 from kefu.core.http import OutboundHttp
+from kefu.core.openapi import errors
 from kefu.core.schemas import Id
 from kefu.core.state import AppState
 
@@ -179,6 +183,22 @@ async def train(state: StateDep, principal: CanManageBot) -> TrainQueued:
 @router.get("/models", response_model=list[ModelRead])
 async def list_models(session: SessionDep, principal: CanManageBot) -> list[ModelRead]:
     return [ModelRead.model_validate(m) for m in await service.list_models(session, principal.account_id)]
+
+
+@router.get("/trainings", response_model=list[TrainingRead])
+async def list_trainings(session: SessionDep, principal: CanManageBot) -> list[TrainingRead]:
+    """The latest trainings, newest first: the quick model after each edit and its fine-tuned copy."""
+    return [TrainingRead.model_validate(t) for t in await service.list_trainings(session, principal.account_id)]
+
+
+@router.get("/report", response_model=IntentReportRead, responses=errors(404))
+async def intent_report(session: SessionDep, principal: CanManageBot) -> IntentReportRead:
+    """The active model's report on its own examples; 404 while there is none (no model, or still computing)."""
+    model = await service.active_model(session, principal.account_id)
+    report = (model.metrics or {}).get("report") if model is not None else None
+    if model is None or report is None:
+        raise NotFound("intent model report")
+    return IntentReportRead(model_id=model.id, version=model.version, **report)
 
 
 # ---- try it ----------------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from kefu.bot.service import (
     check_create_intent,
     do_put_settings,
     do_store_model,
+    intent_extras,
     training_examples,
 )
 from kefu.bot.tasks import examples_hash
@@ -169,7 +170,8 @@ async def seed_bot(session: AsyncSession, account_id: int, base_url: str, *, tra
 async def train_now(session: AsyncSession, account_id: int) -> None:
     """Train the intent model in this process (the CLI has no job runner)."""
     examples = await training_examples(session, account_id)
+    extras = await intent_extras(session, account_id)
     await session.commit()
-    blob, metrics = await asyncio.to_thread(nlu.train_intent_model, examples)
-    metrics["examples_hash"] = examples_hash(examples)
+    blob, metrics = await asyncio.to_thread(nlu.train_intent_model, examples, extra_examples=extras)
+    metrics["examples_hash"] = examples_hash(examples, extras)
     await do_store_model(session, account_id, blob, metrics)

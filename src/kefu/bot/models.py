@@ -44,6 +44,8 @@ class BotIntent(IdMixin, TimestampMixin, Base):
     handoff: Mapped[bool] = mapped_column(Boolean, default=False)
     flow_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("bot_flows.id", ondelete="SET NULL"), nullable=True)
     reply: Mapped[dict[str, str]] = mapped_column(JsonType, default=dict)
+    # FAQ entries asking the same thing: with few examples, their published questions and variants train too
+    faq_ids: Mapped[list[int]] = mapped_column(JsonType, default=list, server_default="[]")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, onupdate=clock.now)
 
 
@@ -89,4 +91,28 @@ class BotText(IdMixin, Base):
     key: Mapped[str] = mapped_column(String(32))
     locale: Mapped[str] = mapped_column(String(8))
     text: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, onupdate=clock.now)
+
+
+class BotTraining(IdMixin, Base):
+    """One training of an account's intent model and where it stands, for the admin (kefu.bot.tasks).
+
+    `kind` "quick": the ensemble without fine-tuning, trained right after an edit; its states are training →
+    ready (its model is active) → replaced (its fine-tuned copy took over), or cancelled (a newer edit came
+    first) / failed. `kind` "finetune": the fine-tuned copy trained after a quick model, queued → training →
+    ready (it replaced the quick model: better on the calibration slice) or dropped (not better: the quick
+    model stays), or cancelled / failed. `progress` is 0–1; `stage` says what it is doing."""
+
+    __tablename__ = "bot_trainings"
+
+    account_id: Mapped[int] = mapped_column(BigId, ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16))
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    stage: Mapped[str] = mapped_column(String(64), default="")
+    examples_hash: Mapped[str] = mapped_column(String(32), default="")
+    model_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("bot_models.id", ondelete="SET NULL"), nullable=True)
+    quick_id: Mapped[int | None] = mapped_column(BigId, nullable=True)  # a fine-tuning: the quick training it follows
+    detail: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, onupdate=clock.now)

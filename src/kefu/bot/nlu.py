@@ -13,6 +13,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -119,20 +120,33 @@ OOS_LABEL = "out_of_scope"  # an intent with this name holds examples of what th
 
 
 def train_intent_model(
-    examples: list[tuple[str, str]], *, embedder: Embedder | None = None, fine_tune: bool | None = None
+    examples: list[tuple[str, str]],
+    *,
+    embedder: Embedder | None = None,
+    fine_tune: bool | None = None,
+    extra_examples: dict[str, list[str]] | None = None,
+    previous: bytes | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> tuple[bytes, dict[str, Any]]:
     """Train on (text, label) pairs; returns the model bytes and its metrics. `embedder` / `fine_tune`:
-    the job's (a worker's, built from its Settings); None = what `use_embedder` configured."""
+    the job's (a worker's, built from its Settings); None = what `use_embedder` configured. `extra_examples`:
+    intent → texts saying what it is (description, linked FAQ questions): more examples for intents with few.
+    `previous`: the active model's bytes, whose example embeddings are reused (only new examples are
+    embedded). `progress`: fine-tuning lines."""
     from kefu.nlp.intent import IntentModel
 
     started = time.perf_counter()
     oos = OOS_LABEL if any(label == OOS_LABEL for _, label in examples) else None
     allowed = _fine_tune if fine_tune is None else fine_tune
+    emb = embedder or queries().inner
     model = IntentModel.train(
         [(model_text(text), label) for text, label in examples],
         oos_label=oos,
-        embedder=embedder or queries().inner,
+        embedder=emb,
         fine_tune=None if allowed else False,
+        extra_examples={k: [model_text(t) for t in v] for k, v in (extra_examples or {}).items()},
+        known_vectors=_known_vectors(previous, emb),
+        progress=progress,
     )
     md = model.metadata
     metrics: dict[str, Any] = {
@@ -140,11 +154,60 @@ def train_intent_model(
         "n_examples": md.n_examples,
         "threshold": round(float(md.threshold), 4),
         "oos_label": md.oos_label,
+        "oos_rule": md.oos_rule,  # "calibrated" on a held-out slice, or "few-shot" (ADR 0007)
         "fine_tuned": model.finetuned,
         "guard": dict(md.guard),  # which configuration shipped: ensemble or sparse-only baseline (kefu.nlp.guard)
         "train_seconds": round(time.perf_counter() - started, 3),
     }
+    if md.finetune:
+        metrics["finetune"] = dict(md.finetune)  # the fine-tuned copy against the frozen ensemble on the slice
     return model.to_bytes(), metrics
+
+
+def fine_tuning_applies(n_examples: int, *, embedder: Embedder | None = None, allowed: bool | None = None) -> bool:
+    """Whether a training of this many examples would fine-tune (PyTorch, the bundled embedder, enough
+    examples, and fine-tuning not switched off)."""
+    from kefu.nlp import finetune
+
+    if not (_fine_tune if allowed is None else allowed):
+        return False
+    return finetune.wanted(embedder or queries().inner, n_examples) is not None
+
+
+def _known_vectors(previous: bytes | None, embedder: Embedder) -> dict[str, np.ndarray] | None:
+    if previous is None:
+        return None
+    from kefu.nlp.intent import IntentModel
+
+    try:
+        return IntentModel.from_bytes(previous, embedder=embedder).training_vectors()
+    except Exception:  # an older format: embed everything again
+        log.info("the previous intent model cannot be read; its example embeddings are not reused")
+        return None
+
+
+def intent_report(examples: list[tuple[str, str]], blob: bytes, *, embedder: Embedder | None = None) -> dict[str, Any]:
+    """What the model `blob` (trained on `examples`) knows about its own examples: leave-one-out per intent,
+    confusions with example questions, suggestions (kefu.nlp.intent_report). The examples as typed."""
+    from kefu.nlp.intent import IntentModel
+    from kefu.nlp.intent_ensemble import EnsembleConfig
+    from kefu.nlp.intent_report import diagnose
+
+    emb = embedder or queries().inner
+    model = IntentModel.from_bytes(blob, embedder=emb)
+    folded = [model_text(text) for text, _ in examples]
+    known = model.training_vectors()
+    missing = [t for t in dict.fromkeys(folded) if t not in known]
+    if missing:
+        known.update(zip(missing, emb.embed_queries(missing), strict=True))
+    vectors = np.stack([known[t] for t in folded]).astype(np.float32)
+    typed = {f: text for f, (text, _) in zip(folded, examples, strict=True)}
+    config = EnsembleConfig(**model.metadata.config)
+    report = diagnose(folded, vectors, [label for _, label in examples], config=config, oos_label=OOS_LABEL)
+    out = report.as_dict()
+    for c in out["confusions"]:  # show the questions as the admin wrote them
+        c["questions"] = [typed.get(q, q) for q in c["questions"]]
+    return out
 
 
 def _intent(model: Any, text: str) -> tuple[str | None, float, list[tuple[str, float]], bool]:

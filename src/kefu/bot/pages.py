@@ -8,8 +8,10 @@ again as typed with the reason (for flows, each error next to its field, in the 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -27,12 +29,14 @@ from kefu.bot.policy import Context
 from kefu.bot.runtime import get_runtime
 from kefu.bot.schemas import BotSettingsIn, BotTextsUpdate, FlowCreate, FlowUpdate, IntentCreate, IntentUpdate
 from kefu.bot.texts import LOCALES, MAX_CHARS, TextKey
+from kefu.core import clock
 from kefu.core.deps import SessionDep, StateDep
 from kefu.core.errors import Conflict, KefuError, Unprocessable
 from kefu.web.i18n import HTML_LANG
 from kefu.web.rendering import PageRoute, is_htmx, page, t
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
+POLL_AFTER_EDIT = timedelta(minutes=2)
 Text = Annotated[str, Form()]
 
 
@@ -75,6 +79,27 @@ async def bot_home(principal: CanManageBot) -> Response:
 # ---- intents ---------------------------------------------------------------------------------------
 
 
+async def _model_status(session: AsyncSession, account_id: int) -> dict[str, Any]:
+    """The trainings (state, progress) and the active model's report on its own examples."""
+    trainings = await service.list_trainings(session, account_id, limit=6)
+    model = await service.active_model(session, account_id)
+    report = (model.metrics or {}).get("report") if model is not None else None
+    edited = await service.last_intent_edit(session, account_id)
+    # polled while a training runs, while the active model's report is computed, and for a while after an
+    # edit newer than the active model (its training may not have started yet)
+    pending = (
+        edited is not None and clock.now() - edited < POLL_AFTER_EDIT and (model is None or edited > model.trained_at)
+    )
+    return {
+        "trainings": trainings,
+        "training_open": any(t.state in service.OPEN_STATES for t in trainings)
+        or pending
+        or bool(model and report is None),
+        "active_model": model,
+        "report": report,
+    }
+
+
 async def _intents(session: AsyncSession, account_id: int, **extra: Any) -> dict[str, Any]:
     return {
         "section": "bot",
@@ -83,6 +108,7 @@ async def _intents(session: AsyncSession, account_id: int, **extra: Any) -> dict
         "flows": await service.list_flows(session, account_id),
         "errors": [],
         "form": {},
+        **await _model_status(session, account_id),
         **extra,
     }
 
@@ -90,6 +116,12 @@ async def _intents(session: AsyncSession, account_id: int, **extra: Any) -> dict
 @router.get("/admin/bot/intents")
 async def intents(request: Request, session: SessionDep, principal: CanManageBot) -> Response:
     return page(request, "bot/intents.html", await _intents(session, principal.account_id))
+
+
+@router.get("/admin/bot/intents/status")
+async def model_status(request: Request, session: SessionDep, principal: CanManageBot) -> Response:
+    """The training states and the model report (the intents page polls it while a training runs)."""
+    return page(request, "bot/_model_status.html", await _model_status(session, principal.account_id))
 
 
 @dataclass
@@ -103,6 +135,7 @@ class IntentForm:
     flow_id: Text = ""
     reply_zh: Text = ""
     reply_en: Text = ""
+    faq_ids: Text = ""  # FAQ entry ids, separated by spaces or commas
 
     def fields(self) -> dict[str, Any]:
         return {
@@ -112,11 +145,19 @@ class IntentForm:
             "handoff": self.handoff,
             "flow_id": int(self.flow_id) if self.flow_id.strip().isdigit() else None,
             "reply": _texts(self.reply_zh, self.reply_en),
+            # (a token that is not a number stays text: validation names it)
+            "faq_ids": [int(t) if t.isdigit() else t for t in re.split(r"[\s,，]+", self.faq_ids) if t],
         }
 
     def echo(self) -> dict[str, Any]:
         """What to show again in a rejected form: the fields as typed."""
-        return {**self.fields(), "examples": self.examples, "reply_zh": self.reply_zh, "reply_en": self.reply_en}
+        typed = {
+            "examples": self.examples,
+            "reply_zh": self.reply_zh,
+            "reply_en": self.reply_en,
+            "faq_ids": self.faq_ids,
+        }
+        return {**self.fields(), **typed}
 
 
 IntentFormDep = Annotated[IntentForm, Depends()]

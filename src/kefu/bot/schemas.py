@@ -27,6 +27,13 @@ Words = Annotated[list[Annotated[str, StringConstraints(strip_whitespace=True, m
                   Field(max_length=100), AfterValidator(_unique)]  # fmt: skip
 
 
+FAQ_IDS_HELP = (
+    "FAQ entries asking the same thing: while the intent has fewer than 5 examples, their published questions "
+    "and variants are training examples too"
+)
+FaqIds = Annotated[list[Id], Field(max_length=50)]
+
+
 class IntentCreate(StrictModel):
     name: IntentName = Field(description="lower-case id, e.g. order_status")
     description: str = Field("", max_length=1000)
@@ -34,6 +41,7 @@ class IntentCreate(StrictModel):
     handoff: bool = False
     flow_id: Id | None = None
     reply: Texts = Field(default_factory=dict, description='canned answer, e.g. {"zh": "您好！", "en": "Hello!"}')
+    faq_ids: FaqIds = Field(default_factory=list, description=FAQ_IDS_HELP)
 
 
 class IntentUpdate(PatchModel):
@@ -44,6 +52,7 @@ class IntentUpdate(PatchModel):
     handoff: bool | None = None
     flow_id: Id | None = None
     reply: Texts | None = None
+    faq_ids: FaqIds | None = Field(None, description=FAQ_IDS_HELP)
 
 
 class ExamplesIn(StrictModel):
@@ -58,6 +67,7 @@ class IntentRead(ReadModel):
     handoff: bool
     flow_id: int | None
     reply: dict[str, str]
+    faq_ids: list[int]
     created_at: datetime
     updated_at: datetime
 
@@ -114,6 +124,33 @@ class ModelRead(ReadModel):
     metrics: dict[str, Any]
     trained_at: datetime
     active: bool
+
+
+class TrainingRead(ReadModel):
+    """One training of the intent model: `kind` quick (the ensemble, right after an edit) or finetune (the
+    fine-tuned copy after it); `state` queued | training | ready | replaced | dropped | cancelled | failed;
+    `progress` 0–1; `detail`: seconds taken and, for a fine-tuning, both accuracies on the calibration slice."""
+
+    id: int
+    kind: str
+    state: str
+    progress: float
+    stage: str
+    model_id: int | None
+    detail: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+
+
+class IntentReportRead(BaseModel):
+    """What the active model knows about its own examples (leave-one-out, or 5-fold above 200 examples)."""
+
+    model_id: int
+    version: int
+    method: str
+    intents: list[dict[str, Any]]
+    confusions: list[dict[str, Any]]
+    suggestions: list[dict[str, Any]]
 
 
 class TrainQueued(BaseModel):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -17,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kefu.accounts.service import get_outbound_policy
 from kefu.auth.access import get_scoped, restrict
 from kefu.bot import flows, texts
-from kefu.bot.models import BotFlow, BotIntent, BotModel, BotSettings, BotText
+from kefu.bot.models import BotFlow, BotIntent, BotModel, BotSettings, BotText, BotTraining
 from kefu.bot.policy import BotConfig, HandoffRules, IntentRule
 from kefu.bot.schemas import (
     BotSettingsIn,
@@ -35,8 +36,11 @@ from kefu.core.errors import Conflict, Unprocessable
 from kefu.core.events import Actor, commit, emit, rollback
 from kefu.core.http import OutboundHttp
 from kefu.core.jobs import JobRunner
+from kefu.knowledge.models import FaqEntry
+from kefu.knowledge.schemas import EntryStatus
 
 TRAIN_JOB = "bot.train_intents"
+FINETUNE_JOB = "bot.finetune_intents"
 
 
 # ---- intents ---------------------------------------------------------------------------------------
@@ -64,10 +68,25 @@ async def _commit_unique(session: AsyncSession, what: str, name: str) -> None:
         raise Conflict(f"{what} named {name!r} already exists") from exc
 
 
+async def _check_faqs(session: AsyncSession, account_id: int, faq_ids: list[int] | None) -> None:
+    """Every linked FAQ entry must be the account's (422 naming the others)."""
+    if not faq_ids:
+        return
+    q = select(FaqEntry.id).where(FaqEntry.account_id == account_id, FaqEntry.id.in_(faq_ids))
+    found = set((await session.execute(q)).scalars())
+    unknown = [i for i in dict.fromkeys(faq_ids) if i not in found]
+    if unknown:
+        raise Unprocessable(
+            f"no FAQ entry with id {', '.join(map(str, unknown))} in this account",
+            details=[{"field": "faq_ids", "message": f"unknown FAQ entry {i}"} for i in unknown],
+        )
+
+
 async def check_create_intent(
     session: AsyncSession, account_id: int, data: IntentCreate, jobs: JobRunner | None = None
 ) -> BotIntent:
     await _check_flow(session, account_id, data.flow_id)
+    await _check_faqs(session, account_id, data.faq_ids)
     intent = BotIntent(account_id=account_id, **data.model_dump())
     session.add(intent)
     await _commit_unique(session, "an intent", data.name)
@@ -82,13 +101,15 @@ async def check_update_intent(
     changes = data.model_dump(exclude_unset=True)
     if "flow_id" in changes:
         await _check_flow(session, account_id, changes["flow_id"])
+    if "faq_ids" in changes:
+        await _check_faqs(session, account_id, changes["faq_ids"])
     for field, value in changes.items():
         if value is None and field != "flow_id":
             continue
         setattr(intent, field, value)
     intent.updated_at = clock.now()
     await _commit_unique(session, "an intent", intent.name)
-    if {"name", "examples"} & changes.keys():
+    if {"name", "examples", "description", "faq_ids"} & changes.keys():
         await enqueue_training(jobs, account_id)
     return intent
 
@@ -389,7 +410,7 @@ async def do_store_model(session: AsyncSession, account_id: int, blob: bytes, me
     model = BotModel(account_id=account_id, version=version, blob=blob, metrics=metrics, active=True)
     session.add(model)
     await session.flush()
-    public = {k: v for k, v in metrics.items() if k != "examples_hash"}
+    public = {k: v for k, v in metrics.items() if k not in ("examples_hash", "report")}  # (the report: GET /report)
     emit(session, account_id, EventType.BOT_MODEL_TRAINED, {"id": model.id, "version": version, **public},
          actor=Actor.system())  # fmt: skip
     await commit(session)
@@ -401,3 +422,114 @@ async def do_deactivate_models(session: AsyncSession, account_id: int) -> None:
         update(BotModel).where(BotModel.account_id == account_id, BotModel.active.is_(True)).values(active=False)
     )
     await commit(session)
+
+
+async def intent_extras(session: AsyncSession, account_id: int) -> dict[str, list[str]]:
+    """intent name → texts saying what it is: "name: description" and the published questions and variants of
+    its linked FAQ entries (one more example each for an intent with few; kefu.nlp.intent)."""
+    rows = (
+        await session.execute(
+            select(BotIntent.name, BotIntent.description, BotIntent.faq_ids).where(BotIntent.account_id == account_id)
+        )
+    ).all()
+    linked = {i for _, _, ids in rows for i in ids or []}
+    faqs: dict[int, list[str]] = {}
+    if linked:
+        q = select(FaqEntry.id, FaqEntry.question, FaqEntry.variants).where(
+            FaqEntry.account_id == account_id, FaqEntry.id.in_(linked), FaqEntry.status == EntryStatus.PUBLISHED
+        )
+        faqs = {i: [question, *(variants or [])] for i, question, variants in (await session.execute(q)).all()}
+    out: dict[str, list[str]] = {}
+    for name, description, ids in rows:
+        texts = [f"{name.replace('_', ' ')}: {description.strip()}"] if description and description.strip() else []
+        texts += [t for i in ids or [] for t in faqs.get(i, [])]
+        if texts:
+            out[name] = texts
+    return out
+
+
+async def last_intent_edit(session: AsyncSession, account_id: int) -> datetime | None:
+    q = select(func.max(BotIntent.updated_at)).where(BotIntent.account_id == account_id)
+    return (await session.execute(q)).scalar_one_or_none()
+
+
+async def get_model(session: AsyncSession, account_id: int, model_id: int) -> BotModel | None:
+    q = select(BotModel).where(BotModel.account_id == account_id, BotModel.id == model_id)
+    return (await session.execute(q)).scalar_one_or_none()
+
+
+async def active_model(session: AsyncSession, account_id: int) -> BotModel | None:
+    q = select(BotModel).where(BotModel.account_id == account_id, BotModel.active.is_(True)).limit(1)
+    return (await session.execute(q)).scalar_one_or_none()
+
+
+async def do_set_model_report(session: AsyncSession, model_id: int, report: dict[str, Any]) -> None:
+    model = await session.get(BotModel, model_id)
+    if model is not None:
+        model.metrics = {**model.metrics, "report": report}
+        await commit(session)
+
+
+# ---- trainings: what the admin sees of them (kefu.bot.tasks runs them) --------------------------------
+
+QUICK, FINETUNE = "quick", "finetune"
+QUEUED, TRAINING, READY, REPLACED, DROPPED, CANCELLED, FAILED = (
+    "queued", "training", "ready", "replaced", "dropped", "cancelled", "failed"
+)  # fmt: skip
+OPEN_STATES = (QUEUED, TRAINING)
+
+
+async def list_trainings(session: AsyncSession, account_id: int, limit: int = 20) -> list[BotTraining]:
+    q = select(BotTraining).where(BotTraining.account_id == account_id).order_by(BotTraining.id.desc()).limit(limit)
+    return list((await session.execute(q)).scalars())
+
+
+async def do_start_training(
+    session: AsyncSession,
+    account_id: int,
+    kind: str,
+    digest: str,
+    *,
+    state: str = TRAINING,
+    quick_id: int | None = None,
+) -> BotTraining:
+    """A new training row. A quick training marks the account's open trainings of other examples cancelled:
+    a newer edit cancels an older job's result (the job sees it and stores nothing)."""
+    if kind == QUICK:
+        await session.execute(
+            update(BotTraining)
+            .where(
+                BotTraining.account_id == account_id,
+                BotTraining.state.in_(OPEN_STATES),
+                BotTraining.examples_hash != digest,
+            )
+            .values(state=CANCELLED, stage="a newer edit", updated_at=clock.now())
+        )
+    row = BotTraining(
+        account_id=account_id, kind=kind, state=state, progress=0.0, stage="", examples_hash=digest,
+        quick_id=quick_id, detail={},
+    )  # fmt: skip
+    session.add(row)
+    await commit(session)
+    return row
+
+
+async def do_update_training(session: AsyncSession, training_id: int, **values: Any) -> str | None:
+    """Sets the given columns unless the training was cancelled meanwhile; returns its state (None: gone)."""
+    row = await session.get(BotTraining, training_id, populate_existing=True)
+    if row is None:
+        return None
+    if row.state != CANCELLED:
+        for key, value in values.items():
+            setattr(row, key, value)
+        row.updated_at = clock.now()
+    state = row.state
+    await commit(session)
+    return state
+
+
+async def training_state(session: AsyncSession, training_id: int) -> str | None:
+    q = select(BotTraining.state).where(BotTraining.id == training_id)
+    state = (await session.execute(q)).scalar_one_or_none()
+    await session.commit()
+    return state

@@ -37,6 +37,8 @@ def emit(title: str, rows: list[tuple[str, str]], result: dict[str, Any], json_o
 def _fmt(key: str, value: Any) -> str:
     if value is None:
         return "-"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
     if key.endswith(("_ms", "_seconds")):
         return f"{value:.2f}"
     return f"{100 * value:.2f}%"

@@ -7,7 +7,9 @@ An ensemble of
 
 Out of scope = the account's explicit OOS label (when examples for it were given; trained as k-means parts,
 summed back) beats the best in-scope label by a margin, or the best in-scope probability is below a
-threshold; both are calibrated on a held-out slice of the training examples (`intent_threshold`).
+threshold; both are calibrated on a held-out slice of the training examples (`intent_threshold`). With
+few examples per intent (the median in-scope intent has fewer than `MIN_CALIBRATION`) nothing is
+calibrated: out of scope only when the OOS label is the most probable (ADR 0007).
 Prediction costs one embedding call per message (batched for `predict_batch`).
 
 A trained model is immutable: retraining builds a new object, which the caller swaps in by reassigning its
@@ -16,7 +18,7 @@ reference (atomic in Python), so predictions in flight keep using the old model.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -44,6 +46,14 @@ from kefu.nlp.pipeline import Message, register_component
 
 FORMAT_VERSION = 1
 _KIND = "intent"
+#: the OOS rule is calibrated on a held-out slice only when the median in-scope intent has this many examples;
+#: below it (one held-out example per intent: a quantile read off noise) the rule is fixed (ADR 0007)
+MIN_CALIBRATION = 5
+#: few-shot rule, with the bundled e5 encoder only: out of scope when no training example has at least this
+#: cosine similarity with the message. A constant of the encoder, not of the account: under 0.5 % of in-domain
+#: questions fall below it in BANKING77 / SMP2017 *train* episodes of 1–10 examples per intent (ADR 0007)
+SIMILARITY_FLOOR = 0.82
+CALIBRATED, FEW_SHOT = "calibrated", "few-shot"
 
 
 @dataclass(frozen=True)
@@ -66,15 +76,25 @@ class IntentMetadata:
     config: dict[str, Any] = field(default_factory=dict)
     oos_on_blend: bool = False  # the OOS rule reads the blend with the fine-tuned copy, not the ensemble alone
     guard: dict[str, Any] = field(default_factory=dict)  # the training guard's outcome ({} = not run)
+    oos_rule: str = CALIBRATED  # CALIBRATED on a held-out slice, or FEW_SHOT: the OOS label must win outright
+    # with a fine-tuned copy: {"slice_size", "ensemble_accuracy", "blend_accuracy"} on the calibration slice
+    finetune: dict[str, Any] = field(default_factory=dict)
+    similarity_floor: float = 0.0  # few-shot rule: nearest training example less similar than this → OOS (0: off)
 
 
 class IntentModel:
     """Use `IntentModel.train(...)` or `IntentModel.from_bytes(...)`; do not construct directly."""
 
     def __init__(
-        self, ensemble: IntentEnsemble, metadata: IntentMetadata, embedder: Embedder, head: FineTunedHead | None = None
+        self,
+        ensemble: IntentEnsemble,
+        metadata: IntentMetadata,
+        embedder: Embedder,
+        head: FineTunedHead | None = None,
+        texts: list[str] | None = None,
     ) -> None:
         self._ensemble = ensemble
+        self._texts = texts or []  # the training texts, in the order of the ensemble's kNN vectors
         self.metadata = metadata
         self._embedder = embedder
         self._head = head
@@ -84,6 +104,14 @@ class IntentModel:
     def finetuned(self) -> bool:
         """Whether predictions blend in a fine-tuned copy of the embedder's upper layers (kefu.nlp.finetune)."""
         return self._head_embedder is not None
+
+    def training_vectors(self) -> dict[str, np.ndarray]:
+        """text → its (float16-rounded) query embedding, for the texts this model was trained on, when it keeps
+        them (the kNN vote does): a retraining passes them as `known_vectors` and embeds only new texts."""
+        vectors = self._ensemble.vectors
+        if len(vectors) != len(self._texts):
+            return {}
+        return {t: vectors[i].astype(np.float32) for i, t in enumerate(self._texts)}
 
     @classmethod
     def train(
@@ -99,6 +127,9 @@ class IntentModel:
         finetune_config: FineTuneConfig | None = None,
         fine_tune: bool | None = None,
         guard_baseline: bool = True,
+        extra_examples: Mapping[str, Sequence[str]] | None = None,
+        known_vectors: Mapping[str, np.ndarray] | None = None,
+        progress: Callable[[str], None] | None = None,
     ) -> IntentModel:
         """Trains on (text, label) pairs; `oos_label` names the label of out-of-scope examples, if any.
 
@@ -107,24 +138,41 @@ class IntentModel:
         (PyTorch installed, the bundled embedder, enough examples); True = always (an error if it cannot);
         False = never. `guard_baseline` (module kefu.nlp.guard): on the calibration slice, compare the ensemble
         with its sparse-only configuration on in-scope accuracy; unless the ensemble is strictly better the
-        model ships the sparse-only configuration; the comparison goes to `metadata.guard`."""
+        model ships the sparse-only configuration; the comparison goes to `metadata.guard`.
+
+        `extra_examples`: label → texts saying what the intent is (the bot: its name and description, the
+        questions and variants of the FAQ entries it links to); an intent with fewer than `MIN_CALIBRATION`
+        examples gets them as more examples. With few examples per intent (the
+        median in-scope intent has fewer than `MIN_CALIBRATION`) the OOS rule is not calibrated: out of scope
+        only when the OOS label is the most probable (`metadata.oos_rule == FEW_SHOT`). `known_vectors`: text →
+        query embedding already computed (`training_vectors()` of the previous model); only other texts are
+        embedded. `progress`: receives the fine-tuning's progress lines ("fine-tuning: epoch 2/6, …")."""
+        examples = _with_extras(examples, extra_examples)
         texts, labels = _validate(examples)
         emb = embedder or get_embedder()
         cfg = config or EnsembleConfig()
-        vectors = emb.embed_queries(texts)
+        vectors = _embed(emb, texts, known_vectors)
+        few_shot = _few_shot(labels, oos_label)
         fit_labels = oos_parts(labels, vectors, oos_label, seed)
         base = finetune.wanted(emb, len(texts)) if fine_tune is None else finetune.required(emb) if fine_tune else None
 
         def fine_tuned(fit_texts: list[str], fit_labels: list[str], classes: np.ndarray) -> FineTunedHead:
             assert base is not None  # trained on the ensemble's (part) labels, so the columns align
             targets = np.searchsorted(classes, np.asarray(fit_labels))
-            return FineTunedHead.train(base, fit_texts, targets, len(classes), config=finetune_config, seed=seed)
+            return FineTunedHead.train(
+                base, fit_texts, targets, len(classes), config=finetune_config, seed=seed, progress=progress
+            )
+
+        blends: dict[tuple[str, ...], np.ndarray] = {}  # the slice's blend, computed once for both of its uses
 
         def blend(
             fit_texts: list[str], fit_labels: list[str], classes: np.ndarray, held: list[str], frozen: np.ndarray
         ) -> np.ndarray:
             assert base is not None
-            return fine_tuned(fit_texts, fit_labels, classes).blend(base, held, frozen)
+            key = tuple(held)
+            if key not in blends:
+                blends[key] = fine_tuned(fit_texts, fit_labels, classes).blend(base, held, frozen)
+            return blends[key]
 
         # with OOS examples and a fine-tuned copy, the OOS rule is calibrated on the blend (a second
         # fine-tuning, on the calibration's fit slice): more OOS recall at the same in-scope accuracy
@@ -132,10 +180,18 @@ class IntentModel:
         outcome, prefit = None, None
         if guard_baseline:
             cfg, outcome, prefit = _guard(texts, vectors, fit_labels, oos_label, cfg, seed)
-        rule = calibrate(
-            texts, vectors, fit_labels, oos_label=oos_label, config=cfg, seed=seed,
-            max_in_scope_loss=max_in_scope_loss, blend=blend if oos_on_blend else None, prefit=prefit,
-        )  # fmt: skip
+        compared: dict[str, Any] = {}
+        if base is not None:  # is the fine-tuned copy better than the frozen ensemble on the slice?
+            prefit = prefit or held_out(texts, vectors, fit_labels, cfg, seed)
+            if prefit is not None:
+                compared = _compare_blend(prefit, texts, fit_labels, oos_label, blend)
+        if few_shot:
+            rule = OosRule(threshold=0.0, margin=0.0)
+        else:
+            rule = calibrate(
+                texts, vectors, fit_labels, oos_label=oos_label, config=cfg, seed=seed,
+                max_in_scope_loss=max_in_scope_loss, blend=blend if oos_on_blend else None, prefit=prefit,
+            )  # fmt: skip
         ensemble = IntentEnsemble.fit(texts, vectors, fit_labels, cfg)
         head = fine_tuned(texts, fit_labels, ensemble.classes) if base is not None else None
         metadata = IntentMetadata(
@@ -149,8 +205,11 @@ class IntentModel:
             config=asdict(cfg),
             oos_on_blend=oos_on_blend,
             guard=outcome.as_dict() if outcome is not None else {},
+            oos_rule=FEW_SHOT if few_shot else CALIBRATED,
+            similarity_floor=SIMILARITY_FLOOR if few_shot and finetune.bundled(emb) is not None else 0.0,
+            finetune=compared,
         )
-        return cls(ensemble, metadata, emb, head)
+        return cls(ensemble, metadata, emb, head, texts)
 
     def predict(self, text: str, top_k: int = 5, *, vector: np.ndarray | None = None) -> IntentPrediction:
         """`vector`: the text's query embedding, if the caller already has it (then no embedding call)."""
@@ -177,13 +236,15 @@ class IntentModel:
         if self.finetuned and not meta.oos_on_blend:
             _, rule_p_best, rule_p_oos = split_oos(merge_parts(frozen, fit_classes)[0], oos_index)
         is_oos = rejected(rule_p_best, rule_p_oos, OosRule(meta.threshold, meta.oos_margin))
+        if meta.similarity_floor > 0:
+            is_oos |= self._ensemble.nearest(vectors) < meta.similarity_floor
         return [
             _prediction(classes, row, classes[b], float(pb), bool(o), top_k)
             for row, b, pb, o in zip(probs, best, p_best, is_oos, strict=True)
         ]
 
     def to_bytes(self) -> bytes:
-        payload = {"metadata": asdict(self.metadata), "ensemble": self._ensemble.state()}
+        payload = {"metadata": asdict(self.metadata), "ensemble": self._ensemble.state(), "texts": self._texts}
         if self._head is not None:
             payload["finetuned"] = self._head.state()
         return modelio.dump(_KIND, FORMAT_VERSION, payload)
@@ -194,7 +255,8 @@ class IntentModel:
         meta = payload["metadata"]
         metadata = IntentMetadata(**{**meta, "labels": list(meta["labels"])})
         head = FineTunedHead.from_state(payload["finetuned"]) if "finetuned" in payload else None
-        return cls(IntentEnsemble.from_state(payload["ensemble"]), metadata, embedder or get_embedder(), head)
+        ensemble = IntentEnsemble.from_state(payload["ensemble"])
+        return cls(ensemble, metadata, embedder or get_embedder(), head, list(payload.get("texts", [])))
 
 
 def _prediction(
@@ -226,6 +288,57 @@ def _guard(
         in_scope_accuracy(ensemble, labels, oos_label)[0], in_scope_accuracy(baseline, labels, oos_label)[0], n
     )
     return (config, outcome, ensemble) if outcome.chosen == ENSEMBLE else (baseline_config, outcome, baseline)
+
+
+def _with_extras(examples: list[tuple[str, str]], extras: Mapping[str, Sequence[str]] | None) -> list[tuple[str, str]]:
+    """More examples for each intent with fewer than MIN_CALIBRATION: the texts that say what it is."""
+    if not extras:
+        return examples
+    counts: dict[str, int] = {}
+    for _, label in examples:
+        counts[label] = counts.get(label, 0) + 1
+    seen = {t for t, _ in examples}
+    extra: list[tuple[str, str]] = []
+    for label in sorted(extras):
+        if not 0 < counts.get(label, 0) < MIN_CALIBRATION:
+            continue
+        for text in extras[label]:
+            if text.strip() and text.strip() not in seen:
+                seen.add(text.strip())
+                extra.append((text.strip(), label))
+    return [*examples, *extra]
+
+
+def _few_shot(labels: list[str], oos_label: str | None) -> bool:
+    counts: dict[str, int] = {}
+    for label in labels:
+        if label != oos_label:
+            counts[label] = counts.get(label, 0) + 1
+    return not counts or float(np.median(list(counts.values()))) < MIN_CALIBRATION
+
+
+def _embed(emb: Embedder, texts: list[str], known: Mapping[str, np.ndarray] | None) -> np.ndarray:
+    if not known:
+        return emb.embed_queries(texts)
+    missing = [t for t in dict.fromkeys(texts) if t not in known]
+    new = dict(zip(missing, emb.embed_queries(missing), strict=True)) if missing else {}
+    return np.stack([np.asarray(known[t] if t in known else new[t], dtype=np.float32) for t in texts])
+
+
+def _compare_blend(
+    held: HeldOut,
+    texts: list[str],
+    labels: list[str],
+    oos_label: str | None,
+    blend: Callable[[list[str], list[str], np.ndarray, list[str], np.ndarray], np.ndarray],
+) -> dict[str, Any]:
+    """In-scope accuracy on the calibration slice of the frozen ensemble and of its blend with a fine-tuned copy
+    trained on the slice's fit part (the same copy the OOS calibration reads, when it reads the blend)."""
+    fit_texts, fit_labels = [texts[i] for i in held.fit_idx], [labels[i] for i in held.fit_idx]
+    blended = blend(fit_texts, fit_labels, held.ensemble.classes, [texts[i] for i in held.held_idx], held.proba)
+    frozen_acc, n = in_scope_accuracy(held, labels, oos_label)
+    blend_acc, _ = in_scope_accuracy(HeldOut(held.fit_idx, held.held_idx, held.ensemble, blended), labels, oos_label)
+    return {"slice_size": n, "ensemble_accuracy": round(frozen_acc, 4), "blend_accuracy": round(blend_acc, 4)}
 
 
 def _validate(examples: list[tuple[str, str]]) -> tuple[list[str], list[str]]:

@@ -91,6 +91,12 @@ class IntentEnsemble:
         dense = self._coef_dense @ vectors[0].astype(np.float32) if self._coef_dense.shape[1] else 0.0
         return (sparse + dense + self._intercept)[None, :]
 
+    def nearest(self, vectors: np.ndarray) -> np.ndarray:
+        """Per row, the cosine similarity of the most similar training example (1.0 when none are kept)."""
+        if not len(self._grouped):
+            return np.ones(len(vectors), dtype=np.float32)
+        return np.asarray((vectors.astype(np.float32) @ self._grouped.T).max(axis=1))
+
     def _knn(self, vectors: np.ndarray) -> np.ndarray:
         """Per label, the mean of its `knn_top` best cosine similarities (fewer if it has fewer examples)."""
         sims = vectors.astype(np.float32) @ self._grouped.T  # (n, n_train)
