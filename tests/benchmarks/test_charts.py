@@ -52,3 +52,22 @@ def test_charts_show_the_recorded_numbers_and_targets(tmp_path: Path) -> None:
 def test_no_records_no_charts(tmp_path: Path) -> None:
     (tmp_path / "results").mkdir()
     assert write_charts(tmp_path / "results", tmp_path / "charts") == []
+
+
+def test_the_sockets_charts_show_both_sizes_and_the_memory_target(tmp_path: Path) -> None:
+    results, out = tmp_path / "results", tmp_path / "charts"
+    results.mkdir()
+    small = {"sockets": 1000, "kb_per_socket": 29.5, "delivery_p50_ms": 18.7, "delivery_p95_ms": 69.4}
+    big = {"sockets": 10000, "kb_per_socket": 31.0, "delivery_p50_ms": 41.0, "delivery_p95_ms": 72.3}
+    _record(
+        results,
+        "sockets-sqlite",
+        {**big, "database": "sqlite+aiosqlite", "redis": False, "nodes": 1, "baseline": small},
+    )
+    assert sorted(p.name for p in write_charts(results, out)) == ["sockets-delivery.svg", "sockets.svg"]
+    memory = (out / "sockets.svg").read_text("utf-8")
+    assert re.findall(r">([\d.]+ KB)<", memory) == ["29.5 KB", "31.0 KB"]
+    assert memory.count('stroke="#d03030"') == 2  # the 40 KB target mark and its legend
+    assert ">1,000 sockets<" in memory and ">10,000 sockets<" in memory
+    delivery = (out / "sockets-delivery.svg").read_text("utf-8")
+    assert re.findall(r">([\d.]+ ms)<", delivery) == ["18.7 ms", "69.4 ms", "41.0 ms", "72.3 ms"]

