@@ -5,8 +5,10 @@ from __future__ import annotations
 import csv
 import json
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -31,18 +33,20 @@ def load_labelled(path: str | Path) -> list[Labelled]:
     return _load_jsonl(path)
 
 
-def _load_jsonl(path: Path) -> list[Labelled]:
-    rows: list[Labelled] = []
+def json_lines(path: Path) -> Iterator[tuple[int, Any]]:
+    """(line number, parsed value) of each non-blank line of a JSONL file; DataError names a bad line."""
     with path.open(encoding="utf-8") as fh:
         for number, line in enumerate(fh, start=1):
             if not line.strip():
                 continue
             try:
-                obj = json.loads(line)
+                yield number, json.loads(line)
             except json.JSONDecodeError as exc:
                 raise DataError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
-            rows.append(_row(obj, path, number))
-    return rows
+
+
+def _load_jsonl(path: Path) -> list[Labelled]:
+    return [_row(obj, path, number) for number, obj in json_lines(path)]
 
 
 def _load_csv(path: Path) -> list[Labelled]:

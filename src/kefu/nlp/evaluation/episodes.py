@@ -16,7 +16,6 @@ An intent with no more than K rows in a domain gives all but one to the support 
 
 from __future__ import annotations
 
-import json
 import random
 import sys
 import time
@@ -30,7 +29,7 @@ import numpy as np
 
 from kefu.nlp.embed import Embedder
 from kefu.nlp.evaluation.baseline import TfidfSvmBaseline
-from kefu.nlp.evaluation.data import DataError, Labelled
+from kefu.nlp.evaluation.data import DataError, Labelled, json_lines
 
 
 @dataclass(frozen=True)
@@ -46,18 +45,11 @@ def load_domain_rows(path: str | Path) -> list[dict[str, str]]:
     if not path.is_file():
         raise DataError(f"{path}: no such file")
     rows = []
-    with path.open(encoding="utf-8") as fh:
-        for number, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
-            if not isinstance(obj, dict) or not all(isinstance(obj.get(k), str) for k in ("text", "label", "domain")):
-                raise DataError(f"{path}:{number}: expected an object with string 'text', 'label' and 'domain'")
-            if obj["text"].strip():
-                rows.append({"text": obj["text"], "label": obj["label"], "domain": obj["domain"]})
+    for number, obj in json_lines(path):
+        if not isinstance(obj, dict) or not all(isinstance(obj.get(k), str) for k in ("text", "label", "domain")):
+            raise DataError(f"{path}:{number}: expected an object with string 'text', 'label' and 'domain'")
+        if obj["text"].strip():
+            rows.append({"text": obj["text"], "label": obj["label"], "domain": obj["domain"]})
     return rows
 
 
