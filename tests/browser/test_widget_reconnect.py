@@ -56,3 +56,32 @@ async def test_widget_waits_for_the_retry_hint_then_reconnects(api: World, new_c
     assert 0 <= int(await frame.locator("body").get_attribute("data-reconnect-ms") or "-1") < 1000
     await expect(frame.locator("body[data-ws=open]")).to_have_count(1, timeout=10_000)
     assert len(opened) == 3
+
+
+async def test_widget_waits_for_retry_after_when_the_ticket_request_gets_503(
+    api: World, new_context: NewContext
+) -> None:
+    inbox = await api.inbox()
+    ctx = await new_context("en")
+    routes: list[Any] = []
+    busy = {"left": 1}
+
+    async def through(route: Any) -> None:
+        route.connect_to_server()
+        routes.append(route)
+
+    async def ticket(route: Any) -> None:  # the first ticket after the drop: the server is busy
+        if busy["left"] and routes:
+            busy["left"] -= 1
+            await route.fulfill(status=503, headers={"Retry-After": "2"}, json={"error": {"code": "unavailable"}})
+        else:
+            await route.continue_()
+
+    await ctx.route_web_socket(re.compile(r"/ws/widget"), through)
+    await ctx.route(re.compile(r"/socket_ticket$"), ticket)
+    _page, frame = await customer_opens_widget(ctx, f"{api.server.base_url}/demo?inbox={inbox['public_key']}")
+    await routes[-1].close(code=1006, reason="network gone")
+    await expect(frame.locator("body[data-ws=closed]")).to_have_count(1)
+    await expect(frame.locator("body")).to_have_attribute("data-reconnect-ms", re.compile(r"^[2-9]\d{3}$"))
+    await expect(frame.locator("body[data-ws=open]")).to_have_count(1, timeout=10_000)
+    assert busy["left"] == 0 and len(routes) == 2

@@ -245,14 +245,16 @@
   // starts a new visitor.
   async function connect() {
     let ticket = null;
+    let hintS = 0;
     try {
       const r = await call("/socket_ticket", { method: "POST" });
       if (r.status === 401) await ensureVisitor(true);
+      else if (r.status === 503) hintS = Number(r.headers.get("Retry-After")) || 5; // the server is busy
       else if (r.ok) ticket = (await r.json()).ticket;
     } catch (err) { /* offline: retry below */ }
     if (!ticket) {
       setConn(false);
-      reconnectLater(0);
+      reconnectLater(hintS);
       return;
     }
     const proto = location.protocol === "https:" ? "wss:" : "ws:";
