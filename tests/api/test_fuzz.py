@@ -244,4 +244,6 @@ def test_every_operation_answers_as_documented(case: Any, fuzzed: Fuzzed) -> Non
     if sent[key] > EXAMPLES[fuzzed.backend]:
         return  # fewer requests on PostgreSQL (its server and worker are slower to start and answer)
     headers = _aim(case, fuzzed)
-    case.call_and_validate(base_url=fuzzed.base_url, headers=headers, checks=CHECKS, timeout=60)
+    # /readyz's 503 is its documented answer while a dependency is not ready (tests/core/test_health.py)
+    checks = [c for c in CHECKS if c is not not_a_server_error] if case.path == "/readyz" else CHECKS
+    case.call_and_validate(base_url=fuzzed.base_url, headers=headers, checks=checks, timeout=60)

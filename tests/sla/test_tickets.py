@@ -4,9 +4,12 @@ started again on reopen, retargeted when the priority changes."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
+
+import pytest
 
 from kefu.core import clock
 from kefu.core.constants import EventType
@@ -19,6 +22,19 @@ from tests.support.factories import uniq
 
 SH = ZoneInfo("Asia/Shanghai")
 TICKET_EVENTS = {EventType.TICKET_CREATED, EventType.TICKET_STATUS_CHANGED, EventType.TICKET_UPDATED}
+
+
+@pytest.fixture
+async def sessionmaker(quiet_database_url: str) -> AsyncIterator[SM]:
+    """A database no test server writes to: a live server's own `sla.tickets` listener would clock these
+    ticket events a second time."""
+    from kefu.core.db import make_engine, make_sessionmaker
+
+    engine = make_engine(quiet_database_url, pool_size=10)
+    try:
+        yield make_sessionmaker(engine)
+    finally:
+        await engine.dispose()
 
 
 async def test_a_tickets_resolution_clock_follows_its_status(sessionmaker: SM, account_id: int) -> None:

@@ -35,6 +35,7 @@ log = logging.getLogger("kefu.jobs")
 job_log = logging.getLogger("kefu.job")  # one line per job run (docs/operations.md "Logs")
 REQUEST_ID_KWARG = "kefu_request_id"  # a queued job carries its request's id in this keyword (ArqRunner)
 HEARTBEAT_S = 5.0  # the in-process runner beats this often; `kefu worker` records its health key as often
+WORKER_KEY_TTL_S = 3 * HEARTBEAT_S  # the worker's health key outlives two missed beats (a busy loop is no outage)
 
 
 @dataclass
@@ -251,16 +252,17 @@ class ArqRunner:
 
     @property
     def health_key(self) -> str:
-        """Where `kefu worker` records that it is alive (arq's health check key, expiring after a beat)."""
-        return self.queue_name.removesuffix("queue") + "health"
+        """Where `kefu worker` records that it is alive: a key it sets every HEARTBEAT_S to live
+        WORKER_KEY_TTL_S, and deletes when it stops (core.worker.beat)."""
+        return self.queue_name.removesuffix("queue") + "worker:alive"
 
     async def heartbeat_age_s(self) -> float | None:
-        """From the health key's remaining life: arq writes it every HEARTBEAT_S with HEARTBEAT_S + 1 to live,
-        and deletes it when the worker stops. None when no worker has written it lately."""
+        """How long ago a worker last wrote the health key (from its remaining life); None when none has
+        written it in the last WORKER_KEY_TTL_S."""
         ttl_ms = await self._pool.pttl(self.health_key)
         if ttl_ms is None or ttl_ms < 0:
             return None
-        return max(0.0, HEARTBEAT_S + 1 - ttl_ms / 1000)
+        return max(0.0, WORKER_KEY_TTL_S - ttl_ms / 1000)
 
     async def queue_stats(self) -> QueueStats:
         """arq's queue is a sorted set scored by each job's due time (ms); a job stays in it while it runs."""

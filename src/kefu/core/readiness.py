@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from kefu.core import clock, metrics
 from kefu.core.eventlog import Event
-from kefu.core.jobs import HEARTBEAT_S, JobRunner
+from kefu.core.jobs import HEARTBEAT_S, WORKER_KEY_TTL_S, JobRunner
 from kefu.core.listeners_models import ListenerCursor
 from kefu.core.logs import redact
 from kefu.core.migrate import alembic_config
@@ -141,7 +141,7 @@ async def check_jobs(runner: JobRunner, *, embedded: bool) -> Check:
     missing = (
         "the in-process job runner is not running"
         if embedded
-        else f"no `kefu worker` has reported in the last {HEARTBEAT_S + 1:g} s"
+        else f"no `kefu worker` has reported in the last {WORKER_KEY_TTL_S:g} s"
     )
 
     async def fresh() -> str:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from typing import Any
 
 from arq import cron
@@ -11,8 +14,19 @@ from arq.worker import Function, Worker, func
 from kefu.core import metrics
 from kefu.core.bus import make_bus
 from kefu.core.db import make_engine, make_sessionmaker
-from kefu.core.jobs import HEARTBEAT_S, PERIODIC, REGISTRY, ArqRunner, JobContext, Periodic, run_job
+from kefu.core.jobs import (
+    HEARTBEAT_S,
+    PERIODIC,
+    REGISTRY,
+    WORKER_KEY_TTL_S,
+    ArqRunner,
+    JobContext,
+    Periodic,
+    run_job,
+)
 from kefu.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 def _arq_function(name: str) -> Function:
@@ -33,6 +47,17 @@ def _arq_cron(spec: Periodic) -> Any:
     return cron(call, name="cron:" + spec.name, minute=set(range(0, 60, spec.every_s // 60)), second={0})
 
 
+async def beat(redis: Any, key: str) -> None:
+    """The worker's heartbeat for /readyz (`ArqRunner.heartbeat_age_s`): a key set every HEARTBEAT_S that
+    lives WORKER_KEY_TTL_S. Its own task, so jobs that keep the worker busy do not make it look dead."""
+    while True:
+        try:
+            await redis.set(key, "1", px=int(WORKER_KEY_TTL_S * 1000))
+        except Exception as exc:  # Redis is down: the key expires, /readyz says so; keep trying
+            log.warning("worker heartbeat failed: %s", exc)
+        await asyncio.sleep(HEARTBEAT_S)
+
+
 def build_worker(settings: Settings, *, handle_signals: bool = True) -> Worker:
     """The arq worker for the jobs registered so far: the caller imports the job modules first
     (`kefu.main.register_jobs`; `kefu worker` does)."""
@@ -48,8 +73,14 @@ def build_worker(settings: Settings, *, handle_signals: bool = True) -> Worker:
         await runner.start(kctx)
         ctx["kefu"] = kctx
         ctx["kefu_runner"] = runner
+        ctx["kefu_beat"] = asyncio.create_task(beat(ctx["redis"], runner.health_key))
 
     async def shutdown(ctx: dict[str, Any]) -> None:
+        ctx["kefu_beat"].cancel()
+        with contextlib.suppress(BaseException):
+            await ctx["kefu_beat"]
+        with contextlib.suppress(Exception):
+            await ctx["redis"].delete(ctx["kefu_runner"].health_key)  # stopped: not ready at once
         await ctx["kefu_runner"].stop()
         await ctx["kefu"].bus.stop()
         await engine.dispose()
@@ -63,8 +94,7 @@ def build_worker(settings: Settings, *, handle_signals: bool = True) -> Worker:
         on_shutdown=shutdown,
         handle_signals=handle_signals,
         queue_name=settings.redis_prefix + "queue",
-        health_check_key=settings.redis_prefix + "health",  # /readyz's worker heartbeat (ArqRunner.heartbeat_age_s)
-        health_check_interval=HEARTBEAT_S,
+        health_check_key=settings.redis_prefix + "health",
         poll_delay=0.1,
     )
 
