@@ -120,7 +120,7 @@ async def _until(predicate: Any, timeout_s: float, what: str) -> None:
 async def test_a_reconnect_storm_against_a_restarted_server_ends_with_every_client_connected(
     backend: dict[str, Any], caplog: pytest.LogCaptureFixture
 ) -> None:
-    clients = 80
+    clients = 40
     port = free_port()
     prefix = f"kefu-test-{uuid.uuid4().hex[:8]}:"
     # Few sockets may open at once, so the storm is shed (1013) and must come back after the hint.
