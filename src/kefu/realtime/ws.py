@@ -40,7 +40,7 @@ import json
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from sqlalchemy import func, select
@@ -50,7 +50,9 @@ from kefu.auth.deps import SESSION_COOKIE
 from kefu.auth.principal import Principal
 from kefu.auth.service import get_principal_by_api_token, get_principal_by_session
 from kefu.channels.widget.service import check_ticket, latest_conversation, widget_inboxes
+from kefu.contacts.models import Contact
 from kefu.conversations.event_messages import event_messages
+from kefu.conversations.schemas import InboxRef
 from kefu.conversations.service import get_conversation
 from kefu.core import metrics
 from kefu.core.bus import Listening
@@ -70,6 +72,7 @@ SUBPROTOCOL = "kefu"
 BEARER_PROTOCOL = "kefu.bearer."
 TRY_AGAIN_LATER = 1013  # RFC 6455 §7.4.1 (IANA registry): the server is overloaded, try again later
 Filter = Callable[[dict[str, Any]], bool]
+T = TypeVar("T")
 OnTyping = Callable[[dict[str, Any]], Awaitable[None]]
 
 
@@ -189,23 +192,36 @@ def _last_event_id(ws: WebSocket) -> int | None:
     return int(raw) if raw and raw.isdigit() else None
 
 
+async def _admitted(
+    ws: WebSocket, state: AppState, kind: str, authenticate: Callable[[], Awaitable[T | None]]
+) -> T | None:
+    """Admit a socket that is opening and authenticate it: shed it (1013) when the process is full or the
+    database or Redis fails, refuse it (4401) when `authenticate` says no (None or a KefuError). On
+    success the socket stays counted as opening until `_serve` accepts it; otherwise None."""
+    count = sockets(state)
+    if not count.admit():
+        await _shed(ws, state, kind)
+        return None
+    try:
+        who = await authenticate()
+    except KefuError:
+        who = None
+    except Exception as exc:  # the database or Redis did not answer: shed, the client retries later
+        count.connecting -= 1
+        log.warning("%s socket shed: %s: %s", kind, type(exc).__name__, exc)
+        await _shed(ws, state, kind)
+        return None
+    if who is None:
+        count.connecting -= 1
+        await ws.close(code=4401, reason="unauthorized")
+    return who
+
+
 @router.websocket("/ws/agent")
 async def agent_socket(ws: WebSocket) -> None:
     state = _state(ws)
-    count = sockets(state)
-    if not count.admit():
-        await _shed(ws, state, "agent")
-        return
-    try:
-        principal = await _agent_principal(ws, state)
-    except Exception as exc:  # the database did not answer: shed, the client retries later
-        count.connecting -= 1
-        log.warning("agent socket shed: %s: %s", type(exc).__name__, exc)
-        await _shed(ws, state, "agent")
-        return
+    principal = await _admitted(ws, state, "agent", lambda: _agent_principal(ws, state))
     if principal is None:
-        count.connecting -= 1
-        await ws.close(code=4401, reason="unauthorized")
         return
     account_id, user_id = principal.account_id, principal.user.id
     user = {"type": "user", "id": user_id, "name": principal.user.name}
@@ -248,26 +264,19 @@ async def widget_socket(ws: WebSocket) -> None:
     if "token" in ws.query_params:  # a contact token in the URL is refused: open the socket with a ticket
         await ws.close(code=4401, reason="unauthorized")
         return
-    count = sockets(state)
-    if not count.admit():
-        await _shed(ws, state, "widget")
-        return
-    try:
+
+    async def authenticate() -> tuple[InboxRef, Contact]:
         # No write transaction: the inbox from the process's cache, the ticket checked by its signature
         # and the shared limiter, the contact read on a read-only session.
         inbox = await widget_inboxes(state).get(ws.query_params.get("inbox", ""))
         async with state.read_sessionmaker() as session:
-            contact = await check_ticket(session, state, inbox, ws.query_params.get("ticket"))
-            contact_id, contact_name = contact.id, contact.name
-    except KefuError:
-        count.connecting -= 1
-        await ws.close(code=4401, reason="unauthorized")
+            return inbox, await check_ticket(session, state, inbox, ws.query_params.get("ticket"))
+
+    admitted = await _admitted(ws, state, "widget", authenticate)
+    if admitted is None:
         return
-    except Exception as exc:  # the database or Redis did not answer: shed, the widget retries later
-        count.connecting -= 1
-        log.warning("widget socket shed: %s: %s", type(exc).__name__, exc)
-        await _shed(ws, state, "widget")
-        return
+    inbox, contact = admitted
+    contact_id, contact_name = contact.id, contact.name
     sender = {"type": "contact", "id": contact_id, "name": contact_name}
 
     async def on_typing(msg: dict[str, Any]) -> None:
@@ -364,7 +373,8 @@ class _Outbox:
         except Exception:  # the client went away mid-send: the socket's own task ends it
             self.done = True
         finally:
-            self.pending = None if not self.pending else self.pending
+            if not self.pending:
+                self.pending = None  # an idle socket holds no deque
             self.sender = None
 
     async def stop(self) -> None:
